@@ -1,0 +1,1 @@
+"""Tether sandbox: policies, path rules, OS launchers and command rules. Knows nothing of the server."""
