@@ -1,0 +1,1 @@
+"""Pytest fixtures for the scripted model server (filled in by its author)."""
