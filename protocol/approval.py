@@ -1,0 +1,48 @@
+"""Approvals: requests the server sends the client when the user must decide (PROTOCOL.md §5)."""
+
+from typing import Literal
+
+from protocol.base import SandboxKind, Wire
+from protocol.item import FileChange
+
+
+class CommandApprovalParams(Wire):
+    thread_id: str
+    turn_id: str
+    item_id: str
+    command: str
+    cwd: str
+    sandbox: SandboxKind
+    suggested_rules: list[list[str]]
+    reason: str | None = None
+    escalation: Literal["network", "outsideRoots", "noSandbox"] | None = None
+    """Set when the command would run with more than the workspace-write sandbox allows."""
+    rule_warnings: dict[str, str] | None = None
+    """For suggested rules that are risky (a bare interpreter allows anything): the rule joined by
+    spaces -> a warning to show before the user picks it."""
+
+
+class CommandApprovalResult(Wire):
+    decision: Literal["accept", "acceptForSession", "acceptAlways", "decline", "cancel"]
+    rule: list[str] | None = None
+    scope: Literal["user", "workspace"] | None = None
+
+
+class HunkSelection(Wire):
+    """Hunks of one file, by their `index`."""
+
+    path: str
+    indexes: list[int]
+
+
+class FileChangeApprovalParams(Wire):
+    thread_id: str
+    turn_id: str
+    item_id: str
+    changes: list[FileChange]
+    reason: str | None = None
+
+
+class FileChangeApprovalResult(Wire):
+    decision: Literal["accept", "acceptForSession", "decline", "cancel"]
+    accepted: list[HunkSelection] | None = None

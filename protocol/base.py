@@ -1,0 +1,57 @@
+"""The Struct base every wire type derives from: camelCase fields, absent optionals omitted."""
+
+from typing import Literal
+
+import msgspec
+
+
+class Wire(msgspec.Struct, rename="camel", omit_defaults=True, forbid_unknown_fields=False):
+    """Base for wire types: snake_case in Python, camelCase on the wire; `None` fields are dropped."""
+
+
+Mode = Literal["readOnly", "agent", "fullAccess"]
+"""The user's one dial of trust (PROTOCOL.md §6)."""
+
+SandboxKind = Literal["readOnly", "workspaceWrite", "none"]
+"""Which sandbox a command ran in."""
+
+LauncherKind = Literal["bwrap", "landlock", "seatbelt", "none"]
+"""The OS mechanism that enforces the sandbox."""
+
+WireApi = Literal["responses", "chat"]
+"""The model endpoint's API: OpenAI Responses, or Chat Completions (Ollama, vLLM, llama.cpp)."""
+
+
+class Position(Wire):
+    """A 0-based line and character, like LSP."""
+
+    line: int
+    character: int
+
+
+class Range(Wire):
+    """A 0-based, end-exclusive range, like LSP."""
+
+    start: Position
+    end: Position
+
+
+class Usage(Wire):
+    """Token usage of a turn or thread, as the model endpoint reported it."""
+
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    context_window: int | None = None
+
+
+class ErrorInfo(Wire):
+    """Why a turn failed."""
+
+    message: str
+    code: str | None = None
+
+
+class Empty(Wire):
+    """An empty params or result object `{}`."""

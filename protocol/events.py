@@ -1,0 +1,31 @@
+"""Item notifications: the stream a client renders while a turn runs (PROTOCOL.md §4)."""
+
+from typing import Literal
+
+from protocol.base import Wire
+from protocol.item import Item
+
+
+class ItemNotification(Wire):
+    """`item/started`, `item/updated` and `item/completed` (the last is authoritative)."""
+
+    thread_id: str
+    turn_id: str
+    item: Item
+
+
+class ItemDeltaNotification(Wire):
+    """`item/agentMessage/delta` and `item/reasoning/delta`: their concatenation is the final text."""
+
+    thread_id: str
+    turn_id: str
+    item_id: str
+    delta: str
+
+
+class CommandOutputDeltaNotification(Wire):
+    thread_id: str
+    turn_id: str
+    item_id: str
+    stream: Literal["stdout", "stderr"]
+    chunk: str

@@ -1,0 +1,152 @@
+"""Items: the units a turn is made of (messages, tool calls, commands, file changes, ...)."""
+
+from typing import Any, Literal
+
+from protocol.base import Range, SandboxKind, Wire
+
+ItemStatus = Literal[
+    "pending",
+    "inProgress",
+    "completed",
+    "failed",
+    "declined",
+    "applied",
+    "partiallyApplied",
+    "reverted",
+]
+"""Status of a toolCall, commandExecution or fileChange item. `pending` waits for approval;
+the last three are used by fileChange only."""
+
+HunkStatus = Literal["pending", "applied", "rejected", "reverted"]
+
+
+class TextInput(Wire, tag_field="type", tag="text"):
+    """Text the user typed."""
+
+    text: str
+
+
+class FileInput(Wire, tag_field="type", tag="file"):
+    """A file the user attached (its current content, open buffer first, reaches the model)."""
+
+    path: str
+
+
+class SelectionInput(Wire, tag_field="type", tag="selection"):
+    """A selection in a file the user attached."""
+
+    path: str
+    range: Range
+
+
+UserInput = TextInput | FileInput | SelectionInput
+
+
+class Hunk(Wire):
+    """One hunk of a unified diff. Starts are 1-based as in `@@ -a,b +c,d @@`; `lines` keep their
+    " ", "-", "+" prefixes."""
+
+    index: int
+    old_start: int
+    old_lines: int
+    new_start: int
+    new_lines: int
+    lines: list[str]
+    status: HunkStatus = "pending"
+
+
+class FileChange(Wire):
+    """The change to one file: an absolute path, its unified diff and structured hunks."""
+
+    path: str
+    kind: Literal["add", "delete", "update"]
+    diff: str
+    hunks: list[Hunk]
+    move_path: str | None = None
+    """For a rename: the new absolute path (`path` is the old one)."""
+
+
+class PlanStep(Wire):
+    text: str
+    status: Literal["pending", "inProgress", "completed"]
+
+
+class UserMessageItem(Wire, tag_field="type", tag="userMessage"):
+    id: str
+    content: list[UserInput]
+
+
+class AgentMessageItem(Wire, tag_field="type", tag="agentMessage"):
+    id: str
+    text: str
+
+
+class ReasoningItem(Wire, tag_field="type", tag="reasoning"):
+    id: str
+    text: str
+
+
+class ToolCallItem(Wire, tag_field="type", tag="toolCall"):
+    """A read, listing, search or plan update the agent made."""
+
+    id: str
+    tool: str
+    arguments: Any
+    status: ItemStatus
+    summary: str | None = None
+    output: str | None = None
+    """What the tool returned to the model (capped), so the user sees what the model saw."""
+
+
+class CommandExecutionItem(Wire, tag_field="type", tag="commandExecution"):
+    id: str
+    command: str
+    cwd: str
+    status: ItemStatus
+    output: str
+    sandbox: SandboxKind
+    exit_code: int | None = None
+    duration_ms: int | None = None
+    launcher: str | None = None
+    """The OS mechanism that enforced `sandbox` (bwrap, landlock, seatbelt, none)."""
+    reason: str | None = None
+    """The model's justification, or why the command was refused or needs approval."""
+    timed_out: bool | None = None
+    truncated: bool | None = None
+
+
+class FileChangeItem(Wire, tag_field="type", tag="fileChange"):
+    id: str
+    status: ItemStatus
+    changes: list[FileChange]
+    reason: str | None = None
+    """Why the change is pending, failed or in conflict, in words for the user."""
+
+
+class PlanItem(Wire, tag_field="type", tag="plan"):
+    id: str
+    steps: list[PlanStep]
+    explanation: str | None = None
+
+
+class ContextCompactionItem(Wire, tag_field="type", tag="contextCompaction"):
+    id: str
+    summary: str
+
+
+class ErrorItem(Wire, tag_field="type", tag="error"):
+    id: str
+    message: str
+
+
+Item = (
+    UserMessageItem
+    | AgentMessageItem
+    | ReasoningItem
+    | ToolCallItem
+    | CommandExecutionItem
+    | FileChangeItem
+    | PlanItem
+    | ContextCompactionItem
+    | ErrorItem
+)

@@ -1,0 +1,67 @@
+"""Turns: one user request and everything the agent did for it."""
+
+from typing import Literal
+
+from protocol.base import ErrorInfo, Usage, Wire
+from protocol.item import Item, UserInput
+
+TurnStatus = Literal["inProgress", "completed", "interrupted", "failed"]
+
+
+class Turn(Wire):
+    id: str
+    thread_id: str
+    status: TurnStatus
+    items: list[Item]
+    error: ErrorInfo | None = None
+    usage: Usage | None = None
+    started_at: int | None = None
+    completed_at: int | None = None
+
+
+class TurnStartParams(Wire):
+    thread_id: str
+    input: list[UserInput]
+    model: str | None = None
+
+
+class TurnResult(Wire):
+    turn: Turn
+
+
+class TurnSteerParams(Wire):
+    thread_id: str
+    turn_id: str
+    input: list[UserInput]
+
+
+class TurnIdParams(Wire):
+    thread_id: str
+    turn_id: str
+
+
+class TurnRevertParams(Wire):
+    thread_id: str
+    turn_id: str
+    force: bool = False
+
+
+class TurnRevertResult(Wire):
+    restored: list[str]
+    conflicts: list[str]
+
+
+class TurnStartedNotification(Wire):
+    thread_id: str
+    turn: Turn
+
+
+class TurnCompletedNotification(Wire):
+    thread_id: str
+    turn: Turn
+
+
+class TurnDiffUpdatedNotification(Wire):
+    thread_id: str
+    turn_id: str
+    diff: str
