@@ -1,0 +1,436 @@
+"""Parse a shell command string into simple commands and flag what no rule may auto-approve.
+
+The approval policy needs two facts about a command line: the argv of every simple command it
+would run (pipelines, `&&`, `||`, `;`, and also those nested in substitutions, subshells and
+`bash -c` scripts), and whether it uses a construct whose effect a prefix rule cannot see
+(redirections to files, substitutions, subshells, `eval`, expansions, ...). `parse_command`
+returns both as a `ParsedCommand`; it never raises on bad input, it flags it.
+
+The parser is tree-sitter-bash rather than bashlex because it covers the whole bash grammar
+(`[[ ]]`, `case`, here-docs, process substitution, arithmetic, functions) where bashlex raises
+on much of it, it is error-tolerant so a half-valid line still yields the parts we must see
+(a forbidden `rm` next to a syntax error is still found), it marks syntax errors explicitly
+(`ERROR` and missing nodes, which we flag), and it is maintained and ships typed wheels.
+
+Redirections that cannot create or change a file are exempt from flagging, because agents add
+them to almost every command and flagging them would bring back approval fatigue: duplicating or
+closing a descriptor (`2>&1`, `>&2`, `3>&-`) and sending output to or reading from `/dev/null`.
+Every other redirection, here-docs and here-strings included, is flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cache
+
+import tree_sitter_bash
+from tree_sitter import Language, Node, Parser
+
+
+class Construct(StrEnum):
+    """A shell construct that keeps a command from being approved by a rule or the safe list."""
+
+    REDIRECTION = "redirection"
+    COMMAND_SUBSTITUTION = "command substitution"
+    PROCESS_SUBSTITUTION = "process substitution"
+    SUBSHELL = "subshell"
+    EXPANSION = "variable or arithmetic expansion"
+    DYNAMIC_COMMAND_NAME = "command name that is computed"
+    ASSIGNMENT = "variable assignment"
+    EVAL = "eval"
+    NESTED_SHELL = "shell script that cannot be checked"
+    COMPOUND = "compound statement or function"
+    BACKGROUND = "background job"
+    SYNTAX_ERROR = "syntax error"
+    UNSUPPORTED = "unsupported syntax"
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """One occurrence of a flagged construct: what it is and the source text it came from."""
+
+    construct: Construct
+    text: str
+
+    def describe(self) -> str:
+        return f"{self.construct.value} `{self.text}`"
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One argv word with quotes and escapes resolved.
+
+    `literal` is False when the word holds an expansion or substitution, so `text` (kept as
+    written) is not what will run. `pattern` is True when an unquoted glob or brace would make
+    the shell replace the word with other words, such as file names chosen by whoever wrote them.
+    """
+
+    text: str
+    literal: bool = True
+    pattern: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SimpleCommand:
+    """One command the shell would run, as its words."""
+
+    words: tuple[Word, ...]
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return tuple(word.text for word in self.words)
+
+    @property
+    def exact(self) -> bool:
+        """True when every word is known before the shell runs: no expansion, glob or brace."""
+        return all(word.literal and not word.pattern for word in self.words)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCommand:
+    """Everything `parse_command` learnt about a command line."""
+
+    source: str
+    commands: tuple[SimpleCommand, ...]
+    flags: tuple[Flag, ...]
+
+    @property
+    def plain(self) -> bool:
+        """True when the line is only simple commands joined by pipes, `&&`, `||` and `;`."""
+        return not self.flags
+
+    def describe_flags(self) -> str:
+        return ", ".join(flag.describe() for flag in self.flags)
+
+
+SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "mksh", "ash", "busybox-sh"})
+_SHELL_OPTION = re.compile(r"[-+][abefhkmnptuvxBCEHPT]*c?[abefhkmnptuvxBCEHPT]*")
+_SHELL_LONG_OPTIONS = frozenset({"--login", "--norc", "--noprofile", "--posix", "--noediting"})
+_MAX_NESTED_SHELLS = 3
+_HARMLESS_FILE_TARGETS = frozenset({"/dev/null"})
+_COMPOUND_NODES = frozenset(
+    {
+        "if_statement",
+        "while_statement",
+        "for_statement",
+        "c_style_for_statement",
+        "case_statement",
+        "compound_statement",
+        "function_definition",
+        "test_command",
+        "declaration_command",
+        "unset_command",
+        "arithmetic_expansion",
+    }
+)
+
+
+@cache
+def _parser() -> Parser:
+    return Parser(Language(tree_sitter_bash.language()))
+
+
+def parse_command(source: str) -> ParsedCommand:
+    """Split `source` into simple commands and flag every construct no rule may approve."""
+    walker = _Walker(source.encode(), depth=0)
+    walker.statement(_parser().parse(walker.source).root_node)
+    return ParsedCommand(source, tuple(walker.commands), tuple(walker.flags))
+
+
+def _text(node: Node) -> str:
+    return (node.text or b"").decode(errors="replace")
+
+
+@dataclass
+class _Walker:
+    """Collects the simple commands and flags of one (possibly nested) shell script."""
+
+    source: bytes
+    depth: int
+    commands: list[SimpleCommand] = field(default_factory=lambda: [])
+    flags: list[Flag] = field(default_factory=lambda: [])
+
+    def flag(self, construct: Construct, node: Node) -> None:
+        self.flags.append(Flag(construct, _text(node)))
+
+    def statement(self, node: Node) -> None:
+        """Walk a node in statement position (a command, list, pipeline, compound...)."""
+        if node.is_missing or node.type == "ERROR":
+            self.flag(Construct.SYNTAX_ERROR, node)
+        handler = _STATEMENT_HANDLERS.get(node.type)
+        if handler is not None:
+            handler(self, node)
+            return
+        if node.type in _SUBSTITUTIONS:
+            self.substitution(node)
+            return
+        if node.type in _COMPOUND_NODES:
+            self.flag(Construct.COMPOUND, node)
+        elif node.type not in _SEQUENCES and node.type != "ERROR":
+            self.flag(Construct.UNSUPPORTED, node)
+        self.descend(node)
+
+    def descend(self, node: Node) -> None:
+        """Find the statements below `node`, skipping the words of tests, loops and expansions."""
+        for child in node.children:
+            if child.is_missing:
+                self.flag(Construct.SYNTAX_ERROR, node)
+            elif child.type == "&":
+                self.flag(Construct.BACKGROUND, node)
+            elif child.type in _STATEMENT_TYPES or child.type == "ERROR":
+                self.statement(child)
+            elif child.is_named:
+                self.descend(child)
+
+    def substitution(self, node: Node) -> None:
+        construct = {
+            "command_substitution": Construct.COMMAND_SUBSTITUTION,
+            "process_substitution": Construct.PROCESS_SUBSTITUTION,
+        }.get(node.type, Construct.SUBSHELL)
+        self.flag(construct, node)
+        self.descend(node)
+
+    def redirected_statement(self, node: Node) -> None:
+        for child in node.children:
+            if child.type.endswith("_redirect"):
+                self.redirect(child)
+            elif child.is_named:
+                self.statement(child)
+
+    def redirect(self, node: Node) -> None:
+        if not _is_harmless_redirect(node):
+            self.flag(Construct.REDIRECTION, node)
+        for child in node.named_children:
+            if child.type in _WORD_TYPES:
+                self.word(child)
+            else:
+                self.descend(child)
+
+    def variable_assignment(self, node: Node) -> None:
+        self.flag(Construct.ASSIGNMENT, node)
+        for child in node.named_children:
+            if child.type != "variable_name":
+                self.word(child)
+
+    def command(self, node: Node) -> None:
+        words: list[Word] = []
+        for child in node.children:
+            if child.type == "variable_assignment":
+                self.variable_assignment(child)
+            elif child.type.endswith("_redirect"):
+                self.redirect(child)
+            elif child.type == "command_name":
+                words.append(self.command_name(child))
+            elif child.is_named:
+                words.append(self.word(child))
+            elif child.type not in ("comment",):
+                self.flag(Construct.UNSUPPORTED, child)
+        if words:
+            self.simple_command(SimpleCommand(tuple(words)), node)
+
+    def command_name(self, node: Node) -> Word:
+        word = self.word(node.named_children[0]) if node.named_children else Word(_text(node))
+        if not word.literal or word.pattern:
+            self.flag(Construct.DYNAMIC_COMMAND_NAME, node)
+        return word
+
+    def simple_command(self, command: SimpleCommand, node: Node) -> None:
+        name = command.argv[0]
+        if name == "eval":
+            self.flag(Construct.EVAL, node)
+        if _basename(name) in SHELLS and self.nested_shell(command, node):
+            return
+        self.commands.append(command)
+
+    def nested_shell(self, command: SimpleCommand, node: Node) -> bool:
+        """Replace `bash -c SCRIPT` by the commands of SCRIPT; False when it runs no -c script."""
+        script_index = _shell_script_index(command.argv)
+        if script_index is None:
+            return False
+        script = command.words[script_index] if script_index < len(command.words) else None
+        if script is None or not script.literal or self.depth >= _MAX_NESTED_SHELLS:
+            self.flag(Construct.NESTED_SHELL, node)
+            return False
+        nested = _Walker(script.text.encode(), depth=self.depth + 1)
+        nested.statement(_parser().parse(nested.source).root_node)
+        self.commands.extend(nested.commands)
+        self.flags.extend(nested.flags)
+        return True
+
+    def word(self, node: Node) -> Word:
+        """Resolve one argument node; expansions and substitutions inside are flagged."""
+        kind = node.type
+        if kind in ("word", "number"):
+            return _unquoted_word(_text(node))
+        if kind == "raw_string":
+            return Word(_text(node)[1:-1])
+        if kind == "string":
+            return self.double_quoted(node)
+        if kind == "ansi_c_string":
+            return self.ansi_c(node)
+        if kind == "concatenation":
+            return self.concatenation(node)
+        if kind in ("command_substitution", "process_substitution"):
+            self.substitution(node)
+        elif kind in ("simple_expansion", "expansion", "arithmetic_expansion"):
+            self.flag(Construct.EXPANSION, node)
+            self.descend(node)
+        else:
+            self.statement(node)
+        return Word(_text(node), literal=False)
+
+    def double_quoted(self, node: Node) -> Word:
+        literal = True
+        for child in node.children:
+            if child.type in ('"', "string_content"):
+                continue
+            literal = False
+            if child.is_named:
+                self.word(child)
+            else:
+                self.flag(Construct.UNSUPPORTED, node)
+        raw = _text(node)
+        if not raw.startswith('"'):
+            return Word(raw, literal=False)
+        return Word(_unescape_double_quoted(raw[1:-1]), literal=literal)
+
+    def ansi_c(self, node: Node) -> Word:
+        decoded = _decode_ansi_c(_text(node)[2:-1])
+        if decoded is None:
+            self.flag(Construct.UNSUPPORTED, node)
+            return Word(_text(node), literal=False)
+        return Word(decoded)
+
+    def concatenation(self, node: Node) -> Word:
+        parts: list[Word] = []
+        position = node.start_byte
+        for child in node.children:
+            if child.start_byte != position or not child.is_named:
+                self.flag(Construct.UNSUPPORTED, node)
+            parts.append(self.word(child) if child.is_named else Word(_text(child), literal=False))
+            position = child.end_byte
+        text = "".join(part.text for part in parts)
+        literal = all(part.literal for part in parts)
+        unquoted = "".join(
+            _mask_escapes(_text(c)) if c.type == "word" else "_" for c in node.children
+        )
+        return Word(text, literal=literal, pattern=_is_pattern(unquoted))
+
+
+_STATEMENT_HANDLERS = {
+    "command": _Walker.command,
+    "redirected_statement": _Walker.redirected_statement,
+    "variable_assignment": _Walker.variable_assignment,
+    "variable_assignments": _Walker.descend,
+}
+_SUBSTITUTIONS = frozenset({"command_substitution", "process_substitution", "subshell"})
+_SEQUENCES = frozenset({"program", "list", "pipeline", "negated_command", "comment"})
+_STATEMENT_TYPES = _SEQUENCES | _SUBSTITUTIONS | _COMPOUND_NODES | _STATEMENT_HANDLERS.keys()
+_WORD_TYPES = frozenset(
+    {"word", "number", "raw_string", "string", "ansi_c_string", "concatenation"}
+    | {"simple_expansion", "expansion", "arithmetic_expansion"}
+    | {"command_substitution", "process_substitution"}
+)
+
+
+def _is_harmless_redirect(node: Node) -> bool:
+    """True for `2>&1`-style descriptor duplication or closing and for `/dev/null` targets."""
+    if node.type != "file_redirect":
+        return False
+    destinations = node.children_by_field_name("destination")
+    operators = [c.type for c in node.children if not c.is_named]
+    if not destinations:
+        return operators in (["<&-"], [">&-"]) or _text(node).endswith("&-")
+    if len(destinations) != 1:
+        return False
+    target = destinations[0]
+    if target.type == "number" and operators in ([">&"], ["<&"]):
+        return True
+    return target.type == "word" and _text(target) in _HARMLESS_FILE_TARGETS
+
+
+def _shell_script_index(argv: tuple[str, ...]) -> int | None:
+    """Where the -c script of a shell invocation is, or None if it runs a file or stdin."""
+    saw_c = False
+    index = 1
+    while index < len(argv):
+        arg = argv[index]
+        if arg in ("-o", "+o"):
+            index += 2
+            continue
+        if arg in _SHELL_LONG_OPTIONS:
+            index += 1
+            continue
+        if arg == "--" or not _SHELL_OPTION.fullmatch(arg) or arg in ("-", "+"):
+            break
+        saw_c = saw_c or "c" in arg
+        index += 1
+    if not saw_c:
+        return None
+    return index + 1 if index < len(argv) and argv[index] == "--" else index
+
+
+def _basename(name: str) -> str:
+    return name.rsplit("/", 1)[-1]
+
+
+def _unquoted_word(raw: str) -> Word:
+    """Resolve the backslash escapes of an unquoted word and note whether the shell globs it."""
+    text = re.sub(
+        r"\\(.)", lambda m: "" if m.group(1) == "\n" else m.group(1), raw, flags=re.DOTALL
+    )
+    return Word(text, pattern=_is_pattern(_mask_escapes(raw)))
+
+
+def _mask_escapes(raw: str) -> str:
+    """Replace each backslash-escaped character by `_` so only live glob characters remain."""
+    return re.sub(r"\\.", "_", raw, flags=re.DOTALL)
+
+
+def _is_pattern(unquoted: str) -> bool:
+    """True when bash would glob or brace-expand this unquoted text into other words."""
+    return re.search(r"[*?]|\[[^\]]*\]|\{[^{}]*(,|\.\.)[^{}]*\}", unquoted) is not None
+
+
+def _unescape_double_quoted(body: str) -> str:
+    return re.sub(r'\\([$`"\\\n])', lambda m: "" if m.group(1) == "\n" else m.group(1), body)
+
+
+_ANSI_C_SIMPLE = {
+    "a": "\a",
+    "b": "\b",
+    "e": "\x1b",
+    "E": "\x1b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "?": "?",
+}
+_ANSI_C_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|u[0-9A-Fa-f]{1,4}|.)", re.DOTALL)
+
+
+def _decode_ansi_c(body: str) -> str | None:
+    """Decode the body of `$'...'`; None for escapes we do not model (such as `\\cX`)."""
+    unknown = False
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal unknown
+        escape = match.group(1)
+        if escape in _ANSI_C_SIMPLE:
+            return _ANSI_C_SIMPLE[escape]
+        if escape[0] in "xu" and len(escape) > 1:
+            return chr(int(escape[1:], 16))
+        if escape[0] in "01234567":
+            return chr(int(escape, 8))
+        unknown = True
+        return ""
+
+    decoded = _ANSI_C_ESCAPE.sub(replace, body)
+    return None if unknown else decoded
