@@ -1,0 +1,92 @@
+/** How a command approval is put to the user: the notification's wording and buttons, and the
+ * quick pick of suggested "always allow" rules. Pure; commandApproval.ts does the showing. */
+import type { CommandApprovalParams, CommandApprovalResult } from '../protocol';
+
+export const RUN_ONCE = 'Run once';
+export const RUN_FOR_SESSION = 'Run for session';
+export const ALWAYS_ALLOW = 'Always allow…';
+export const DECLINE = 'Decline';
+export const STOP = 'Stop';
+export const COMMAND_CHOICES = [RUN_ONCE, RUN_FOR_SESSION, ALWAYS_ALLOW, DECLINE, STOP] as const;
+export type CommandChoice = (typeof COMMAND_CHOICES)[number];
+
+/** Decisions that need no further question; "Always allow…" goes through the rule pick first. */
+export function decisionFor(choice: Exclude<CommandChoice, typeof ALWAYS_ALLOW> | undefined): CommandApprovalResult {
+  switch (choice) {
+    case RUN_ONCE:
+      return { decision: 'accept' };
+    case RUN_FOR_SESSION:
+      return { decision: 'acceptForSession' };
+    case STOP:
+      return { decision: 'cancel' };
+    // A dismissed notification is a decline: the model is told and the turn goes on.
+    case DECLINE:
+    case undefined:
+      return { decision: 'decline' };
+  }
+}
+
+/** Shell-quotes one token so a rule reads as the command line it matches. */
+export function quoteToken(token: string): string {
+  if (token === '') return "''";
+  if (/^[\w@%+=:,./-]+$/.test(token)) return token;
+  return `'${token.replace(/'/g, `'\\''`)}'`;
+}
+
+export interface RuleChoice {
+  label: string;
+  description: string;
+  detail?: string;
+  rule: string[];
+}
+
+/** One pick item per suggested rule, narrowest first as the server sends them. A rule that is the
+ * whole command allows exactly it; a shorter prefix allows any arguments after it, and a risky
+ * one carries the server's warning. */
+export function ruleChoices(params: Pick<CommandApprovalParams, 'command' | 'suggestedRules' | 'ruleWarnings'>): RuleChoice[] {
+  return params.suggestedRules
+    .filter((rule) => rule.length > 0)
+    .map((rule) => {
+      const text = rule.map(quoteToken).join(' ');
+      const warning = params.ruleWarnings?.[rule.join(' ')];
+      const exact = rule.map(quoteToken).join(' ') === params.command.trim();
+      return {
+        label: exact ? text : `${text} …`,
+        description: exact ? 'this exact command' : `any command starting with \`${text}\``,
+        detail: warning ? `$(warning) ${warning}` : undefined,
+        rule,
+      };
+    });
+}
+
+export interface ScopeChoice {
+  label: string;
+  description: string;
+  scope: 'workspace' | 'user';
+}
+
+export const SCOPE_CHOICES: readonly ScopeChoice[] = [
+  { label: 'This workspace', description: 'saved in .tether/rules.toml of the workspace', scope: 'workspace' },
+  { label: 'All my workspaces', description: 'saved in the user rules file (TETHER_HOME/rules.toml)', scope: 'user' },
+];
+
+export function alwaysAllowResult(rule: string[], scope: 'workspace' | 'user'): CommandApprovalResult {
+  return { decision: 'acceptAlways', rule, scope };
+}
+
+/** The notification text: what would run, where, and with which protection. */
+export function commandApprovalMessage(params: CommandApprovalParams): string {
+  const where = params.escalation
+    ? {
+        network: 'with network access',
+        outsideRoots: 'with writes outside the workspace',
+        noSandbox: 'without a sandbox',
+      }[params.escalation]
+    : params.sandbox === 'none'
+      ? 'without a sandbox'
+      : params.sandbox === 'readOnly'
+        ? 'in the read-only sandbox'
+        : 'in the workspace-write sandbox';
+  const reason = params.reason ? ` ${params.reason}` : '';
+  return `Tether wants to run \`${params.command}\` ${where} (in ${params.cwd}).${reason}`;
+}

@@ -1,0 +1,119 @@
+/** How items are arranged and summarised for display: grouping of reads and searches, diff
+ * counts, the context meter. Pure and shared by the webview and the host. */
+import type { FileChange, Item, ItemOf, Usage } from '../protocol';
+
+export type Block =
+  | { kind: 'item'; item: Item }
+  | { kind: 'exploration'; id: string; items: ItemOf<'toolCall'>[] };
+
+export type ToolKind = 'read' | 'search' | 'list' | 'plan' | 'other';
+
+export function toolKind(tool: string): ToolKind {
+  // By words of the tool's name (read_file, list_dir, grep_search, update_plan, ...): the backend
+  // owns the tool set, the panel only needs a coarse kind to group and label them.
+  const words = tool.toLowerCase().split(/[^a-z]+/);
+  const has = (...names: string[]): boolean => names.some((n) => words.includes(n));
+  if (has('plan', 'todo', 'todos')) return 'plan';
+  if (has('search', 'grep', 'find', 'glob', 'rg', 'ripgrep')) return 'search';
+  if (has('list', 'ls', 'dir', 'listdir', 'tree')) return 'list';
+  if (has('read', 'open', 'view', 'cat')) return 'read';
+  return 'other';
+}
+
+function explores(item: Item): item is ItemOf<'toolCall'> {
+  return item.type === 'toolCall' && toolKind(item.tool) !== 'plan' && toolKind(item.tool) !== 'other';
+}
+
+/** Consecutive reads, listings and searches collapse into one "explored" block: a turn that reads
+ * twenty files should not push the answer off screen. A single one stays on its own. */
+export function arrangeItems(items: Item[]): Block[] {
+  const blocks: Block[] = [];
+  let run: ItemOf<'toolCall'>[] = [];
+  const flush = (): void => {
+    if (run.length === 1) blocks.push({ kind: 'item', item: run[0]! });
+    else if (run.length > 1) blocks.push({ kind: 'exploration', id: run[0]!.id, items: run });
+    run = [];
+  };
+  for (const item of items) {
+    if (explores(item)) {
+      run.push(item);
+      continue;
+    }
+    flush();
+    blocks.push({ kind: 'item', item });
+  }
+  flush();
+  return blocks;
+}
+
+export function explorationSummary(items: ItemOf<'toolCall'>[]): string {
+  const counts = { read: 0, search: 0, list: 0 };
+  for (const item of items) {
+    const kind = toolKind(item.tool);
+    if (kind === 'read' || kind === 'search' || kind === 'list') counts[kind]++;
+  }
+  const parts: string[] = [];
+  if (counts.read) parts.push(`read ${plural(counts.read, 'file')}`);
+  if (counts.search) parts.push(`searched ${plural(counts.search, 'time')}`);
+  if (counts.list) parts.push(`listed ${plural(counts.list, 'folder')}`);
+  const text = parts.join(', ');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+export interface ChangeStats {
+  added: number;
+  removed: number;
+  hunks: number;
+  byStatus: Record<'pending' | 'applied' | 'rejected' | 'reverted', number>;
+}
+
+export function changeStats(change: FileChange): ChangeStats {
+  const stats: ChangeStats = {
+    added: 0,
+    removed: 0,
+    hunks: change.hunks.length,
+    byStatus: { pending: 0, applied: 0, rejected: 0, reverted: 0 },
+  };
+  for (const hunk of change.hunks) {
+    stats.byStatus[hunk.status ?? 'pending']++;
+    for (const line of hunk.lines) {
+      if (line.startsWith('+')) stats.added++;
+      else if (line.startsWith('-')) stats.removed++;
+    }
+  }
+  return stats;
+}
+
+export interface ContextMeter {
+  used: number;
+  window?: number;
+  /** 0..1 when the window is known. */
+  fraction?: number;
+  label: string;
+}
+
+export function contextMeter(usage: Usage | null | undefined): ContextMeter | undefined {
+  if (!usage) return undefined;
+  // The prompt of the last call is what occupies the context; output tokens join it next call.
+  const used = (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0) || (usage.totalTokens ?? 0);
+  const window = usage.contextWindow ?? undefined;
+  if (!window) return { used, label: `${compact(used)} tokens` };
+  const fraction = Math.min(1, used / window);
+  return { used, window, fraction, label: `${compact(used)} / ${compact(window)} tokens (${Math.round(fraction * 100)}%)` };
+}
+
+function compact(n: number): string {
+  if (n >= 1_000_000) return `${(n / 1_000_000).toFixed(1)}M`;
+  if (n >= 10_000) return `${Math.round(n / 1000)}k`;
+  if (n >= 1000) return `${(n / 1000).toFixed(1)}k`;
+  return String(n);
+}
+
+export function basename(path: string): string {
+  const parts = path.split(/[\\/]/);
+  return parts[parts.length - 1] || path;
+}

@@ -1,0 +1,206 @@
+/** The chat state and the one reducer that folds the server's item stream (and the few things the
+ * extension host learns by itself) into it. Pure: the extension host and the webview run the same
+ * reducer on the same events, so what the panel shows and what the host acts on never disagree. */
+import type {
+  CommandApprovalParams,
+  FileChangeApprovalParams,
+  Item,
+  Mode,
+  ServerNotification,
+  Thread,
+  Turn,
+  Usage,
+} from '../protocol';
+
+export type PendingApproval =
+  | ({ kind: 'command' } & CommandApprovalParams)
+  | ({ kind: 'fileChange' } & FileChangeApprovalParams);
+
+export interface TurnView {
+  id: string;
+  status: Turn['status'];
+  items: Item[];
+  error?: Turn['error'];
+  usage?: Usage | null;
+}
+
+export type ServerStatus = 'starting' | 'ready' | 'error' | 'stopped';
+
+export interface ChatState {
+  /** The thread the panel shows; absent until the first prompt starts one. */
+  thread?: Thread;
+  /** Mode of the shown thread, or of the next thread when none is started yet. */
+  mode: Mode;
+  turns: TurnView[];
+  usage?: Usage | null;
+  approvals: PendingApproval[];
+  models: string[];
+  /** The model the next turn asks for; undefined means the server's default. */
+  model?: string;
+  history: Thread[];
+  server: { status: ServerStatus; message?: string };
+}
+
+export type ChatEvent =
+  | { type: 'notification'; notification: ServerNotification }
+  | { type: 'threadLoaded'; thread: Thread; turns: Turn[] }
+  | { type: 'threadCleared' }
+  | { type: 'turnAccepted'; turn: Turn }
+  | { type: 'itemReplaced'; threadId: string; item: Item }
+  | { type: 'approvalOpened'; approval: PendingApproval }
+  | { type: 'approvalClosed'; itemId: string }
+  | { type: 'models'; models: string[]; model?: string }
+  | { type: 'modelSelected'; model?: string }
+  | { type: 'modeSelected'; mode: Mode }
+  | { type: 'history'; threads: Thread[] }
+  | { type: 'server'; status: ServerStatus; message?: string };
+
+export function initialState(mode: Mode = 'agent'): ChatState {
+  return { mode, turns: [], approvals: [], models: [], history: [], server: { status: 'starting' } };
+}
+
+export function reduce(state: ChatState, event: ChatEvent): ChatState {
+  switch (event.type) {
+    case 'notification':
+      return reduceNotification(state, event.notification);
+    case 'threadLoaded':
+      return {
+        ...state,
+        thread: event.thread,
+        mode: event.thread.mode,
+        turns: event.turns.map(turnView),
+        usage: lastUsage(event.turns),
+        approvals: state.approvals.filter((a) => a.threadId === event.thread.id),
+      };
+    case 'threadCleared':
+      return { ...state, thread: undefined, turns: [], usage: undefined, approvals: [] };
+    case 'turnAccepted':
+      if (event.turn.threadId !== state.thread?.id) return state;
+      return upsertTurn(state, event.turn);
+    case 'itemReplaced':
+      if (event.threadId !== state.thread?.id) return state;
+      return mapItem(state, event.item.id, () => event.item);
+    case 'approvalOpened':
+      return {
+        ...state,
+        approvals: [...state.approvals.filter((a) => a.itemId !== event.approval.itemId), event.approval],
+      };
+    case 'approvalClosed':
+      return { ...state, approvals: state.approvals.filter((a) => a.itemId !== event.itemId) };
+    case 'models':
+      return { ...state, models: event.models, model: event.model };
+    case 'modelSelected':
+      return { ...state, model: event.model };
+    case 'modeSelected':
+      return { ...state, mode: event.mode, thread: state.thread && { ...state.thread, mode: event.mode } };
+    case 'history':
+      return { ...state, history: event.threads };
+    case 'server':
+      return { ...state, server: { status: event.status, message: event.message } };
+  }
+}
+
+function reduceNotification(state: ChatState, n: ServerNotification): ChatState {
+  // Every notification but thread/started names its thread; others' threads are not shown here.
+  if (n.method === 'thread/started') return state;
+  if (n.params.threadId !== state.thread?.id) return state;
+  switch (n.method) {
+    case 'thread/modeChanged':
+      return { ...state, mode: n.params.mode, thread: state.thread && { ...state.thread, mode: n.params.mode } };
+    case 'thread/tokenUsage/updated':
+      return { ...state, usage: n.params.usage };
+    case 'turn/started':
+      return upsertTurn(state, n.params.turn);
+    case 'turn/completed': {
+      const next = upsertTurn(state, n.params.turn);
+      // An approval cannot outlive its turn, even if the server's cancel got lost.
+      return { ...next, usage: n.params.turn.usage ?? next.usage, approvals: next.approvals.filter((a) => a.turnId !== n.params.turn.id) };
+    }
+    case 'turn/diff/updated':
+      return state;
+    case 'item/started':
+      return upsertItem(state, n.params.turnId, n.params.item);
+    case 'item/updated':
+    case 'item/completed':
+      return upsertItem(state, n.params.turnId, n.params.item);
+    case 'item/agentMessage/delta':
+    case 'item/reasoning/delta': {
+      const delta = n.params.delta;
+      return mapItem(state, n.params.itemId, (item) =>
+        item.type === 'agentMessage' || item.type === 'reasoning' ? { ...item, text: item.text + delta } : item,
+      );
+    }
+    case 'item/commandExecution/outputDelta': {
+      const chunk = n.params.chunk;
+      return mapItem(state, n.params.itemId, (item) =>
+        item.type === 'commandExecution' ? { ...item, output: item.output + chunk } : item,
+      );
+    }
+  }
+}
+
+function turnView(turn: Turn): TurnView {
+  return { id: turn.id, status: turn.status, items: turn.items, error: turn.error, usage: turn.usage };
+}
+
+function lastUsage(turns: Turn[]): Usage | undefined {
+  for (let i = turns.length - 1; i >= 0; i--) {
+    const usage = turns[i]?.usage;
+    if (usage) return usage;
+  }
+  return undefined;
+}
+
+/** A turn's own fields win; items the stream already delivered are kept when the turn object
+ * carries none (turn/started and the turn/start result are sent before any item exists). */
+function upsertTurn(state: ChatState, turn: Turn): ChatState {
+  const index = state.turns.findIndex((t) => t.id === turn.id);
+  if (index < 0) return { ...state, turns: [...state.turns, turnView(turn)] };
+  const old = state.turns[index]!;
+  const merged: TurnView = { ...turnView(turn), items: turn.items.length > 0 ? turn.items : old.items };
+  const turns = state.turns.slice();
+  turns[index] = merged;
+  return { ...state, turns };
+}
+
+function upsertItem(state: ChatState, turnId: string, item: Item): ChatState {
+  let turns = state.turns;
+  if (!turns.some((t) => t.id === turnId)) {
+    turns = [...turns, { id: turnId, status: 'inProgress', items: [] }];
+  }
+  return {
+    ...state,
+    turns: turns.map((turn) => {
+      if (turn.id !== turnId) return turn;
+      const index = turn.items.findIndex((i) => i.id === item.id);
+      if (index < 0) return { ...turn, items: [...turn.items, item] };
+      const items = turn.items.slice();
+      items[index] = item;
+      return { ...turn, items };
+    }),
+  };
+}
+
+function mapItem(state: ChatState, itemId: string, update: (item: Item) => Item): ChatState {
+  return {
+    ...state,
+    turns: state.turns.map((turn) =>
+      turn.items.some((i) => i.id === itemId)
+        ? { ...turn, items: turn.items.map((i) => (i.id === itemId ? update(i) : i)) }
+        : turn,
+    ),
+  };
+}
+
+/** The turn a stop button or a steering message applies to. */
+export function runningTurn(state: ChatState): TurnView | undefined {
+  return state.turns.find((t) => t.status === 'inProgress');
+}
+
+export function findItem(state: ChatState, itemId: string): { turnId: string; item: Item } | undefined {
+  for (const turn of state.turns) {
+    const item = turn.items.find((i) => i.id === itemId);
+    if (item) return { turnId: turn.id, item };
+  }
+  return undefined;
+}

@@ -1,0 +1,49 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import type { Item } from '../../src/protocol';
+import { arrangeItems, changeStats, contextMeter, explorationSummary, toolKind } from '../../src/state/present';
+
+const tool = (id: string, name: string): Item => ({ type: 'toolCall', id, tool: name, arguments: {}, status: 'completed' });
+
+describe('arrangeItems', () => {
+  it('groups consecutive reads and searches but keeps single ones and other items apart', () => {
+    const message: Item = { type: 'agentMessage', id: 'm', text: 'hi' };
+    const blocks = arrangeItems([tool('1', 'read_file'), tool('2', 'grep'), tool('3', 'list_dir'), message, tool('4', 'read_file'), tool('5', 'update_plan')]);
+    assert.deepEqual(
+      blocks.map((b) => (b.kind === 'item' ? b.item.id : `group:${b.items.map((i) => i.id).join(',')}`)),
+      ['group:1,2,3', 'm', '4', '5'],
+    );
+    const group = blocks[0]!;
+    assert.equal(group.kind === 'exploration' && explorationSummary(group.items), 'Read 1 file, searched 1 time, listed 1 folder');
+  });
+
+  it('classifies tools by the words of their names', () => {
+    assert.deepEqual(['read_file', 'grep_search', 'list_dir', 'update_plan', 'apply_patch'].map(toolKind), ['read', 'search', 'list', 'plan', 'other']);
+  });
+});
+
+describe('changeStats and contextMeter', () => {
+  it('counts added and removed lines and hunk statuses', () => {
+    const stats = changeStats({
+      path: '/w/a',
+      kind: 'update',
+      diff: '',
+      hunks: [
+        { index: 0, oldStart: 1, oldLines: 2, newStart: 1, newLines: 2, lines: [' a', '-b', '+c'], status: 'applied' },
+        { index: 1, oldStart: 9, oldLines: 1, newStart: 9, newLines: 3, lines: [' x', '+y', '+z'] },
+      ],
+    });
+    assert.deepEqual(stats, { added: 3, removed: 1, hunks: 2, byStatus: { pending: 1, applied: 1, rejected: 0, reverted: 0 } });
+  });
+
+  it('reports the share of the context window in use', () => {
+    assert.deepEqual(contextMeter({ inputTokens: 30_000, outputTokens: 2_000, contextWindow: 128_000 }), {
+      used: 32_000,
+      window: 128_000,
+      fraction: 0.25,
+      label: '32k / 128k tokens (25%)',
+    });
+    assert.equal(contextMeter(undefined), undefined);
+    assert.equal(contextMeter({ totalTokens: 1234 })?.label, '1.2k tokens');
+  });
+});

@@ -1,0 +1,77 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import type { Item, ServerNotification, Thread, Turn } from '../../src/protocol';
+import { type ChatEvent, initialState, reduce, runningTurn } from '../../src/state/reducer';
+
+const thread: Thread = { id: 'th', cwd: '/w', roots: [], mode: 'agent', model: 'm', status: 'idle', createdAt: 1, updatedAt: 1 };
+const turn: Turn = { id: 'tu', threadId: 'th', status: 'inProgress', items: [] };
+const n = (notification: ServerNotification): ChatEvent => ({ type: 'notification', notification });
+const run = (events: ChatEvent[]) => events.reduce(reduce, initialState());
+
+describe('reduce', () => {
+  it('streams an agent message from deltas and keeps the completed item authoritative', () => {
+    const msg: Item = { type: 'agentMessage', id: 'i1', text: '' };
+    const events: ChatEvent[] = [
+      { type: 'threadLoaded', thread, turns: [] },
+      { type: 'turnAccepted', turn },
+      n({ method: 'turn/started', params: { threadId: 'th', turn } }),
+      n({ method: 'item/started', params: { threadId: 'th', turnId: 'tu', item: msg } }),
+      n({ method: 'item/agentMessage/delta', params: { threadId: 'th', turnId: 'tu', itemId: 'i1', delta: 'Hel' } }),
+      n({ method: 'item/agentMessage/delta', params: { threadId: 'th', turnId: 'tu', itemId: 'i1', delta: 'lo' } }),
+    ];
+    const streaming = run(events);
+    assert.equal(streaming.turns.length, 1);
+    assert.deepEqual(streaming.turns[0]!.items, [{ ...msg, text: 'Hello' }]);
+    assert.equal(runningTurn(streaming)?.id, 'tu');
+
+    const done = [
+      n({ method: 'item/completed', params: { threadId: 'th', turnId: 'tu', item: { ...msg, text: 'Hello!' } } }),
+      n({ method: 'turn/completed', params: { threadId: 'th', turn: { ...turn, status: 'completed', items: [], usage: { totalTokens: 9 } } } }),
+    ].reduce(reduce, streaming);
+    assert.equal((done.turns[0]!.items[0] as { text: string }).text, 'Hello!');
+    assert.equal(done.turns[0]!.status, 'completed');
+    assert.deepEqual(done.usage, { totalTokens: 9 });
+    assert.equal(runningTurn(done), undefined);
+  });
+
+  it('appends command output chunks in order', () => {
+    const cmd: Item = { type: 'commandExecution', id: 'c', command: 'ls', cwd: '/w', status: 'inProgress', output: '', sandbox: 'readOnly' };
+    const state = run([
+      { type: 'threadLoaded', thread, turns: [turn] },
+      n({ method: 'item/started', params: { threadId: 'th', turnId: 'tu', item: cmd } }),
+      n({ method: 'item/commandExecution/outputDelta', params: { threadId: 'th', turnId: 'tu', itemId: 'c', stream: 'stdout', chunk: 'a\n' } }),
+      n({ method: 'item/commandExecution/outputDelta', params: { threadId: 'th', turnId: 'tu', itemId: 'c', stream: 'stderr', chunk: 'b\n' } }),
+    ]);
+    assert.equal((state.turns[0]!.items[0] as { output: string }).output, 'a\nb\n');
+  });
+
+  it('ignores notifications of other threads', () => {
+    const state = run([
+      { type: 'threadLoaded', thread, turns: [] },
+      n({ method: 'turn/started', params: { threadId: 'other', turn: { ...turn, threadId: 'other' } } }),
+      n({ method: 'thread/modeChanged', params: { threadId: 'other', mode: 'fullAccess' } }),
+    ]);
+    assert.equal(state.turns.length, 0);
+    assert.equal(state.mode, 'agent');
+  });
+
+  it('drops pending approvals when their turn ends', () => {
+    const state = run([
+      { type: 'threadLoaded', thread, turns: [turn] },
+      {
+        type: 'approvalOpened',
+        approval: { kind: 'command', threadId: 'th', turnId: 'tu', itemId: 'c', command: 'rm x', cwd: '/w', sandbox: 'workspaceWrite', suggestedRules: [] },
+      },
+    ]);
+    assert.equal(state.approvals.length, 1);
+    const ended = reduce(state, n({ method: 'turn/completed', params: { threadId: 'th', turn: { ...turn, status: 'interrupted' } } }));
+    assert.equal(ended.approvals.length, 0);
+    assert.equal(ended.turns[0]!.status, 'interrupted');
+  });
+
+  it('follows the mode of the thread', () => {
+    const state = run([{ type: 'threadLoaded', thread, turns: [] }, n({ method: 'thread/modeChanged', params: { threadId: 'th', mode: 'readOnly' } })]);
+    assert.equal(state.mode, 'readOnly');
+    assert.equal(state.thread?.mode, 'readOnly');
+  });
+});
