@@ -1,0 +1,122 @@
+"""Plays one scripted turn onto an HTTP connection: a reply, paced, or a fault.
+
+Every function here answers one model request and returns whether the connection can
+serve another (keep-alive) or must be closed. How the answer ended is stored on the
+`RecordedRequest` so tests can wait for it and assert on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from tests.model_server.chat_api import chat_chunks, chat_json
+from tests.model_server.http11 import ChunkedBody, send_json, sse_event
+from tests.model_server.recording import RecordedRequest
+from tests.model_server.responses_api import response_events, response_json
+from tests.model_server.script import Fault, Reply
+
+SSE_HEADERS = {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+}
+
+# A data line that is not JSON: what a buggy proxy or truncated write produces.
+MALFORMED_EVENT = b'data: {"type": "response.output_text.delta", "delta": "cut\n\n'
+
+# Waits while a stream is held; returns False when the client hung up meanwhile.
+HoldGate = Callable[[RecordedRequest, asyncio.StreamReader], Awaitable[bool]]
+
+
+@dataclass
+class Connection:
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    hold: HoldGate
+
+
+async def play_reply(conn: Connection, record: RecordedRequest, reply: Reply) -> bool:
+    return await _play(conn, record, reply, None)
+
+
+async def play_fault(conn: Connection, record: RecordedRequest, fault: Fault) -> bool:
+    if fault.kind in ("disconnect", "malformed"):
+        return await _play(conn, record, fault.reply, fault)
+    await asyncio.sleep(fault.headers_delay)
+    if fault.kind == "drop":
+        record.finish("dropped")
+        return False
+    headers = {"x-request-id": f"req_scripted_{record.index}"}
+    if fault.retry_after is not None:
+        headers["retry-after"] = f"{fault.retry_after:g}"
+    message = fault.message or f"Scripted fault: HTTP {fault.http_status} from the model server."
+    await send_json(conn.writer, fault.http_status, error_body(message, fault.http_status), headers)
+    record.finish("status")
+    return True
+
+
+def error_body(message: str, status: int) -> dict[str, object]:
+    kinds = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error"}
+    kind = kinds.get(status, "rate_limit_error" if status == 429 else "server_error")
+    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
+async def _play(
+    conn: Connection, record: RecordedRequest, reply: Reply, fault: Fault | None
+) -> bool:
+    await asyncio.sleep(reply.headers_delay)
+    if not record.stream and fault is None:
+        build = chat_json if record.api == "chat" else response_json
+        await send_json(conn.writer, 200, build(reply, record))
+        record.finish("completed")
+        return True
+    try:
+        return await _stream(conn, record, reply, fault)
+    except ConnectionError:
+        record.finish("client_closed")
+        return False
+
+
+async def _stream(
+    conn: Connection, record: RecordedRequest, reply: Reply, fault: Fault | None
+) -> bool:
+    events = encode_events(reply, record)
+    body = ChunkedBody(conn.writer)
+    await body.start(200, SSE_HEADERS)
+    for i, event in enumerate(events):
+        if fault is not None and i == fault.after_events:
+            if fault.kind == "disconnect":
+                return _disconnect(conn, record)
+            await body.send(MALFORMED_EVENT)
+            record.finish("malformed")
+        if reply.hold_after == i and not await conn.hold(record, conn.reader):
+            record.finish("client_closed")
+            return False
+        if i and reply.delay:
+            await asyncio.sleep(reply.delay)
+        if conn.reader.at_eof():
+            record.finish("client_closed")
+            return False
+        await body.send(event)
+    if fault is not None and fault.kind == "disconnect":
+        return _disconnect(conn, record)
+    await body.end()
+    record.finish("completed")
+    return True
+
+
+def _disconnect(conn: Connection, record: RecordedRequest) -> bool:
+    # Closing before the terminating zero-length chunk makes the body incomplete on the wire.
+    conn.writer.close()
+    record.finish("disconnected")
+    return False
+
+
+def encode_events(reply: Reply, record: RecordedRequest) -> list[bytes]:
+    """The SSE events of `reply` on the wire API the request used, ready to send."""
+    if record.api == "chat":
+        chunks = [sse_event(json.dumps(chunk)) for chunk in chat_chunks(reply, record)]
+        return [*chunks, sse_event("[DONE]")]
+    return [sse_event(json.dumps(e), e["type"]) for e in response_events(reply, record)]

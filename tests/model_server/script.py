@@ -1,0 +1,281 @@
+"""What the scripted model answers: replies, faults, and their JSON form.
+
+A script is a queue of turns; the server pops one per model request. A turn is a `Reply`
+(a successful answer and how it is paced), a `Fault` (an HTTP error, a dropped connection,
+a stream cut short or corrupted), or a `Responder`: a callable that looks at the recorded
+request and returns one of those, so a test can answer according to what the agent sent.
+
+Turns are wire-neutral: the same `Reply` streams as Responses API events or as Chat
+Completions chunks depending on the endpoint the client called.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from tests.model_server.recording import RecordedRequest
+
+ReasoningFormat = Literal["summary", "text"]
+FaultKind = Literal["status", "drop", "disconnect", "malformed"]
+
+
+class ScriptError(ValueError):
+    """A script (Python or JSON) that cannot be played; the message names the bad part."""
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts reported at the end of a reply; `total_tokens` is derived."""
+
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A function call the model makes.
+
+    `arguments` is a JSON object, or a string sent verbatim (to script invalid JSON).
+    The arguments text streams in `chunks` pieces. `call_id` defaults to a unique id.
+    """
+
+    name: str
+    arguments: Mapping[str, Any] | str = field(default_factory=dict[str, Any])
+    call_id: str | None = None
+    chunks: int = 3
+
+    @property
+    def arguments_text(self) -> str:
+        if isinstance(self.arguments, str):
+            return self.arguments
+        return json.dumps(self.arguments)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A successful model answer and how it streams.
+
+    Text streams in `deltas` pieces when given, else in pieces of `chunk_size` characters;
+    reasoning always streams in `chunk_size` pieces. `delay` is slept between events (a slow
+    stream), `headers_delay` before the response headers (a slow or timing-out server).
+    `hold_after=K` stops after K events until the test calls `ModelServer.release()` or the
+    client hangs up (for interrupt tests). `usage=None` estimates tokens at ~4 characters each.
+
+    `reasoning_format` picks the Responses API reasoning events: "summary" (OpenAI's
+    reasoning_summary_text.*) or "text" (reasoning_text.*, as open-weight servers send).
+    `chat_reasoning_field` is the Chat Completions delta field carrying reasoning
+    ("reasoning_content" for llama.cpp/DeepSeek/older vLLM, "reasoning" for newer vLLM).
+    """
+
+    text: str = ""
+    reasoning: str = ""
+    tool_calls: Sequence[ToolCall] = ()
+    usage: Usage | None = None
+    chunk_size: int = 8
+    deltas: int | None = None
+    delay: float = 0.0
+    headers_delay: float = 0.0
+    hold_after: int | None = None
+    reasoning_format: ReasoningFormat = "summary"
+    chat_reasoning_field: str = "reasoning_content"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tool_calls", tuple(self.tool_calls))
+        if self.chunk_size < 1:
+            raise ScriptError(f"Reply.chunk_size must be >= 1, got {self.chunk_size}")
+        if self.deltas is not None and self.deltas < 1:
+            raise ScriptError(f"Reply.deltas must be >= 1, got {self.deltas}")
+        for call in self.tool_calls:
+            if call.chunks < 1:
+                raise ScriptError(f"ToolCall {call.name!r}: chunks must be >= 1")
+
+    def usage_for(self, request_bytes: int) -> Usage:
+        """The scripted usage, or an estimate at ~4 characters (bytes) per token."""
+        if self.usage is not None:
+            return self.usage
+        produced = len(self.text) + sum(
+            len(c.name) + len(c.arguments_text) for c in self.tool_calls
+        )
+        reasoning = (len(self.reasoning) + 3) // 4
+        return Usage(
+            input_tokens=max(1, request_bytes // 4),
+            output_tokens=(produced + 3) // 4 + reasoning,
+            reasoning_tokens=reasoning,
+        )
+
+    def text_pieces(self) -> list[str]:
+        if self.deltas is not None:
+            return split_into(self.text, self.deltas)
+        return split_every(self.text, self.chunk_size)
+
+    def reasoning_pieces(self) -> list[str]:
+        return split_every(self.reasoning, self.chunk_size)
+
+
+def _partial_reply() -> Reply:
+    """The default stream a mid-stream fault cuts: long enough for any `after_events`."""
+    return Reply(text="This answer is cut short by a scripted fault. " * 8, chunk_size=16)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A failure of the model endpoint. Build one with the constructors below."""
+
+    kind: FaultKind
+    http_status: int = 500
+    retry_after: float | None = None
+    message: str | None = None
+    after_events: int = 0
+    reply: Reply = field(default_factory=_partial_reply)
+    headers_delay: float = 0.0
+
+    @classmethod
+    def status(
+        cls,
+        code: int,
+        *,
+        retry_after: float | None = None,
+        message: str | None = None,
+        headers_delay: float = 0.0,
+    ) -> Fault:
+        """Answer HTTP `code` with an OpenAI-style error body (and `Retry-After` seconds)."""
+        return cls("status", code, retry_after, message, headers_delay=headers_delay)
+
+    @classmethod
+    def drop(cls, *, headers_delay: float = 0.0) -> Fault:
+        """Close the connection without answering at all."""
+        return cls("drop", headers_delay=headers_delay)
+
+    @classmethod
+    def disconnect(cls, after_events: int = 0, reply: Reply | None = None) -> Fault:
+        """Stream `reply` (a long default text) and close the socket after `after_events`."""
+        return cls("disconnect", after_events=after_events, reply=reply or _partial_reply())
+
+    @classmethod
+    def malformed(cls, after_events: int = 0, reply: Reply | None = None) -> Fault:
+        """Stream `reply` with one undecodable SSE event inserted after `after_events`."""
+        return cls("malformed", after_events=after_events, reply=reply or _partial_reply())
+
+
+Responder = Callable[["RecordedRequest"], "Reply | Fault"]
+Turn = Reply | Fault | Responder
+
+
+def split_every(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def split_into(text: str, count: int) -> list[str]:
+    """Split `text` into `count` pieces of nearly equal length (fewer if text is shorter)."""
+    count = min(count, len(text))
+    if count <= 0:
+        return []
+    base, extra = divmod(len(text), count)
+    pieces: list[str] = []
+    start = 0
+    for i in range(count):
+        end = start + base + (1 if i < extra else 0)
+        pieces.append(text[start:end])
+        start = end
+    return pieces
+
+
+def echo_reply(request: RecordedRequest) -> Reply:
+    """A short answer quoting the user's last message: the `--echo` demo behaviour."""
+    texts = request.user_texts()
+    last = texts[-1] if texts else ""
+    return Reply(text=f"Echo from the scripted model: {last}")
+
+
+# JSON form ------------------------------------------------------------------------------
+
+
+def turns_from_json(document: Any) -> list[Turn]:
+    """Turns from a parsed script: a list of turns, or `{"turns": [...]}`."""
+    if isinstance(document, Mapping):
+        unknown = set(document) - {"turns"}  # pyright: ignore[reportUnknownArgumentType]
+        if unknown:
+            raise ScriptError(f"unknown top-level keys {sorted(unknown)}; expected 'turns'")
+        document = document.get("turns", [])  # pyright: ignore[reportUnknownMemberType]
+    if not isinstance(document, list):
+        raise ScriptError("a script is a JSON list of turns or an object with 'turns'")
+    return [_turn_from_json(raw, f"turn {i}") for i, raw in enumerate(document)]  # pyright: ignore[reportUnknownVariableType]
+
+
+def _turn_from_json(raw: Any, where: str) -> Turn:
+    if not isinstance(raw, Mapping):
+        raise ScriptError(f"{where}: expected an object, got {type(raw).__name__}")
+    spec: dict[str, Any] = dict(raw)  # pyright: ignore[reportUnknownArgumentType]
+    if spec.pop("echo", False):
+        if spec:
+            raise ScriptError(f"{where}: an echo turn takes no other keys, got {sorted(spec)}")
+        return echo_reply
+    if "fault" in spec:
+        return _fault_from_json(spec, where)
+    return _reply_from_json(spec, where)
+
+
+def _fault_from_json(spec: dict[str, Any], where: str) -> Fault:
+    kind = spec.pop("fault")
+    constructors: dict[str, Callable[..., Fault]] = {
+        "status": Fault.status,
+        "drop": Fault.drop,
+        "disconnect": Fault.disconnect,
+        "malformed": Fault.malformed,
+    }
+    if kind not in constructors:
+        raise ScriptError(f"{where}: unknown fault {kind!r}; one of {sorted(constructors)}")
+    if "reply" in spec:
+        spec["reply"] = _reply_from_json(spec["reply"], f"{where}.reply")
+    if kind == "status":
+        if "status" not in spec:
+            raise ScriptError(f"{where}: a status fault needs 'status' (the HTTP code)")
+        spec["code"] = spec.pop("status")
+    try:
+        return constructors[kind](**spec)
+    except TypeError as error:
+        raise ScriptError(f"{where}: bad fields for fault {kind!r}: {error}") from None
+
+
+def _reply_from_json(raw: Any, where: str) -> Reply:
+    if not isinstance(raw, Mapping):
+        raise ScriptError(f"{where}: expected an object")
+    spec: dict[str, Any] = dict(raw)  # pyright: ignore[reportUnknownArgumentType]
+    _reject_unknown(spec, Reply, where)
+    if "usage" in spec:
+        _reject_unknown(spec["usage"], Usage, f"{where}.usage")
+        spec["usage"] = Usage(**spec["usage"])
+    calls: Iterable[Any] = spec.get("tool_calls", [])
+    spec["tool_calls"] = [_tool_call_from_json(c, f"{where}.tool_calls") for c in calls]
+    try:
+        return Reply(**spec)
+    except TypeError as error:
+        raise ScriptError(f"{where}: {error}") from None
+
+
+def _tool_call_from_json(raw: Any, where: str) -> ToolCall:
+    if not isinstance(raw, Mapping) or "name" not in raw:
+        raise ScriptError(f"{where}: each tool call is an object with a 'name'")
+    spec: dict[str, Any] = dict(raw)  # pyright: ignore[reportUnknownArgumentType]
+    _reject_unknown(spec, ToolCall, where)
+    return ToolCall(**spec)
+
+
+def _reject_unknown(spec: Any, cls: type, where: str) -> None:
+    if not isinstance(spec, Mapping):
+        raise ScriptError(f"{where}: expected an object")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(spec) - known  # pyright: ignore[reportUnknownArgumentType]
+    if unknown:
+        raise ScriptError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
