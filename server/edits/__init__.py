@@ -1,0 +1,13 @@
+"""The edits engine: patches, diffs, per-hunk apply and revert, atomic writes, checkpoints.
+
+A pure library: it knows nothing of pygls or the wire protocol. The server's file tools
+(`apply_patch`, `edit_file`) and its review flow (accept or reject hunks, `change/revert`,
+`turn/revert`) are built on it.
+
+- `patch`: parse and apply the Codex `apply_patch` format.
+- `replace`: exact string replacement for `edit_file`.
+- `diff`: structured hunks and unified diff text from two texts.
+- `hunks`: apply a subset of hunks, revert applied hunks, rebase a change onto edited text.
+- `atomic`: atomic, mode-preserving writes and deletes.
+- `checkpoints`: git-independent turn checkpoints and workspace snapshots.
+"""

@@ -1,0 +1,133 @@
+"""Apply the hunks of one `*** Update File:` section to a file's text.
+
+Hunks are found in order, each at or after where the previous one ended, with the tolerant
+matching of `seek`. Replaced and added lines take the file's dominant line terminator, and a
+file that did not end with a newline still does not, so the diff shows only what the model
+meant to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from server.edits.seek import closest_line, normalise_loose, seek_sequence
+from server.edits.text import dominant_eol, split_lines, strip_eol
+
+if TYPE_CHECKING:
+    from server.edits.patch import UpdateChunk
+
+
+class PatchError(ValueError):
+    """A patch that cannot be parsed or applied; the message is written for the model."""
+
+
+Replacement = tuple[int, tuple[str, ...]]
+"""(first line in the file, the hunk's prefixed lines that apply there)."""
+
+
+def apply_update(path: str, text: str, chunks: Sequence[UpdateChunk]) -> str:
+    """The text after applying `chunks`; raises `PatchError` naming the hunk that failed."""
+    lines = split_lines(text)
+    keys = [strip_eol(line) for line in lines]
+    replacements: list[Replacement] = []
+    cursor = 0
+    for number, chunk in enumerate(chunks, 1):
+        if chunk.context is not None:
+            found = seek_sequence(keys, [chunk.context], cursor)
+            if found is None:
+                raise PatchError(_context_error(path, number, chunk, keys, cursor))
+            cursor = found + 1
+        if not chunk.old_lines:
+            at = cursor if chunk.context is not None else len(keys)
+            replacements.append((at, chunk.lines))
+            continue
+        start, body = _find_chunk(keys, chunk, cursor)
+        if start is None:
+            raise PatchError(_lines_error(path, number, chunk, keys, cursor))
+        replacements.append((start, body))
+        cursor = start + sum(1 for line in body if line[0] in " -")
+    return _splice(lines, replacements)
+
+
+def _find_chunk(
+    keys: list[str], chunk: UpdateChunk, cursor: int
+) -> tuple[int | None, tuple[str, ...]]:
+    body = chunk.lines
+    found = seek_sequence(keys, _old(body), cursor, chunk.is_end_of_file)
+    # A blank line models add after a hunk's last context line often stands for the end
+    # of the file (the text after the final newline), not a real empty line.
+    while found is None and len(body) > 1 and body[-1] == " " and _old(body[:-1]):
+        body = body[:-1]
+        found = seek_sequence(keys, _old(body), cursor, chunk.is_end_of_file)
+    return found, body
+
+
+def _old(body: tuple[str, ...]) -> list[str]:
+    return [line[1:] for line in body if line[0] in " -"]
+
+
+def _splice(lines: list[str], replacements: list[Replacement]) -> str:
+    eol = dominant_eol(lines)
+    lacked_final_newline = bool(lines) and not lines[-1].endswith("\n")
+    result = list(lines)
+    for start, body in sorted(replacements, key=lambda r: r[0], reverse=True):
+        # Context lines keep the file's own text, which loose matching may have let differ
+        # from what the model wrote.
+        new: list[str] = []
+        pos = start
+        for line in body:
+            if line[0] == " ":
+                new.append(result[pos])
+            elif line[0] == "+":
+                new.append(line[1:] + eol)
+            pos += line[0] != "+"
+        result[start:pos] = new
+    for i in range(len(result) - 1):
+        if not result[i].endswith("\n"):
+            result[i] += eol
+    if result and lacked_final_newline:
+        result[-1] = strip_eol(result[-1])
+    return "".join(result)
+
+
+def _context_error(path: str, number: int, chunk: UpdateChunk, keys: list[str], cursor: int) -> str:
+    context = chunk.context or ""
+    where = f" after line {cursor}" if cursor else ""
+    message = (
+        f"Failed to apply hunk {number} of {path} (patch line {chunk.line_number}): its "
+        f"'@@ {context}' line was not found in the file{where}."
+    )
+    return message + _hint(keys, context, cursor)
+
+
+def _lines_error(path: str, number: int, chunk: UpdateChunk, keys: list[str], cursor: int) -> str:
+    where = f" after line {cursor}" if cursor else ""
+    shown = "\n".join(chunk.old_lines)
+    message = (
+        f"Failed to apply hunk {number} of {path} (patch line {chunk.line_number}): these "
+        f"context and removed lines were not found together in the file{where}:\n{shown}\n"
+    )
+    present = {normalise_loose(key) for key in keys}
+    missing = next((line for line in chunk.old_lines if normalise_loose(line) not in present), None)
+    if missing is None:
+        earlier = seek_sequence(keys, chunk.old_lines, 0)
+        if earlier is not None and earlier < cursor:
+            return message + (
+                f"They occur at line {earlier + 1}, before the previous hunk: list hunks in "
+                "the order they appear in the file."
+            )
+        return message + (
+            "Each line exists in the file but not in this order: a line is missing or extra. "
+            "Re-read the file and copy the lines exactly."
+        )
+    return message + f"The line '{missing}' is not in the file." + _hint(keys, missing, cursor)
+
+
+def _hint(keys: list[str], target: str, cursor: int) -> str:
+    closest = closest_line(keys, target) if target.strip() else None
+    advice = " Re-read the file and copy context lines exactly."
+    if closest is None:
+        return advice
+    index, text = closest
+    return f" The closest line is {index + 1}: '{text}'." + advice
