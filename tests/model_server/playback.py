@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from tests.model_server.chat_api import chat_chunks, chat_json
 from tests.model_server.http11 import ChunkedBody, send_json, sse_event
@@ -36,6 +37,30 @@ class Connection:
     writer: asyncio.StreamWriter
     hold: HoldGate
 
+    async def pause(self, seconds: float) -> bool:
+        """Sleep; False (at once) if the client hangs up meanwhile."""
+        return seconds <= 0 or await wait_unless_hung_up(self.reader, asyncio.sleep(seconds))
+
+
+async def wait_unless_hung_up(
+    reader: asyncio.StreamReader, waiting: Coroutine[Any, Any, object]
+) -> bool:
+    """Await `waiting` unless the client closes first; True when `waiting` finished.
+
+    Watching for the hang-up reads from the connection; HTTP/1.1 clients send nothing while
+    a response is pending, so nothing is lost.
+    """
+    hung_up = asyncio.ensure_future(reader.read(1))
+    other = asyncio.ensure_future(waiting)
+    try:
+        await asyncio.wait({hung_up, other}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hung_up.cancel()
+        other.cancel()
+        # The reader admits one waiter: let the cancelled read unwind before reuse.
+        await asyncio.gather(hung_up, other, return_exceptions=True)
+    return other.done() and not other.cancelled()
+
 
 async def play_reply(conn: Connection, record: RecordedRequest, reply: Reply) -> bool:
     return await _play(conn, record, reply, None)
@@ -44,7 +69,9 @@ async def play_reply(conn: Connection, record: RecordedRequest, reply: Reply) ->
 async def play_fault(conn: Connection, record: RecordedRequest, fault: Fault) -> bool:
     if fault.kind in ("disconnect", "malformed"):
         return await _play(conn, record, fault.reply, fault)
-    await asyncio.sleep(fault.headers_delay)
+    if not await conn.pause(fault.headers_delay):
+        record.finish("client_closed")
+        return False
     if fault.kind == "drop":
         record.finish("dropped")
         return False
@@ -66,7 +93,9 @@ def error_body(message: str, status: int) -> dict[str, object]:
 async def _play(
     conn: Connection, record: RecordedRequest, reply: Reply, fault: Fault | None
 ) -> bool:
-    await asyncio.sleep(reply.headers_delay)
+    if not await conn.pause(reply.headers_delay):
+        record.finish("client_closed")
+        return False
     if not record.stream and fault is None:
         build = chat_json if record.api == "chat" else response_json
         await send_json(conn.writer, 200, build(reply, record))
@@ -94,9 +123,7 @@ async def _stream(
         if reply.hold_after == i and not await conn.hold(record, conn.reader):
             record.finish("client_closed")
             return False
-        if i and reply.delay:
-            await asyncio.sleep(reply.delay)
-        if conn.reader.at_eof():
+        if (i and not await conn.pause(reply.delay)) or conn.reader.at_eof():
             record.finish("client_closed")
             return False
         await body.send(event)

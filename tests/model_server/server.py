@@ -21,7 +21,13 @@ from types import TracebackType
 from typing import Any
 
 from tests.model_server.http11 import BadHttpRequest, HttpRequest, read_request, send_json
-from tests.model_server.playback import Connection, error_body, play_fault, play_reply
+from tests.model_server.playback import (
+    Connection,
+    error_body,
+    play_fault,
+    play_reply,
+    wait_unless_hung_up,
+)
 from tests.model_server.recording import RecordedRequest, WireApi
 from tests.model_server.script import Fault, Reply, Turn, echo_reply
 
@@ -298,16 +304,11 @@ class ModelServer:
                 return True
             self._holding.add(record.index)
             self._cond.notify_all()
-        hung_up = asyncio.ensure_future(reader.read(1))
-        released = asyncio.ensure_future(gate.wait())
         try:
-            await asyncio.wait({hung_up, released}, return_when=asyncio.FIRST_COMPLETED)
+            return await wait_unless_hung_up(reader, gate.wait())
         finally:
-            hung_up.cancel()
-            released.cancel()
             with self._cond:
                 self._holding.discard(record.index)
-        return released.done() and not released.cancelled()
 
     def _open_gates(self) -> None:
         with self._cond:
