@@ -106,7 +106,7 @@ class ParsedCommand:
 
 
 SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "mksh", "ash", "busybox-sh"})
-_SHELL_OPTION = re.compile(r"[-+][abefhkmnptuvxBCEHPT]*c?[abefhkmnptuvxBCEHPT]*")
+_SHELL_OPTION = re.compile(r"[-+][abefhklmnptuvxBCEHPT]*c?[abefhklmnptuvxBCEHPT]*")
 _SHELL_LONG_OPTIONS = frozenset({"--login", "--norc", "--noprofile", "--posix", "--noediting"})
 _MAX_NESTED_SHELLS = 3
 _HARMLESS_FILE_TARGETS = frozenset({"/dev/null"})
@@ -272,6 +272,8 @@ class _Walker:
             return self.ansi_c(node)
         if kind == "concatenation":
             return self.concatenation(node)
+        if kind == "brace_expression":
+            return Word(_text(node), pattern=True)
         if kind in ("command_substitution", "process_substitution"):
             self.substitution(node)
         elif kind in ("simple_expansion", "expansion", "arithmetic_expansion"):
@@ -316,7 +318,8 @@ class _Walker:
         unquoted = "".join(
             _mask_escapes(_text(c)) if c.type == "word" else "_" for c in node.children
         )
-        return Word(text, literal=literal, pattern=_is_pattern(unquoted))
+        pattern = any(part.pattern for part in parts) or _is_pattern(unquoted)
+        return Word(text, literal=literal, pattern=pattern)
 
 
 _STATEMENT_HANDLERS = {
@@ -329,7 +332,7 @@ _SUBSTITUTIONS = frozenset({"command_substitution", "process_substitution", "sub
 _SEQUENCES = frozenset({"program", "list", "pipeline", "negated_command", "comment"})
 _STATEMENT_TYPES = _SEQUENCES | _SUBSTITUTIONS | _COMPOUND_NODES | _STATEMENT_HANDLERS.keys()
 _WORD_TYPES = frozenset(
-    {"word", "number", "raw_string", "string", "ansi_c_string", "concatenation"}
+    {"word", "number", "raw_string", "string", "ansi_c_string", "concatenation", "brace_expression"}
     | {"simple_expansion", "expansion", "arithmetic_expansion"}
     | {"command_substitution", "process_substitution"}
 )
