@@ -11,7 +11,7 @@ export const COMMAND_CHOICES = [RUN_ONCE, RUN_FOR_SESSION, ALWAYS_ALLOW, DECLINE
 export type CommandChoice = (typeof COMMAND_CHOICES)[number];
 
 /** Decisions that need no further question; "Always allow…" goes through the rule pick first. */
-export function decisionFor(choice: Exclude<CommandChoice, typeof ALWAYS_ALLOW> | undefined): CommandApprovalResult {
+export function decisionFor(choice: Exclude<CommandChoice, typeof ALWAYS_ALLOW>): CommandApprovalResult {
   switch (choice) {
     case RUN_ONCE:
       return { decision: 'accept' };
@@ -19,9 +19,7 @@ export function decisionFor(choice: Exclude<CommandChoice, typeof ALWAYS_ALLOW> 
       return { decision: 'acceptForSession' };
     case STOP:
       return { decision: 'cancel' };
-    // A dismissed notification is a decline: the model is told and the turn goes on.
     case DECLINE:
-    case undefined:
       return { decision: 'decline' };
   }
 }

@@ -31,11 +31,11 @@ describe('ruleChoices', () => {
 });
 
 describe('decisions', () => {
-  it('maps buttons to protocol decisions; a dismissed popup declines', () => {
+  it('maps buttons to protocol decisions', () => {
     assert.deepEqual(decisionFor('Run once'), { decision: 'accept' });
     assert.deepEqual(decisionFor('Run for session'), { decision: 'acceptForSession' });
     assert.deepEqual(decisionFor('Stop'), { decision: 'cancel' });
-    assert.deepEqual(decisionFor(undefined), { decision: 'decline' });
+    assert.deepEqual(decisionFor('Decline'), { decision: 'decline' });
     assert.deepEqual(alwaysAllowResult(['npm', 'test'], 'workspace'), { decision: 'acceptAlways', rule: ['npm', 'test'], scope: 'workspace' });
   });
 

@@ -1,0 +1,104 @@
+/** Starting, restarting and stopping the backend process: picks the interpreter (creating the
+ * extension's venv on first run, with visible progress), passes the API key through the
+ * environment, wires approvals and binds the chat session. */
+import * as vscode from 'vscode';
+import type { ChatSession } from '../chat/session';
+import type { CommandApprovals } from '../approvals/commandApproval';
+import type { FileProposals } from '../diff/proposals';
+import * as api from '../vscodeapi';
+import { BackendConnection } from './connection';
+import { SetupError, backendProblem, createVenv, venvIsCurrent, venvPlan } from './python';
+import { initializationOptions, readSettings, serverEnvironment } from './settings';
+
+export const API_KEY_SECRET = 'tether.openaiApiKey';
+
+export class Backend implements vscode.Disposable {
+  private connection?: BackendConnection;
+  private starting?: Promise<void>;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly session: ChatSession,
+    private readonly commands: CommandApprovals,
+    private readonly proposals: FileProposals,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  start(): Promise<void> {
+    this.starting ??= this.doStart().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    this.commands.cancelAll();
+    this.proposals.cancelAll();
+    if (connection) {
+      this.session.detach('stopped');
+      await connection.stop().catch((err: unknown) => this.log.warn(`stopping the backend: ${String(err)}`));
+    }
+  }
+
+  dispose(): void {
+    void this.stop();
+  }
+
+  private async doStart(): Promise<void> {
+    const config = api.getConfiguration('tether');
+    const { settings, problems } = readSettings(config);
+    for (const problem of problems) void api.showWarningMessage(problem, { modal: false });
+    try {
+      const python = await this.python(settings.pythonPath);
+      const apiKey = await this.context.secrets.get(API_KEY_SECRET);
+      const wireApi = config.inspect('wireApi');
+      const explicit = [wireApi?.globalValue, wireApi?.workspaceValue, wireApi?.workspaceFolderValue].some((v) => v !== undefined);
+      const connection = new BackendConnection({
+        python,
+        cwd: api.workspaceFolders()[0]?.uri.fsPath,
+        env: serverEnvironment(process.env, apiKey),
+        initializationOptions: initializationOptions(settings, explicit),
+        outputChannel: this.log,
+      });
+      connection.onServerRequest('approval/commandExecution', (params, token) => this.commands.request(params, token));
+      connection.onServerRequest('approval/fileChange', (params, token) => this.proposals.request(params, token));
+      this.log.info(`starting ${python} -m server --stdio`);
+      await connection.start();
+      this.log.info(`backend ready: ${JSON.stringify(connection.capabilities ?? {})}`);
+      this.connection = connection;
+      connection.onStateChange((running) => {
+        if (!running && this.connection === connection) this.session.detach('error', 'The backend stopped; run "Tether: Restart Backend".');
+      });
+      await this.session.attach(connection);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.log.error(message);
+      this.session.detach('error', message);
+      const choice = await api.showErrorMessage(`Tether could not start its backend: ${message}`, 'Show Log', 'Open Settings');
+      if (choice === 'Show Log') this.log.show(true);
+      if (choice === 'Open Settings') void api.executeCommand('workbench.action.openSettings', 'tether.');
+    }
+  }
+
+  private async python(configured: string | undefined): Promise<string> {
+    if (configured) {
+      const problem = await backendProblem(configured);
+      if (problem) throw new SetupError(`tether.pythonPath: ${problem}. Install the backend into it (pip install <tether>) or clear the setting.`);
+      return configured;
+    }
+    const plan = venvPlan(this.context.globalStorageUri.fsPath, vscode.Uri.joinPath(this.context.extensionUri, 'backend').fsPath, String(this.context.extension.packageJSON.version));
+    if (venvIsCurrent(plan)) return plan.python;
+    return api.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Tether: setting up the Python backend', cancellable: false }, (progress) =>
+      createVenv(
+        plan,
+        (message) => progress.report({ message }),
+        (line) => this.log.info(line),
+      ),
+    );
+  }
+}

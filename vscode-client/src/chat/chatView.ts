@@ -1,0 +1,113 @@
+/** The chat panel's host side: serves the webview's HTML (strict CSP, local assets only), forwards
+ * state to it and routes what the user does there to the session and the approval broker. */
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import type { CommandChoice } from '../approvals/rules';
+import type { Mode } from '../protocol';
+import type { HostMessage, MentionCandidate, WebviewMessage } from './messages';
+import type { ChatSession } from './session';
+
+export interface ChatViewActions {
+  commandApproval(itemId: string, choice: CommandChoice): Promise<void>;
+  reviewChange(itemId: string): Promise<void>;
+  setMode(mode: Mode): Promise<void>;
+  findFiles(query: string): Promise<MentionCandidate[]>;
+}
+
+export class ChatViewProvider implements vscode.WebviewViewProvider {
+  static readonly viewId = 'tether.chat';
+  private view?: vscode.WebviewView;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly session: ChatSession,
+    private readonly actions: ChatViewActions,
+  ) {
+    session.subscribe((event) => this.post({ type: 'event', event }));
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
+    view.webview.options = { enableScripts: true, localResourceRoots: [dist] };
+    view.webview.html = this.html(view.webview, dist);
+    view.webview.onDidReceiveMessage((message: WebviewMessage) => void this.receive(message));
+    view.onDidDispose(() => {
+      if (this.view === view) this.view = undefined;
+    });
+  }
+
+  focusInput(): void {
+    this.post({ type: 'focusInput' });
+  }
+
+  private post(message: HostMessage): void {
+    void this.view?.webview.postMessage(message);
+  }
+
+  private async receive(message: WebviewMessage): Promise<void> {
+    const session = this.session;
+    switch (message.type) {
+      case 'ready':
+        this.post({ type: 'snapshot', state: session.current });
+        return;
+      case 'send':
+        return session.send(message.text, message.files);
+      case 'stop':
+        return session.stop();
+      case 'setMode':
+        return this.actions.setMode(message.mode);
+      case 'selectModel':
+        return session.selectModel(message.model);
+      case 'newThread':
+        return session.newThread();
+      case 'openThread':
+        return session.openThread(message.threadId);
+      case 'refreshHistory':
+        await session.refreshHistory();
+        return;
+      case 'mentionQuery':
+        this.post({ type: 'mentions', query: message.query, candidates: await this.actions.findFiles(message.query) });
+        return;
+      case 'commandApproval':
+        return this.actions.commandApproval(message.itemId, message.choice);
+      case 'reviewChange':
+        return this.actions.reviewChange(message.itemId);
+      case 'openFile': {
+        const position = new vscode.Position(message.line ?? 0, 0);
+        await vscode.window.showTextDocument(vscode.Uri.file(message.path), { selection: new vscode.Range(position, position), preview: true });
+        return;
+      }
+      case 'undoChange':
+        await session.revertChange(message.itemId);
+        return;
+    }
+  }
+
+  private html(webview: vscode.Webview, dist: vscode.Uri): string {
+    const nonce = randomBytes(16).toString('base64');
+    const asset = (name: string): string => webview.asWebviewUri(vscode.Uri.joinPath(dist, name)).toString();
+    const csp = [
+      "default-src 'none'",
+      `style-src ${webview.cspSource}`,
+      `font-src ${webview.cspSource}`,
+      `img-src ${webview.cspSource} data:`,
+      `script-src 'nonce-${nonce}'`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${asset('codicons/codicon.css')}">
+<link rel="stylesheet" href="${asset('webview-style.css')}">
+<title>Tether</title>
+</head>
+<body>
+<div id="app"></div>
+<script nonce="${nonce}" src="${asset('webview.js')}"></script>
+</body>
+</html>`;
+  }
+}

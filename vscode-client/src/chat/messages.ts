@@ -1,0 +1,31 @@
+/** Messages between the extension host and the chat webview. The host sends a snapshot when the
+ * view (re)loads, then every event it reduces; the webview runs the same reducer. */
+import type { Mode } from '../protocol';
+import type { ChatEvent, ChatState } from '../state/reducer';
+import type { CommandChoice } from '../approvals/rules';
+
+export interface MentionCandidate {
+  path: string;
+  label: string;
+}
+
+export type HostMessage =
+  | { type: 'snapshot'; state: ChatState }
+  | { type: 'event'; event: ChatEvent }
+  | { type: 'mentions'; query: string; candidates: MentionCandidate[] }
+  | { type: 'focusInput' };
+
+export type WebviewMessage =
+  | { type: 'ready' }
+  | { type: 'send'; text: string; files: string[] }
+  | { type: 'stop' }
+  | { type: 'setMode'; mode: Mode }
+  | { type: 'selectModel'; model: string | undefined }
+  | { type: 'newThread' }
+  | { type: 'openThread'; threadId: string }
+  | { type: 'refreshHistory' }
+  | { type: 'mentionQuery'; query: string }
+  | { type: 'commandApproval'; itemId: string; choice: CommandChoice }
+  | { type: 'reviewChange'; itemId: string }
+  | { type: 'openFile'; path: string; line?: number }
+  | { type: 'undoChange'; itemId: string };

@@ -1,0 +1,158 @@
+/** The chat session: owns the state of the shown thread and turns the panel's intents (send, steer,
+ * stop, switch mode or model, open a thread) into protocol requests. No agent logic: what happens
+ * is decided by the server and arrives back through the reducer. */
+import type { BackendConnection } from '../backend/connection';
+import { RpcError } from '../backend/connection';
+import type { HunkSelection, Item, Mode, Thread, UserInput } from '../protocol';
+import { ErrorCodes } from '../protocol';
+import { type ChatEvent, type ChatState, initialState, reduce, runningTurn } from '../state/reducer';
+
+export interface SessionUi {
+  /** Asks before full access; true to go ahead. */
+  confirmFullAccess(): Promise<boolean>;
+  /** Tells the user a request failed; `configure` offers the way to set up a model. */
+  showError(message: string, configure: boolean): void;
+  workspace(): { cwd: string; roots: string[] } | undefined;
+}
+
+export type StateListener = (event: ChatEvent, state: ChatState) => void;
+
+export class ChatSession {
+  private state: ChatState;
+  private connection?: BackendConnection;
+  private readonly listeners = new Set<StateListener>();
+
+  constructor(
+    private readonly ui: SessionUi,
+    defaultMode: Mode,
+  ) {
+    this.state = initialState(defaultMode);
+  }
+
+  get current(): ChatState {
+    return this.state;
+  }
+
+  subscribe(listener: StateListener): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  dispatch(event: ChatEvent): void {
+    this.state = reduce(this.state, event);
+    for (const listener of this.listeners) listener(event, this.state);
+  }
+
+  /** Binds to a freshly started server; a thread shown before a restart is resumed on it. */
+  async attach(connection: BackendConnection): Promise<void> {
+    this.connection = connection;
+    connection.onNotification((notification) => this.dispatch({ type: 'notification', notification }));
+    this.dispatch({ type: 'server', status: 'ready' });
+    await Promise.all([this.refreshModels(), this.refreshHistory()]);
+    if (this.state.thread) await this.openThread(this.state.thread.id);
+  }
+
+  detach(status: 'stopped' | 'error', message?: string): void {
+    this.connection = undefined;
+    this.dispatch({ type: 'server', status, message });
+  }
+
+  private rpc(): BackendConnection {
+    if (!this.connection) throw new RpcError('', 0, 'The Tether backend is not running; see the Tether output for why.');
+    return this.connection;
+  }
+
+  /** Runs a request for the UI: failures become messages, never unhandled rejections. */
+  private async guarded<T>(what: string, action: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await action();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const configure = err instanceof RpcError && err.code === ErrorCodes.modelNotConfigured;
+      this.ui.showError(`Tether could not ${what}: ${message}`, configure);
+      return undefined;
+    }
+  }
+
+  private async ensureThread(): Promise<Thread | undefined> {
+    if (this.state.thread) return this.state.thread;
+    const where = this.ui.workspace();
+    if (!where) {
+      this.ui.showError('Open a folder first: Tether works inside a workspace.', false);
+      return undefined;
+    }
+    const { thread } = await this.rpc().request('thread/start', { ...where, mode: this.state.mode, model: this.state.model ?? null });
+    this.dispatch({ type: 'threadLoaded', thread, turns: [] });
+    return thread;
+  }
+
+  async send(text: string, files: string[] = []): Promise<void> {
+    const input: UserInput[] = [{ type: 'text', text }, ...files.map((path): UserInput => ({ type: 'file', path }))];
+    await this.guarded('send the message', async () => {
+      const thread = await this.ensureThread();
+      if (!thread) return;
+      const running = runningTurn(this.state);
+      if (running) {
+        await this.rpc().request('turn/steer', { threadId: thread.id, turnId: running.id, input });
+        return;
+      }
+      const { turn } = await this.rpc().request('turn/start', { threadId: thread.id, input, model: this.state.model ?? null });
+      this.dispatch({ type: 'turnAccepted', turn });
+    });
+  }
+
+  async stop(): Promise<void> {
+    const thread = this.state.thread;
+    const running = runningTurn(this.state);
+    if (!thread || !running) return;
+    await this.guarded('stop the turn', () => this.rpc().request('turn/interrupt', { threadId: thread.id, turnId: running.id }));
+  }
+
+  newThread(): void {
+    this.dispatch({ type: 'threadCleared' });
+  }
+
+  async openThread(threadId: string): Promise<void> {
+    await this.guarded('open the thread', async () => {
+      const { thread, turns } = await this.rpc().request('thread/resume', { threadId });
+      this.dispatch({ type: 'threadLoaded', thread, turns });
+    });
+  }
+
+  async setMode(mode: Mode): Promise<boolean> {
+    if (mode === this.state.mode) return true;
+    if (mode === 'fullAccess' && !(await this.ui.confirmFullAccess())) return false;
+    const thread = this.state.thread;
+    if (!thread) {
+      this.dispatch({ type: 'modeSelected', mode });
+      return true;
+    }
+    const result = await this.guarded('switch the mode', () => this.rpc().request('thread/setMode', { threadId: thread.id, mode }));
+    if (result) this.dispatch({ type: 'modeSelected', mode: result.thread.mode });
+    return result !== undefined;
+  }
+
+  selectModel(model: string | undefined): void {
+    this.dispatch({ type: 'modelSelected', model });
+  }
+
+  async refreshModels(): Promise<void> {
+    const result = await this.guarded('list the models', () => this.rpc().request('model/list', {}));
+    if (result) this.dispatch({ type: 'models', models: result.models.map((m) => m.id), model: this.state.model ?? result.default ?? undefined });
+  }
+
+  async refreshHistory(): Promise<Thread[]> {
+    const result = await this.guarded('list the threads', () => this.rpc().request('thread/list', { limit: 50 }));
+    if (result) this.dispatch({ type: 'history', threads: result.threads });
+    return result?.threads ?? [];
+  }
+
+  /** Undoes applied hunks of an agent edit (all of the item's when `hunks` is absent). */
+  async revertChange(itemId: string, hunks?: HunkSelection[]): Promise<Item | undefined> {
+    const thread = this.state.thread;
+    if (!thread) return undefined;
+    const result = await this.guarded('undo the change', () => this.rpc().request('change/revert', { threadId: thread.id, itemId, hunks: hunks ?? null }));
+    if (result) this.dispatch({ type: 'itemReplaced', threadId: thread.id, item: result.item });
+    return result?.item;
+  }
+}

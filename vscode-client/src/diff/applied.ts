@@ -1,0 +1,129 @@
+/** Edits the agent applied (agent mode): in every editor that already shows the file, the added
+ * lines are highlighted and each hunk gets Undo and Keep CodeLenses. Undo asks the server to
+ * revert that hunk (`change/revert`); Keep only clears the marks. Nothing here opens an editor or
+ * moves the focus: marks appear where the user is already looking. */
+import * as vscode from 'vscode';
+import type { ChatSession } from '../chat/session';
+import type { FileChange, Hunk } from '../protocol';
+import { type HunkPlacement, addedLines, appliedPlacements, removedCount } from './hunks';
+
+interface PlacedHunk {
+  itemId: string;
+  change: FileChange;
+  hunk: Hunk;
+  placement: HunkPlacement;
+}
+
+export class AppliedChanges implements vscode.CodeLensProvider {
+  private readonly kept = new Set<string>();
+  private readonly lensesChanged = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.lensesChanged.event;
+  private readonly added = vscode.window.createTextEditorDecorationType({
+    isWholeLine: true,
+    backgroundColor: new vscode.ThemeColor('diffEditor.insertedLineBackground'),
+    overviewRulerColor: new vscode.ThemeColor('editorOverviewRuler.addedForeground'),
+    overviewRulerLane: vscode.OverviewRulerLane.Left,
+  });
+  private readonly removed = vscode.window.createTextEditorDecorationType({
+    after: { color: new vscode.ThemeColor('editorCodeLens.foreground'), margin: '0 0 0 2em', fontStyle: 'italic' },
+  });
+
+  constructor(private readonly session: ChatSession) {}
+
+  register(): vscode.Disposable {
+    return vscode.Disposable.from(
+      vscode.languages.registerCodeLensProvider({ scheme: 'file' }, this),
+      // Streaming deltas cannot change hunks; everything else might.
+      this.session.subscribe((event) => {
+        if (event.type !== 'notification' || !/delta$/i.test(event.notification.method)) this.refresh();
+      }),
+      vscode.window.onDidChangeVisibleTextEditors(() => this.refresh()),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.contentChanges.length > 0) this.refresh();
+      }),
+      this.added,
+      this.removed,
+      this.lensesChanged,
+    );
+  }
+
+  private static key(itemId: string, path: string, index: number): string {
+    return `${itemId}\u0000${path}\u0000${index}`;
+  }
+
+  /** Applied, not yet kept hunks of the shown thread that still match the document's text. */
+  private placedHunks(document: vscode.TextDocument): PlacedHunk[] {
+    const path = document.uri.fsPath;
+    const result: PlacedHunk[] = [];
+    for (const turn of this.session.current.turns) {
+      for (const item of turn.items) {
+        if (item.type !== 'fileChange') continue;
+        for (const change of item.changes) {
+          if (change.path !== path || change.kind === 'delete') continue;
+          for (const placement of appliedPlacements(change.hunks)) {
+            const hunk = change.hunks.find((h) => h.index === placement.index)!;
+            if (this.kept.has(AppliedChanges.key(item.id, path, hunk.index))) continue;
+            // After the user edits around it, a hunk whose lines moved is not marked at all
+            // rather than marked in the wrong place.
+            if (!matchesDocument(document, hunk, placement)) continue;
+            result.push({ itemId: item.id, change, hunk, placement });
+          }
+        }
+      }
+    }
+    return result;
+  }
+
+  refresh(): void {
+    for (const editor of vscode.window.visibleTextEditors) {
+      if (editor.document.uri.scheme !== 'file') continue;
+      const placed = this.placedHunks(editor.document);
+      editor.setDecorations(
+        this.added,
+        placed.flatMap((p) => addedLines(p.hunk, p.placement).map((line) => new vscode.Range(line, 0, line, 0))),
+      );
+      editor.setDecorations(
+        this.removed,
+        placed
+          .filter((p) => removedCount(p.hunk) > 0)
+          .map((p) => ({
+            range: new vscode.Range(p.placement.anchor, 0, p.placement.anchor, 0),
+            renderOptions: { after: { contentText: `(Tether removed ${removedCount(p.hunk)} line${removedCount(p.hunk) === 1 ? '' : 's'} here)` } },
+          })),
+      );
+    }
+    this.lensesChanged.fire();
+  }
+
+  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+    return this.placedHunks(document).flatMap((p) => {
+      const range = new vscode.Range(p.placement.anchor, 0, p.placement.anchor, 0);
+      const args = [p.itemId, p.change.path, p.hunk.index];
+      return [
+        new vscode.CodeLens(range, { title: '$(discard) Undo', command: 'tether.undoHunk', arguments: args, tooltip: 'Revert this change made by Tether' }),
+        new vscode.CodeLens(range, { title: '$(check) Keep', command: 'tether.keepHunk', arguments: args, tooltip: 'Keep this change and clear its marks' }),
+      ];
+    });
+  }
+
+  async undo(itemId: string, path: string, index: number): Promise<void> {
+    await this.session.revertChange(itemId, [{ path, indexes: [index] }]);
+    this.refresh();
+  }
+
+  keep(itemId: string, path: string, index: number): void {
+    this.kept.add(AppliedChanges.key(itemId, path, index));
+    this.refresh();
+  }
+}
+
+function matchesDocument(document: vscode.TextDocument, hunk: Hunk, placement: HunkPlacement): boolean {
+  let line = placement.start;
+  for (const text of hunk.lines) {
+    const sign = text.charAt(0);
+    if (sign === '\\' || sign === '-') continue;
+    if (line >= document.lineCount || document.lineAt(line).text !== text.slice(1)) return false;
+    line++;
+  }
+  return true;
+}

@@ -1,0 +1,51 @@
+/** The mode toggle outside the panel: a status bar item showing the shown thread's mode, and the
+ * Set Mode command it runs. Full access asks for confirmation (in ChatSession.setMode). */
+import * as vscode from 'vscode';
+import type { ChatSession } from './chat/session';
+import type { Mode } from './protocol';
+import { MODES } from './protocol';
+import * as api from './vscodeapi';
+
+export const MODE_LABELS: Record<Mode, { icon: string; label: string; detail: string }> = {
+  readOnly: { icon: 'eye', label: 'Read-only', detail: 'Edits are proposed for review; other commands ask first and run in a read-only sandbox.' },
+  agent: { icon: 'shield', label: 'Agent', detail: 'Edits apply inside the workspace, undoable per hunk; commands run in the workspace sandbox.' },
+  fullAccess: { icon: 'warning', label: 'Full access', detail: 'No approvals and no sandbox: the agent can do anything you can.' },
+};
+
+export async function confirmFullAccess(): Promise<boolean> {
+  const go = 'Switch to Full Access';
+  const answer = await api.showWarningMessage(
+    'Full access lets Tether edit any file and run any command without asking and without a sandbox. Switch?',
+    { modal: true },
+    go,
+  );
+  return answer === go;
+}
+
+export async function pickMode(session: ChatSession): Promise<void> {
+  const items = MODES.map((mode) => ({
+    label: `$(${MODE_LABELS[mode].icon}) ${MODE_LABELS[mode].label}`,
+    description: mode === session.current.mode ? 'current' : undefined,
+    detail: MODE_LABELS[mode].detail,
+    mode,
+  }));
+  const picked = await api.showQuickPick(items, { title: 'Tether mode' });
+  if (picked) await session.setMode(picked.mode);
+}
+
+export function createModeStatusItem(session: ChatSession): vscode.Disposable {
+  const item = vscode.window.createStatusBarItem('tether.mode', vscode.StatusBarAlignment.Right, 100);
+  item.name = 'Tether mode';
+  item.command = 'tether.setMode';
+  const render = (): void => {
+    const mode = session.current.mode;
+    const pending = session.current.approvals.length;
+    item.text = `$(${MODE_LABELS[mode].icon}) Tether: ${MODE_LABELS[mode].label}${pending ? `  $(bell-dot) ${pending}` : ''}`;
+    item.tooltip = `${MODE_LABELS[mode].detail}\n\nClick to change the mode.${pending ? `\n${pending} approval(s) waiting in the Tether panel.` : ''}`;
+    item.backgroundColor = mode === 'fullAccess' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+  };
+  render();
+  item.show();
+  const subscription = session.subscribe(render);
+  return vscode.Disposable.from(item, { dispose: () => subscription.dispose() });
+}
