@@ -1,0 +1,76 @@
+"""`tether sandbox [--mode readOnly|agent] [--cwd DIR] [--network] -- CMD...`: try the sandbox.
+
+Runs one command under the policy a mode gives it (readOnly: the read-only sandbox; agent: the
+workspace-write sandbox with DIR as the only root), streams its output, and exits with its code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from sandbox.launchers import SandboxUnavailable, detect_launcher
+from sandbox.output import Stream
+from sandbox.policy import Policy, PolicyKind
+from sandbox.run import run_command
+
+_MODES: dict[str, PolicyKind] = {"readOnly": "readOnly", "agent": "workspaceWrite"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tether sandbox", description="Run a command in Tether's command sandbox."
+    )
+    parser.add_argument("--mode", choices=sorted(_MODES), default="agent")
+    parser.add_argument("--cwd", type=Path, default=None, help="workspace root (default: .)")
+    parser.add_argument("--network", action="store_true", help="agent mode: allow the network")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds (default 600)")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
+    return parser
+
+
+def sandbox_main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    command: list[str] = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        print(
+            "tether sandbox: give a command after --, e.g. `tether sandbox -- ls`", file=sys.stderr
+        )
+        return 2
+    cwd = (args.cwd or Path.cwd()).resolve()
+    if not cwd.is_dir():
+        print(f"tether sandbox: --cwd {cwd} is not a directory", file=sys.stderr)
+        return 2
+    policy = Policy(kind=_MODES[args.mode], roots=(cwd,), network=bool(args.network))
+
+    def echo(stream: Stream, chunk: str) -> None:
+        (sys.stdout if stream == "stdout" else sys.stderr).write(chunk)
+
+    print(f"tether sandbox: {args.mode} via {detect_launcher()} in {cwd}", file=sys.stderr)
+    try:
+        result = asyncio.run(
+            run_command(
+                shlex.join(command),
+                cwd=cwd,
+                policy=policy,
+                env=dict(os.environ),
+                timeout_s=float(args.timeout),
+                output_cap_bytes=10 * 1024 * 1024,
+                on_output=echo,
+            )
+        )
+    except SandboxUnavailable as error:
+        print(f"tether sandbox: {error}", file=sys.stderr)
+        return 126
+    sys.stdout.flush()
+    if result.timed_out:
+        print(f"tether sandbox: timed out after {args.timeout:g}s", file=sys.stderr)
+    if result.denial is not None:
+        print(f"tether sandbox: looks like a {result.denial.kind} denial", file=sys.stderr)
+    return result.exit_code if result.exit_code >= 0 else 128 - result.exit_code

@@ -1,0 +1,135 @@
+"""The bubblewrap launcher: a read-only view of the host with writable roots and masked secrets.
+
+Mount order matters (later mounts cover earlier ones): the host read-only, a fresh /dev and /proc,
+an empty /run (no daemon sockets such as docker's), the private /tmp, the roots, the protected
+entries re-covered read-only, then the secret paths masked. Every directory between a root and a
+protected entry is bound onto itself so it becomes a mount point: a mount point cannot be renamed
+or removed, which stops `mv .git .x && mkdir .git` from trading the protected files for new ones.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+from sandbox.layout import InsideView, PrivateDirs, is_claimed_mountpoint
+from sandbox.policy import Policy
+from sandbox.protect import protected_targets
+
+BWRAP_INSIDE = InsideView(tmp=Path("/tmp"), home=Path("/tmp/home"))
+
+# Namespaces and privileges: no capabilities, a user namespace (mounts cannot be undone from
+# inside), no nested user namespaces, own pid/ipc/uts namespaces, and a new session (no TIOCSTI).
+_ISOLATION = (
+    "--unshare-user",
+    "--disable-userns",
+    "--cap-drop",
+    "ALL",
+    "--unshare-pid",
+    "--unshare-ipc",
+    "--unshare-uts",
+    "--unshare-cgroup-try",
+    "--die-with-parent",
+    "--new-session",
+)
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+@cache
+def bwrap_works() -> bool:
+    """Whether bwrap can build the namespaces we need here (it cannot in some containers)."""
+    path = bwrap_path()
+    if path is None:
+        return False
+    probe = [path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-net"]
+    try:
+        done = subprocess.run(
+            [*probe, *_ISOLATION, "--", "/bin/true"], capture_output=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def bwrap_argv(
+    argv: Sequence[str],
+    *,
+    policy: Policy,
+    dirs: PrivateDirs,
+    cwd: Path,
+    secrets: Sequence[Path],
+) -> list[str]:
+    """The full bwrap command line running `argv` under `policy`."""
+    path = bwrap_path() or "bwrap"
+    roots = [Path(os.path.realpath(r)) for r in policy.roots]
+    args = [path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    args += _run_mask(roots, cwd, policy.allows_network)
+    args += ["--bind", str(dirs.tmp), "/tmp"]
+    writable = policy.writable_roots
+    for root in roots:
+        args += ["--bind" if writable else "--ro-bind", str(root), str(root)]
+    if not any(_under(cwd, r) for r in roots) and _under_any(cwd, ("/tmp", "/run")):
+        args += ["--ro-bind", str(cwd), str(cwd)]
+    if writable:
+        for root in roots:
+            args += _protect_args(root, policy.protected, dirs)
+    args += _secret_masks(secrets, dirs)
+    args += _ISOLATION
+    if not policy.allows_network:
+        args.append("--unshare-net")
+    args += ["--chdir", str(cwd), "--", *argv]
+    return args
+
+
+def _run_mask(roots: Sequence[Path], cwd: Path, network: bool) -> list[str]:
+    run = Path("/run")
+    if any(_under(p, run) for p in [*roots, cwd]) or not run.is_dir():
+        return []
+    args = ["--tmpfs", "/run"]
+    resolv = Path(os.path.realpath("/etc/resolv.conf"))
+    if network and _under(resolv, run) and resolv.exists():
+        args += ["--ro-bind", str(resolv), str(resolv)]
+    return args
+
+
+def _protect_args(root: Path, protected: Sequence[str], dirs: PrivateDirs) -> list[str]:
+    args: list[str] = []
+    pinned: set[Path] = set()
+    for target in protected_targets(root, protected):
+        for ancestor in reversed(target.path.parents):
+            if _under(ancestor, root) and ancestor != root and ancestor not in pinned:
+                pinned.add(ancestor)
+                args += ["--bind", str(ancestor), str(ancestor)]
+        if target.exists and not is_claimed_mountpoint(target.path):
+            args += ["--ro-bind", str(target.path), str(target.path)]
+        else:
+            # bwrap creates the mount point on the host; cleanup removes it while it is empty.
+            dirs.claim_mountpoint(target.path)
+            args += ["--ro-bind", str(dirs.empty), str(target.path)]
+    return args
+
+
+def _secret_masks(secrets: Sequence[Path], dirs: PrivateDirs) -> list[str]:
+    args: list[str] = []
+    for secret in secrets:
+        real = Path(os.path.realpath(secret))
+        if real.is_dir():
+            args += ["--ro-bind", str(dirs.empty), str(real)]
+        elif real.exists():
+            args += ["--ro-bind", "/dev/null", str(real)]
+    return args
+
+
+def _under(path: Path, base: Path) -> bool:
+    return path.parts[: len(base.parts)] == base.parts
+
+
+def _under_any(path: Path, bases: Sequence[str]) -> bool:
+    return any(_under(path, Path(b)) for b in bases)

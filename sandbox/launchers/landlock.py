@@ -1,0 +1,52 @@
+"""The Landlock launcher: `python -m sandbox.exec` confines itself, then execs the command.
+
+Weaker than bwrap by construction: no mount namespace, so the private temporary directory is
+only $TMPDIR (the host /tmp is not writable, but not replaced either), and Landlock can only
+grant whole subtrees, so a directory holding a protected entry (the root itself, `.git`) admits
+no new entries at all: `git commit` cannot take `.git/index.lock` here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+import sandbox
+from sandbox import landlock
+from sandbox.exec import ExecSpec
+from sandbox.layout import InsideView, PrivateDirs
+from sandbox.policy import Policy
+from sandbox.protect import protected_targets
+
+_PACKAGE_PARENT = str(Path(sandbox.__file__).resolve().parent.parent)
+# -I: ignore the command's PYTHON* variables and user site; sys.path is set explicitly instead.
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+    "from sandbox.exec import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+@cache
+def landlock_works() -> bool:
+    return sys.platform == "linux" and landlock.abi_version() >= 1
+
+
+def landlock_inside(dirs: PrivateDirs) -> InsideView:
+    return InsideView(tmp=dirs.tmp, home=dirs.home)
+
+
+def landlock_argv(
+    argv: Sequence[str], *, policy: Policy, dirs: PrivateDirs, secrets: Sequence[Path]
+) -> list[str]:
+    roots = [Path(os.path.realpath(r)) for r in policy.writable_roots]
+    protected = [t.path for root in roots for t in protected_targets(root, policy.protected)]
+    spec = ExecSpec(
+        hidden=tuple(Path(os.path.realpath(s)) for s in secrets),
+        writable=(dirs.tmp, *roots),
+        protected=tuple(protected),
+        network=policy.allows_network,
+    )
+    return [sys.executable, "-I", "-c", _BOOT, _PACKAGE_PARENT, spec.to_json(), "--", *argv]

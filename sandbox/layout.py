@@ -1,0 +1,73 @@
+"""The private directories one command gets, and where a launcher shows them to it.
+
+Each command has a base directory on the host holding its private temporary directory (the
+command's /tmp and $TMPDIR), a private HOME for readOnly (inside that temporary directory, so it
+dies with it) and an empty directory used as a read-only mask. All of it is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Empty directories made as mount points for missing protected entries, counted per user: while
+# one command's sandbox still has a mask mounted there, removing the directory would detach that
+# mask inside the running sandbox, so only the last user removes it.
+_mountpoint_users: Counter[Path] = Counter()
+_mountpoint_lock = threading.Lock()
+
+
+def is_claimed_mountpoint(path: Path) -> bool:
+    with _mountpoint_lock:
+        return _mountpoint_users[path] > 0
+
+
+@dataclass
+class PrivateDirs:
+    base: Path
+    tmp: Path
+    home: Path
+    empty: Path
+    # Mount points a launcher had to create inside a writable root; removed on cleanup.
+    created_mountpoints: list[Path] = field(default_factory=lambda: [])
+
+    def claim_mountpoint(self, path: Path) -> None:
+        with _mountpoint_lock:
+            _mountpoint_users[path] += 1
+        self.created_mountpoints.append(path)
+
+    @classmethod
+    def create(cls) -> PrivateDirs:
+        base = Path(tempfile.mkdtemp(prefix="tether-cmd-"))
+        tmp, empty = base / "tmp", base / "empty"
+        home = tmp / "home"
+        for directory in (tmp, home, empty):
+            directory.mkdir(mode=0o700)
+        empty.chmod(0o555)
+        return cls(base=base, tmp=tmp, home=home, empty=empty)
+
+    def cleanup(self) -> None:
+        for mountpoint in self.created_mountpoints:
+            with _mountpoint_lock:
+                _mountpoint_users[mountpoint] -= 1
+                last = _mountpoint_users[mountpoint] <= 0
+                if last:
+                    del _mountpoint_users[mountpoint]
+                    # Only an empty directory we made stands there; anything else is the user's.
+                    with contextlib.suppress(OSError):
+                        mountpoint.rmdir()
+        self.created_mountpoints.clear()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class InsideView:
+    """How the command sees its private directories (paths valid inside the sandbox)."""
+
+    tmp: Path
+    home: Path

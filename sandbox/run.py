@@ -1,0 +1,177 @@
+"""Run one shell command under a policy: sandboxed, streamed, capped, timed, and cleaned up.
+
+Each command gets its own process group, a pids cgroup when one can be made, and a private
+temporary directory. On timeout, on cancellation of the awaiting task, and after the main process
+exits, the whole tree is killed (background jobs do not outlive their command); then the private
+directories are removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox.cgroup import PidsCgroup
+from sandbox.denial import Denial, detect_denial
+from sandbox.env import scrub_env
+from sandbox.launchers import LauncherName, SandboxUnavailable, detect_launcher, prepare
+from sandbox.layout import InsideView, PrivateDirs
+from sandbox.output import CappedOutput, OutputCallback, Stream
+from sandbox.policy import Policy, SandboxLabel, homes_of, secret_paths_for
+
+__all__ = ["CommandResult", "SandboxUnavailable", "run_command"]
+
+_READ_CHUNK = 65536
+_KILL_WAIT_S = 0.4  # cancellation must be done within 500 ms
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    exit_code: int  # negative: killed by that signal (e.g. -9 on timeout)
+    output: str
+    truncated: bool
+    timed_out: bool
+    duration_ms: int
+    sandbox: SandboxLabel
+    launcher: LauncherName
+    denial: Denial | None = None
+
+
+async def run_command(
+    command: str,
+    *,
+    cwd: Path,
+    policy: Policy,
+    env: Mapping[str, str],
+    timeout_s: float,
+    output_cap_bytes: int,
+    on_output: OutputCallback | None = None,
+    launcher: LauncherName | None = None,
+) -> CommandResult:
+    """Run `bash -c command` in `cwd` under `policy`; raises SandboxUnavailable if it can't."""
+    chosen: LauncherName = "none" if not policy.sandboxed else launcher or detect_launcher()
+    dirs = PrivateDirs.create()
+    cgroup = PidsCgroup.create(policy.max_processes)
+    try:
+        homes = homes_of(env)
+        prepared = prepare(
+            chosen,
+            [_bash(), "-c", command],
+            policy=policy,
+            dirs=dirs,
+            cwd=Path(os.path.realpath(cwd)),
+            secrets=secret_paths_for(policy, homes) if policy.sandboxed else [],
+        )
+        argv = [*(cgroup.join_prefix() if cgroup else []), *prepared.argv]
+        child_env = command_env(env, policy, prepared.inside)
+        output = CappedOutput(output_cap_bytes, on_output)
+        started = time.monotonic()
+        exit_code, timed_out = await _supervise(argv, cwd, child_env, output, timeout_s, cgroup)
+        text = output.finish()
+        return CommandResult(
+            exit_code=exit_code,
+            output=text,
+            truncated=output.truncated,
+            timed_out=timed_out,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            sandbox=policy.label,
+            launcher=chosen,
+            denial=detect_denial(text, exit_code) if policy.sandboxed and not timed_out else None,
+        )
+    finally:
+        if cgroup is not None:
+            cgroup.kill_all()
+            cgroup.remove()
+        dirs.cleanup()
+
+
+def command_env(env: Mapping[str, str], policy: Policy, inside: InsideView) -> dict[str, str]:
+    """The scrubbed environment, pointed at the private temporary directory (and HOME)."""
+    child = scrub_env(env)
+    child.setdefault("PATH", os.defpath)
+    for name in ("TMPDIR", "TMP", "TEMP"):
+        child[name] = str(inside.tmp)
+    if policy.kind == "readOnly":
+        child["HOME"] = str(inside.home)
+    return child
+
+
+def _bash() -> str:
+    return shutil.which("bash") or "/bin/bash"
+
+
+async def _supervise(
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    output: CappedOutput,
+    timeout_s: float,
+    cgroup: PidsCgroup | None,
+) -> tuple[int, bool]:
+    loop = asyncio.get_running_loop()
+    exited = asyncio.Event()
+    transport, protocol = await loop.subprocess_exec(
+        lambda: _ExitAwareProtocol(exited, loop),
+        *argv,
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    process = asyncio.subprocess.Process(transport, protocol, loop)
+    assert process.stdout is not None and process.stderr is not None
+    readers = [
+        asyncio.create_task(_pump(process.stdout, "stdout", output)),
+        asyncio.create_task(_pump(process.stderr, "stderr", output)),
+    ]
+    timed_out = False
+    try:
+        try:
+            await asyncio.wait_for(exited.wait(), timeout_s)
+        except TimeoutError:
+            timed_out = True
+        # Background jobs die with their command; their open pipes would keep us reading.
+        _kill_tree(process.pid, cgroup)
+        await asyncio.wait_for(asyncio.gather(*readers), timeout=5)
+        return await process.wait(), timed_out
+    except BaseException:
+        _kill_tree(process.pid, cgroup)
+        for reader in readers:
+            reader.cancel()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(process.wait(), _KILL_WAIT_S)
+        raise
+
+
+class _ExitAwareProtocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """Signals the main process's exit at once; Process.wait() also waits for pipes to close,
+    which a leftover background job could hold open until the timeout."""
+
+    def __init__(self, exited: asyncio.Event, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=_READ_CHUNK, loop=loop)
+        self._exited = exited
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        self._exited.set()
+
+
+async def _pump(reader: asyncio.StreamReader, stream: Stream, output: CappedOutput) -> None:
+    while chunk := await reader.read(_READ_CHUNK):
+        output.feed(stream, chunk)
+
+
+def _kill_tree(pid: int, cgroup: PidsCgroup | None) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    if cgroup is not None:
+        cgroup.kill_all(deadline_s=0.2)
