@@ -46,3 +46,19 @@ class FileChangeApprovalParams(Wire):
 class FileChangeApprovalResult(Wire):
     decision: Literal["accept", "acceptForSession", "decline", "cancel"]
     accepted: list[HunkSelection] | None = None
+
+
+class FileReadApprovalParams(Wire):
+    """`approval/fileRead` (a Tether addition): the agent wants to read outside the workspace
+    roots, which PROTOCOL.md §6 puts behind an approval in readOnly and agent modes."""
+
+    thread_id: str
+    turn_id: str
+    item_id: str
+    path: str
+    reason: str | None = None
+
+
+class FileReadApprovalResult(Wire):
+    decision: Literal["accept", "acceptForSession", "decline", "cancel"]
+    """acceptForSession: reads under the same directory need no approval for the rest of the thread."""

@@ -124,7 +124,9 @@ def render_typescript(schema_text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the checked-in files are stale")
+    parser.add_argument(
+        "--check", action="store_true", help="fail if the checked-in files are stale"
+    )
     parser.add_argument("--schema-only", action="store_true", help="skip the TypeScript")
     args = parser.parse_args(argv)
     schema_text = render_schema()

@@ -1,6 +1,6 @@
 """What Tether adds to LSP's `initialize`: its options and its capabilities."""
 
-from protocol.base import LauncherKind, Mode, WireApi, Wire
+from protocol.base import LauncherKind, Mode, Wire, WireApi
 
 
 class InitializationOptions(Wire):

@@ -11,6 +11,8 @@ from protocol.approval import (
     CommandApprovalResult,
     FileChangeApprovalParams,
     FileChangeApprovalResult,
+    FileReadApprovalParams,
+    FileReadApprovalResult,
 )
 from protocol.base import Empty
 from protocol.change import ChangeRevertParams, ChangeRevertResult
@@ -37,6 +39,7 @@ from protocol.turn import (
     TurnDiffUpdatedNotification,
     TurnIdParams,
     TurnResult,
+    TurnRetryingNotification,
     TurnRevertParams,
     TurnRevertResult,
     TurnStartedNotification,
@@ -73,6 +76,7 @@ NOTIFICATIONS: dict[str, type[Any]] = {
     "turn/started": TurnStartedNotification,
     "turn/completed": TurnCompletedNotification,
     "turn/diff/updated": TurnDiffUpdatedNotification,
+    "turn/retrying": TurnRetryingNotification,
     "item/started": ItemNotification,
     "item/updated": ItemNotification,
     "item/completed": ItemNotification,
@@ -85,5 +89,6 @@ NOTIFICATIONS: dict[str, type[Any]] = {
 SERVER_REQUESTS: dict[str, Request] = {
     "approval/commandExecution": Request(CommandApprovalParams, CommandApprovalResult),
     "approval/fileChange": Request(FileChangeApprovalParams, FileChangeApprovalResult),
+    "approval/fileRead": Request(FileReadApprovalParams, FileReadApprovalResult),
 }
 """Server -> client requests (PROTOCOL.md §5)."""

@@ -65,3 +65,15 @@ class TurnDiffUpdatedNotification(Wire):
     thread_id: str
     turn_id: str
     diff: str
+
+
+class TurnRetryingNotification(Wire):
+    """`turn/retrying` (a Tether addition): the model endpoint failed in a way worth retrying;
+    the turn waits `delayMs` and tries again."""
+
+    thread_id: str
+    turn_id: str
+    attempt: int
+    max_attempts: int
+    delay_ms: int
+    message: str

@@ -1,0 +1,112 @@
+"""Request handlers: decode params into the method table's types, call the agent, encode.
+
+Every method of `protocol.methods.REQUESTS` is registered; a method whose feature has not
+landed answers -32601 with a message that names it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from protocol.base import Empty
+from protocol.errors import ErrorCode
+from protocol.methods import REQUESTS
+from protocol.thread import (
+    ThreadIdParams,
+    ThreadListParams,
+    ThreadResult,
+    ThreadSetModeParams,
+    ThreadStartedNotification,
+    ThreadStartParams,
+    ThreadWithTurnsResult,
+)
+from protocol.turn import TurnIdParams, TurnResult, TurnStartParams, TurnSteerParams
+from server.agent.service import Agent, AgentError
+from server.rpc import RpcError, decode, to_wire
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Agent, Any], Awaitable[Any]]
+
+
+async def thread_start(agent: Agent, p: ThreadStartParams) -> ThreadResult:
+    thread = agent.start_thread(p.cwd, p.roots, p.mode, p.model)
+    agent.notifier.notify("thread/started", ThreadStartedNotification(thread))
+    return ThreadResult(thread)
+
+
+async def thread_list(agent: Agent, p: ThreadListParams) -> Any:
+    return agent.list_threads(p.cursor, p.limit)
+
+
+async def thread_read(agent: Agent, p: ThreadIdParams) -> ThreadWithTurnsResult:
+    thread, turns = agent.read_thread(p.thread_id)
+    return ThreadWithTurnsResult(thread, turns)
+
+
+async def thread_set_mode(agent: Agent, p: ThreadSetModeParams) -> ThreadResult:
+    return ThreadResult(agent.set_mode(p.thread_id, p.mode))
+
+
+async def turn_start(agent: Agent, p: TurnStartParams) -> TurnResult:
+    return TurnResult(agent.start_turn(p.thread_id, p.input, p.model))
+
+
+async def turn_steer(agent: Agent, p: TurnSteerParams) -> Empty:
+    agent.steer(p.thread_id, p.turn_id, p.input)
+    return Empty()
+
+
+async def turn_interrupt(agent: Agent, p: TurnIdParams) -> Empty:
+    await agent.interrupt(p.thread_id, p.turn_id)
+    return Empty()
+
+
+async def model_list(agent: Agent, _p: Empty) -> Any:
+    return await agent.list_models()
+
+
+HANDLERS: dict[str, Handler] = {
+    "thread/start": thread_start,
+    "thread/list": thread_list,
+    "thread/read": thread_read,
+    "thread/resume": thread_read,
+    "thread/setMode": thread_set_mode,
+    "turn/start": turn_start,
+    "turn/steer": turn_steer,
+    "turn/interrupt": turn_interrupt,
+    "model/list": model_list,
+}
+
+PENDING_FEATURES = {
+    "thread/compact": "context compaction (issue 6)",
+    "turn/revert": "turn checkpoints and revert (issue 5)",
+    "change/revert": "per-hunk undo (issue 5)",
+}
+
+
+def make_handler(method: str, agent: Callable[[], Agent]) -> Callable[[Any], Awaitable[Any]]:
+    params_type = REQUESTS[method].params
+    handler = HANDLERS.get(method)
+
+    async def handle(raw: Any) -> Any:
+        if handler is None:
+            raise RpcError(
+                ErrorCode.METHOD_NOT_FOUND,
+                f"{method} is not available yet: it arrives with "
+                f"{PENDING_FEATURES.get(method, 'a later release')}",
+            )
+        params = decode(method, raw, params_type)
+        try:
+            return to_wire(await handler(agent(), params))
+        except AgentError as exc:
+            raise RpcError(exc.code, exc.message) from None
+        except RpcError:
+            raise
+        except Exception as exc:
+            log.exception("%s failed", method)
+            raise RpcError(ErrorCode.INTERNAL_ERROR, f"{method} failed: {exc!r}") from None
+
+    return handle

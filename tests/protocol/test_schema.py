@@ -28,14 +28,32 @@ def test_generated_typescript_is_current() -> None:
 def test_every_protocol_method_is_in_the_table() -> None:
     # The names PROTOCOL.md fixes; the table may add more, never fewer.
     assert {
-        "thread/start", "thread/list", "thread/read", "thread/resume", "thread/setMode",
-        "thread/compact", "turn/start", "turn/steer", "turn/interrupt", "turn/revert",
-        "change/revert", "model/list",
+        "thread/start",
+        "thread/list",
+        "thread/read",
+        "thread/resume",
+        "thread/setMode",
+        "thread/compact",
+        "turn/start",
+        "turn/steer",
+        "turn/interrupt",
+        "turn/revert",
+        "change/revert",
+        "model/list",
     } <= REQUESTS.keys()
     assert {
-        "thread/started", "thread/modeChanged", "turn/started", "turn/completed", "item/started",
-        "item/updated", "item/completed", "item/agentMessage/delta", "item/reasoning/delta",
-        "item/commandExecution/outputDelta", "turn/diff/updated", "thread/tokenUsage/updated",
+        "thread/started",
+        "thread/modeChanged",
+        "turn/started",
+        "turn/completed",
+        "item/started",
+        "item/updated",
+        "item/completed",
+        "item/agentMessage/delta",
+        "item/reasoning/delta",
+        "item/commandExecution/outputDelta",
+        "turn/diff/updated",
+        "thread/tokenUsage/updated",
     } <= NOTIFICATIONS.keys()
     assert {"approval/commandExecution", "approval/fileChange"} <= SERVER_REQUESTS.keys()
 
@@ -48,7 +66,12 @@ def test_wire_names_are_camel_case_and_unions_tagged() -> None:
         items=[
             AgentMessageItem(id="i1", text="hi"),
             CommandExecutionItem(
-                id="i2", command="ls", cwd="/w", status="completed", output="", sandbox="readOnly",
+                id="i2",
+                command="ls",
+                cwd="/w",
+                status="completed",
+                output="",
+                sandbox="readOnly",
                 exit_code=0,
             ),
         ],
@@ -63,5 +86,6 @@ def test_wire_names_are_camel_case_and_unions_tagged() -> None:
 def test_wrong_types_are_rejected_with_the_field_named() -> None:
     with pytest.raises(msgspec.ValidationError, match=r"\$\.input\[0\]"):
         msgspec.convert({"threadId": "t", "input": [{"type": "nope"}]}, TurnStartParams)
-    assert msgspec.convert({"threadId": "t", "input": [{"type": "text", "text": "x"}]},
-                           TurnStartParams).input == [TextInput(text="x")]
+    assert msgspec.convert(
+        {"threadId": "t", "input": [{"type": "text", "text": "x"}]}, TurnStartParams
+    ).input == [TextInput(text="x")]

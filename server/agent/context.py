@@ -1,0 +1,56 @@
+"""Turns the user's input (text, attached files, selections) into the text the model reads.
+
+Attached files are read through the open editor buffers first, so the model sees what the user
+sees, unsaved edits included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from protocol.item import FileInput, SelectionInput, TextInput, UserInput
+
+ATTACHMENT_CAP = 64_000
+
+
+def read_text(path: Path, read_buffer: Callable[[Path], str | None]) -> str:
+    """A file's current text: the open buffer when there is one, else the disk."""
+    buffered = read_buffer(path)
+    if buffered is not None:
+        return buffered
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def render_user_input(content: list[UserInput], read_buffer: Callable[[Path], str | None]) -> str:
+    parts: list[str] = []
+    for item in content:
+        if isinstance(item, TextInput):
+            parts.append(item.text)
+        elif isinstance(item, FileInput):
+            parts.append(_attachment(Path(item.path), None, read_buffer))
+        elif isinstance(item, SelectionInput):
+            parts.append(_attachment(Path(item.path), item, read_buffer))
+    return "\n\n".join(parts)
+
+
+def _attachment(
+    path: Path, selection: SelectionInput | None, read_buffer: Callable[[Path], str | None]
+) -> str:
+    try:
+        text = read_text(path, read_buffer)
+    except OSError as exc:
+        return f"<file path={str(path)!r}>(could not be read: {exc.strerror})</file>"
+    if selection is None:
+        body = text if len(text) <= ATTACHMENT_CAP else text[:ATTACHMENT_CAP] + "\n[... cut ...]"
+        return f"<file path={str(path)!r}>\n{body}\n</file>"
+    lines = text.splitlines(keepends=True)
+    start, end = selection.range.start, selection.range.end
+    chosen = lines[start.line : end.line + 1]
+    if chosen:
+        chosen[-1] = chosen[-1][: end.character]  # end first: on one line, both cuts apply
+        chosen[0] = chosen[0][start.character :]
+    return (
+        f'<selection path={str(path)!r} lines="{start.line + 1}-{end.line + 1}">\n'
+        f"{''.join(chosen)}\n</selection>"
+    )

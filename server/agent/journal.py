@@ -1,0 +1,83 @@
+"""One append-only JSONL log per thread under TETHER_HOME/sessions.
+
+Each record is flushed to the OS as it is written, so a crash (even kill -9) loses at most the
+record in flight; a truncated last line is skipped on load. Records: `thread` (metadata, the
+latest wins), `turn` (start and end of a turn), `item` (an item's final or updated state, the
+latest per id wins), `entry` (the model's conversation, in order), `compaction` (entries before
+it are replaced by its summary).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+
+from protocol.item import Item
+from protocol.thread import Thread
+from protocol.turn import Turn
+from server.agent.history import Entry
+
+log = logging.getLogger(__name__)
+
+
+class ThreadRecord(msgspec.Struct, tag="thread"):
+    thread: Thread
+
+
+class TurnRecord(msgspec.Struct, tag="turn"):
+    turn: Turn
+
+
+class ItemRecord(msgspec.Struct, tag="item"):
+    turn_id: str
+    item: Item
+
+
+class EntryRecord(msgspec.Struct, tag="entry"):
+    entry: Entry
+
+
+class CompactionRecord(msgspec.Struct, tag="compaction"):
+    keep_from: int
+    """Index into the entries logged so far: entries before it are dropped for the summary."""
+    summary: str
+
+
+Record = ThreadRecord | TurnRecord | ItemRecord | EntryRecord | CompactionRecord
+_ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder(Record)
+
+
+class Journal:
+    """Appends records to one thread's log file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def append(self, record: Record) -> None:
+        os.write(self._fd, _ENCODER.encode(record) + b"\n")
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def read_records(path: Path) -> Iterator[Record]:
+    """The records of a log, skipping lines a crash cut short (and any other unreadable line)."""
+    with path.open("rb") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                yield _DECODER.decode(line)
+            except msgspec.DecodeError as exc:
+                log.warning("%s:%d: skipped an unreadable record (%s)", path, lineno, exc)
+
+
+def session_path(home: Path, thread_id: str) -> Path:
+    return home / "sessions" / f"{thread_id}.jsonl"

@@ -1,0 +1,120 @@
+"""Everything a turn tells the client, in order, and what it writes to the thread's log.
+
+Order inside a turn (PROTOCOL.md §4): `turn/started`, then per item `item/started`, its deltas,
+`item/completed`; last `turn/completed`. Items join the turn when they start, so `thread/read`
+mid-turn shows them, and are logged when they complete or change state.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol, TypeVar
+
+from protocol.base import Usage
+from protocol.events import CommandOutputDeltaNotification, ItemDeltaNotification, ItemNotification
+from protocol.item import Item
+from protocol.thread import ThreadTokenUsageNotification
+from protocol.turn import (
+    Turn,
+    TurnCompletedNotification,
+    TurnDiffUpdatedNotification,
+    TurnRetryingNotification,
+    TurnStartedNotification,
+)
+from server.agent.journal import ItemRecord, TurnRecord
+from server.agent.threads import ThreadState
+
+T = TypeVar("T")
+
+
+class Notifier(Protocol):
+    """The client, as the agent sees it (the server's `rpc.Peer` implements it)."""
+
+    def notify(self, method: str, params: object) -> None: ...
+
+    async def request(self, method: str, params: object, result_type: type[T]) -> T: ...
+
+
+class TurnStream:
+    def __init__(self, notifier: Notifier, state: ThreadState, turn: Turn) -> None:
+        self._notifier = notifier
+        self._state = state
+        self.turn = turn
+        self._thread_id = state.thread.id
+
+    def _send(self, method: str, params: object) -> None:
+        self._notifier.notify(method, params)
+
+    async def request(self, method: str, params: object, result_type: type[T]) -> T:
+        return await self._notifier.request(method, params, result_type)
+
+    def turn_started(self) -> None:
+        self._state.journal.append(TurnRecord(self.turn))
+        self._send("turn/started", TurnStartedNotification(self._thread_id, self.turn))
+
+    def turn_completed(self) -> None:
+        self._state.journal.append(TurnRecord(self.turn))
+        self._send("turn/completed", TurnCompletedNotification(self._thread_id, self.turn))
+
+    def started(self, item: Item) -> None:
+        self.turn.items.append(item)
+        self._send("item/started", ItemNotification(self._thread_id, self.turn.id, item))
+
+    def updated(self, item: Item) -> None:
+        """A state change the log must keep (a pending approval, a hunk status)."""
+        self._replace(item)
+        self._state.journal.append(ItemRecord(self.turn.id, item))
+        self._send("item/updated", ItemNotification(self._thread_id, self.turn.id, item))
+
+    def completed(self, item: Item) -> None:
+        self._replace(item)
+        self._state.journal.append(ItemRecord(self.turn.id, item))
+        self._send("item/completed", ItemNotification(self._thread_id, self.turn.id, item))
+
+    def add(self, item: Item) -> None:
+        """An item that is complete as soon as it exists (a user message, an error)."""
+        self.started(item)
+        self.completed(item)
+
+    def _replace(self, item: Item) -> None:
+        items = self.turn.items
+        for i in range(len(items) - 1, -1, -1):
+            if items[i].id == item.id:
+                items[i] = item
+                return
+        items.append(item)
+
+    def agent_delta(self, item_id: str, delta: str) -> None:
+        self._send(
+            "item/agentMessage/delta",
+            ItemDeltaNotification(self._thread_id, self.turn.id, item_id, delta),
+        )
+
+    def reasoning_delta(self, item_id: str, delta: str) -> None:
+        self._send(
+            "item/reasoning/delta",
+            ItemDeltaNotification(self._thread_id, self.turn.id, item_id, delta),
+        )
+
+    def output_delta(self, item_id: str, stream: Literal["stdout", "stderr"], chunk: str) -> None:
+        self._send(
+            "item/commandExecution/outputDelta",
+            CommandOutputDeltaNotification(self._thread_id, self.turn.id, item_id, stream, chunk),
+        )
+
+    def diff_updated(self, diff: str) -> None:
+        self._send(
+            "turn/diff/updated", TurnDiffUpdatedNotification(self._thread_id, self.turn.id, diff)
+        )
+
+    def usage(self, usage: Usage) -> None:
+        self._send(
+            "thread/tokenUsage/updated", ThreadTokenUsageNotification(self._thread_id, usage)
+        )
+
+    def retrying(self, attempt: int, max_attempts: int, delay_s: float, message: str) -> None:
+        self._send(
+            "turn/retrying",
+            TurnRetryingNotification(
+                self._thread_id, self.turn.id, attempt, max_attempts, int(delay_s * 1000), message
+            ),
+        )

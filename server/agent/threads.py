@@ -1,0 +1,190 @@
+"""Threads in memory and on disk: creating, finding, listing and rebuilding them from their logs."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from protocol.base import Mode, Usage
+from protocol.item import Item
+from protocol.thread import Thread
+from protocol.turn import Turn
+from server.agent.history import Entry, SummaryEntry
+from server.agent.journal import (
+    CompactionRecord,
+    EntryRecord,
+    ItemRecord,
+    Journal,
+    ThreadRecord,
+    TurnRecord,
+    read_records,
+    session_path,
+)
+
+if TYPE_CHECKING:
+    from server.agent.turn import TurnRunner
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+@dataclass
+class ThreadState:
+    """One thread: its metadata, turns, the model's view of the conversation, and its log."""
+
+    thread: Thread
+    journal: Journal
+    turns: list[Turn] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    running: TurnRunner | None = None
+    read_grants: list[Path] = field(default_factory=list)
+    """Directories the user allowed reading for the session (outside the roots)."""
+    session_edits_ok: bool = False
+    """acceptForSession on a file change: edits in this workspace apply without asking."""
+
+    @property
+    def roots(self) -> list[Path]:
+        return [Path(r) for r in self.thread.roots]
+
+    def touch(self) -> None:
+        self.thread.updated_at = now_ms()
+        self.journal.append(ThreadRecord(self.thread))
+
+    def set_mode(self, mode: Mode) -> None:
+        self.thread.mode = mode
+        self.touch()
+
+    def add_entry(self, entry: Entry) -> None:
+        self.entries.append(entry)
+        self.journal.append(EntryRecord(entry))
+
+    def compact(self, summary: str, keep_from: int) -> None:
+        """Replace the entries before `keep_from` with a summary."""
+        self.entries = [SummaryEntry(summary), *self.entries[keep_from:]]
+        self.journal.append(CompactionRecord(keep_from=keep_from, summary=summary))
+
+    def find_item(self, item_id: str) -> tuple[Turn, int] | None:
+        for turn in reversed(self.turns):
+            for i, item in enumerate(turn.items):
+                if item.id == item_id:
+                    return turn, i
+        return None
+
+
+class ThreadManager:
+    """All threads of this TETHER_HOME; loads a thread's log the first time it is asked for."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self._threads: dict[str, ThreadState] = {}
+
+    def create(self, cwd: Path, roots: list[Path], mode: Mode, model: str) -> ThreadState:
+        at = now_ms()
+        thread = Thread(
+            id=new_id("thr"),
+            cwd=str(cwd),
+            roots=[str(r) for r in roots],
+            mode=mode,
+            model=model,
+            status="idle",
+            created_at=at,
+            updated_at=at,
+        )
+        state = ThreadState(thread, Journal(session_path(self.home, thread.id)))
+        state.journal.append(ThreadRecord(thread))
+        self._threads[thread.id] = state
+        return state
+
+    def get(self, thread_id: str) -> ThreadState | None:
+        if (state := self._threads.get(thread_id)) is not None:
+            return state
+        path = session_path(self.home, thread_id)
+        if "/" in thread_id or not path.is_file():
+            return None
+        state = load_thread(path)
+        if state is not None:
+            self._threads[thread_id] = state
+        return state
+
+    def all_threads(self) -> list[Thread]:
+        """Every thread's metadata, live ones from memory, others from the last thread record of
+        their log."""
+        found = {tid: s.thread for tid, s in self._threads.items()}
+        sessions = self.home / "sessions"
+        if sessions.is_dir():
+            for path in sessions.glob("*.jsonl"):
+                if path.stem not in found and (thread := _last_thread_record(path)) is not None:
+                    found[thread.id] = thread
+        return list(found.values())
+
+    def live(self) -> list[ThreadState]:
+        return list(self._threads.values())
+
+
+def _last_thread_record(path: Path) -> Thread | None:
+    thread: Thread | None = None
+    decoder = msgspec.json.Decoder(ThreadRecord)
+    with path.open("rb") as f:
+        for line in f:
+            if line.startswith(b'{"type":"thread"'):
+                try:
+                    thread = decoder.decode(line).thread
+                except msgspec.DecodeError:
+                    continue
+    if thread is not None:
+        thread.status = "idle"
+    return thread
+
+
+def load_thread(path: Path) -> ThreadState | None:
+    """Rebuild a thread from its log. A turn the log shows as still running was cut off by a
+    crash: it comes back `interrupted`, with the items it had finished."""
+    thread: Thread | None = None
+    turns: dict[str, Turn] = {}
+    entries: list[Entry] = []
+    for record in read_records(path):
+        if isinstance(record, ThreadRecord):
+            thread = record.thread
+        elif isinstance(record, TurnRecord):
+            previous = turns.get(record.turn.id)
+            turn = record.turn
+            if previous is not None and not turn.items:
+                turn.items = previous.items
+            turns[turn.id] = turn
+        elif isinstance(record, ItemRecord):
+            if (turn := turns.get(record.turn_id)) is not None:
+                _upsert(turn.items, record.item)
+        elif isinstance(record, EntryRecord):
+            entries.append(record.entry)
+        else:
+            entries = [SummaryEntry(record.summary), *entries[record.keep_from :]]
+    if thread is None:
+        return None
+    for turn in turns.values():
+        if turn.status == "inProgress":
+            turn.status = "interrupted"
+    thread.status = "idle"
+    state = ThreadState(thread, Journal(path), turns=list(turns.values()), entries=entries)
+    for turn in state.turns:
+        if turn.usage is not None:
+            state.usage = turn.usage
+    return state
+
+
+def _upsert(items: list[Item], item: Item) -> None:
+    for i, existing in enumerate(items):
+        if existing.id == item.id:
+            items[i] = item
+            return
+    items.append(item)

@@ -1,0 +1,101 @@
+"""What every tool gets and gives: the turn's context in, an observation for the model out.
+
+Tool failures are observations, not exceptions: a tool raises `ToolFailed` with a message
+written for the model, and the loop hands it back so the model can correct itself. Only
+`TurnCancelled` (the user chose "stop" at an approval) ends the turn.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from server.agent.model import ToolSpec
+
+if TYPE_CHECKING:
+    from server.agent.gate import Gate
+    from server.agent.stream import TurnStream
+    from server.agent.threads import ThreadState
+
+
+class ToolFailed(Exception):
+    """The tool could not do what was asked; the message goes back to the model."""
+
+
+class TurnCancelled(Exception):
+    """The user stopped the turn from an approval prompt."""
+
+
+MODEL_OUTPUT_CAP = 24_000
+"""Characters of one tool result the model sees; more is cut in the middle with a note."""
+
+
+def cap_for_model(text: str, limit: int = MODEL_OUTPUT_CAP) -> str:
+    if len(text) <= limit:
+        return text
+    head, tail = text[: limit * 2 // 3], text[-(limit // 3) :]
+    return f"{head}\n[... {len(text) - len(head) - len(tail)} characters omitted ...]\n{tail}"
+
+
+@dataclass
+class ToolContext:
+    thread: ThreadState
+    stream: TurnStream
+    gate: Gate
+    read_buffer: Callable[[Path], str | None]
+    """The open editor buffer's text for a path, when the client has it open."""
+
+    @property
+    def cwd(self) -> Path:
+        return Path(self.thread.thread.cwd)
+
+
+@dataclass(frozen=True)
+class Tool:
+    spec: ToolSpec
+    run: Callable[[dict[str, Any], ToolContext, str], Awaitable[str]]
+    """(arguments, context, call_id) -> the observation for the model."""
+
+
+def parse_arguments(raw: str, spec: ToolSpec) -> dict[str, Any]:
+    """The model's JSON arguments, checked for required fields; ToolFailed says what is wrong."""
+    try:
+        args = json.loads(raw or "{}")
+    except json.JSONDecodeError as exc:
+        raise ToolFailed(
+            f"The arguments for {spec.name} are not valid JSON ({exc.msg} at "
+            f"character {exc.pos}). Send a JSON object matching the tool's schema."
+        ) from None
+    if not isinstance(args, dict):
+        raise ToolFailed(f"The arguments for {spec.name} must be a JSON object.")
+    missing = [k for k in spec.parameters.get("required", []) if k not in args]
+    if missing:
+        raise ToolFailed(f"{spec.name} needs the argument(s) {', '.join(missing)}.")
+    props: dict[str, Any] = spec.parameters.get("properties", {})
+    for key, value in args.items():
+        expected = props.get(key, {}).get("type")
+        if expected and not _has_type(value, expected):
+            raise ToolFailed(f"{spec.name}: `{key}` must be of type {expected}.")
+    return args
+
+
+def _has_type(value: Any, expected: str | list[str]) -> bool:
+    kinds = [expected] if isinstance(expected, str) else expected
+    checks = {
+        "string": str,
+        "integer": int,
+        "number": (int, float),
+        "boolean": bool,
+        "array": list,
+        "object": dict,
+        "null": type(None),
+    }
+    return any(
+        isinstance(value, checks[k])
+        and not (k in ("integer", "number") and isinstance(value, bool))
+        for k in kinds
+        if k in checks
+    )

@@ -1,0 +1,13 @@
+"""The tool set offered to the model, in the order the model sees it."""
+
+from __future__ import annotations
+
+from server.agent.tools.base import Tool
+from server.agent.tools.files import LIST_DIR, READ_FILE
+from server.agent.tools.plan import UPDATE_PLAN
+from server.agent.tools.search import SEARCH
+
+
+def default_tools() -> dict[str, Tool]:
+    tools = [READ_FILE, LIST_DIR, SEARCH, UPDATE_PLAN]
+    return {t.spec.name: t for t in tools}

@@ -1,0 +1,287 @@
+"""The turn loop: ask the model, stream what it says, run the tools it calls, repeat until it
+answers without calling one. Reads top to bottom; tool failures are observations for the model,
+and only three things end a turn early: an interrupt, a "stop" at an approval, a model failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from protocol.base import ErrorInfo, Usage
+from protocol.item import (
+    AgentMessageItem,
+    ErrorItem,
+    ReasoningItem,
+    ToolCallItem,
+    UserInput,
+    UserMessageItem,
+)
+from protocol.turn import Turn
+from server.agent.context import render_user_input
+from server.agent.gate import Gate
+from server.agent.history import AssistantEntry, ToolCallEntry, ToolResultEntry, UserEntry, repair
+from server.agent.model import (
+    Finished,
+    ModelClient,
+    ModelError,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallReady,
+)
+from server.agent.prompt import build_instructions
+from server.agent.stream import Notifier, TurnStream
+from server.agent.threads import ThreadState, new_id, now_ms
+from server.agent.tools.base import (
+    Tool,
+    ToolContext,
+    ToolFailed,
+    TurnCancelled,
+    cap_for_model,
+    parse_arguments,
+)
+from server.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TurnServices:
+    """What a turn borrows from the server."""
+
+    settings: Settings
+    notifier: Notifier
+    model_client: ModelClient
+    tools: dict[str, Tool]
+    gate_for: Callable[[ThreadState, TurnStream], Gate]
+    read_buffer: Callable[[Path], str | None]
+    on_finished: Callable[[ThreadState], None] = field(default=lambda _s: None)
+
+
+class TurnRunner:
+    def __init__(
+        self, services: TurnServices, state: ThreadState, model: str, user_input: list[UserInput]
+    ) -> None:
+        self.services = services
+        self.state = state
+        self.model = model
+        self.turn = Turn(
+            id=new_id("turn"),
+            thread_id=state.thread.id,
+            status="inProgress",
+            items=[],
+            started_at=now_ms(),
+        )
+        self.stream = TurnStream(services.notifier, state, self.turn)
+        self.gate = services.gate_for(state, self.stream)
+        self._input = user_input
+        self._steering: list[list[UserInput]] = []
+        self._usage = Usage()
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.state.running = self
+        self.state.thread.status = "running"
+        self.state.turns.append(self.turn)
+        self.stream.turn_started()
+        self.task = asyncio.get_running_loop().create_task(self._run(), name=self.turn.id)
+
+    def steer(self, user_input: list[UserInput]) -> None:
+        """Queue input for the turn's next model call."""
+        self._steering.append(user_input)
+
+    def interrupt(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    async def _run(self) -> None:
+        try:
+            self._add_user_message(self._input)
+            while True:
+                for steer in self._steering:
+                    self._add_user_message(steer)
+                self._steering.clear()
+                calls = await self._call_model()
+                if not calls:
+                    break
+                for call in calls:
+                    await self._run_tool(call)
+            self.turn.status = "completed"
+        except (asyncio.CancelledError, TurnCancelled):
+            self.turn.status = "interrupted"
+        except ModelError as exc:
+            self._fail(str(exc), "modelError")
+        except Exception as exc:  # a bug must not leave the thread stuck "running"
+            log.exception("turn %s crashed", self.turn.id)
+            self._fail(
+                f"Tether hit an internal error: {exc!r}. The thread is intact; try again.",
+                "internalError",
+            )
+        finally:
+            self._finish()
+
+    def _add_user_message(self, content: list[UserInput]) -> None:
+        self.stream.add(UserMessageItem(id=new_id("item"), content=content))
+        self.state.add_entry(UserEntry(render_user_input(content, self.services.read_buffer)))
+
+    async def _call_model(self) -> list[ToolCallReady]:
+        """One model call, retried with capped backoff while failures are transient."""
+        max_retries = self.services.settings.max_retries
+        for attempt in range(1, max_retries + 2):
+            try:
+                return await self._stream_model()
+            except ModelError as exc:
+                if not exc.retryable or attempt > max_retries:
+                    raise
+                delay = (
+                    exc.retry_after
+                    if exc.retry_after is not None
+                    else min(0.5 * 2 ** (attempt - 1), 8.0) * random.uniform(0.8, 1.2)
+                )
+                self.stream.retrying(attempt, max_retries, delay, str(exc))
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _stream_model(self) -> list[ToolCallReady]:
+        open_text = _OpenText(self.stream)
+        calls: list[ToolCallReady] = []
+        self.state.entries = repair(self.state.entries)
+        events = self.services.model_client.stream(
+            model=self.model,
+            instructions=self._instructions(),
+            entries=self.state.entries,
+            tools=[t.spec for t in self.services.tools.values()],
+        )
+        try:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    open_text.message(event.text)
+                elif isinstance(event, ReasoningDelta):
+                    open_text.reasoning(event.text)
+                elif isinstance(event, ToolCallReady):
+                    calls.append(event)
+                elif isinstance(event, Finished):
+                    self._record_usage(event.usage)
+        finally:
+            text = open_text.close()
+        if text:
+            self.state.add_entry(AssistantEntry(text))
+        for call in calls:
+            self.state.add_entry(ToolCallEntry(call.call_id, call.name, call.arguments))
+        return calls
+
+    def _instructions(self) -> str:
+        thread = self.state.thread
+        return build_instructions(
+            cwd=Path(thread.cwd),
+            roots=self.state.roots,
+            mode=thread.mode,
+            launcher=self.gate.launcher,
+            home=self.services.settings.home,
+        )
+
+    async def _run_tool(self, call: ToolCallReady) -> None:
+        tool = self.services.tools.get(call.name)
+        items_before = len(self.turn.items)
+        try:
+            if tool is None:
+                raise ToolFailed(
+                    f"There is no tool named {call.name!r}. Available tools: "
+                    f"{', '.join(self.services.tools)}."
+                )
+            args = parse_arguments(call.arguments, tool.spec)
+            ctx = ToolContext(self.state, self.stream, self.gate, self.services.read_buffer)
+            output = await tool.run(args, ctx, call.call_id)
+        except ToolFailed as exc:
+            output = f"Error: {exc}"
+            if len(self.turn.items) == items_before:  # the tool never got to show an item
+                self.stream.add(
+                    ToolCallItem(
+                        id=new_id("item"),
+                        tool=call.name,
+                        arguments=call.arguments,
+                        status="failed",
+                        output=str(exc),
+                    )
+                )
+        self.state.add_entry(ToolResultEntry(call.call_id, cap_for_model(output)))
+
+    def _record_usage(self, usage: Usage | None) -> None:
+        if usage is None:
+            return
+        u = self._usage
+        u.input_tokens += usage.input_tokens
+        u.cached_input_tokens += usage.cached_input_tokens
+        u.output_tokens += usage.output_tokens
+        u.total_tokens += usage.total_tokens
+        self.turn.usage = u
+        usage.context_window = self.services.settings.context_window
+        self.state.usage = usage
+        self.stream.usage(usage)
+
+    def _fail(self, message: str, code: str) -> None:
+        self.turn.status = "failed"
+        self.turn.error = ErrorInfo(message=message, code=code)
+        self.stream.add(ErrorItem(id=new_id("item"), message=message))
+
+    def _finish(self) -> None:
+        self.turn.completed_at = now_ms()
+        for i, item in enumerate(self.turn.items):
+            if getattr(item, "status", None) in ("inProgress", "pending"):
+                item.status = "failed"  # type: ignore[union-attr]
+                self.turn.items[i] = item
+                self.stream.completed(item)
+        self.state.running = None
+        self.state.thread.status = "idle"
+        self.state.touch()
+        self.stream.turn_completed()
+        self.services.on_finished(self.state)
+
+
+class _OpenText:
+    """The agent message or reasoning item being streamed; deltas go out as they arrive."""
+
+    def __init__(self, stream: TurnStream) -> None:
+        self._stream = stream
+        self._kind: str | None = None
+        self._id = ""
+        self._parts: list[str] = []
+        self._message_text: list[str] = []
+
+    def message(self, delta: str) -> None:
+        self._switch("message")
+        self._parts.append(delta)
+        self._stream.agent_delta(self._id, delta)
+
+    def reasoning(self, delta: str) -> None:
+        self._switch("reasoning")
+        self._parts.append(delta)
+        self._stream.reasoning_delta(self._id, delta)
+
+    def _switch(self, kind: str) -> None:
+        if self._kind == kind:
+            return
+        self._complete()
+        self._kind, self._id, self._parts = kind, new_id("item"), []
+        item = AgentMessageItem(self._id, "") if kind == "message" else ReasoningItem(self._id, "")
+        self._stream.started(item)
+
+    def _complete(self) -> None:
+        if self._kind is None:
+            return
+        text = "".join(self._parts)
+        if self._kind == "message":
+            self._message_text.append(text)
+            self._stream.completed(AgentMessageItem(self._id, text))
+        else:
+            self._stream.completed(ReasoningItem(self._id, text))
+        self._kind = None
+
+    def close(self) -> str:
+        """Complete the open item; return all message text of this model call."""
+        self._complete()
+        return "".join(self._message_text)

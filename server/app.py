@@ -1,0 +1,150 @@
+"""The pygls server: LSP lifecycle and text sync from pygls, Tether's methods from the table."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.io_ import StdoutWriter
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.uris import from_fs_path
+
+from protocol import PROTOCOL_VERSION
+from protocol.initialize import TetherCapabilities
+from protocol.methods import REQUESTS
+from sandbox.launchers import detect_launcher
+from server import __version__
+from server.agent.service import Agent
+from server.config import MODES, Settings, load_settings, with_changes
+from server.handlers import make_handler
+from server.rpc import Peer, make_converter, to_wire
+from server.transport import MessageDispatcher, frame_reader, serve, stdin_reader
+
+log = logging.getLogger(__name__)
+
+
+class TetherProtocol(LanguageServerProtocol):
+    """Adds Tether's capabilities to the `initialize` result and reads its options."""
+
+    _server: TetherServer
+
+    @lsp_method(lsp.INITIALIZE)
+    def lsp_initialize(
+        self, params: lsp.InitializeParams
+    ) -> Generator[Any, Any, lsp.InitializeResult]:
+        options = params.initialization_options
+        self._server.configure(options if isinstance(options, dict) else {})
+        result = yield from super().lsp_initialize(params)
+        agent = self._server.agent
+        caps = TetherCapabilities(
+            protocol_version=PROTOCOL_VERSION,
+            modes=list(MODES),
+            sandbox=agent.launcher,
+            wire_api=agent.settings.wire_api,
+            model=agent.settings.effective_model,
+        )
+        result.capabilities.experimental = {"tether": to_wire(caps)}
+        return result
+
+    @lsp_method(lsp.EXIT)
+    def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:
+        """Stop serving; `run_stdio` then interrupts running turns and the process exits."""
+        self._server.exit_code = 0 if self._shutdown else 1
+        self._server.stopped.set()
+        yield from ()
+
+
+class TetherServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__(
+            "tether", __version__, protocol_cls=TetherProtocol, converter_factory=make_converter
+        )
+        self.peer = Peer(self._write, self.protocol.send_request)
+        self._agent: Agent | None = None
+        self.stopped = asyncio.Event()
+        self.exit_code = 0
+        for method in REQUESTS:
+            self.feature(method)(make_handler(method, lambda: self.agent))
+
+        @self.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+        def did_change_configuration(params: lsp.DidChangeConfigurationParams) -> None:
+            settings = params.settings
+            if isinstance(settings, dict) and isinstance(settings.get("tether"), dict):
+                self.agent.update_settings(with_changes(self.agent.settings, settings["tether"]))
+                self._show_warnings(self.agent.settings)
+
+    def _write(self, data: bytes) -> None:
+        writer = self.protocol.writer
+        if writer is not None:
+            writer.write(data)
+
+    @property
+    def agent(self) -> Agent:
+        if self._agent is None:
+            self.configure({})
+        assert self._agent is not None
+        return self._agent
+
+    def configure(self, options: dict[str, Any]) -> None:
+        settings = load_settings(options)
+        if self._agent is None:
+            self._agent = Agent(settings, self.peer, self.read_buffer, detect_launcher())
+        else:
+            self._agent.update_settings(settings)
+        self._show_warnings(settings)
+
+    def _show_warnings(self, settings: Settings) -> None:
+        for warning in settings.warnings:
+            log.warning("%s", warning)
+            self.peer.notify(
+                "window/showMessage",
+                {"type": lsp.MessageType.Warning.value, "message": f"Tether: {warning}"},
+            )
+
+    def read_buffer(self, path: Path) -> str | None:
+        """The open document's text for a path, if the client has it open."""
+        try:
+            docs = self.protocol.workspace.text_documents
+        except RuntimeError:
+            return None
+        doc = docs.get(from_fs_path(str(path)) or "")
+        return doc.source if doc is not None else None
+
+
+async def run_stdio(server: TetherServer) -> None:
+    """Serve over stdin/stdout until the client closes stdin or sends `exit`; then interrupt
+    every running turn, which kills its processes."""
+    reader = stdin_reader(asyncio.get_running_loop(), sys.stdin.fileno())
+    server.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
+    dispatcher = MessageDispatcher(server.protocol, server._write)
+    serving = asyncio.create_task(serve(dispatcher, *frame_reader(reader)))
+    stopping = asyncio.create_task(server.stopped.wait())
+    try:
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        serving.cancel()
+        stopping.cancel()
+        if server._agent is not None:
+            await server._agent.shutdown()
+
+
+def main_stdio() -> int:
+    logging.basicConfig(
+        level=os.environ.get("TETHER_LOG_LEVEL", "WARNING"),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # pygls logs every error response with a traceback; ours are expected and carry messages.
+    logging.getLogger("pygls.protocol.json_rpc").setLevel(logging.CRITICAL)
+    server = TetherServer()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_stdio(server))
+    return server.exit_code

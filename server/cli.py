@@ -1,0 +1,54 @@
+"""The `tether` console script.
+
+tether serve --stdio                   the backend (same as `python -m server --stdio`)
+tether exec [--mode M] [--yes] PROMPT  a headless client: one turn, streamed to the terminal
+tether sandbox [--mode M] -- CMD...    run a command under the sandbox to try it
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="tether", description="Tether coding agent backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the backend over JSON-RPC")
+    serve.add_argument(
+        "--stdio",
+        action="store_true",
+        required=True,
+        help="speak LSP-framed JSON-RPC on stdin/stdout",
+    )
+    ex = sub.add_parser("exec", help="run one turn headlessly and stream it to the terminal")
+    ex.add_argument("prompt", nargs="+", help="what to ask the agent")
+    ex.add_argument("--mode", choices=["readOnly", "agent", "fullAccess"], default=None)
+    ex.add_argument("--cd", "-C", default=None, help="workspace directory (default: cwd)")
+    ex.add_argument("--model", default=None)
+    ex.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help="approve every request (default without a TTY: decline them)",
+    )
+    ex.add_argument("--json", action="store_true", help="print the raw notifications as JSON lines")
+    sub.add_parser("sandbox", help="run a command under a sandbox policy", add_help=False)
+
+    if args and args[0] == "sandbox":
+        from sandbox.cli import sandbox_main
+
+        return sandbox_main(args[1:])
+    ns = parser.parse_args(args)
+    if ns.command == "serve":
+        from server.app import main_stdio
+
+        return main_stdio()
+    from server.exec_client import run_exec
+
+    return run_exec(ns)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

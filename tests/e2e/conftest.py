@@ -1,0 +1,44 @@
+"""Fixtures for the end-to-end suite: a workspace, and the real server wired to the scripted
+model server, on both wire APIs where a test asks for `wire_api`."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from tests.e2e.harness import Tether, start_tether, stop_tether
+from tests.model_server import ModelServer
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    (ws / "src").mkdir(parents=True)
+    (ws / "src" / "calc.py").write_text(
+        "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"
+    )
+    (ws / "README.md").write_text("# Calc\n\nA tiny calculator.\n")
+    (ws / ".gitignore").write_text("build/\n")
+    (ws / "build").mkdir()
+    (ws / "build" / "out.txt").write_text("ignored\n")
+    subprocess.run(["git", "init", "-q", str(ws)], check=True)
+    return ws
+
+
+@pytest.fixture(params=["responses", "chat"])
+def wire_api(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest_asyncio.fixture
+async def tether(
+    model_server: ModelServer, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Tether]:
+    wire = request.getfixturevalue("wire_api") if "wire_api" in request.fixturenames else None
+    client = await start_tether(model_server.env(wire), tmp_path / "home")
+    yield client
+    await stop_tether(client)

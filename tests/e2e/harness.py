@@ -1,0 +1,151 @@
+"""A test client for the real `python -m server --stdio` process, over pytest-lsp.
+
+It records every notification in arrival order, answers the server's approval requests with
+a per-test policy, and offers small awaitable helpers (`request`, `wait_for`, `run_turn`).
+Params stay plain dicts: tests assert on exactly what crossed the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from protocol.methods import NOTIFICATIONS, SERVER_REQUESTS
+from server.rpc import make_converter
+
+ROOT = Path(__file__).resolve().parents[2]
+Approver = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+def decline_all(_method: str, _params: dict[str, Any]) -> dict[str, Any]:
+    return {"decision": "decline"}
+
+
+@dataclass
+class Tether:
+    lsp: LanguageClient
+    notifications: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    approvals: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    approver: Approver = decline_all
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def request(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        return await asyncio.wait_for(
+            self.lsp.protocol.send_request_async(method, params or {}), 30
+        )
+
+    def notify(self, method: str, params: Any) -> None:
+        self.lsp.protocol.notify(method, params)
+
+    async def _record(self, method: str, params: Any) -> None:
+        async with self._changed:
+            self.notifications.append((method, params))
+            self._changed.notify_all()
+
+    async def wait_for(
+        self,
+        method: str,
+        where: Callable[[dict[str, Any]], bool] = lambda p: True,
+        timeout: float = 20.0,
+    ) -> dict[str, Any]:
+        """The first notification (already received or not) of `method` matching `where`."""
+
+        async def find() -> dict[str, Any]:
+            async with self._changed:
+                seen = 0
+                while True:
+                    for m, p in self.notifications[seen:]:
+                        if m == method and where(p):
+                            return p
+                    seen = len(self.notifications)
+                    await self._changed.wait()
+
+        return await asyncio.wait_for(find(), timeout)
+
+    def of(self, method: str, turn_id: str | None = None) -> list[dict[str, Any]]:
+        return [
+            p
+            for m, p in self.notifications
+            if m == method
+            and (
+                turn_id is None
+                or p.get("turnId") == turn_id
+                or p.get("turn", {}).get("id") == turn_id
+            )
+        ]
+
+    async def start_thread(self, cwd: Path, **extra: Any) -> dict[str, Any]:
+        return (await self.request("thread/start", {"cwd": str(cwd), **extra}))["thread"]
+
+    async def run_turn(self, thread_id: str, text: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Start a turn and return its final `turn/completed` turn."""
+        turn = (
+            await self.request(
+                "turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": text}]}
+            )
+        )["turn"]
+        done = await self.wait_for(
+            "turn/completed", lambda p: p["turn"]["id"] == turn["id"], timeout
+        )
+        return done["turn"]
+
+    def items(self, turn: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+        return [i for i in turn["items"] if i["type"] == kind]
+
+
+def make_client(tether_ref: list[Tether]) -> LanguageClient:
+    client = LanguageClient(converter_factory=make_converter)
+
+    for method in [*NOTIFICATIONS, "window/showMessage"]:
+
+        async def on_notification(params: Any, method: str = method) -> None:
+            await tether_ref[0]._record(method, params)
+
+        client.feature(method)(on_notification)
+
+    for method in SERVER_REQUESTS:
+
+        def on_request(params: Any, method: str = method) -> dict[str, Any]:
+            t = tether_ref[0]
+            t.approvals.append((method, params))
+            return t.approver(method, params)
+
+        client.feature(method)(on_request)
+    return client
+
+
+async def start_tether(
+    env: dict[str, str], home: Path, *, options: dict[str, Any] | None = None
+) -> Tether:
+    """Start the server process with `env` on top of a clean environment and initialize it."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TETHER_"))}
+    ref: list[Tether] = []
+    config = ClientServerConfig(
+        server_command=[sys.executable, "-m", "server", "--stdio"],
+        client_factory=lambda: make_client(ref),
+        server_env={**base, "TETHER_HOME": str(home), "PYTHONPATH": str(ROOT), **env},
+    )
+    client = await config.start()
+    tether = Tether(client)
+    ref.append(tether)
+    await client.initialize_session(
+        lsp.InitializeParams(
+            capabilities=lsp.ClientCapabilities(), initialization_options=options or {}
+        )
+    )
+    return tether
+
+
+async def stop_tether(tether: Tether) -> None:
+    try:
+        await asyncio.wait_for(tether.lsp.shutdown_session(), 10)
+    except Exception:
+        await tether.lsp.stop()
