@@ -44,12 +44,15 @@ CommandApprovalParams?: CommandApprovalParams
 CommandApprovalResult?: CommandApprovalResult
 FileChangeApprovalParams?: FileChangeApprovalParams
 FileChangeApprovalResult?: FileChangeApprovalResult
+FileReadApprovalParams?: FileReadApprovalParams
+FileReadApprovalResult?: FileReadApprovalResult
 ThreadStartedNotification?: ThreadStartedNotification
 ThreadModeChangedNotification?: ThreadModeChangedNotification
 ThreadTokenUsageNotification?: ThreadTokenUsageNotification
 TurnStartedNotification?: TurnStartedNotification
 TurnCompletedNotification?: TurnCompletedNotification
 TurnDiffUpdatedNotification?: TurnDiffUpdatedNotification
+TurnRetryingNotification?: TurnRetryingNotification
 ItemNotification?: ItemNotification
 ItemDeltaNotification?: ItemDeltaNotification
 CommandOutputDeltaNotification?: CommandOutputDeltaNotification
@@ -524,6 +527,27 @@ decision: ("accept" | "acceptForSession" | "cancel" | "decline")
 accepted?: (HunkSelection[] | null)
 }
 /**
+ * `approval/fileRead` (a Tether addition): the agent wants to read outside the workspace
+ *     roots, which PROTOCOL.md §6 puts behind an approval in readOnly and agent modes.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "FileReadApprovalParams".
+ */
+export interface FileReadApprovalParams {
+threadId: string
+turnId: string
+itemId: string
+path: string
+reason?: (string | null)
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "FileReadApprovalResult".
+ */
+export interface FileReadApprovalResult {
+decision: ("accept" | "acceptForSession" | "cancel" | "decline")
+}
+/**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "ThreadStartedNotification".
  */
@@ -570,6 +594,21 @@ export interface TurnDiffUpdatedNotification {
 threadId: string
 turnId: string
 diff: string
+}
+/**
+ * `turn/retrying` (a Tether addition): the model endpoint failed in a way worth retrying;
+ *     the turn waits `delayMs` and tries again.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "TurnRetryingNotification".
+ */
+export interface TurnRetryingNotification {
+threadId: string
+turnId: string
+attempt: number
+maxAttempts: number
+delayMs: number
+message: string
 }
 /**
  * `item/started`, `item/updated` and `item/completed` (the last is authoritative).
@@ -626,6 +665,7 @@ export interface Requests {
 export interface ServerRequests {
   "approval/commandExecution": { params: CommandApprovalParams; result: CommandApprovalResult };
   "approval/fileChange": { params: FileChangeApprovalParams; result: FileChangeApprovalResult };
+  "approval/fileRead": { params: FileReadApprovalParams; result: FileReadApprovalResult };
 }
 export interface Notifications {
   "thread/started": ThreadStartedNotification;
@@ -634,6 +674,7 @@ export interface Notifications {
   "turn/started": TurnStartedNotification;
   "turn/completed": TurnCompletedNotification;
   "turn/diff/updated": TurnDiffUpdatedNotification;
+  "turn/retrying": TurnRetryingNotification;
   "item/started": ItemNotification;
   "item/updated": ItemNotification;
   "item/completed": ItemNotification;
