@@ -20,6 +20,7 @@ import openai
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.model_server import (
     Fault,
@@ -29,12 +30,13 @@ from tests.model_server import (
     ScriptError,
     ToolCall,
     Usage,
+    echo_reply,
     turns_from_json,
 )
 from tests.model_server.script import split_into
 
 REPO = Path(__file__).resolve().parent.parent
-USER = [{"role": "user", "content": "hi"}]
+USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
 
 
 @pytest.fixture
@@ -46,7 +48,8 @@ async def client(model_server: ModelServer) -> AsyncIterator[openai.AsyncOpenAI]
 
 
 async def responses_events(client: openai.AsyncOpenAI, **kwargs: Any) -> list[Any]:
-    stream = await client.responses.create(model="m", input="hi", stream=True, **kwargs)
+    kwargs.setdefault("input", "hi")
+    stream = await client.responses.create(model="m", stream=True, **kwargs)
     return [event async for event in stream]
 
 
@@ -260,8 +263,8 @@ async def test_chat_without_stream_answers_one_completion(
     assert choice.message.content == "Sure."
     assert (choice.message.model_extra or {})["reasoning_content"] == "why"
     assert choice.finish_reason == "tool_calls"
-    tool_call = choice.message.tool_calls[0]  # type: ignore[index]
-    assert tool_call.function.name == "shell"  # type: ignore[union-attr]
+    tool_call = (choice.message.tool_calls or [])[0]
+    assert tool_call.type == "function" and tool_call.function.name == "shell"
     assert completion.usage is not None and completion.usage.total_tokens > 0
 
 
@@ -366,6 +369,26 @@ async def test_malformed_sse_raises_while_parsing(
     assert model_server.requests[0].wait_done() in ("malformed",)
 
 
+@pytest.mark.parametrize(
+    ("fault", "raised", "outcome"),
+    [
+        (Fault.disconnect(), openai.APIConnectionError, "disconnected"),
+        (Fault.malformed(), json.JSONDecodeError, "malformed"),
+    ],
+)
+async def test_faults_break_non_streaming_bodies_too(
+    model_server: ModelServer,
+    client: openai.AsyncOpenAI,
+    fault: Fault,
+    raised: type[Exception],
+    outcome: str,
+) -> None:
+    model_server.enqueue(fault)
+    with pytest.raises(raised):
+        await client.responses.create(model="m", input="hi")
+    assert model_server.requests[0].outcome == outcome
+
+
 async def test_tool_call_with_invalid_json_arguments_is_sent_verbatim(
     model_server: ModelServer, client: openai.AsyncOpenAI
 ) -> None:
@@ -401,7 +424,7 @@ async def test_exhausted_script_answers_a_loud_500(
 
 
 async def test_echo_mode_answers_after_the_script_runs_out() -> None:
-    with ModelServer(echo=True) as server:
+    with ModelServer(fallback=echo_reply) as server:
         async with openai.AsyncOpenAI(base_url=server.base_url, api_key="k") as client:
             response = await client.responses.create(model="m", input="ping 42")
     assert response.output_text.endswith("ping 42")
@@ -457,6 +480,39 @@ def test_release_before_the_hold_point_does_not_stop_the_stream(
         model_server.release()
         assert response.read().endswith(b"\n\n")
     assert model_server.requests[0].outcome == "completed"
+
+
+def test_hold_past_the_last_event_keeps_the_body_open(model_server: ModelServer) -> None:
+    model_server.enqueue(Reply(text="short", hold_after=1000))
+    body = {"model": "m", "input": "hi", "stream": True}
+    with (
+        httpx.Client() as http,
+        http.stream("POST", model_server.base_url + "/responses", json=body) as response,
+    ):
+        held = model_server.wait_held()
+        model_server.release()
+        events = [line for line in response.iter_lines() if line.startswith("data: ")]
+    assert json.loads(events[-1].removeprefix("data: "))["type"] == "response.completed"
+    assert held.wait_done() == "completed"
+
+
+async def test_fallback_answers_concurrent_streams_by_their_content(
+    model_server: ModelServer, client: openai.AsyncOpenAI
+) -> None:
+    # Concurrent agents arrive in any order; a responder keyed on the request stays exact.
+    def answer(request: RecordedRequest) -> Reply:
+        return Reply(text=f"answer to {request.user_texts()[-1]} " * 20, chunk_size=5)
+
+    model_server.fallback = answer
+
+    async def one(name: str) -> str:
+        events = await responses_events(client, input=name)
+        return "".join(e.delta for e in of_type(events, "response.output_text.delta"))
+
+    names = [f"agent-{i}" for i in range(8)]
+    texts = await asyncio.gather(*(one(name) for name in names))
+    assert texts == [f"answer to {name} " * 20 for name in names]
+    assert sorted(r.user_texts()[-1] for r in model_server.requests) == sorted(names)
 
 
 # Recording -------------------------------------------------------------------------------

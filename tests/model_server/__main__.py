@@ -5,7 +5,8 @@
 The first line on stdout is the base URL (`http://127.0.0.1:PORT/v1`), flushed at once so a
 parent process can read it and go. The script is a JSON list of turns (or `{"turns": [...]}`);
 see `script.turns_from_json`. With `--echo`, requests after the script ran out get a short
-reply quoting the user's last message instead of HTTP 500.
+reply quoting the user's last message instead of HTTP 500. SIGUSR1 releases held streams
+(turns with `hold_after`); SIGTERM or SIGINT stops the server.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
-from tests.model_server.script import ScriptError, Turn, turns_from_json
+from tests.model_server.script import ScriptError, Turn, echo_reply, turns_from_json
 from tests.model_server.server import ModelServer
 
 
@@ -36,17 +37,25 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     server = ModelServer(
         turns,
-        echo=args.echo,
+        fallback=echo_reply if args.echo else None,
         host=args.host,
         port=args.port,
         models=args.model or ("scripted-model",),
     )
+    try:
+        server.start()
+    except RuntimeError as error:
+        print(f"model server: {error}: {error.__cause__}", file=sys.stderr)
+        return 1
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    with server:
+    signal.signal(signal.SIGUSR1, lambda *_: server.release())
+    try:
         print(server.base_url, flush=True)
         stop.wait()
+    finally:
+        server.stop()
     return 0
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.model_server.chat_api import chat_chunks, chat_json
-from tests.model_server.http11 import ChunkedBody, send_json, sse_event
+from tests.model_server.http11 import ChunkedBody, response_head, send_json, sse_event
 from tests.model_server.recording import RecordedRequest
 from tests.model_server.responses_api import response_events, response_json
 from tests.model_server.script import Fault, Reply
@@ -96,46 +96,70 @@ async def _play(
     if not await conn.pause(reply.headers_delay):
         record.finish("client_closed")
         return False
-    if not record.stream and fault is None:
-        build = chat_json if record.api == "chat" else response_json
-        await send_json(conn.writer, 200, build(reply, record))
-        record.finish("completed")
-        return True
     try:
-        return await _stream(conn, record, reply, fault)
+        if record.stream:
+            return await _stream(conn, record, reply, fault)
+        return await _send_whole(conn, record, reply, fault)
     except ConnectionError:
         record.finish("client_closed")
         return False
+
+
+async def _send_whole(
+    conn: Connection, record: RecordedRequest, reply: Reply, fault: Fault | None
+) -> bool:
+    build = chat_json if record.api == "chat" else response_json
+    if fault is None:
+        await send_json(conn.writer, 200, build(reply, record))
+        record.finish("completed")
+        return True
+    data = json.dumps(build(reply, record)).encode()
+    cut = data[: len(data) // 2]
+    if fault.kind == "disconnect":
+        # Announce the whole body, send half, hang up: an incomplete body on the wire.
+        head = {"content-type": "application/json", "content-length": str(len(data))}
+        conn.writer.write(response_head(200, head) + cut)
+        await conn.writer.drain()
+        return _disconnect(conn, record)
+    head = {"content-type": "application/json", "content-length": str(len(cut))}
+    conn.writer.write(response_head(200, head) + cut)
+    await conn.writer.drain()
+    record.finish("malformed")
+    return True
 
 
 async def _stream(
     conn: Connection, record: RecordedRequest, reply: Reply, fault: Fault | None
 ) -> bool:
     events = encode_events(reply, record)
+    # Positions are "before event i"; past the end means after the last event.
+    cut_at = None if fault is None else min(fault.after_events, len(events))
+    hold_at = None if reply.hold_after is None else min(reply.hold_after, len(events))
     body = ChunkedBody(conn.writer)
     await body.start(200, SSE_HEADERS)
-    for i, event in enumerate(events):
-        if fault is not None and i == fault.after_events:
+    for i in range(len(events) + 1):
+        if fault is not None and i == cut_at:
             if fault.kind == "disconnect":
                 return _disconnect(conn, record)
             await body.send(MALFORMED_EVENT)
             record.finish("malformed")
-        if reply.hold_after == i and not await conn.hold(record, conn.reader):
+        if i == hold_at and not await conn.hold(record, conn.reader):
             record.finish("client_closed")
             return False
+        if i == len(events):
+            break
         if (i and not await conn.pause(reply.delay)) or conn.reader.at_eof():
             record.finish("client_closed")
             return False
-        await body.send(event)
-    if fault is not None and fault.kind == "disconnect":
-        return _disconnect(conn, record)
+        await body.send(events[i])
     await body.end()
     record.finish("completed")
     return True
 
 
 def _disconnect(conn: Connection, record: RecordedRequest) -> bool:
-    # Closing before the terminating zero-length chunk makes the body incomplete on the wire.
+    # Closing before the body is complete (for SSE: before the zero-length chunk) is what
+    # a dropped upstream looks like to the client.
     conn.writer.close()
     record.finish("disconnected")
     return False

@@ -69,7 +69,7 @@ class RecordedRequest:
         for tool in self.body.get("tools") or []:
             function = tool.get("function") if self.api == "chat" else tool
             if isinstance(function, Mapping) and "name" in function:
-                names.append(str(function["name"]))  # pyright: ignore[reportUnknownArgumentType]
+                names.append(str(function["name"]))
         return names
 
     @property
@@ -104,13 +104,13 @@ class RecordedRequest:
         calls: list[SentToolCall] = []
         for item in self._items():
             if self.api == "responses" and item.get("type") == "function_call":
-                calls.append(SentToolCall(item["call_id"], item["name"], item["arguments"]))
+                name, arguments = item.get("name"), item.get("arguments")
+                calls.append(SentToolCall(str(item.get("call_id")), str(name), str(arguments)))
             elif self.api == "chat":
                 for call in item.get("tool_calls") or []:
                     function = call.get("function") or {}
-                    calls.append(
-                        SentToolCall(call["id"], function.get("name"), function.get("arguments"))
-                    )
+                    name, arguments = function.get("name"), function.get("arguments")
+                    calls.append(SentToolCall(str(call.get("id")), str(name), str(arguments)))
         return calls
 
     def wait_done(self, timeout: float = 5.0) -> Outcome:
@@ -132,7 +132,7 @@ class RecordedRequest:
             return [{"role": "user", "content": raw}]
         if not isinstance(raw, list):
             return []
-        return [item for item in raw if isinstance(item, dict)]  # pyright: ignore[reportUnknownVariableType]
+        return [item for item in raw if isinstance(item, dict)]
 
     def _messages(self) -> list[tuple[str, str]]:
         messages: list[tuple[str, str]] = []
@@ -149,8 +149,8 @@ def content_text(content: Any) -> str:
     if not isinstance(content, list):
         return ""
     texts = [
-        str(part["text"])  # pyright: ignore[reportUnknownArgumentType]
-        for part in content  # pyright: ignore[reportUnknownVariableType]
-        if isinstance(part, Mapping) and isinstance(part.get("text"), str)  # pyright: ignore[reportUnknownMemberType]
+        str(part["text"])
+        for part in content
+        if isinstance(part, Mapping) and isinstance(part.get("text"), str)
     ]
     return "".join(texts)

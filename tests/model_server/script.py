@@ -204,19 +204,19 @@ def echo_reply(request: RecordedRequest) -> Reply:
 def turns_from_json(document: Any) -> list[Turn]:
     """Turns from a parsed script: a list of turns, or `{"turns": [...]}`."""
     if isinstance(document, Mapping):
-        unknown = set(document) - {"turns"}  # pyright: ignore[reportUnknownArgumentType]
+        unknown = set(document) - {"turns"}
         if unknown:
             raise ScriptError(f"unknown top-level keys {sorted(unknown)}; expected 'turns'")
-        document = document.get("turns", [])  # pyright: ignore[reportUnknownMemberType]
+        document = document.get("turns", [])
     if not isinstance(document, list):
         raise ScriptError("a script is a JSON list of turns or an object with 'turns'")
-    return [_turn_from_json(raw, f"turn {i}") for i, raw in enumerate(document)]  # pyright: ignore[reportUnknownVariableType]
+    return [_turn_from_json(raw, f"turn {i}") for i, raw in enumerate(document)]
 
 
 def _turn_from_json(raw: Any, where: str) -> Turn:
     if not isinstance(raw, Mapping):
         raise ScriptError(f"{where}: expected an object, got {type(raw).__name__}")
-    spec: dict[str, Any] = dict(raw)  # pyright: ignore[reportUnknownArgumentType]
+    spec: dict[str, Any] = dict(raw)
     if spec.pop("echo", False):
         if spec:
             raise ScriptError(f"{where}: an echo turn takes no other keys, got {sorted(spec)}")
@@ -251,7 +251,7 @@ def _fault_from_json(spec: dict[str, Any], where: str) -> Fault:
 def _reply_from_json(raw: Any, where: str) -> Reply:
     if not isinstance(raw, Mapping):
         raise ScriptError(f"{where}: expected an object")
-    spec: dict[str, Any] = dict(raw)  # pyright: ignore[reportUnknownArgumentType]
+    spec: dict[str, Any] = dict(raw)
     _reject_unknown(spec, Reply, where)
     if "usage" in spec:
         _reject_unknown(spec["usage"], Usage, f"{where}.usage")
@@ -267,7 +267,7 @@ def _reply_from_json(raw: Any, where: str) -> Reply:
 def _tool_call_from_json(raw: Any, where: str) -> ToolCall:
     if not isinstance(raw, Mapping) or "name" not in raw:
         raise ScriptError(f"{where}: each tool call is an object with a 'name'")
-    spec: dict[str, Any] = dict(raw)  # pyright: ignore[reportUnknownArgumentType]
+    spec: dict[str, Any] = dict(raw)
     _reject_unknown(spec, ToolCall, where)
     return ToolCall(**spec)
 
@@ -276,6 +276,6 @@ def _reject_unknown(spec: Any, cls: type, where: str) -> None:
     if not isinstance(spec, Mapping):
         raise ScriptError(f"{where}: expected an object")
     known = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(spec) - known  # pyright: ignore[reportUnknownArgumentType]
+    unknown = set(spec) - known
     if unknown:
         raise ScriptError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(known)}")

@@ -29,7 +29,7 @@ from tests.model_server.playback import (
     wait_unless_hung_up,
 )
 from tests.model_server.recording import RecordedRequest, WireApi
-from tests.model_server.script import Fault, Reply, Turn, echo_reply
+from tests.model_server.script import Fault, Reply, Responder, Turn
 
 MODEL_PATHS = ("/v1/responses", "/v1/chat/completions")
 DEFAULT_MODEL = "scripted-model"
@@ -38,20 +38,22 @@ DEFAULT_MODEL = "scripted-model"
 class ModelServer:
     """A scripted model endpoint. Use as a context manager or call start()/stop().
 
-    `echo=True` answers with `echo_reply` once the script runs out (for demos); by default
-    an exhausted script answers HTTP 500 saying so, so a test fails loudly and never hangs.
+    Once the script runs out, `fallback` (a responder, settable at any time) answers; e.g.
+    `echo_reply` for demos, or one keyed on the request for concurrent load tests where
+    arrival order is not fixed. Without one, an exhausted script answers HTTP 500 saying
+    so, so a test fails loudly and never hangs.
     """
 
     def __init__(
         self,
         script: Iterable[Turn] = (),
         *,
-        echo: bool = False,
+        fallback: Responder | None = None,
         models: Sequence[str] = (DEFAULT_MODEL,),
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self.echo = echo
+        self.fallback = fallback
         self.models = tuple(models)
         self.requests: list[RecordedRequest] = []  # model requests only, in arrival order
         self.errors: list[str] = []  # responders that raised, server bugs
@@ -163,7 +165,8 @@ class ModelServer:
             indexes = range(len(self.requests)) if index is None else [index]
             self._released.update(indexes)
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._open_gates)
+            with contextlib.suppress(RuntimeError):  # the loop already ended
+                self._loop.call_soon_threadsafe(self._open_gates)
 
     # Event loop side ------------------------------------------------------------------
 
@@ -271,8 +274,8 @@ class ModelServer:
         """The turn answering `record`, or the message of a 500 when there is none."""
         with self._cond:
             turn = self._script.popleft() if self._script else None
-        if turn is None and self.echo:
-            turn = echo_reply
+        if turn is None:
+            turn = self.fallback
         if turn is None:
             record.finish("exhausted")
             return (
