@@ -1,0 +1,199 @@
+"""Per-hunk apply, revert and rebase: byte-exact properties and the conflicts they report."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from server.edits.diff import Hunk, compute_hunks
+from server.edits.hunks import apply_hunks, rebase_change, revert_hunks
+
+# A small alphabet makes repeated lines, the hard case for finding a hunk again.
+LINES = ["a", "b", "c", "", "def f():", "    return 1", "}"]
+USER = "USER EDIT"
+
+
+@st.composite
+def edited_pair(draw: st.DrawFn) -> tuple[str, str]:
+    """An old text and a new text made from it by random line edits."""
+    eol = draw(st.sampled_from(["\n", "\r\n"]))
+    old = draw(st.lists(st.sampled_from(LINES), max_size=40))
+    new = list(old)
+    for _ in range(draw(st.integers(0, 6))):
+        at = draw(st.integers(0, len(new)))
+        action = draw(st.sampled_from(["insert", "delete", "replace"]))
+        if action == "insert":
+            new[at:at] = draw(st.lists(st.sampled_from([*LINES, "x", "y"]), min_size=1, max_size=3))
+        elif at < len(new):
+            new[at : at + 1] = [] if action == "delete" else [draw(st.sampled_from(["x", "y"]))]
+    final_old, final_new = draw(st.booleans()), draw(st.booleans())
+    return (
+        eol.join(old) + (eol if old and final_old else ""),
+        eol.join(new) + (eol if new and final_new else ""),
+    )
+
+
+def subsets(hunks: list[Hunk]) -> st.SearchStrategy[list[int]]:
+    if not hunks:
+        return st.just([])
+    return st.lists(st.sampled_from([h.index for h in hunks]), unique=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(edited_pair())
+def test_applying_every_hunk_gives_the_new_text(pair: tuple[str, str]) -> None:
+    old, new = pair
+    assert apply_hunks(old, compute_hunks(old, new)) == new
+
+
+@settings(max_examples=200, deadline=None)
+@given(edited_pair(), st.data())
+def test_apply_subset_then_revert_it_restores_the_original(
+    pair: tuple[str, str], data: st.DataObject
+) -> None:
+    old, new = pair
+    hunks = compute_hunks(old, new)
+    chosen = data.draw(subsets(hunks))
+    partial = apply_hunks(old, hunks, chosen)
+    result = revert_hunks(partial, hunks, chosen, applied=chosen)
+    assert result.conflicts == ()
+    assert result.text == old
+    assert sorted(result.done) == sorted(chosen)
+
+
+@settings(max_examples=200, deadline=None)
+@given(edited_pair(), st.data())
+def test_revert_some_of_all_applied_equals_applying_the_rest(
+    pair: tuple[str, str], data: st.DataObject
+) -> None:
+    old, new = pair
+    hunks = compute_hunks(old, new)
+    undo = data.draw(subsets(hunks))
+    result = revert_hunks(new, hunks, undo)
+    keep = [h.index for h in hunks if h.index not in undo]
+    assert result.text == apply_hunks(old, hunks, keep)
+
+
+def _user_insertion_point(hunks: list[Hunk], new_len: int, data: st.DataObject) -> int | None:
+    """A line position of the new text that no hunk (context included) touches."""
+    touched: set[int] = set()
+    for h in hunks:
+        start = h.new_start - 1 if h.new_lines else h.new_start
+        touched.update(range(start, start + h.new_lines + 1))
+    free = [at for at in range(new_len + 1) if at not in touched]
+    return data.draw(st.sampled_from(free)) if free else None
+
+
+@settings(max_examples=200, deadline=None)
+@given(edited_pair(), st.data())
+def test_revert_after_unrelated_user_edit_elsewhere(
+    pair: tuple[str, str], data: st.DataObject
+) -> None:
+    old, new = pair
+    hunks = compute_hunks(old, new)
+    lines = new.splitlines(keepends=True)
+    at = _user_insertion_point(hunks, len(lines), data)
+    if at is None or (at == len(lines) and lines and not lines[-1].endswith("\n")):
+        return
+    edited = "".join([*lines[:at], USER + "\n", *lines[at:]])
+    undo = data.draw(subsets(hunks))
+    result = revert_hunks(edited, hunks, undo)
+    assert result.conflicts == ()
+    keep = [h.index for h in hunks if h.index not in undo]
+    assert result.text.replace(USER + "\n", "", 1) == apply_hunks(old, hunks, keep)
+    assert USER in result.text
+
+
+@settings(max_examples=200, deadline=None)
+@given(edited_pair(), st.data())
+def test_rebase_onto_untouched_user_edit_applies_every_hunk(
+    pair: tuple[str, str], data: st.DataObject
+) -> None:
+    base, theirs = pair
+    hunks = compute_hunks(base, theirs)
+    lines = base.splitlines(keepends=True)
+    # Hunks with one line of context cover every line a user change must not touch.
+    at = _user_insertion_point_old(compute_hunks(base, theirs, context=1), len(lines), data)
+    if at is None or (at == len(lines) and lines and not lines[-1].endswith("\n")):
+        return
+    current = "".join([*lines[:at], USER + "\n", *lines[at:]])
+    result = rebase_change(base, hunks, current)
+    assert result.conflicts == ()
+    assert result.text.replace(USER + "\n", "", 1) == theirs
+
+
+def _user_insertion_point_old(hunks: list[Hunk], old_len: int, data: st.DataObject) -> int | None:
+    touched: set[int] = set()
+    for h in hunks:
+        start = h.old_start - 1 if h.old_lines else h.old_start
+        touched.update(range(start, start + h.old_lines + 1))
+    free = [at for at in range(old_len + 1) if at not in touched]
+    return data.draw(st.sampled_from(free)) if free else None
+
+
+def test_revert_reports_conflict_when_the_hunk_lines_changed() -> None:
+    old = "".join(f"line {i}\n" for i in range(30))
+    new = old.replace("line 5\n", "five\n").replace("line 20\n", "twenty\n")
+    hunks = compute_hunks(old, new)
+    edited = new.replace("five\n", "FIVE!\n")
+    result = revert_hunks(edited, hunks)
+    assert [c.index for c in result.conflicts] == [0]
+    assert "hunk 0 (@@ -3,7 +3,7 @@)" in result.conflicts[0].reason
+    assert result.done == (1,)
+    assert result.text == edited.replace("twenty\n", "line 20\n")
+
+
+def test_revert_tolerates_edited_outer_context() -> None:
+    old = "".join(f"line {i}\n" for i in range(30))
+    new = old.replace("line 10\n", "ten\n")
+    [hunk] = compute_hunks(old, new)
+    edited = new.replace("line 7\n", "seven\n").replace("line 13\n", "thirteen\n")
+    result = revert_hunks(edited, [hunk])
+    assert result.conflicts == ()
+    assert result.text == edited.replace("ten\n", "line 10\n")
+
+
+def test_rebase_conflicts_where_user_changed_the_same_lines() -> None:
+    base = "".join(f"line {i}\n" for i in range(30))
+    theirs = base.replace("line 5\n", "model five\n").replace("line 25\n", "model 25\n")
+    hunks = compute_hunks(base, theirs)
+    current = base.replace("line 5\n", "user five\n")
+    result = rebase_change(base, hunks, current)
+    assert [c.index for c in result.conflicts] == [0]
+    assert "edited at line 6 ('user five')" in result.conflicts[0].reason
+    assert result.done == (1,)
+    assert result.text == current.replace("line 25\n", "model 25\n")
+
+
+def test_unknown_hunk_index_is_a_clear_error() -> None:
+    hunks = compute_hunks("a\n", "b\n")
+    try:
+        apply_hunks("a\n", hunks, [3])
+    except ValueError as error:
+        assert "no hunk with index 3; valid indexes: [0]" in str(error)
+    else:
+        raise AssertionError("expected ValueError")
+
+
+def _text(*lines: str) -> str:
+    return "".join(line + "\n" for line in lines)
+
+
+K = ("k", "k", "k")
+
+
+def test_revert_picks_the_occurrence_where_the_hunk_is_not_an_earlier_copy() -> None:
+    old = _text("T", *K, "Y", *K, "M", *K, "X", *K, "E")
+    new = _text("T", *K, "Y", *K, "M", *K, "Y", *K, "E")
+    hunks = compute_hunks(old, new)
+    assert revert_hunks(new, hunks).text == old
+
+
+def test_revert_accounts_for_hunks_that_are_not_applied() -> None:
+    filler = [f"f{i}" for i in range(8)]
+    old = _text("H", *filler, *K, "X", *K, "M", *K, "Y", *K, "E")
+    new = _text(*[f"n{i}" for i in range(12)], *filler, *K, "Y", *K, "M", *K, "Y", *K, "E")
+    hunks = compute_hunks(old, new)
+    assert len(hunks) == 2
+    partial = apply_hunks(old, hunks, [1])
+    assert revert_hunks(partial, hunks, [1], applied=[1]).text == old
