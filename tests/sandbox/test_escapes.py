@@ -1,0 +1,252 @@
+"""The escape battery: real attacks from inside the sandbox, under every launcher that works here.
+
+Each attack must fail and leave nothing behind: the target outside the workspace is unchanged
+and nothing new appears there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from sandbox.policy import DEFAULT_PROTECTED, DEFAULT_SECRET_PATHS
+from tests.sandbox.conftest import SECRET_TEXT, Runner, secret_file
+
+PY = sys.executable
+
+
+def snapshot(path: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(path)): p.read_bytes() if p.is_file() else b"<dir>"
+        for p in sorted(path.rglob("*"))
+    }
+
+
+async def test_write_outside_via_dotdot(run: Runner, outside: Path) -> None:
+    before = snapshot(outside)
+    result = await run("echo pwned > ../outside/victim.txt; echo pwned > ../outside/new.txt")
+    assert result.exit_code != 0
+    assert snapshot(outside) == before
+
+
+async def test_write_outside_via_absolute_path(run: Runner, outside: Path) -> None:
+    before = snapshot(outside)
+    result = await run(f"echo pwned > {outside}/victim.txt; mkdir {outside}/newdir")
+    assert result.exit_code != 0
+    assert snapshot(outside) == before
+    assert result.denial is not None and result.denial.kind == "write"
+
+
+async def test_write_outside_via_symlink_made_inside(run: Runner, outside: Path) -> None:
+    before = snapshot(outside)
+    result = await run(f"ln -s {outside} link && echo pwned > link/new.txt")
+    assert result.exit_code != 0
+    assert snapshot(outside) == before
+
+
+async def test_hard_link_to_outside_file_is_refused(run: Runner, outside: Path) -> None:
+    before = snapshot(outside)
+    result = await run(f"ln {outside}/victim.txt hl && echo pwned >> hl")
+    assert result.exit_code != 0
+    assert snapshot(outside) == before
+    assert not (run.workspace / "hl").exists()
+
+
+async def test_write_through_proc_self_root(run: Runner, outside: Path) -> None:
+    before = snapshot(outside)
+    result = await run(f"echo pwned > /proc/self/root{outside}/new.txt")
+    assert result.exit_code != 0
+    assert snapshot(outside) == before
+
+
+async def test_read_only_writes_land_nowhere_but_the_private_tmp(run: Runner) -> None:
+    marker = f"tether-escape-{uuid.uuid4().hex}"
+    result = await run(
+        f"echo x > /tmp/{marker}; echo x > /var/tmp/{marker} && echo ESCAPED; "
+        f"echo x > hello.txt && echo ESCAPED; echo x > $TMPDIR/{marker} && cat $TMPDIR/{marker}",
+        "readOnly",
+    )
+    assert "ESCAPED" not in result.output
+    assert result.output.endswith("x\n")  # the private temporary directory works
+    assert not Path("/tmp", marker).exists()
+    assert not Path("/var/tmp", marker).exists()
+    assert (run.workspace / "hello.txt").read_text() == "hello\n"
+
+
+async def test_read_only_home_is_private(run: Runner) -> None:
+    result = await run("echo $HOME", "readOnly")
+    assert result.output.strip() != run.env["HOME"]
+
+
+@pytest.mark.parametrize("entry", DEFAULT_PROTECTED)
+async def test_protected_path_cannot_be_written_or_created(run: Runner, entry: str) -> None:
+    before = snapshot(run.workspace)
+    result = await run(
+        f"mkdir -p {entry}; echo pwned > {entry}; echo pwned > {entry}/pre-commit; "
+        f"chmod +x {entry}/pre-commit; echo pwned >> {entry}; rm -rf {entry}; "
+        f'[ -e {entry}/pre-commit ] || [ "$(cat {entry} 2>/dev/null)" = pwned ]'
+    )
+    assert result.exit_code != 0, result.output
+    assert snapshot(run.workspace) == before
+
+
+async def test_renaming_the_parent_of_protected_paths_does_not_help(run: Runner) -> None:
+    before = snapshot(run.workspace)
+    result = await run(
+        "mv .git .gitx && mkdir .git && cp -r .gitx/. .git/ && rm -rf .gitx; "
+        "echo '[core]' >> .git/config && echo '  hooksPath = /x' >> .git/config"
+    )
+    assert result.exit_code != 0
+    assert snapshot(run.workspace) == before
+
+
+async def test_git_config_hooks_path_is_refused(run: Runner) -> None:
+    config = (run.workspace / ".git" / "config").read_text()
+    result = await run("mkdir -p myhooks && git config core.hooksPath myhooks")
+    assert result.exit_code != 0
+    assert (run.workspace / ".git" / "config").read_text() == config
+    assert "hooksPath" not in config
+
+
+async def test_tcp_connect_to_loopback_listener_fails(run: Runner) -> None:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    try:
+        script = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=3)"
+        result = await run(f'{PY} -c "{script}"')
+        assert result.exit_code != 0
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    finally:
+        listener.close()
+
+
+async def test_udp_dns_query_to_loopback_and_name_lookup_fail(run: Runner) -> None:
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    server.setblocking(False)
+    port = server.getsockname()[1]
+    try:
+        send = (
+            "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+            f"s.sendto(b'query', ('127.0.0.1', {port}))"
+        )
+        lookup = "import socket; socket.getaddrinfo('pypi.org', 443)"
+        # In a network namespace the send itself may "succeed" on the sandbox's own loopback;
+        # what matters is that nothing reaches the host's listener.
+        result = await run(f'{PY} -c "{send}"; {PY} -c "{lookup}" && echo RESOLVED')
+        assert "RESOLVED" not in result.output
+        assert result.denial is not None and result.denial.kind == "network"
+        await asyncio.sleep(0.1)
+        with pytest.raises(BlockingIOError):
+            server.recvfrom(100)
+    finally:
+        server.close()
+
+
+def _pids_with(token: str) -> list[int]:
+    found: list[int] = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path("/proc", entry, "cmdline").read_bytes()
+            except OSError:
+                continue
+            if token.encode() in cmdline:
+                found.append(int(entry))
+    return found
+
+
+async def test_fork_bomb_is_contained_and_fully_killed(run: Runner) -> None:
+    token = f"bomb{uuid.uuid4().hex[:8]}"
+    limit = 48
+    peak = 0
+
+    async def watch() -> None:
+        nonlocal peak
+        while True:
+            peak = max(peak, len(_pids_with(token)))
+            await asyncio.sleep(0.05)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        result = await run(f"{token}(){{ {token} | {token} & }}; {token}", timeout_s=3,
+                           max_processes=limit)  # fmt: skip
+    finally:
+        watcher.cancel()
+    assert result.duration_ms < 8000
+    assert peak <= limit + 2, f"saw {peak} bomb processes, limit {limit}"
+    await asyncio.sleep(0.2)
+    assert _pids_with(token) == []
+
+
+async def test_endless_output_is_truncated(run: Runner) -> None:
+    cap = 64 * 1024
+    result = await run("head -c 100000000 /dev/zero | tr '\\0' a; echo done", cap=cap)
+    assert result.exit_code == 0
+    assert result.truncated
+    assert "output truncated" in result.output
+    assert len(result.output.encode()) < cap + 200
+    assert result.output.rstrip().endswith("done")
+
+
+async def test_model_key_is_not_in_the_environment(run: Runner) -> None:
+    result = await run("env")
+    assert "OPENAI_API_KEY" not in result.output
+    assert "sk-test-should-never-leak" not in result.output
+    assert "PATH=" in result.output
+
+
+@pytest.mark.parametrize("entry", DEFAULT_SECRET_PATHS)
+@pytest.mark.parametrize("kind", ["workspaceWrite", "readOnly"])
+async def test_secret_files_are_hidden(run: Runner, entry: str, kind: str) -> None:
+    path = secret_file(Path(run.env["HOME"]), entry)
+    result = await run(f"cat {path}; cat {path.parent}/*; grep -r . {path.parent}", kind)
+    assert SECRET_TEXT not in result.output
+    assert path.read_text() == SECRET_TEXT + "\n"
+
+
+async def test_secrets_cannot_be_hard_linked_into_the_workspace(run: Runner) -> None:
+    key = Path(run.env["HOME"]) / ".ssh" / "key"
+    result = await run(f"ln {key} stolen; cp {key} copied; cat stolen copied")
+    assert SECRET_TEXT not in result.output
+    for name in ("stolen", "copied"):
+        target = run.workspace / name
+        assert not target.exists() or SECRET_TEXT not in target.read_text()
+
+
+class TestControlsWithoutSandbox:
+    """The same attacks under fullAccess succeed, so the battery above can tell when it fails."""
+
+    async def test_dotdot_write_lands_without_sandbox(self, run: Runner, outside: Path) -> None:
+        await run("echo pwned > ../outside/new.txt", "fullAccess")
+        assert (outside / "new.txt").read_text() == "pwned\n"
+
+    async def test_secret_is_readable_without_sandbox(self, run: Runner) -> None:
+        key = Path(run.env["HOME"]) / ".ssh" / "key"
+        result = await run(f"cat {key}", "fullAccess")
+        assert SECRET_TEXT in result.output
+
+    async def test_protected_path_is_writable_without_sandbox(self, run: Runner) -> None:
+        result = await run("git config core.hooksPath myhooks", "fullAccess")
+        assert result.exit_code == 0
+        assert "hooksPath" in (run.workspace / ".git" / "config").read_text()
+
+    async def test_loopback_listener_is_reachable_without_sandbox(self, run: Runner) -> None:
+        listener = socket.create_server(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        try:
+            script = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=3)"
+            result = await run(f'{PY} -c "{script}"', "fullAccess")
+            assert result.exit_code == 0, result.output
+        finally:
+            listener.close()
