@@ -27,6 +27,7 @@ const notificationMethodSet: Record<NotificationMethod, true> = {
   'turn/started': true,
   'turn/completed': true,
   'turn/diff/updated': true,
+  'turn/retrying': true,
   'item/started': true,
   'item/updated': true,
   'item/completed': true,

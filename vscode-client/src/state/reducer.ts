@@ -22,6 +22,8 @@ export interface TurnView {
   items: Item[];
   error?: Turn['error'];
   usage?: Usage | null;
+  /** Set while the server retries a failed model call; the next item clears it. */
+  retry?: { attempt: number; maxAttempts: number; message: string };
 }
 
 export type ServerStatus = 'starting' | 'ready' | 'error' | 'stopped';
@@ -118,8 +120,14 @@ function reduceNotification(state: ChatState, n: ServerNotification): ChatState 
     }
     case 'turn/diff/updated':
       return state;
-    case 'item/started':
-      return upsertItem(state, n.params.turnId, n.params.item);
+    case 'turn/retrying': {
+      const { attempt, maxAttempts, message } = n.params;
+      return { ...state, turns: state.turns.map((t) => (t.id === n.params.turnId ? { ...t, retry: { attempt, maxAttempts, message } } : t)) };
+    }
+    case 'item/started': {
+      const next = upsertItem(state, n.params.turnId, n.params.item);
+      return { ...next, turns: next.turns.map((t) => (t.id === n.params.turnId && t.retry ? { ...t, retry: undefined } : t)) };
+    }
     case 'item/updated':
     case 'item/completed':
       return upsertItem(state, n.params.turnId, n.params.item);

@@ -1,0 +1,107 @@
+/** The panel around the transcript: toolbar (mode, model, history, new thread), the context
+ * meter, the server banner, pending approvals and the thread history list. */
+import type { WebviewMessage } from '../chat/messages';
+import { COMMAND_CHOICES, type CommandChoice, commandApprovalMessage } from '../approvals/rules';
+import type { Mode } from '../protocol';
+import { MODES } from '../protocol';
+import { basename, contextMeter, plural } from '../state/present';
+import type { ChatState, PendingApproval } from '../state/reducer';
+import { h, icon } from './dom';
+
+type Post = (message: WebviewMessage) => void;
+
+const MODE_NAMES: Record<Mode, string> = { readOnly: 'Read-only', agent: 'Agent', fullAccess: 'Full access' };
+const CHOICE_ICONS: Record<CommandChoice, string> = { 'Run once': 'play', 'Run for session': 'run-all', 'Always allow…': 'shield', Decline: 'circle-slash', Stop: 'debug-stop' };
+
+export function renderToolbar(root: HTMLElement, state: ChatState, post: Post, toggleHistory: () => void): void {
+  const mode = h('select', { id: 'mode', 'aria-label': 'Mode', title: 'Mode: what the agent may do without asking' }, ...MODES.map((m) => h('option', { value: m }, MODE_NAMES[m])));
+  mode.value = state.mode;
+  // The host confirms full access and answers with the mode in force; until then show the old one.
+  mode.addEventListener('change', () => {
+    const wanted = mode.value as Mode;
+    mode.value = state.mode;
+    post({ type: 'setMode', mode: wanted });
+  });
+  const model = h(
+    'select',
+    { id: 'model', 'aria-label': 'Model', title: 'Model for the next turn' },
+    ...(state.models.length ? state.models : state.model ? [state.model] : []).map((m) => h('option', { value: m }, m)),
+  );
+  if (state.model) model.value = state.model;
+  model.disabled = state.models.length === 0;
+  model.addEventListener('change', () => post({ type: 'selectModel', model: model.value || undefined }));
+  root.replaceChildren(
+    h('div', { className: `mode-indicator ${state.mode}` }, icon(state.mode === 'fullAccess' ? 'warning' : state.mode === 'readOnly' ? 'eye' : 'shield')),
+    mode,
+    model,
+    h('span', { className: 'spacer' }),
+    h('button', { className: 'icon-button', id: 'history-button', title: 'Thread history', 'aria-label': 'Thread history', onclick: toggleHistory }, icon('history')),
+    h('button', { className: 'icon-button', id: 'new-thread', title: 'New thread', 'aria-label': 'New thread', onclick: () => post({ type: 'newThread' }) }, icon('add')),
+  );
+}
+
+export function renderMeter(root: HTMLElement, state: ChatState): void {
+  const meter = contextMeter(state.usage);
+  root.hidden = !meter;
+  if (!meter) return;
+  const bar = h('div', { className: 'meter-bar' });
+  bar.style.width = `${Math.round((meter.fraction ?? 0) * 100)}%`;
+  if ((meter.fraction ?? 0) > 0.8) bar.classList.add('high');
+  root.replaceChildren(h('div', { className: 'meter-track', role: 'meter', 'aria-label': 'Context used', 'aria-valuemin': 0, 'aria-valuemax': meter.window ?? meter.used, 'aria-valuenow': meter.used }, bar), h('span', { className: 'meter-label' }, meter.label));
+}
+
+export function renderBanner(root: HTMLElement, state: ChatState): void {
+  const { status, message } = state.server;
+  root.hidden = status === 'ready';
+  if (status === 'ready') return;
+  root.className = `banner ${status}`;
+  root.setAttribute('role', status === 'error' ? 'alert' : 'status');
+  root.replaceChildren(
+    icon(status === 'starting' ? 'loading codicon-modifier-spin' : status === 'error' ? 'error' : 'debug-disconnect'),
+    ` ${status === 'starting' ? 'Starting the Tether backend…' : message ?? 'The Tether backend is not running.'}`,
+  );
+}
+
+function approvalCard(approval: PendingApproval, post: Post): HTMLElement {
+  if (approval.kind === 'command') {
+    return h(
+      'div',
+      { className: 'card approval', role: 'group', 'aria-label': 'Command approval', 'data-approval': approval.itemId },
+      h('div', { className: 'card-title' }, icon('bell-dot'), ' Approval needed'),
+      h('div', { className: 'approval-text' }, commandApprovalMessage(approval)),
+      h('div', { className: 'actions' }, ...COMMAND_CHOICES.map((choice, i) => h('button', { className: i === 0 ? 'primary' : 'secondary', onclick: () => post({ type: 'commandApproval', itemId: approval.itemId, choice }) }, icon(CHOICE_ICONS[choice]), ` ${choice}`))),
+    );
+  }
+  const hunks = approval.changes.reduce((n, c) => n + c.hunks.length, 0);
+  return h(
+    'div',
+    { className: 'card approval', role: 'group', 'aria-label': 'Edit approval', 'data-approval': approval.itemId },
+    h('div', { className: 'card-title' }, icon('bell-dot'), ' Review proposed edits'),
+    h('div', { className: 'approval-text' }, `${plural(hunks, 'change')} in ${approval.changes.map((c) => basename(c.path)).join(', ')}.`, approval.reason ? ` ${approval.reason}` : ''),
+    h('div', { className: 'actions' }, h('button', { className: 'primary', onclick: () => post({ type: 'reviewChange', itemId: approval.itemId }) }, icon('diff'), ' Review')),
+  );
+}
+
+export function renderApprovals(root: HTMLElement, state: ChatState, post: Post): void {
+  root.hidden = state.approvals.length === 0;
+  root.replaceChildren(...state.approvals.map((a) => approvalCard(a, post)));
+}
+
+export function renderHistory(root: HTMLElement, state: ChatState, post: Post, close: () => void): void {
+  const items = state.history.map((thread) =>
+    h(
+      'li',
+      {},
+      h(
+        'button',
+        { className: `history-entry${thread.id === state.thread?.id ? ' current' : ''}`, onclick: () => (post({ type: 'openThread', threadId: thread.id }), close()) },
+        h('span', { className: 'title' }, thread.title || '(untitled)'),
+        h('span', { className: 'meta' }, `${new Date(thread.updatedAt).toLocaleString()} · ${MODE_NAMES[thread.mode]}`),
+      ),
+    ),
+  );
+  root.replaceChildren(
+    h('div', { className: 'card-title' }, icon('history'), ' Threads', h('span', { className: 'spacer' }), h('button', { className: 'icon-button', 'aria-label': 'Close history', onclick: close }, icon('close'))),
+    items.length ? h('ul', { className: 'history-list' }, ...items) : h('div', { className: 'meta' }, 'No earlier threads.'),
+  );
+}

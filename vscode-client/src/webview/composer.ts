@@ -1,0 +1,150 @@
+/** The message box: Enter sends (or steers a running turn), Shift+Enter breaks the line, Escape
+ * stops a running turn, "@" opens a keyboard-driven list of workspace files to attach. */
+import type { MentionCandidate, WebviewMessage } from '../chat/messages';
+import { h, icon } from './dom';
+
+type Post = (message: WebviewMessage) => void;
+
+/** The "@word" right before the caret, if the user is typing a mention. */
+export function mentionAt(text: string, caret: number): { start: number; query: string } | undefined {
+  const match = /(^|\s)@([^\s@]*)$/.exec(text.slice(0, caret));
+  return match ? { start: caret - match[2]!.length - 1, query: match[2]! } : undefined;
+}
+
+export class Composer {
+  readonly element: HTMLElement;
+  private readonly input: HTMLTextAreaElement;
+  private readonly send: HTMLButtonElement;
+  private readonly stop: HTMLButtonElement;
+  private readonly list: HTMLElement;
+  private readonly chips: HTMLElement;
+  private readonly attached = new Map<string, string>(); // label -> absolute path
+  private candidates: MentionCandidate[] = [];
+  private active = 0;
+  private running = false;
+  private queryTimer?: ReturnType<typeof setTimeout>;
+
+  constructor(private readonly post: Post) {
+    this.input = h('textarea', { id: 'prompt', rows: 3, 'aria-label': 'Message Tether', placeholder: 'Ask Tether… (@ to attach a file, Enter to send, Shift+Enter for a new line)', 'aria-autocomplete': 'list', 'aria-controls': 'mentions' });
+    this.send = h('button', { id: 'send', className: 'primary', title: 'Send (Enter)', onclick: () => this.submit() }, icon('send'), h('span', { className: 'label' }, ' Send'));
+    this.stop = h('button', { id: 'stop', className: 'secondary', title: 'Stop the turn (Escape)', onclick: () => this.post({ type: 'stop' }) }, icon('debug-stop'), ' Stop');
+    this.list = h('ul', { id: 'mentions', role: 'listbox', className: 'mentions', 'aria-label': 'Files' });
+    this.chips = h('div', { className: 'chips' });
+    this.list.hidden = true;
+    this.element = h('footer', { className: 'composer' }, this.list, this.chips, this.input, h('div', { className: 'composer-actions' }, this.stop, this.send));
+    this.input.addEventListener('keydown', (e) => this.onKey(e));
+    this.input.addEventListener('input', () => this.onInput());
+    this.setRunning(false);
+  }
+
+  focus(): void {
+    this.input.focus();
+  }
+
+  setRunning(running: boolean): void {
+    this.running = running;
+    this.stop.hidden = !running;
+    this.send.querySelector('.label')!.textContent = running ? ' Steer' : ' Send';
+    this.send.title = running ? 'Add this to the running turn (Enter)' : 'Send (Enter)';
+  }
+
+  showCandidates(query: string, candidates: MentionCandidate[]): void {
+    const current = mentionAt(this.input.value, this.input.selectionStart);
+    if (!current || current.query !== query) return;
+    this.candidates = candidates;
+    this.active = 0;
+    this.renderList();
+  }
+
+  private renderList(): void {
+    this.list.hidden = this.candidates.length === 0;
+    this.list.replaceChildren(
+      ...this.candidates.map((c, i) => {
+        const li = h('li', { role: 'option', id: `mention-${i}`, 'aria-selected': i === this.active ? 'true' : 'false', className: i === this.active ? 'active' : '' }, icon('file'), ` ${c.label}`);
+        li.addEventListener('mousedown', (e) => {
+          e.preventDefault();
+          this.pick(i);
+        });
+        return li;
+      }),
+    );
+    if (this.candidates.length) this.input.setAttribute('aria-activedescendant', `mention-${this.active}`);
+    else this.input.removeAttribute('aria-activedescendant');
+  }
+
+  private closeList(): void {
+    this.candidates = [];
+    this.renderList();
+  }
+
+  private pick(index: number): void {
+    const candidate = this.candidates[index];
+    const mention = mentionAt(this.input.value, this.input.selectionStart);
+    if (!candidate || !mention) return;
+    const before = this.input.value.slice(0, mention.start);
+    const after = this.input.value.slice(this.input.selectionStart);
+    this.input.value = `${before}@${candidate.label} ${after}`;
+    const caret = before.length + candidate.label.length + 2;
+    this.input.setSelectionRange(caret, caret);
+    this.attached.set(candidate.label, candidate.path);
+    this.closeList();
+    this.renderChips();
+  }
+
+  private renderChips(): void {
+    const text = this.input.value;
+    for (const label of [...this.attached.keys()]) if (!text.includes(`@${label}`)) this.attached.delete(label);
+    this.chips.replaceChildren(...[...this.attached.keys()].map((label) => h('span', { className: 'chip', title: this.attached.get(label) }, icon('file'), ` ${label}`)));
+  }
+
+  private onInput(): void {
+    this.renderChips();
+    const mention = mentionAt(this.input.value, this.input.selectionStart);
+    clearTimeout(this.queryTimer);
+    if (!mention) {
+      this.closeList();
+      return;
+    }
+    this.queryTimer = setTimeout(() => this.post({ type: 'mentionQuery', query: mention.query }), 80);
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    if (this.candidates.length > 0) {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        const n = this.candidates.length;
+        this.active = (this.active + (e.key === 'ArrowDown' ? 1 : n - 1)) % n;
+        this.renderList();
+        return;
+      }
+      if (e.key === 'Enter' || e.key === 'Tab') {
+        e.preventDefault();
+        this.pick(this.active);
+        return;
+      }
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        this.closeList();
+        return;
+      }
+    }
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      this.submit();
+    } else if (e.key === 'Escape' && this.running) {
+      e.preventDefault();
+      this.post({ type: 'stop' });
+    }
+  }
+
+  private submit(): void {
+    const text = this.input.value.trim();
+    if (!text) return;
+    this.renderChips();
+    this.post({ type: 'send', text, files: [...this.attached.values()] });
+    this.input.value = '';
+    this.attached.clear();
+    this.renderChips();
+    this.closeList();
+  }
+}

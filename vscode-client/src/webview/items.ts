@@ -1,0 +1,234 @@
+/** Renders the transcript: one element per item (messages, command and tool cards, diff cards,
+ * plans), reused as long as the item object is unchanged. */
+import type { WebviewMessage } from '../chat/messages';
+import type { Item, ItemOf } from '../protocol';
+import { arrangeItems, basename, changeStats, explorationSummary, plural, toolKind } from '../state/present';
+import type { TurnView } from '../state/reducer';
+import { h, icon, reconcile } from './dom';
+import { renderMarkdown } from './markdown';
+
+export interface ItemContext {
+  post(message: WebviewMessage): void;
+  /** User's open/closed choice per collapsible card, kept across re-renders. */
+  expanded: Map<string, boolean>;
+}
+
+const OUTPUT_TAIL = 30_000;
+
+function collapsible(ctx: ItemContext, id: string, className: string, defaultOpen: boolean, summary: (Node | null)[], body: (Node | null)[]): HTMLDetailsElement {
+  const details = h('details', { className: `card ${className}`, 'data-item': id });
+  details.open = ctx.expanded.get(id) ?? defaultOpen;
+  details.addEventListener('toggle', () => ctx.expanded.set(id, details.open));
+  details.append(h('summary', {}, ...summary), h('div', { className: 'card-body' }, ...body));
+  return details;
+}
+
+function statusBadge(status: ItemOf<'commandExecution'>['status'], exitCode?: number | null): HTMLElement {
+  switch (status) {
+    case 'pending':
+      return h('span', { className: 'badge waiting' }, icon('bell-dot'), ' waiting for approval');
+    case 'inProgress':
+      return h('span', { className: 'badge running' }, icon('loading codicon-modifier-spin'), ' running');
+    case 'declined':
+      return h('span', { className: 'badge declined' }, icon('circle-slash'), ' declined');
+    case 'failed':
+      return h('span', { className: 'badge failed' }, icon('error'), exitCode !== undefined && exitCode !== null ? ` exit ${exitCode}` : ' failed');
+    default:
+      if (exitCode !== undefined && exitCode !== null) {
+        return h('span', { className: `badge ${exitCode === 0 ? 'ok' : 'failed'}` }, icon(exitCode === 0 ? 'pass' : 'error'), ` exit ${exitCode}`);
+      }
+      return h('span', { className: 'badge ok' }, icon('pass'), ` ${status}`);
+  }
+}
+
+function commandCard(ctx: ItemContext, item: ItemOf<'commandExecution'>): HTMLElement {
+  const running = item.status === 'inProgress' || item.status === 'pending';
+  const output = item.output.length > OUTPUT_TAIL ? `…\n${item.output.slice(-OUTPUT_TAIL)}` : item.output;
+  const meta = [item.cwd, item.sandbox === 'none' ? 'no sandbox' : `${item.sandbox} sandbox`, item.durationMs != null ? `${(item.durationMs / 1000).toFixed(1)}s` : '']
+    .filter(Boolean)
+    .join(' · ');
+  return collapsible(
+    ctx,
+    item.id,
+    'command',
+    running,
+    [icon('terminal'), h('code', { className: 'command-line' }, item.command), statusBadge(item.status, item.exitCode)],
+    [
+      h('div', { className: 'meta' }, meta),
+      item.reason ? h('div', { className: 'meta' }, item.reason) : null,
+      h('pre', { className: 'output', tabindex: '0', 'aria-label': 'Command output' }, output || (running ? '' : '(no output)')),
+    ],
+  );
+}
+
+function toolSummary(item: ItemOf<'toolCall'>): string {
+  if (item.summary) return item.summary;
+  const args = item.arguments as Record<string, unknown> | null;
+  const first = args && typeof args === 'object' ? Object.values(args).find((v) => typeof v === 'string') : undefined;
+  return first ? `${item.tool} ${String(first)}` : item.tool;
+}
+
+const TOOL_ICONS: Record<ReturnType<typeof toolKind>, string> = { read: 'file', search: 'search', list: 'list-tree', plan: 'checklist', other: 'tools' };
+
+function toolCard(ctx: ItemContext, item: ItemOf<'toolCall'>): HTMLElement {
+  return collapsible(
+    ctx,
+    item.id,
+    'tool',
+    false,
+    [icon(TOOL_ICONS[toolKind(item.tool)]), h('span', { className: 'tool-summary' }, toolSummary(item)), item.status === 'completed' ? null : statusBadge(item.status)],
+    [h('pre', { className: 'arguments' }, JSON.stringify(item.arguments, null, 2)), item.output ? h('pre', { className: 'output', tabindex: '0' }, item.output) : null],
+  );
+}
+
+function explorationCard(ctx: ItemContext, id: string, items: ItemOf<'toolCall'>[]): HTMLElement {
+  const running = items.some((i) => i.status === 'inProgress');
+  return collapsible(
+    ctx,
+    `group:${id}`,
+    'exploration',
+    false,
+    [icon('search'), h('span', {}, explorationSummary(items)), running ? icon('loading codicon-modifier-spin') : null],
+    items.map((item) => toolCard(ctx, item)),
+  );
+}
+
+function diffLines(diff: string): HTMLElement {
+  const pre = h('pre', { className: 'diff', tabindex: '0', 'aria-label': 'Diff' });
+  for (const line of diff.split('\n')) {
+    const kind = line.startsWith('+') && !line.startsWith('+++') ? 'add' : line.startsWith('-') && !line.startsWith('---') ? 'del' : line.startsWith('@@') ? 'hunk' : '';
+    pre.append(h('span', { className: kind }, `${line}\n`));
+  }
+  return pre;
+}
+
+function fileChangeCard(ctx: ItemContext, item: ItemOf<'fileChange'>): HTMLElement {
+  const files = item.changes.map((change) => {
+    const stats = changeStats(change);
+    const statusParts = (['applied', 'rejected', 'reverted', 'pending'] as const).filter((s) => stats.byStatus[s] > 0).map((s) => `${stats.byStatus[s]} ${s}`);
+    return h(
+      'li',
+      { className: 'file-row' },
+      h('button', { className: 'link', title: change.path, onclick: () => ctx.post({ type: 'openFile', path: change.path }) }, icon(change.kind === 'add' ? 'new-file' : change.kind === 'delete' ? 'trash' : 'file'), ` ${basename(change.path)}`),
+      h('span', { className: 'added' }, `+${stats.added}`),
+      h('span', { className: 'removed' }, `−${stats.removed}`),
+      h('span', { className: 'hunks' }, plural(stats.hunks, 'hunk')),
+      statusParts.length ? h('span', { className: 'meta' }, statusParts.join(' · ')) : null,
+    );
+  });
+  const actions: Node[] = [];
+  if (item.status === 'pending') actions.push(h('button', { className: 'primary', onclick: () => ctx.post({ type: 'reviewChange', itemId: item.id }) }, icon('diff'), ' Review'));
+  if (item.changes.some((c) => c.hunks.some((hk) => hk.status === 'applied'))) {
+    actions.push(h('button', { className: 'secondary', onclick: () => ctx.post({ type: 'undoChange', itemId: item.id }) }, icon('discard'), ' Undo all'));
+  }
+  const card = h(
+    'div',
+    { className: 'card diff-card', 'data-item': item.id },
+    h('div', { className: 'card-title' }, icon('diff'), ` ${plural(item.changes.length, 'file')} changed`, h('span', { className: `badge ${item.status}` }, item.status)),
+    h('ul', { className: 'files' }, ...files),
+    item.reason ? h('div', { className: 'meta' }, item.reason) : null,
+    actions.length ? h('div', { className: 'actions' }, ...actions) : null,
+  );
+  card.append(collapsible(ctx, `diff:${item.id}`, 'diff-text', false, [h('span', {}, 'Show diff')], item.changes.map((c) => diffLines(c.diff))));
+  return card;
+}
+
+const STEP_ICONS = { pending: 'circle-large-outline', inProgress: 'loading codicon-modifier-spin', completed: 'pass-filled' } as const;
+
+function planCard(item: ItemOf<'plan'>): HTMLElement {
+  const done = item.steps.filter((s) => s.status === 'completed').length;
+  return h(
+    'div',
+    { className: 'card plan', 'data-item': item.id },
+    h('div', { className: 'card-title' }, icon('checklist'), ` Plan (${done}/${item.steps.length})`),
+    item.explanation ? h('div', { className: 'meta' }, item.explanation) : null,
+    h('ul', { className: 'steps', role: 'list' }, ...item.steps.map((s) => h('li', { className: `step ${s.status}`, 'aria-label': `${s.text} (${s.status})` }, icon(STEP_ICONS[s.status]), ` ${s.text}`))),
+  );
+}
+
+export function renderItem(ctx: ItemContext, item: Item, streaming: boolean): HTMLElement {
+  switch (item.type) {
+    case 'userMessage':
+      return h(
+        'div',
+        { className: 'msg user', 'data-item': item.id },
+        ...item.content.map((part) =>
+          part.type === 'text' ? h('div', { className: 'text' }, part.text) : h('span', { className: 'chip', title: part.path }, icon(part.type === 'file' ? 'file' : 'selection'), ` ${basename(part.path)}`),
+        ),
+      );
+    case 'agentMessage': {
+      const el = h('div', { className: `msg agent markdown${streaming ? ' streaming' : ''}`, 'data-item': item.id });
+      el.innerHTML = renderMarkdown(item.text);
+      return el;
+    }
+    case 'reasoning': {
+      const body = h('div', { className: 'markdown reasoning-text' });
+      body.innerHTML = renderMarkdown(item.text);
+      return collapsible(ctx, item.id, 'reasoning', false, [icon('lightbulb'), h('span', {}, streaming ? 'Thinking…' : 'Thought')], [body]);
+    }
+    case 'toolCall':
+      return toolCard(ctx, item);
+    case 'commandExecution':
+      return commandCard(ctx, item);
+    case 'fileChange':
+      return fileChangeCard(ctx, item);
+    case 'plan':
+      return planCard(item);
+    case 'contextCompaction':
+      return h('div', { className: 'note', 'data-item': item.id }, icon('fold'), ' Earlier context was summarised to make room.');
+    case 'error':
+      return h('div', { className: 'card error', role: 'alert', 'data-item': item.id }, icon('error'), ` ${item.message}`);
+  }
+}
+
+/** Keeps rendered items per item object: the reducer replaces only what changed. */
+export class TranscriptRenderer {
+  private readonly cache = new WeakMap<object, { el: HTMLElement; streaming: boolean }>();
+  private readonly turnElements = new Map<string, HTMLElement>();
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly ctx: ItemContext,
+  ) {}
+
+  private element(key: object, streaming: boolean, build: () => HTMLElement): HTMLElement {
+    const cached = this.cache.get(key);
+    if (cached && cached.streaming === streaming) return cached.el;
+    const el = build();
+    this.cache.set(key, { el, streaming });
+    return el;
+  }
+
+  render(turns: TurnView[]): void {
+    const nodes = turns.map((turn) => {
+      let el = this.turnElements.get(turn.id);
+      if (!el) {
+        el = h('section', { className: 'turn', 'data-turn': turn.id });
+        this.turnElements.set(turn.id, el);
+      }
+      const live = turn.status === 'inProgress';
+      const last = turn.items[turn.items.length - 1];
+      const children: Node[] = arrangeItems(turn.items).map((block) =>
+        block.kind === 'item'
+          ? this.element(block.item, live && block.item === last, () => renderItem(this.ctx, block.item, live && block.item === last))
+          : // A group is rebuilt when any of its items changed: key on the last item object.
+            this.element(block.items[block.items.length - 1]!, live, () => explorationCard(this.ctx, block.id, block.items)),
+      );
+      const footer = turnFooter(turn);
+      if (footer) children.push(footer);
+      reconcile(el, children);
+      return el;
+    });
+    reconcile(this.root, nodes);
+  }
+}
+
+function turnFooter(turn: TurnView): HTMLElement | undefined {
+  if (turn.status === 'interrupted') return h('div', { className: 'note' }, icon('debug-stop'), ' Stopped.');
+  if (turn.status === 'failed') return h('div', { className: 'card error', role: 'alert' }, icon('error'), ` ${turn.error?.message ?? 'The turn failed.'}`);
+  if (turn.status === 'inProgress' && turn.retry) {
+    return h('div', { className: 'note working', role: 'status' }, icon('sync codicon-modifier-spin'), ` Retrying the model (${turn.retry.attempt}/${turn.retry.maxAttempts}): ${turn.retry.message}`);
+  }
+  if (turn.status === 'inProgress' && turn.items.length === 0) return h('div', { className: 'note working' }, icon('loading codicon-modifier-spin'), ' Working…');
+  return undefined;
+}

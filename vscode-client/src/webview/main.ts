@@ -1,0 +1,93 @@
+/** The chat webview: applies the host's snapshot and events to the shared reducer and renders
+ * each part of the panel when its slice of the state changed. */
+import type { HostMessage, WebviewMessage } from '../chat/messages';
+import { type ChatState, initialState, reduce, runningTurn } from '../state/reducer';
+import { renderApprovals, renderBanner, renderHistory, renderMeter, renderToolbar } from './chrome';
+import { Composer } from './composer';
+import { h, icon } from './dom';
+import { TranscriptRenderer } from './items';
+
+declare function acquireVsCodeApi(): { postMessage(message: WebviewMessage): void };
+
+const vscode = acquireVsCodeApi();
+const post = (message: WebviewMessage): void => vscode.postMessage(message);
+
+const toolbar = h('header', { className: 'toolbar', role: 'toolbar', 'aria-label': 'Tether' });
+const meter = h('div', { className: 'meter', id: 'meter' });
+const banner = h('div', { className: 'banner', id: 'banner' });
+const approvals = h('section', { className: 'approvals', id: 'approvals', 'aria-label': 'Pending approvals', 'aria-live': 'assertive' });
+const history = h('section', { className: 'history card', id: 'history', 'aria-label': 'Thread history' });
+const transcript = h('main', { className: 'transcript', id: 'transcript', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation' });
+const empty = h('div', { className: 'empty', id: 'empty' }, icon('comment-discussion'), h('p', {}, 'Ask Tether to explore, explain or change this workspace.'), h('p', { className: 'meta' }, 'Type @ to attach a file.'));
+const composer = new Composer(post);
+history.hidden = true;
+document.getElementById('app')!.append(toolbar, meter, banner, approvals, history, transcript, empty, composer.element);
+
+const renderer = new TranscriptRenderer(transcript, { post, expanded: new Map() });
+let state: ChatState = initialState();
+let shown: Partial<ChatState> = {};
+let frame = 0;
+
+function toggleHistory(): void {
+  history.hidden = !history.hidden;
+  if (!history.hidden) {
+    post({ type: 'refreshHistory' });
+    renderHistory(history, state, post, closeHistory);
+    history.querySelector('button')?.focus();
+  }
+}
+
+function closeHistory(): void {
+  history.hidden = true;
+  document.getElementById('history-button')?.focus();
+}
+
+function render(): void {
+  frame = 0;
+  // Stay at the bottom while streaming unless the user scrolled up to read.
+  const atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
+  if (state.mode !== shown.mode || state.models !== shown.models || state.model !== shown.model) {
+    const hadFocus = toolbar.contains(document.activeElement) ? document.activeElement?.id : undefined;
+    renderToolbar(toolbar, state, post, toggleHistory);
+    if (hadFocus) document.getElementById(hadFocus)?.focus();
+  }
+  if (state.usage !== shown.usage) renderMeter(meter, state);
+  if (state.server !== shown.server) renderBanner(banner, state);
+  if (state.approvals !== shown.approvals) renderApprovals(approvals, state, post);
+  if (state.history !== shown.history && !history.hidden) renderHistory(history, state, post, closeHistory);
+  if (state.turns !== shown.turns) {
+    renderer.render(state.turns);
+    empty.hidden = state.turns.length > 0;
+    composer.setRunning(runningTurn(state) !== undefined);
+    document.body.dataset.running = String(runningTurn(state) !== undefined);
+  }
+  if (atBottom) transcript.scrollTop = transcript.scrollHeight;
+  shown = { ...state };
+}
+
+function schedule(): void {
+  frame ||= requestAnimationFrame(render);
+}
+
+window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
+  const message = event.data;
+  switch (message.type) {
+    case 'snapshot':
+      state = message.state;
+      shown = {};
+      break;
+    case 'event':
+      state = reduce(state, message.event);
+      break;
+    case 'mentions':
+      composer.showCandidates(message.query, message.candidates);
+      return;
+    case 'focusInput':
+      composer.focus();
+      return;
+  }
+  schedule();
+});
+
+render();
+post({ type: 'ready' });
