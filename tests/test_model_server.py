@@ -283,7 +283,7 @@ async def test_rate_limit_carries_retry_after(
             await responses_events(client)
     assert caught.value.status_code == 429
     assert caught.value.response.headers["retry-after"] == "0.2"
-    assert model_server.requests[0].outcome == "status"
+    assert model_server.requests[0].wait_done() == "status"
 
 
 async def test_openai_client_honours_retry_after_then_succeeds(model_server: ModelServer) -> None:
@@ -295,7 +295,7 @@ async def test_openai_client_honours_retry_after_then_succeeds(model_server: Mod
         response = await client.responses.create(model="m", input="hi")
     assert response.output_text == "after the wait"
     assert time.perf_counter() - started >= 0.3
-    assert [r.outcome for r in model_server.requests] == ["status", "completed"]
+    assert [r.wait_done() for r in model_server.requests] == ["status", "completed"]
 
 
 @pytest.mark.parametrize("code", [500, 502, 503])
@@ -324,7 +324,7 @@ async def test_dropped_connection_is_a_connection_error(
     model_server.enqueue(Fault.drop())
     with pytest.raises(openai.APIConnectionError):
         await responses_events(client)
-    assert model_server.requests[0].outcome == "dropped"
+    assert model_server.requests[0].wait_done() == "dropped"
 
 
 @pytest.mark.parametrize("api", ["responses", "chat"])
@@ -341,7 +341,7 @@ async def test_disconnect_mid_stream_breaks_the_stream_after_k_events(
         async for event in stream:
             received.append(event)
     assert len(received) == 5
-    assert model_server.requests[0].outcome == "disconnected"
+    assert model_server.requests[0].wait_done() == "disconnected"
 
 
 async def test_disconnect_after_the_last_event_still_breaks_the_body(
@@ -366,7 +366,7 @@ async def test_malformed_sse_raises_while_parsing(
         async for event in stream:
             received.append(event)
     assert len(received) == 3
-    assert model_server.requests[0].wait_done() in ("malformed",)
+    assert model_server.requests[0].wait_done() == "malformed"
 
 
 @pytest.mark.parametrize(
@@ -386,7 +386,7 @@ async def test_faults_break_non_streaming_bodies_too(
     model_server.enqueue(fault)
     with pytest.raises(raised):
         await client.responses.create(model="m", input="hi")
-    assert model_server.requests[0].outcome == outcome
+    assert model_server.requests[0].wait_done() == outcome
 
 
 async def test_tool_call_with_invalid_json_arguments_is_sent_verbatim(
@@ -420,7 +420,7 @@ async def test_exhausted_script_answers_a_loud_500(
         await responses_events(client)
     assert "script ran out of turns" in str(caught.value)
     assert caught.value.response.headers["x-should-retry"] == "false"
-    assert model_server.requests[0].outcome == "exhausted"
+    assert model_server.requests[0].wait_done() == "exhausted"
 
 
 async def test_echo_mode_answers_after_the_script_runs_out() -> None:
@@ -479,7 +479,7 @@ def test_release_before_the_hold_point_does_not_stop_the_stream(
         model_server.wait_for_request(0)
         model_server.release()
         assert response.read().endswith(b"\n\n")
-    assert model_server.requests[0].outcome == "completed"
+    assert model_server.requests[0].wait_done() == "completed"
 
 
 def test_hold_past_the_last_event_keeps_the_body_open(model_server: ModelServer) -> None:
@@ -513,6 +513,23 @@ async def test_fallback_answers_concurrent_streams_by_their_content(
     texts = await asyncio.gather(*(one(name) for name in names))
     assert texts == [f"answer to {name} " * 20 for name in names]
     assert sorted(r.user_texts()[-1] for r in model_server.requests) == sorted(names)
+
+
+def test_stop_ends_held_streams_and_refuses_new_connections() -> None:
+    server = ModelServer([Reply(text="held forever", hold_after=2)]).start()
+    body = {"model": "m", "input": "hi", "stream": True}
+    with (
+        httpx.Client() as http,
+        http.stream("POST", server.base_url + "/responses", json=body) as response,
+    ):
+        server.wait_held()
+        started = time.perf_counter()
+        server.stop()
+        assert time.perf_counter() - started < 1.0
+        with pytest.raises(httpx.RemoteProtocolError):
+            response.read()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(server.base_url + "/models")
 
 
 # Recording -------------------------------------------------------------------------------
@@ -602,7 +619,7 @@ def test_responder_that_raises_answers_500_and_is_reported() -> None:
         response = httpx.post(server.base_url + "/responses", json={"model": "m", "input": "x"})
     assert response.status_code == 500
     assert "KeyError" in response.json()["error"]["message"]
-    assert server.requests[0].outcome == "script_error"
+    assert server.requests[0].wait_done() == "script_error"
     assert "KeyError" in server.errors[0]
 
 
@@ -614,7 +631,7 @@ def test_wait_for_request_times_out_with_a_clear_error(model_server: ModelServer
 def test_bad_body_and_unknown_routes_are_client_errors(model_server: ModelServer) -> None:
     bad = httpx.post(model_server.base_url + "/responses", content=b"not json")
     assert bad.status_code == 400
-    assert model_server.requests[0].outcome == "bad_request"
+    assert model_server.requests[0].wait_done() == "bad_request"
     assert model_server.pending() == 0
     missing = httpx.post(model_server.base_url + "/completions", json={})
     assert missing.status_code == 404

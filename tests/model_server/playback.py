@@ -79,8 +79,9 @@ async def play_fault(conn: Connection, record: RecordedRequest, fault: Fault) ->
     if fault.retry_after is not None:
         headers["retry-after"] = f"{fault.retry_after:g}"
     message = fault.message or f"Scripted fault: HTTP {fault.http_status} from the model server."
-    await send_json(conn.writer, fault.http_status, error_body(message, fault.http_status), headers)
+    # Recorded before sending so a test that saw the answer also sees the outcome.
     record.finish("status")
+    await send_json(conn.writer, fault.http_status, error_body(message, fault.http_status), headers)
     return True
 
 
@@ -110,8 +111,8 @@ async def _send_whole(
 ) -> bool:
     build = chat_json if record.api == "chat" else response_json
     if fault is None:
-        await send_json(conn.writer, 200, build(reply, record))
         record.finish("completed")
+        await send_json(conn.writer, 200, build(reply, record))
         return True
     data = json.dumps(build(reply, record)).encode()
     cut = data[: len(data) // 2]
@@ -122,9 +123,9 @@ async def _send_whole(
         await conn.writer.drain()
         return _disconnect(conn, record)
     head = {"content-type": "application/json", "content-length": str(len(cut))}
+    record.finish("malformed")
     conn.writer.write(response_head(200, head) + cut)
     await conn.writer.drain()
-    record.finish("malformed")
     return True
 
 
@@ -141,8 +142,8 @@ async def _stream(
         if fault is not None and i == cut_at:
             if fault.kind == "disconnect":
                 return _disconnect(conn, record)
-            await body.send(MALFORMED_EVENT)
             record.finish("malformed")
+            await body.send(MALFORMED_EVENT)
         if i == hold_at and not await conn.hold(record, conn.reader):
             record.finish("client_closed")
             return False
@@ -160,8 +161,8 @@ async def _stream(
 def _disconnect(conn: Connection, record: RecordedRequest) -> bool:
     # Closing before the body is complete (for SSE: before the zero-length chunk) is what
     # a dropped upstream looks like to the client.
-    conn.writer.close()
     record.finish("disconnected")
+    conn.writer.close()
     return False
 
 

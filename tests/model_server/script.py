@@ -202,7 +202,24 @@ def echo_reply(request: RecordedRequest) -> Reply:
 
 
 def turns_from_json(document: Any) -> list[Turn]:
-    """Turns from a parsed script: a list of turns, or `{"turns": [...]}`."""
+    """Turns from a parsed script: a list of turns, or `{"turns": [...]}`.
+
+    Each turn is an object. A reply uses `Reply`'s field names, tool calls and usage
+    nested as objects with `ToolCall`'s and `Usage`'s field names:
+
+        {"text": "Done.", "reasoning": "...", "deltas": 50, "delay": 0.01,
+         "tool_calls": [{"name": "read_file", "arguments": {"path": "a.py"}, "chunks": 3}],
+         "usage": {"input_tokens": 900, "output_tokens": 40, "cached_input_tokens": 800}}
+
+    A fault names its kind in "fault" and takes that constructor's parameters:
+
+        {"fault": "status", "status": 429, "retry_after": 0.5, "message": "slow down"}
+        {"fault": "drop"}
+        {"fault": "disconnect", "after_events": 5, "reply": {"text": "partial"}}
+        {"fault": "malformed", "after_events": 3}
+
+    `{"echo": true}` answers with `echo_reply`. Unknown keys are errors, never ignored.
+    """
     if isinstance(document, Mapping):
         unknown = set(document) - {"turns"}
         if unknown:
