@@ -1,0 +1,73 @@
+"""Legitimate work still succeeds in the workspace-write sandbox (agent mode)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.sandbox.conftest import Runner, git
+
+
+async def test_pytest_runs_on_a_small_project(run: Runner) -> None:
+    (run.workspace / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    (run.workspace / "test_calc.py").write_text(
+        "from calc import add\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    )
+    result = await run(f"{sys.executable} -m pytest -q -p no:cacheprovider test_calc.py")
+    assert result.exit_code == 0, result.output
+    assert "1 passed" in result.output
+
+
+async def test_git_add_and_commit_work_while_hooks_and_config_stay_protected(run: Runner) -> None:
+    if run.launcher == "landlock":
+        pytest.skip("Landlock cannot let .git take new files without exposing hooks and config")
+    result = await run(
+        "echo more >> hello.txt && echo new > new.txt && git add -A && git commit -q -m work "
+        "&& git log --oneline | wc -l"
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("2")
+    assert git(run.workspace, "status", "--porcelain") == ""
+    assert not (run.workspace / ".vscode").exists()
+
+
+async def test_git_commit_under_landlock_fails_cleanly(run: Runner) -> None:
+    if run.launcher != "landlock":
+        pytest.skip("only Landlock keeps all of .git's top level closed")
+    result = await run("echo more >> hello.txt && git commit -qam work")
+    assert result.exit_code != 0
+    assert "index.lock" in result.output
+    assert git(run.workspace, "log", "--oneline").count("\n") == 1
+
+
+async def test_npm_version(run: Runner) -> None:
+    result = await run("npm --version")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip()[0].isdigit()
+
+
+@pytest.mark.parametrize("kind", ["workspaceWrite", "readOnly"])
+async def test_private_tmp_is_writable_and_removed_afterwards(run: Runner, kind: str) -> None:
+    result = await run(
+        'echo data > "$TMPDIR/f" && cat "$TMPDIR/f" && mkdir "$TMPDIR/d" && echo "$TMPDIR"', kind
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "data"
+    tmpdir = Path(lines[1])
+    if run.launcher == "bwrap":
+        assert tmpdir == Path("/tmp")
+        assert (await run("echo x > /tmp/plain && cat /tmp/plain", kind)).output == "x\n"
+    else:
+        assert not tmpdir.exists()
+
+
+async def test_workspace_files_are_written(run: Runner) -> None:
+    # Landlock grants whole subtrees only: the root itself holds protected entries (.git,
+    # .vscode, ...), so new top-level entries are refused there; subdirectories are free.
+    (run.workspace / "src").mkdir()
+    result = await run("mkdir -p src/pkg && echo 'x = 1' > src/pkg/mod.py && cat src/pkg/mod.py")
+    assert result.exit_code == 0, result.output
+    assert (run.workspace / "src/pkg/mod.py").read_text() == "x = 1\n"

@@ -1,0 +1,141 @@
+"""run_command's process handling: streaming, decoding, timeouts, cancellation and cleanup."""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from sandbox.launchers import SandboxUnavailable
+from sandbox.output import Stream
+from sandbox.policy import Policy
+from sandbox.run import run_command
+from tests.sandbox.conftest import Runner
+from tests.sandbox.test_escapes import _pids_with  # pyright: ignore[reportPrivateUsage]
+
+
+def private_dirs() -> set[str]:
+    return set(glob.glob(str(Path(tempfile.gettempdir()) / "tether-cmd-*")))
+
+
+async def test_streamed_chunks_equal_the_final_output(run: Runner) -> None:
+    chunks: list[tuple[Stream, str]] = []
+    policy = Policy("workspaceWrite", roots=(run.workspace,))
+    result = await run_command(
+        "echo out; echo err >&2; printf '\\xe2'; sleep 0.2; printf '\\x82\\xac\\n'",
+        cwd=run.workspace,
+        policy=policy,
+        env=run.env,
+        timeout_s=10,
+        output_cap_bytes=10_000,
+        on_output=lambda stream, text: chunks.append((stream, text)),
+        launcher=run.launcher,
+    )
+    assert "".join(text for _, text in chunks) == result.output
+    assert ("stderr", "err\n") in chunks
+    assert "€" in result.output and "\ufffd" not in result.output
+
+
+async def test_truncated_stream_also_equals_the_final_output(run: Runner) -> None:
+    chunks: list[str] = []
+    policy = Policy("workspaceWrite", roots=(run.workspace,))
+    result = await run_command(
+        "seq 1 200000",
+        cwd=run.workspace,
+        policy=policy,
+        env=run.env,
+        timeout_s=10,
+        output_cap_bytes=1000,
+        on_output=lambda _stream, text: chunks.append(text),
+        launcher=run.launcher,
+    )
+    assert result.truncated
+    assert "".join(chunks) == result.output
+    assert result.output.startswith("1\n2\n3\n")
+    assert result.output.endswith("199999\n200000\n")
+
+
+async def test_timeout_kills_the_whole_tree(run: Runner) -> None:
+    token = f"sleeper{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    result = await run(f"(exec -a {token} sleep 30) & setsid bash -c 'exec -a {token} sleep 30' & "
+                       f"exec -a {token} sleep 30", timeout_s=0.5)  # fmt: skip
+    assert result.timed_out
+    assert result.exit_code < 0
+    assert time.monotonic() - started < 3
+    assert _pids_with(token) == []
+
+
+async def test_cancelling_the_task_kills_within_500ms_and_cleans_up(run: Runner) -> None:
+    token = f"cancel{uuid.uuid4().hex[:8]}"
+    before = private_dirs()
+    task = asyncio.create_task(run(f"exec -a {token} sleep 30"))
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if _pids_with(token):
+            break
+    assert _pids_with(token), "the command never started"
+    cancelled_at = time.monotonic()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert time.monotonic() - cancelled_at < 0.5
+    await asyncio.sleep(0.05)
+    assert _pids_with(token) == []
+    assert private_dirs() <= before
+
+
+async def test_background_jobs_die_with_their_command(run: Runner) -> None:
+    token = f"bg{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    result = await run(f"(exec -a {token} sleep 30) & echo started")
+    assert result.output == "started\n"
+    assert time.monotonic() - started < 3
+    assert _pids_with(token) == []
+
+
+async def test_denial_hints(run: Runner, outside: Path) -> None:
+    write = await run(f"touch {outside}/x")
+    assert write.denial is not None and write.denial.kind == "write"
+    net = await run("getent hosts pypi.org || python3 -c \"import urllib.request as u; "
+                    "u.urlopen('http://pypi.org', timeout=2)\"")  # fmt: skip
+    assert net.denial is not None and net.denial.kind == "network"
+    fine = await run("true")
+    assert fine.denial is None and fine.exit_code == 0
+
+
+async def test_result_reports_sandbox_and_launcher(run: Runner) -> None:
+    result = await run("true", "readOnly")
+    assert (result.sandbox, result.launcher) == ("readOnly", run.launcher)
+    full = await run("true", "fullAccess")
+    assert (full.sandbox, full.launcher) == ("none", "none")
+
+
+async def test_full_access_has_no_sandbox_but_a_private_tmpdir(run: Runner, outside: Path) -> None:
+    result = await run(f"echo hi > {outside}/ok && echo $TMPDIR", "fullAccess")
+    assert (outside / "ok").read_text() == "hi\n"
+    assert result.output.strip() != tempfile.gettempdir()
+    assert not Path(result.output.strip()).exists()
+
+
+async def test_exit_code_is_passed_through(run: Runner) -> None:
+    assert (await run("exit 7")).exit_code == 7
+
+
+async def test_no_launcher_refuses_sandboxed_commands(workspace: Path) -> None:
+    with pytest.raises(SandboxUnavailable, match="approve"):
+        await run_command(
+            "true",
+            cwd=workspace,
+            policy=Policy("workspaceWrite", roots=(workspace,)),
+            env={"PATH": "/usr/bin:/bin"},
+            timeout_s=5,
+            output_cap_bytes=100,
+            on_output=None,
+            launcher="none",
+        )
