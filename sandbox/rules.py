@@ -236,13 +236,13 @@ def broad_prefix_reason(prefix: Sequence[str]) -> str | None:
     name = _basename(prefix[0])
     pinned = [token for token in prefix[1:] if not token.startswith("-")]
     shown = shlex.join(prefix)
+    if name in ("sudo", "doas"):
+        return f"`{shown}` runs commands as root"
     if name in _WRAPPERS:
         inner = strip_wrappers(prefix)
         if not inner:
             return f"`{shown}` runs whatever command follows it"
         return broad_prefix_reason(inner)
-    if name in ("sudo", "doas"):
-        return f"`{shown}` runs commands as root"
     if name in _ALWAYS_BROAD:
         return f"`{shown}` can run any command through its arguments"
     if (name in _INTERPRETERS or _PYTHON.fullmatch(name)) and not pinned:
