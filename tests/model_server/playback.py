@@ -16,7 +16,7 @@ from typing import Any
 from tests.model_server.chat_api import chat_chunks, chat_json
 from tests.model_server.http11 import ChunkedBody, response_head, send_json, sse_event
 from tests.model_server.recording import RecordedRequest
-from tests.model_server.responses_api import response_events, response_json
+from tests.model_server.responses_api import failed_event, response_events, response_json
 from tests.model_server.script import Fault, Reply
 
 SSE_HEADERS = {
@@ -67,7 +67,7 @@ async def play_reply(conn: Connection, record: RecordedRequest, reply: Reply) ->
 
 
 async def play_fault(conn: Connection, record: RecordedRequest, fault: Fault) -> bool:
-    if fault.kind in ("disconnect", "malformed"):
+    if fault.kind in ("disconnect", "malformed", "stream_error"):
         return await _play(conn, record, fault.reply, fault)
     if not await conn.pause(fault.headers_delay):
         record.finish("client_closed")
@@ -114,6 +114,12 @@ async def _send_whole(
         record.finish("completed")
         await send_json(conn.writer, 200, build(reply, record))
         return True
+    if fault.kind == "stream_error":
+        # Without a stream, a failure during generation is an ordinary error status.
+        record.finish("stream_error")
+        message = fault.message or "Scripted fault: the model failed while generating."
+        await send_json(conn.writer, 500, error_body(message, 500))
+        return True
     data = json.dumps(build(reply, record)).encode()
     cut = data[: len(data) // 2]
     if fault.kind == "disconnect":
@@ -142,6 +148,10 @@ async def _stream(
         if fault is not None and i == cut_at:
             if fault.kind == "disconnect":
                 return _disconnect(conn, record)
+            if fault.kind == "stream_error":
+                record.finish("stream_error")
+                await body.send(_in_band_error(record, fault, i))
+                break
             record.finish("malformed")
             await body.send(MALFORMED_EVENT)
         if i == hold_at and not await conn.hold(record, conn.reader):
@@ -164,6 +174,14 @@ def _disconnect(conn: Connection, record: RecordedRequest) -> bool:
     record.finish("disconnected")
     conn.writer.close()
     return False
+
+
+def _in_band_error(record: RecordedRequest, fault: Fault, sequence_number: int) -> bytes:
+    message = fault.message or "Scripted fault: the model failed while generating."
+    if record.api == "chat":
+        return sse_event(json.dumps(error_body(message, 500)))
+    event = failed_event(record, message, sequence_number)
+    return sse_event(json.dumps(event), event["type"])
 
 
 def encode_events(reply: Reply, record: RecordedRequest) -> list[bytes]:

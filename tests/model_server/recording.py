@@ -22,6 +22,7 @@ Outcome = Literal[
     "dropped",  # scripted: connection closed without a response
     "disconnected",  # scripted: socket closed mid-stream
     "malformed",  # scripted: a corrupt SSE event was sent (the stream went on)
+    "stream_error",  # scripted: a failure reported inside the stream
     "exhausted",  # the script had no turn left: answered 500
     "script_error",  # a responder raised: answered 500
     "bad_request",  # the body was not a JSON object: answered 400

@@ -46,6 +46,13 @@ def response_events(reply: Reply, request: RecordedRequest) -> list[Event]:
     return out.events
 
 
+def failed_event(request: RecordedRequest, message: str, sequence_number: int) -> Event:
+    """A `response.failed` event: generation failed after streaming began."""
+    error = {"code": "server_error", "message": message}
+    response = {**_response_shell(request), "status": "failed", "error": error}
+    return {"type": "response.failed", "sequence_number": sequence_number, "response": response}
+
+
 def response_json(reply: Reply, request: RecordedRequest) -> dict[str, Any]:
     """The non-streaming response body for `reply`."""
     items: list[dict[str, Any]] = []

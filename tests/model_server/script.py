@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from tests.model_server.recording import RecordedRequest
 
 ReasoningFormat = Literal["summary", "text"]
-FaultKind = Literal["status", "drop", "disconnect", "malformed"]
+FaultKind = Literal["status", "drop", "disconnect", "malformed", "stream_error"]
 
 
 class ScriptError(ValueError):
@@ -167,6 +167,18 @@ class Fault:
         """Stream `reply` with one undecodable SSE event inserted after `after_events`."""
         return cls("malformed", after_events=after_events, reply=reply or _partial_reply())
 
+    @classmethod
+    def stream_error(
+        cls, after_events: int = 0, message: str | None = None, reply: Reply | None = None
+    ) -> Fault:
+        """Stream `reply`, then after `after_events` report a failure in-band and end cleanly.
+
+        Responses API: a `response.failed` event; Chat Completions: a `{"error": ...}` chunk,
+        as OpenAI sends when generation fails after the headers went out.
+        """
+        reply = reply or _partial_reply()
+        return cls("stream_error", message=message, after_events=after_events, reply=reply)
+
 
 Responder = Callable[["RecordedRequest"], "Reply | Fault"]
 Turn = Reply | Fault | Responder
@@ -217,6 +229,7 @@ def turns_from_json(document: Any) -> list[Turn]:
         {"fault": "drop"}
         {"fault": "disconnect", "after_events": 5, "reply": {"text": "partial"}}
         {"fault": "malformed", "after_events": 3}
+        {"fault": "stream_error", "after_events": 3, "message": "overloaded"}
 
     `{"echo": true}` answers with `echo_reply`. Unknown keys are errors, never ignored.
     """
@@ -250,6 +263,7 @@ def _fault_from_json(spec: dict[str, Any], where: str) -> Fault:
         "drop": Fault.drop,
         "disconnect": Fault.disconnect,
         "malformed": Fault.malformed,
+        "stream_error": Fault.stream_error,
     }
     if kind not in constructors:
         raise ScriptError(f"{where}: unknown fault {kind!r}; one of {sorted(constructors)}")
