@@ -163,7 +163,8 @@ def _decide_other(parsed: ParsedCommand, mode: Mode, sandbox_available: bool) ->
         )
     if mode == "agent":
         reason = (
-            "agent mode runs commands in an OS sandbox, but none is available on this machine; "
+            "agent mode runs commands in an OS sandbox, but no OS sandbox is available on this "
+            "machine; "
             "approve to run it unsandboxed, or switch to fullAccess"
         )
         return CommandDecision("prompt", "none", reason, suggest_rules(parsed))
