@@ -56,7 +56,8 @@ function commandCard(ctx: ItemContext, item: ItemOf<'commandExecution'>): HTMLEl
     [
       h('div', { className: 'meta' }, meta),
       item.reason ? h('div', { className: 'meta' }, item.reason) : null,
-      h('pre', { className: 'output', tabindex: '0', 'aria-label': 'Command output' }, output || (running ? '' : '(no output)')),
+      // Nothing ran yet while the command waits for approval: no empty output box.
+      item.status === 'pending' ? null : h('pre', { className: 'output', tabindex: '0', 'aria-label': 'Command output' }, output || (running ? '' : '(no output)')),
     ],
   );
 }

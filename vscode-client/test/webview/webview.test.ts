@@ -1,0 +1,159 @@
+/** The chat webview in headless Chromium, fed a recorded stream through the same messages the
+ * extension host sends; checks the DOM, what the panel posts back, and screenshots of the key
+ * states against committed baselines. */
+import { strict as assert } from 'node:assert';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import type { HostMessage, WebviewMessage } from '../../src/chat/messages';
+import { initialState } from '../../src/state/reducer';
+import { launchChromium } from '../support/browser';
+import { checkAgainstBaseline, colourCount } from '../support/screenshots';
+import * as stream from '../fixtures/stream';
+
+const ROOT = resolve(__dirname, '..', '..');
+const HARNESS = pathToFileURL(join(ROOT, 'test', 'webview', 'harness.html')).href;
+const BASELINES = join(ROOT, 'test', 'webview', 'baselines');
+
+let browser: Browser;
+let page: Page;
+
+async function deliver(...messages: HostMessage[]): Promise<void> {
+  for (const message of messages) await page.evaluate((m) => (window as unknown as { __deliver(m: unknown): void }).__deliver(m), message);
+  // The panel renders on the next animation frame.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
+async function feed(events: stream.ChatEventList): Promise<void> {
+  await deliver(...events.map((event): HostMessage => ({ type: 'event', event })));
+}
+
+async function posted(): Promise<WebviewMessage[]> {
+  return page.evaluate(() => (window as unknown as { __posted: WebviewMessage[] }).__posted);
+}
+
+async function shot(name: string): Promise<void> {
+  const png = await page.screenshot({ animations: 'disabled', caret: 'hide' });
+  assert.ok(colourCount(png) > 20, `${name}: the screenshot looks blank or unstyled`);
+  const problem = checkAgainstBaseline(name, png, BASELINES);
+  assert.equal(problem, undefined, problem);
+}
+
+describe('chat webview', () => {
+  before(async () => {
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 420, height: 760 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(HARNESS);
+    assert.deepEqual(errors, []);
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  it('asks the host for its state once loaded', async () => {
+    assert.deepEqual(await posted(), [{ type: 'ready' }]);
+    await deliver({ type: 'snapshot', state: { ...initialState('agent'), ...stream.snapshot } });
+    assert.equal(await page.locator('#mode').inputValue(), 'agent');
+    assert.equal(await page.locator('#model').inputValue(), 'scripted-model');
+    assert.equal(await page.locator('#empty').isVisible(), true);
+  });
+
+  it('streams a markdown message with reads grouped, a plan and the context meter', async () => {
+    await feed(stream.streamingMessage);
+    const message = page.locator('.msg.agent');
+    assert.equal(await message.getAttribute('class'), 'msg agent markdown streaming');
+    assert.equal(await message.locator('strong').textContent(), 'twice');
+    assert.equal(await message.locator('li code').textContent(), 'src/app.py');
+    assert.equal(await page.locator('.card.exploration summary').first().textContent(), 'Read 1 file, searched 1 time');
+    assert.deepEqual(await page.locator('.plan .step').evaluateAll((els) => els.map((e) => e.className)), ['step completed', 'step inProgress', 'step pending']);
+    assert.equal(await page.locator('.meter-label').textContent(), '32k / 128k tokens (25%)');
+    assert.equal(await page.locator('#stop').isVisible(), true);
+    assert.equal((await page.locator('#send').textContent())?.trim(), 'Steer');
+    await shot('streaming-message');
+  });
+
+  it('renders model output as text, never as markup that runs', async () => {
+    await feed(stream.hostileMessage);
+    const hostile = page.locator('[data-item="item_x"]');
+    assert.equal(await hostile.locator('img, script').count(), 0);
+    assert.equal(await hostile.locator('a[href^="javascript"]').count(), 0);
+    assert.equal(await page.evaluate(() => document.body.dataset.pwned), undefined);
+  });
+
+  it('shows a command card with live output, then its exit code', async () => {
+    await feed(stream.commandCard);
+    const card = page.locator('.card.command[data-item="item_c"]');
+    assert.equal(await card.getAttribute('open'), '', 'a running command is expanded');
+    assert.equal(await card.locator('.command-line').textContent(), 'python -m pytest -q tests/test_greet.py');
+    assert.equal(await card.locator('pre.output').textContent(), '..F\nFAILED tests/test_greet.py::test_once\n');
+    assert.match((await card.locator('.badge').textContent()) ?? '', /running/);
+    await shot('command-running');
+    await feed(stream.commandDone);
+    assert.match((await card.locator('.badge').textContent()) ?? '', /exit 1/);
+    assert.match((await card.locator('.meta').first().textContent()) ?? '', /workspaceWrite sandbox · 1\.2s/);
+    await card.locator('summary').focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await card.getAttribute('open'), null, 'Enter on the summary collapses the card');
+  });
+
+  it('shows a diff card with per-file line and hunk counts and a Review action', async () => {
+    await feed(stream.diffCard);
+    const card = page.locator('.diff-card[data-item="item_f"]');
+    const rows = await card.locator('.file-row').evaluateAll((els) => els.map((e) => Array.from(e.children, (c) => c.textContent?.trim()).join(' ')));
+    assert.deepEqual(rows, ['app.py +2 −1 2 hunks 2 pending', 'test_greet.py +1 −0 1 hunk 1 pending']);
+    await card.scrollIntoViewIfNeeded();
+    await shot('diff-card');
+    await card.getByRole('button', { name: 'Review' }).click();
+    assert.deepEqual((await posted()).at(-1), { type: 'reviewChange', itemId: 'item_f' });
+  });
+
+  it('shows a pending approval whose buttons answer the host', async () => {
+    await feed(stream.approval);
+    const card = page.locator('.card.approval');
+    assert.equal(await card.count(), 1);
+    assert.match((await card.locator('.approval-text').textContent()) ?? '', /rm -rf build && make.*workspace-write sandbox/);
+    assert.deepEqual(await card.locator('button').allTextContents(), [' Run once', ' Run for session', ' Always allow…', ' Decline', ' Stop'].map((s) => s.trim()).map((s) => ` ${s}`));
+    await shot('approval');
+    await card.getByRole('button', { name: 'Run once' }).focus();
+    await page.keyboard.press('Enter');
+    assert.deepEqual((await posted()).at(-1), { type: 'commandApproval', itemId: 'item_c2', choice: 'Run once' });
+    await feed(stream.turnDone);
+    assert.equal(await card.count(), 0);
+    assert.equal(await page.locator('#stop').isVisible(), false);
+  });
+
+  it('attaches a file with @ from the keyboard and sends it', async () => {
+    const input = page.locator('#prompt');
+    await input.focus();
+    await page.keyboard.type('Explain @gre');
+    await page.waitForFunction(() => (window as unknown as { __posted: { type: string; query?: string }[] }).__posted.some((m) => m.type === 'mentionQuery' && m.query === 'gre'));
+    await deliver({
+      type: 'mentions',
+      query: 'gre',
+      candidates: [
+        { path: `${stream.WORKSPACE}/src/greet.py`, label: 'src/greet.py' },
+        { path: `${stream.WORKSPACE}/tests/test_greet.py`, label: 'tests/test_greet.py' },
+      ],
+    });
+    assert.equal(await page.locator('#mentions').isVisible(), true);
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    assert.equal(await input.inputValue(), 'Explain @tests/test_greet.py ');
+    await page.keyboard.type('please');
+    await page.keyboard.press('Enter');
+    assert.deepEqual((await posted()).at(-1), { type: 'send', text: 'Explain @tests/test_greet.py please', files: [`${stream.WORKSPACE}/tests/test_greet.py`] });
+    assert.equal(await input.inputValue(), '');
+  });
+
+  it('asks the host before changing the mode and shows the mode in force', async () => {
+    await page.locator('#mode').selectOption('fullAccess');
+    assert.deepEqual((await posted()).at(-1), { type: 'setMode', mode: 'fullAccess' });
+    assert.equal(await page.locator('#mode').inputValue(), 'agent', 'unchanged until the host confirms');
+    await feed([{ type: 'notification', notification: { method: 'thread/modeChanged', params: { threadId: stream.thread.id, mode: 'readOnly' } } }]);
+    assert.equal(await page.locator('#mode').inputValue(), 'readOnly');
+  });
+});
