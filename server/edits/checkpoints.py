@@ -1,0 +1,354 @@
+"""Git-independent checkpoints: undo everything a turn did, by edits or by commands.
+
+Before a turn first writes a path, its bytes (or its absence) and mode are recorded; after
+each write, what the turn left. Commands are covered by snapshotting the workspace before
+and after each one (`snapshot`) and recording what the diff of the two shows. A checkpoint
+is a small JSON file under `<state_dir>/turns/`, contents live in a content-addressed blob
+store (`<state_dir>/blobs/`), so a turn can be reverted after a server restart.
+
+Why not a shadow git repository (a private GIT_DIR over the workspace)? It would need a
+git binary, and its index, locks and hooks interfere with the user's own git in subtle
+ways; committing a big tree before every command is slower than a stat walk that reuses
+digests; and a commit records a tree, while revert needs per-file facts: the mode, whether
+the file existed, and what the turn left there, so that a file the user changed since is
+reported as a conflict instead of being silently overwritten. Content addressing gives the
+one thing git would add, deduplicated storage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import stat
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from server.edits.atomic import atomic_delete, atomic_write
+from server.edits.blobs import BlobError, BlobStore
+from server.edits.snapshot import (
+    DEFAULT_MAX_BLOB_BYTES,
+    Manifest,
+    ManifestEntry,
+    diff_manifests,
+    digest_of,
+    take_snapshot,
+)
+
+ChangeKind = Literal["created", "changed", "deleted"]
+
+
+@dataclass(frozen=True)
+class FileState:
+    """A path's state: absent, a symlink to `link`, or a file with content `digest`
+    (None when it was too large or unreadable to store) and permission bits `mode`."""
+
+    exists: bool
+    digest: str | None = None
+    mode: int | None = None
+    link: str | None = None
+
+    def same_as(self, other: FileState) -> bool:
+        if self.exists != other.exists:
+            return False
+        if not self.exists:
+            return True
+        if self.link is not None or other.link is not None:
+            return self.link == other.link
+        return self.digest is not None and (self.digest, self.mode) == (other.digest, other.mode)
+
+
+ABSENT = FileState(exists=False)
+
+
+@dataclass(frozen=True)
+class CheckpointEntry:
+    before: FileState
+    after: FileState | None = None
+    """What the turn left; None until recorded (a turn cut short by a crash)."""
+    created_dirs: tuple[str, ...] = ()
+    """Parent directories the turn's write created, deepest first, removed again on revert."""
+
+
+@dataclass
+class CheckpointData:
+    """What is persisted: one turn's entries by absolute path."""
+
+    id: str
+    created_at_ms: int
+    entries: dict[str, CheckpointEntry] = field(default_factory=dict[str, CheckpointEntry])
+    reverted_at_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class RevertReport:
+    restored: tuple[str, ...]
+    conflicts: dict[str, str]
+    """Path -> why it was left alone."""
+
+
+class Checkpoint:
+    """One turn's checkpoint; every record is saved at once."""
+
+    def __init__(self, store: CheckpointStore, data: CheckpointData) -> None:
+        self.store = store
+        self.data = data
+
+    @property
+    def id(self) -> str:
+        return self.data.id
+
+    def record_before(self, path: str | os.PathLike[str]) -> None:
+        """Call before the turn's first write to `path`; later calls for it do nothing."""
+        key = os.path.abspath(path)
+        if key in self.data.entries:
+            return
+        state = self.store.capture(Path(key), keep_content=True)
+        self.data.entries[key] = CheckpointEntry(state, created_dirs=_missing_parents(Path(key)))
+        self.save()
+
+    def record_after(self, path: str | os.PathLike[str]) -> None:
+        """Call after each write to `path`: records what the turn left there."""
+        key = os.path.abspath(path)
+        entry = self.data.entries.get(key)
+        if entry is None:
+            raise KeyError(f"record_before({key!r}) must be called before writing it")
+        self.data.entries[key] = replace(entry, after=self.store.capture(Path(key)))
+        self.save()
+
+    def record_command(self, before: Manifest, after: Manifest) -> list[str]:
+        """Record what a command changed, from snapshots taken around it; returns the
+        absolute paths it created, modified or deleted."""
+        root = Path(before.root)
+        changed: list[str] = []
+        for rel in diff_manifests(before, after).all():
+            key = os.path.abspath(root / rel)
+            entry = self.data.entries.get(key) or CheckpointEntry(
+                _state(before.entries.get(rel)), created_dirs=_new_dirs(root, rel, before, after)
+            )
+            self.data.entries[key] = replace(entry, after=_state(after.entries.get(rel)))
+            changed.append(key)
+        if changed:
+            self.save()
+        return changed
+
+    def changes(self) -> dict[str, ChangeKind]:
+        """Every path the turn created, changed or deleted, whether reverted since or not;
+        a path the turn changed and then put back as it was is left out."""
+        kinds: dict[str, ChangeKind] = {}
+        for path, entry in sorted(self.data.entries.items()):
+            after = entry.after or self.store.capture(Path(path))
+            if entry.before.same_as(after):
+                continue
+            kinds[path] = _kind(entry.before, after)
+        return kinds
+
+    def revert(self, force: bool = False) -> tuple[list[str], list[str]]:
+        """Restore every path to its state before the turn: (restored, conflicts).
+
+        A path whose current state is not what the turn left (the user changed it since)
+        is a conflict and stays as it is, unless `force`.
+        """
+        report = self.revert_report(force)
+        return list(report.restored), sorted(report.conflicts)
+
+    def revert_report(self, force: bool = False) -> RevertReport:
+        """`revert`, with the reason for each conflict."""
+        restored: list[str] = []
+        conflicts: dict[str, str] = {}
+        for path, entry in _restore_order(self.data.entries):
+            reason = self._revert_one(Path(path), entry, force)
+            if reason is None:
+                restored.append(path)
+            else:
+                conflicts[path] = reason
+        self.data.reverted_at_ms = time.time_ns() // 1_000_000
+        self.save()
+        return RevertReport(tuple(restored), conflicts)
+
+    def _revert_one(self, path: Path, entry: CheckpointEntry, force: bool) -> str | None:
+        current = self.store.capture(path)
+        if current.same_as(entry.before):
+            return None
+        if not force and (entry.after is None or not current.same_as(entry.after)):
+            return (
+                f"{path} was changed after the turn wrote it; it was left as it is. Revert "
+                "with force to overwrite those changes."
+            )
+        before = entry.before
+        if before.exists and before.link is None and before.digest is None:
+            return f"{path}: its earlier content was too large or unreadable to keep."
+        try:
+            self.store.restore(path, before, entry.created_dirs)
+        except (OSError, BlobError) as error:
+            return f"{path} could not be restored: {error}"
+        return None
+
+    def save(self) -> None:
+        self.store.save(self)
+
+
+def _state(entry: ManifestEntry | None) -> FileState:
+    if entry is None:
+        return ABSENT
+    return FileState(True, entry.digest, entry.mode, entry.link)
+
+
+def _kind(before: FileState, after: FileState) -> ChangeKind:
+    if not before.exists:
+        return "created"
+    return "deleted" if not after.exists else "changed"
+
+
+def _new_dirs(root: Path, rel: str, before: Manifest, after: Manifest) -> tuple[str, ...]:
+    """Parents of `rel` that the command created, deepest first."""
+    parents = [p.as_posix() for p in Path(rel).parents if p.as_posix() != "."]
+    return tuple(
+        os.path.abspath(root / p) for p in parents if p in after.dirs and p not in before.dirs
+    )
+
+
+def _missing_parents(path: Path) -> tuple[str, ...]:
+    missing: list[str] = []
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        missing.append(str(parent))
+        parent = parent.parent
+    return tuple(missing)
+
+
+def _restore_order(entries: dict[str, CheckpointEntry]) -> list[tuple[str, CheckpointEntry]]:
+    """Removals first, deepest first, so a directory a turn created frees its name for a
+    file that was there before; then restores, shallowest first."""
+    removals = [(p, e) for p, e in entries.items() if not e.before.exists]
+    restores = [(p, e) for p, e in entries.items() if e.before.exists]
+    removals.sort(key=lambda pe: (-pe[0].count(os.sep), pe[0]))
+    restores.sort(key=lambda pe: (pe[0].count(os.sep), pe[0]))
+    return removals + restores
+
+
+class CheckpointStore:
+    """Checkpoints, blobs and the latest snapshot of each root under `state_dir`."""
+
+    def __init__(self, state_dir: Path, max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES) -> None:
+        self.state_dir = state_dir
+        self.blobs = BlobStore(state_dir / "blobs")
+        self.max_blob_bytes = max_blob_bytes
+        self._latest: dict[str, Manifest] = {}
+
+    def open(self, checkpoint_id: str) -> Checkpoint:
+        """The checkpoint with this id (a turn id), loaded from disk or new."""
+        path = self._checkpoint_path(checkpoint_id)
+        try:
+            data = msgspec.json.decode(path.read_bytes(), type=CheckpointData)
+        except FileNotFoundError:
+            data = CheckpointData(checkpoint_id, time.time_ns() // 1_000_000)
+        except msgspec.DecodeError as error:
+            raise ValueError(
+                f"checkpoint file {path} is damaged ({error}); this turn cannot be reverted."
+            ) from None
+        return Checkpoint(self, data)
+
+    def exists(self, checkpoint_id: str) -> bool:
+        return self._checkpoint_path(checkpoint_id).is_file()
+
+    def save(self, checkpoint: Checkpoint) -> None:
+        atomic_write(self._checkpoint_path(checkpoint.id), msgspec.json.encode(checkpoint.data))
+
+    def snapshot(self, root: str | os.PathLike[str]) -> Manifest:
+        """Snapshot a workspace root, reusing what the previous snapshot of it learned."""
+        key = os.path.abspath(root)
+        previous = self._latest.get(key) or self._load_manifest(key)
+        manifest = take_snapshot(Path(key), self.blobs, previous, self.max_blob_bytes)
+        self._latest[key] = manifest
+        atomic_write(self._manifest_path(key), msgspec.json.encode(manifest))
+        return manifest
+
+    def capture(self, path: Path, keep_content: bool = False) -> FileState:
+        """The state of `path` now; with `keep_content`, its bytes go to the blob store."""
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            return ABSENT
+        if stat.S_ISLNK(info.st_mode):
+            return FileState(True, link=os.readlink(path))
+        mode = stat.S_IMODE(info.st_mode)
+        if not stat.S_ISREG(info.st_mode):
+            return FileState(True, mode=mode)
+        if keep_content and info.st_size <= self.max_blob_bytes:
+            try:
+                return FileState(True, self.blobs.put(path.read_bytes()), mode)
+            except OSError:
+                return FileState(True, mode=mode)
+        return FileState(True, digest_of(path), mode)
+
+    def restore(self, path: Path, state: FileState, created_dirs: Iterable[str] = ()) -> None:
+        """Put `state` back at `path` (see `Checkpoint.revert` for when that is safe)."""
+        if path.is_symlink():
+            path.unlink()
+        if not state.exists:
+            atomic_delete(path, missing_ok=True)
+            for directory in created_dirs:
+                try:
+                    os.rmdir(directory)
+                except OSError:
+                    break  # not empty: something else lives there now
+        elif state.link is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(state.link, path)
+        elif state.digest is not None:
+            atomic_write(path, self.blobs.get(state.digest), mode=state.mode)
+
+    def prune(self, keep: Iterable[str]) -> int:
+        """Delete checkpoints not in `keep` and blobs nothing kept refers to; returns how
+        many blobs were removed. The latest snapshots' blobs are kept."""
+        keep_files = {self._checkpoint_path(i).name for i in keep}
+        referenced: set[str] = set()
+        turns = self.state_dir / "turns"
+        for file in turns.iterdir() if turns.is_dir() else ():
+            if file.name not in keep_files:
+                file.unlink()
+                continue
+            data = msgspec.json.decode(file.read_bytes(), type=CheckpointData)
+            referenced.update(e.before.digest for e in data.entries.values() if e.before.digest)
+        for manifest in self._all_latest_manifests():
+            referenced.update(e.digest for e in manifest.entries.values() if e.digest)
+        unused = self.blobs.digests() - referenced
+        for digest in unused:
+            self.blobs.remove(digest)
+        return len(unused)
+
+    def _all_latest_manifests(self) -> list[Manifest]:
+        manifests = self.state_dir / "manifests"
+        found = dict(self._latest)
+        for file in manifests.iterdir() if manifests.is_dir() else ():
+            with contextlib.suppress(msgspec.DecodeError, OSError):
+                manifest = msgspec.json.decode(file.read_bytes(), type=Manifest)
+                found.setdefault(manifest.root, manifest)
+        return list(found.values())
+
+    def _load_manifest(self, root: str) -> Manifest | None:
+        try:
+            return msgspec.json.decode(self._manifest_path(root).read_bytes(), type=Manifest)
+        except (OSError, msgspec.DecodeError):
+            return None  # no usable previous snapshot: this one reads every file
+
+    def _checkpoint_path(self, checkpoint_id: str) -> Path:
+        safe = checkpoint_id if _SAFE_ID.fullmatch(checkpoint_id) else _hashed(checkpoint_id)
+        return self.state_dir / "turns" / f"{safe}.json"
+
+    def _manifest_path(self, root: str) -> Path:
+        return self.state_dir / "manifests" / f"{_hashed(root)}.json"
+
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
+
+
+def _hashed(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
