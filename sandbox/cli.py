@@ -13,7 +13,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from sandbox.launchers import SandboxUnavailable, detect_launcher
+from sandbox.errors import SandboxError
+from sandbox.launchers import detect_launcher
 from sandbox.output import Stream
 from sandbox.policy import Policy, PolicyKind
 from sandbox.run import run_command
@@ -65,7 +66,7 @@ def sandbox_main(argv: list[str]) -> int:
                 on_output=echo,
             )
         )
-    except SandboxUnavailable as error:
+    except SandboxError as error:
         print(f"tether sandbox: {error}", file=sys.stderr)
         return 126
     sys.stdout.flush()

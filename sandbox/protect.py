@@ -16,6 +16,7 @@ from pathlib import Path
 class ProtectedTarget:
     path: Path
     exists: bool
+    is_symlink: bool = False
 
 
 def protected_targets(root: Path, protected: Sequence[str]) -> list[ProtectedTarget]:
@@ -37,8 +38,8 @@ def _cover_point(root: Path, entry: Path) -> ProtectedTarget | None:
         current = current / part
         last = index == len(entry.parts) - 1
         if current.is_symlink():
-            # A symlink is covered as the link itself; the sandbox resolves it read-only anyway.
-            return ProtectedTarget(current, True)
+            # Mounts follow symlinks, so a launcher cannot pin the link itself; it must refuse.
+            return ProtectedTarget(current, True, is_symlink=True)
         if not current.exists():
             return ProtectedTarget(current, False)
         if not last and not current.is_dir():

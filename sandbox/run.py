@@ -21,12 +21,19 @@ from pathlib import Path
 from sandbox.cgroup import PidsCgroup
 from sandbox.denial import Denial, detect_denial
 from sandbox.env import scrub_env
-from sandbox.launchers import LauncherName, SandboxUnavailable, detect_launcher, prepare
+from sandbox.errors import CommandSetupError, SandboxError, SandboxUnavailable
+from sandbox.launchers import LauncherName, detect_launcher, prepare
 from sandbox.layout import InsideView, PrivateDirs
 from sandbox.output import CappedOutput, OutputCallback, Stream
 from sandbox.policy import Policy, SandboxLabel, homes_of, secret_paths_for
 
-__all__ = ["CommandResult", "SandboxUnavailable", "run_command"]
+__all__ = [
+    "CommandResult",
+    "CommandSetupError",
+    "SandboxError",
+    "SandboxUnavailable",
+    "run_command",
+]
 
 _READ_CHUNK = 65536
 _KILL_WAIT_S = 0.4  # cancellation must be done within 500 ms
@@ -55,7 +62,16 @@ async def run_command(
     on_output: OutputCallback | None = None,
     launcher: LauncherName | None = None,
 ) -> CommandResult:
-    """Run `bash -c command` in `cwd` under `policy`; raises SandboxUnavailable if it can't."""
+    """Run `bash -c command` in `cwd` under `policy`.
+
+    Raises SandboxUnavailable when no launcher can enforce a sandboxed policy and
+    CommandSetupError when the command cannot be set up (e.g. `cwd` is missing); nothing ran then.
+    """
+    if not cwd.is_dir():
+        raise CommandSetupError(
+            f"The working directory {cwd} does not exist or is not a directory; "
+            "run the command from an existing directory."
+        )
     chosen: LauncherName = "none" if not policy.sandboxed else launcher or detect_launcher()
     dirs = PrivateDirs.create()
     cgroup = PidsCgroup.create(policy.max_processes)

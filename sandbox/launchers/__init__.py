@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from sandbox.errors import SandboxUnavailable
 from sandbox.launchers.bwrap import BWRAP_INSIDE, bwrap_argv, bwrap_works
 from sandbox.launchers.landlock import landlock_argv, landlock_inside, landlock_works
 from sandbox.launchers.seatbelt import seatbelt_argv, seatbelt_inside, seatbelt_works
@@ -23,9 +24,13 @@ from sandbox.policy import Policy
 
 LauncherName = Literal["bwrap", "landlock", "seatbelt", "none"]
 
-
-class SandboxUnavailable(RuntimeError):
-    """The requested sandbox cannot run here; the message says why and what to do."""
+__all__ = [
+    "LauncherName",
+    "SandboxUnavailable",
+    "available_launchers",
+    "detect_launcher",
+    "prepare",
+]
 
 
 @cache

@@ -51,13 +51,14 @@ def seatbelt_profile(
 ) -> str:
     """The SBPL profile text for `policy`; every path argument must already be a realpath."""
     lines = [_BASE.rstrip("\n"), "(allow file-read*)"]
-    if secrets:
-        lines.append(f"(deny file-read* file-write* {_subpaths(secrets)})")
     writable = [tmp, *(Path(os.path.realpath(r)) for r in policy.writable_roots)]
     grants = " ".join(_write_grant(w, [*secrets, *protected], protected) for w in writable)
     lines.append(f"(allow file-write* {grants})")
     if policy.allows_network:
         lines.append("(allow network* system-socket)")
+    if secrets:
+        # Last: in SBPL the last matching rule wins.
+        lines.append(f"(deny file-read* file-write* {_subpaths(secrets)})")
     return "\n".join(lines) + "\n"
 
 
