@@ -21,6 +21,7 @@ Every other redirection, here-docs and here-strings included, is flagged.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
@@ -106,7 +107,7 @@ class ParsedCommand:
 
 
 SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "mksh", "ash", "busybox-sh"})
-_SHELL_OPTION = re.compile(r"[-+][abefhklmnptuvxBCEHPT]*c?[abefhklmnptuvxBCEHPT]*")
+_SHELL_OPTION = re.compile(r"[-+][abefhiklmnprtuvxBCEHPT]*c?[abefhiklmnprtuvxBCEHPT]*")
 _SHELL_LONG_OPTIONS = frozenset({"--login", "--norc", "--noprofile", "--posix", "--noediting"})
 _MAX_NESTED_SHELLS = 3
 _HARMLESS_FILE_TARGETS = frozenset({"/dev/null"})
@@ -128,14 +129,19 @@ _COMPOUND_NODES = frozenset(
 
 
 @cache
-def _parser() -> Parser:
-    return Parser(Language(tree_sitter_bash.language()))
+def _bash() -> Language:
+    return Language(tree_sitter_bash.language())
+
+
+def _parse_tree(source: bytes) -> Node:
+    # A fresh parser per call: cheap (microseconds), and parsers must not be shared by threads.
+    return Parser(_bash()).parse(source).root_node
 
 
 def parse_command(source: str) -> ParsedCommand:
     """Split `source` into simple commands and flag every construct no rule may approve."""
     walker = _Walker(source.encode(), depth=0)
-    walker.statement(_parser().parse(walker.source).root_node)
+    walker.statement(_parse_tree(walker.source))
     return ParsedCommand(source, tuple(walker.commands), tuple(walker.flags))
 
 
@@ -237,24 +243,41 @@ class _Walker:
         return word
 
     def simple_command(self, command: SimpleCommand, node: Node) -> None:
-        name = command.argv[0]
-        if name == "eval":
-            self.flag(Construct.EVAL, node)
-        if _basename(name) in SHELLS and self.nested_shell(command, node):
-            return
-        self.commands.append(command)
+        """Record a command; a shell's -c script is parsed and its commands recorded too.
 
-    def nested_shell(self, command: SimpleCommand, node: Node) -> bool:
-        """Replace `bash -c SCRIPT` by the commands of SCRIPT; False when it runs no -c script."""
-        script_index = _shell_script_index(command.argv)
-        if script_index is None:
-            return False
-        script = command.words[script_index] if script_index < len(command.words) else None
+        A bare `bash -c SCRIPT` is replaced by the commands of SCRIPT, so rules judge what really
+        runs. Behind a wrapper (`sudo bash -c ...`) the outer command is kept as well, so the
+        wrapper still has to be allowed on its own.
+        """
+        argv = command.argv
+        if argv[0] == "eval":
+            self.flag(Construct.EVAL, node)
+        inner = strip_wrappers(argv)
+        offset = len(argv) - len(inner)
+        if not inner or basename(inner[0]) not in SHELLS:
+            self.commands.append(command)
+            return
+        script = _shell_script_index(inner)
+        if script is not None and script < 0:
+            self.flag(Construct.NESTED_SHELL, node)
+            script = None
+        if script is None or offset:
+            self.commands.append(command)
+        # nested_shell runs first: its commands are wanted even when the wrapper is kept.
+        unparsed = script is not None and not self.nested_shell(
+            command.words, offset + script, node
+        )
+        if unparsed and not offset:
+            self.commands.append(command)
+
+    def nested_shell(self, words: tuple[Word, ...], index: int, node: Node) -> bool:
+        """Parse the -c script at `words[index]`; False (and flagged) when it cannot be checked."""
+        script = words[index] if 0 <= index < len(words) else None
         if script is None or not script.literal or self.depth >= _MAX_NESTED_SHELLS:
             self.flag(Construct.NESTED_SHELL, node)
             return False
         nested = _Walker(script.text.encode(), depth=self.depth + 1)
-        nested.statement(_parser().parse(nested.source).root_node)
+        nested.statement(_parse_tree(nested.source))
         self.commands.extend(nested.commands)
         self.flags.extend(nested.flags)
         return True
@@ -354,28 +377,76 @@ def _is_harmless_redirect(node: Node) -> bool:
     return target.type == "word" and _text(target) in _HARMLESS_FILE_TARGETS
 
 
-def _shell_script_index(argv: tuple[str, ...]) -> int | None:
-    """Where the -c script of a shell invocation is, or None if it runs a file or stdin."""
+def _shell_script_index(argv: Sequence[str]) -> int | None:
+    """Where the -c script of a shell invocation is; None if it runs a file or stdin.
+
+    -1 when an option we do not understand comes with `c`, so the script cannot be located.
+    """
     saw_c = False
     index = 1
     while index < len(argv):
         arg = argv[index]
-        if arg in ("-o", "+o"):
+        if arg in ("-o", "+o", "-O", "+O"):
             index += 2
-            continue
-        if arg in _SHELL_LONG_OPTIONS:
+        elif arg in _SHELL_LONG_OPTIONS:
             index += 1
-            continue
-        if arg == "--" or not _SHELL_OPTION.fullmatch(arg) or arg in ("-", "+"):
+        elif arg == "--" or arg in ("-", "+") or arg[:1] not in ("-", "+"):
             break
-        saw_c = saw_c or "c" in arg
-        index += 1
+        elif _SHELL_OPTION.fullmatch(arg):
+            saw_c = saw_c or "c" in arg
+            index += 1
+        else:
+            return -1 if "c" in arg or saw_c else None
     if not saw_c:
         return None
     return index + 1 if index < len(argv) and argv[index] == "--" else index
 
 
-def _basename(name: str) -> str:
+# Wrappers run the command that follows them; the sets name their options that take a value.
+_WRAPPERS: dict[str, frozenset[str]] = {
+    "sudo": frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"}),
+    "doas": frozenset({"-u", "-C"}),
+    "env": frozenset({"-u", "-C", "--unset", "--chdir"}),
+    "nice": frozenset({"-n", "--adjustment"}),
+    "ionice": frozenset({"-c", "-n", "-p", "-P", "-u"}),
+    "timeout": frozenset({"-s", "-k", "--signal", "--kill-after"}),
+    "stdbuf": frozenset({"-i", "-o", "-e"}),
+    "xargs": frozenset({"-a", "-d", "-E", "-e", "-I", "-i", "-L", "-l", "-n", "-P", "-s"}),
+    "nohup": frozenset(),
+    "time": frozenset({"-f", "-o"}),
+    "command": frozenset(),
+    "builtin": frozenset(),
+    "exec": frozenset({"-a"}),
+    "setsid": frozenset(),
+    "chrt": frozenset(),
+    "taskset": frozenset(),
+}
+WRAPPERS = frozenset(_WRAPPERS)
+_WRAPPER_OPERANDS = {"timeout": 1, "chrt": 1, "taskset": 1}
+
+
+def strip_wrappers(argv: Sequence[str]) -> tuple[str, ...]:
+    """The command a chain of wrappers (`sudo -u x env A=1 timeout 5 rm`) finally runs."""
+    rest = tuple(argv)
+    while rest and (name := basename(rest[0])) in _WRAPPERS:
+        rest = rest[1:]
+        operands = _WRAPPER_OPERANDS.get(name, 0)
+        while rest:
+            head = rest[0]
+            if head in _WRAPPERS[name]:
+                rest = rest[2:]
+            elif head.startswith("-") or (name == "env" and "=" in head):
+                rest = rest[1:]
+            elif operands:
+                operands -= 1
+                rest = rest[1:]
+            else:
+                break
+    return rest
+
+
+def basename(name: str) -> str:
+    """The program name without its directory: `/usr/bin/git` -> `git`."""
     return name.rsplit("/", 1)[-1]
 
 

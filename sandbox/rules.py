@@ -39,7 +39,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, cast
 
-from sandbox.commands import ParsedCommand, SimpleCommand, parse_command
+from sandbox.commands import (
+    WRAPPERS,
+    ParsedCommand,
+    SimpleCommand,
+    basename,
+    parse_command,
+    strip_wrappers,
+)
 from sandbox.safe_commands import is_safe_simple_command
 
 RuleDecision = Literal["allow", "prompt", "forbid"]
@@ -144,56 +151,10 @@ def _first_restrictive_hit(
     return None
 
 
-# Wrappers run the command that follows them; the value lists name their options that take one.
-_WRAPPERS: dict[str, frozenset[str]] = {
-    "sudo": frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"}),
-    "doas": frozenset({"-u", "-C"}),
-    "env": frozenset({"-u", "-C", "--unset", "--chdir"}),
-    "nice": frozenset({"-n", "--adjustment"}),
-    "ionice": frozenset({"-c", "-n", "-p", "-P", "-u"}),
-    "timeout": frozenset({"-s", "-k", "--signal", "--kill-after"}),
-    "stdbuf": frozenset({"-i", "-o", "-e"}),
-    "xargs": frozenset({"-a", "-d", "-E", "-e", "-I", "-i", "-L", "-l", "-n", "-P", "-s"}),
-    "nohup": frozenset(),
-    "time": frozenset({"-f", "-o"}),
-    "command": frozenset(),
-    "builtin": frozenset(),
-    "exec": frozenset({"-a"}),
-    "setsid": frozenset(),
-    "chrt": frozenset(),
-    "taskset": frozenset(),
-}
-_WRAPPER_OPERANDS = {"timeout": 1, "chrt": 1, "taskset": 1}
-
-
-def strip_wrappers(argv: Sequence[str]) -> tuple[str, ...]:
-    """The command a chain of wrappers (`sudo -u x env A=1 timeout 5 rm`) finally runs."""
-    rest = tuple(argv)
-    while rest and (name := _basename(rest[0])) in _WRAPPERS:
-        rest = rest[1:]
-        operands = _WRAPPER_OPERANDS.get(name, 0)
-        while rest:
-            head = rest[0]
-            if head in _WRAPPERS[name]:
-                rest = rest[2:]
-            elif head.startswith("-") or (name == "env" and "=" in head):
-                rest = rest[1:]
-            elif operands:
-                operands -= 1
-                rest = rest[1:]
-            else:
-                break
-    return rest
-
-
 def _restrictive_views(argv: tuple[str, ...]) -> list[tuple[str, ...]]:
     """The argv forms a forbid or prompt rule is checked against."""
     views = [argv, strip_wrappers(argv)]
-    return views + [(_basename(v[0]), *v[1:]) for v in views if v]
-
-
-def _basename(name: str) -> str:
-    return name.rsplit("/", 1)[-1]
+    return views + [(basename(v[0]), *v[1:]) for v in views if v]
 
 
 # --- broad prefixes -----------------------------------------------------------------------------
@@ -233,12 +194,12 @@ def broad_prefix_reason(prefix: Sequence[str]) -> str | None:
     """Why an always-allow `prefix` would let any program run, or None if it would not."""
     if not prefix:
         return "an empty prefix matches every command"
-    name = _basename(prefix[0])
+    name = basename(prefix[0])
     pinned = [token for token in prefix[1:] if not token.startswith("-")]
     shown = shlex.join(prefix)
     if name in ("sudo", "doas"):
         return f"`{shown}` runs commands as root"
-    if name in _WRAPPERS:
+    if name in WRAPPERS:
         inner = strip_wrappers(prefix)
         if not inner:
             return f"`{shown}` runs whatever command follows it"
@@ -578,7 +539,7 @@ def _prefixes_for(command: SimpleCommand) -> list[tuple[str, ...]]:
     name, second, third = (*words[:3], None, None)[:3]
     if name is None:
         return []
-    tool = _basename(name)
+    tool = basename(name)
     if tool in _INTERPRETERS or _PYTHON.fullmatch(tool):
         return _interpreter_prefixes(name, second, third)
     if tool not in _SUBCOMMAND_TOOLS or not second or not _SUBCOMMAND.fullmatch(second):

@@ -186,6 +186,20 @@ def test_shell_option_forms_are_unwrapped(source: str) -> None:
     assert argvs(source) == [("ls",)]
 
 
+@pytest.mark.parametrize(
+    "source",
+    ["sudo bash -c 'rm -rf x'", "env A=1 sh -c 'rm -rf x'", "timeout 5 bash -lc 'rm -rf x'"],
+)
+def test_wrapped_shell_keeps_the_wrapper_and_exposes_the_script(source: str) -> None:
+    found = argvs(source)
+    assert ("rm", "-rf", "x") in found
+    assert found[0][0] in ("sudo", "env", "timeout")
+
+
+def test_shell_with_unknown_option_cluster_is_flagged() -> None:
+    assert Construct.NESTED_SHELL in constructs("bash -Zc 'rm -rf x'")
+
+
 def test_flags_inside_bash_c_propagate() -> None:
     assert Construct.REDIRECTION in constructs("bash -c 'git status > f'")
 
