@@ -112,8 +112,10 @@ class Printer:
         elif method == "item/completed":
             self._item_completed(p["item"])
         elif method == "turn/retrying":
-            self._note(f"! {p['message']} (retry {p['attempt']}/{p['maxAttempts']} in "
-                       f"{p['delayMs'] / 1000:.1f} s)")
+            self._note(
+                f"! {p['message']} (retry {p['attempt']}/{p['maxAttempts']} in "
+                f"{p['delayMs'] / 1000:.1f} s)"
+            )
         elif method == "window/showMessage":
             self._note(f"! {p.get('message')}")
 
@@ -156,8 +158,9 @@ async def _approve(method: str, p: dict[str, Any], yes: bool, tty: bool) -> dict
     if not tty:
         return {"decision": "decline"}
     if method == "approval/commandExecution":
-        what = f"Run `{p['command']}` in {p['cwd']}?" + (f" ({p['reason']})" if p.get("reason")
-                                                       else "")
+        what = f"Run `{p['command']}` in {p['cwd']}?" + (
+            f" ({p['reason']})" if p.get("reason") else ""
+        )
     elif method == "approval/fileChange":
         for change in p["changes"]:
             sys.stderr.write(change["diff"])
@@ -165,16 +168,24 @@ async def _approve(method: str, p: dict[str, Any], yes: bool, tty: bool) -> dict
     else:
         what = f"Allow reading {p.get('path')}?"
     key = await _ask(what, {"y": "yes", "s": "yes for this session", "n": "no", "q": "stop"})
-    return {"decision": {"y": "accept", "s": "acceptForSession", "n": "decline",
-                         "q": "cancel"}[key]}
+    return {
+        "decision": {"y": "accept", "s": "acceptForSession", "n": "decline", "q": "cancel"}[key]
+    }
 
 
-async def exec_turn(ns: argparse.Namespace, out: TextIO = sys.stdout,
-                    err: TextIO = sys.stderr) -> int:
+async def exec_turn(
+    ns: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> int:
     cwd = Path(ns.cd or os.getcwd()).resolve()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "server", "--stdio", stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024)
+        sys.executable,
+        "-m",
+        "server",
+        "--stdio",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        limit=64 * 1024 * 1024,
+    )
     printer = Printer(out, err, ns.json)
     done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
     turn_id: list[str] = []
@@ -192,16 +203,29 @@ async def exec_turn(ns: argparse.Namespace, out: TextIO = sys.stdout,
     conn = Connection(proc, on_message)
     options = {k: v for k, v in {"model": ns.model, "defaultMode": ns.mode}.items() if v}
     try:
-        await conn.request("initialize", {"processId": os.getpid(), "capabilities": {},
-                                          "initializationOptions": options})
+        await conn.request(
+            "initialize",
+            {"processId": os.getpid(), "capabilities": {}, "initializationOptions": options},
+        )
         conn.notify("initialized", {})
         thread = (await conn.request("thread/start", {"cwd": str(cwd)}))["thread"]
-        turn = (await conn.request("turn/start", {"threadId": thread["id"], "input": [
-            {"type": "text", "text": " ".join(ns.prompt)}]}))["turn"]
+        turn = (
+            await conn.request(
+                "turn/start",
+                {
+                    "threadId": thread["id"],
+                    "input": [{"type": "text", "text": " ".join(ns.prompt)}],
+                },
+            )
+        )["turn"]
         turn_id.append(turn["id"])
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, lambda: asyncio.ensure_future(conn.request(
-            "turn/interrupt", {"threadId": thread["id"], "turnId": turn["id"]})))
+        loop.add_signal_handler(
+            signal.SIGINT,
+            lambda: asyncio.ensure_future(
+                conn.request("turn/interrupt", {"threadId": thread["id"], "turnId": turn["id"]})
+            ),
+        )
         final = await done
     except RpcFailure as exc:
         hint = " (see `tether exec --help`)" if exc.code == ErrorCode.MODEL_UNAVAILABLE else ""

@@ -10,23 +10,41 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TypeVar
 
-from protocol.approval import FileReadApprovalParams, FileReadApprovalResult
-from protocol.base import LauncherKind, Mode
-from protocol.item import Item
-from sandbox.paths import PathDenied, resolve_for_read
+from protocol.approval import (
+    CommandApprovalParams,
+    CommandApprovalResult,
+    FileReadApprovalParams,
+    FileReadApprovalResult,
+)
+from protocol.base import LauncherKind, Mode, SandboxKind
+from protocol.item import CommandExecutionItem, Item
+from sandbox.approval_policy import CommandDecision, decide_command, decide_file_access
+from sandbox.paths import PathDenied, PathVerdict, resolve_for_read, resolve_for_write
 from sandbox.policy import Policy
+from sandbox.rules import (
+    RuleError,
+    load_rules,
+    persist_rule,
+    user_rules_path,
+    workspace_rules_path,
+)
 from server.agent.stream import TurnStream
 from server.agent.threads import ThreadState
 from server.agent.tools.base import ToolFailed, TurnCancelled
+from server.config import Settings
 
 T = TypeVar("T")
 
 
 class Gate:
-    def __init__(self, state: ThreadState, stream: TurnStream, launcher: LauncherKind) -> None:
+    def __init__(
+        self, state: ThreadState, stream: TurnStream, launcher: LauncherKind, settings: Settings
+    ) -> None:
         self.state = state
         self.stream = stream
         self.launcher = launcher
+        self.settings = settings
+        self.home = settings.home
 
     @property
     def mode(self) -> Mode:
@@ -72,6 +90,143 @@ class Gate:
         if answer.decision == "acceptForSession":
             self.state.read_grants.append(verdict.path.parent)
         return verdict.path
+
+    def writable(self, requested: str) -> Path:
+        """The real path an edit would write; escape tricks and secrets are refused."""
+        verdict = self._write_verdict(requested)
+        return verdict.path
+
+    def _write_verdict(self, requested: str) -> PathVerdict:
+        try:
+            verdict = resolve_for_write(requested, cwd=self.cwd, policy=self.file_policy())
+        except PathDenied as exc:
+            raise ToolFailed(str(exc)) from None
+        if verdict.secret and self.mode != "fullAccess":
+            raise ToolFailed(
+                f"{requested} is a secret file (credentials); Tether does not let "
+                "the agent write it."
+            )
+        return verdict
+
+    def edit_approval_reason(self, paths: list[Path]) -> str | None:
+        """Why the user must approve an edit of these paths, or None when it applies at once."""
+        reasons: list[str] = []
+        for path in paths:
+            verdict = self._write_verdict(str(path))
+            decision = decide_file_access(
+                "write",
+                inside_roots=verdict.inside_roots,
+                protected=verdict.protected is not None,
+                mode=self.mode,
+                session_edits_ok=self.state.session_edits_ok,
+            )
+            if decision.action == "prompt":
+                reasons.append(decision.reason)
+        return " ".join(dict.fromkeys(reasons)) or None
+
+    # commands
+
+    def command_cwd(self, workdir: str | None) -> Path:
+        """Where a command runs: the cwd, or a directory inside the roots."""
+        if not workdir:
+            return self.cwd
+        try:
+            verdict = resolve_for_read(workdir, cwd=self.cwd, policy=self.file_policy())
+        except PathDenied as exc:
+            raise ToolFailed(str(exc)) from None
+        if not verdict.path.is_dir():
+            raise ToolFailed(f"workdir {workdir} is not a directory.")
+        if not verdict.inside_roots and self.mode != "fullAccess":
+            raise ToolFailed(
+                f"workdir {workdir} is outside the workspace; run commands inside "
+                "it (use absolute paths in the command to read elsewhere)."
+            )
+        return verdict.path
+
+    def decide_command(self, command: str, *, escalate: bool) -> CommandDecision:
+        rules = load_rules(self.home, self.state.roots)
+        return decide_command(
+            command,
+            self.mode,
+            rules,
+            self.state.session_rules,
+            sandbox_available=self.launcher != "none",
+            wants_escalation=escalate,
+        )
+
+    def launcher_for(self, sandbox: SandboxKind) -> LauncherKind:
+        return "none" if sandbox == "none" else self.launcher
+
+    def command_policy(self, sandbox: SandboxKind) -> Policy:
+        kind = {"readOnly": "readOnly", "workspaceWrite": "workspaceWrite"}.get(
+            sandbox, "fullAccess"
+        )
+        return Policy(kind=kind, roots=tuple(self.state.roots))  # type: ignore[arg-type]
+
+    async def approve_command(
+        self, item: CommandExecutionItem, decision: CommandDecision, *, escalate: bool
+    ) -> bool:
+        """Ask the user; remember acceptForSession and acceptAlways answers. False: declined."""
+        suggested = decision.suggested_rules
+        answer = await self.ask(
+            item,
+            "approval/commandExecution",
+            CommandApprovalParams(
+                thread_id=self.state.thread.id,
+                turn_id=self.stream.turn.id,
+                item_id=item.id,
+                command=item.command,
+                cwd=item.cwd,
+                sandbox=item.sandbox,
+                suggested_rules=suggested,
+                reason=item.reason or decision.reason,
+                escalation="network"
+                if escalate
+                else (
+                    "noSandbox" if item.sandbox == "none" and self.mode != "fullAccess" else None
+                ),
+            ),
+            CommandApprovalResult,
+        )
+        if answer.decision == "decline":
+            return False
+        rule = answer.rule or (suggested[0] if suggested else None)
+        if answer.decision == "acceptForSession":
+            self._allow_for_session(item.command, answer.rule, escalate)
+        elif answer.decision == "acceptAlways":
+            self._allow_always(item.command, rule, answer.scope or "user", escalate)
+        return True
+
+    def _allow_for_session(self, command: str, rule: list[str] | None, escalate: bool) -> None:
+        session = self.state.session_rules
+        if rule:
+            try:
+                session.allow_prefix(rule, escalated=escalate)
+                return
+            except RuleError as exc:
+                self.stream.warn(
+                    f"Not remembered as a prefix: {exc}. Allowed this exact "
+                    "command for the session instead."
+                )
+        session.allow_command(command, escalated=escalate)
+
+    def _allow_always(
+        self, command: str, rule: list[str] | None, scope: str, escalate: bool
+    ) -> None:
+        if not rule or escalate:
+            # Rules never cover escalations; remember the exact command for the session.
+            self._allow_for_session(command, rule, escalate)
+            return
+        path = (
+            workspace_rules_path(self.state.roots[0])
+            if scope == "workspace"
+            else user_rules_path(self.home)
+        )
+        try:
+            persist_rule(path, rule, scope="workspace" if scope == "workspace" else "user")
+        except (RuleError, OSError) as exc:
+            self.stream.warn(f"The rule `{' '.join(rule)}` was not saved: {exc}")
+            self._allow_for_session(command, None, escalate)
 
     def _read_allowed(self, path: Path) -> bool:
         return any(path.is_relative_to(d) for d in self.state.read_grants)

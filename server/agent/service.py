@@ -199,7 +199,7 @@ class Agent:
             notifier=self.notifier,
             model_client=self.model_client(),
             tools=self.tools,
-            gate_for=lambda state, stream: Gate(state, stream, self.launcher),
+            gate_for=lambda state, stream: Gate(state, stream, self.launcher, self.settings),
             read_buffer=self.read_buffer,
         )
 

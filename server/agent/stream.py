@@ -111,6 +111,10 @@ class TurnStream:
             "thread/tokenUsage/updated", ThreadTokenUsageNotification(self._thread_id, usage)
         )
 
+    def warn(self, message: str) -> None:
+        """Something the user should know that is not part of any item."""
+        self._send("window/showMessage", {"type": 2, "message": f"Tether: {message}"})
+
     def retrying(self, attempt: int, max_attempts: int, delay_s: float, message: str) -> None:
         self._send(
             "turn/retrying",

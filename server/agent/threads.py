@@ -14,6 +14,7 @@ from protocol.base import Mode, Usage
 from protocol.item import Item
 from protocol.thread import Thread
 from protocol.turn import Turn
+from sandbox.rules import SessionRules
 from server.agent.history import Entry, SummaryEntry
 from server.agent.journal import (
     CompactionRecord,
@@ -27,6 +28,7 @@ from server.agent.journal import (
 )
 
 if TYPE_CHECKING:
+    from server.agent.changes import FileOutcome
     from server.agent.turn import TurnRunner
 
 
@@ -48,6 +50,10 @@ class ThreadState:
     entries: list[Entry] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     running: TurnRunner | None = None
+    session_rules: SessionRules = field(default_factory=SessionRules)
+    """acceptForSession answers for commands."""
+    changes: dict[str, list[FileOutcome]] = field(default_factory=dict)
+    """Per fileChange item, what was applied, with exact hunks (for change/revert)."""
     read_grants: list[Path] = field(default_factory=list)
     """Directories the user allowed reading for the session (outside the roots)."""
     session_edits_ok: bool = False

@@ -23,6 +23,7 @@ from protocol.item import (
 )
 from protocol.turn import Turn
 from server.agent.context import render_user_input
+from server.agent.files import EditorFiles
 from server.agent.gate import Gate
 from server.agent.history import AssistantEntry, ToolCallEntry, ToolResultEntry, UserEntry, repair
 from server.agent.model import (
@@ -44,6 +45,7 @@ from server.agent.tools.base import (
     cap_for_model,
     parse_arguments,
 )
+from server.agent.turn_files import TurnFiles
 from server.config import Settings
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,8 @@ class TurnRunner:
         )
         self.stream = TurnStream(services.notifier, state, self.turn)
         self.gate = services.gate_for(state, self.stream)
+        self.files = EditorFiles(services.read_buffer, services.notifier)
+        self.turn_files = TurnFiles(self.files)
         self._input = user_input
         self._steering: list[list[UserInput]] = []
         self._usage = Usage()
@@ -194,7 +198,14 @@ class TurnRunner:
                     f"{', '.join(self.services.tools)}."
                 )
             args = parse_arguments(call.arguments, tool.spec)
-            ctx = ToolContext(self.state, self.stream, self.gate, self.services.read_buffer)
+            ctx = ToolContext(
+                self.state,
+                self.stream,
+                self.gate,
+                self.services.read_buffer,
+                self.files,
+                self.turn_files,
+            )
             output = await tool.run(args, ctx, call.call_id)
         except ToolFailed as exc:
             output = f"Error: {exc}"

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 from server.agent.model import ToolSpec
 
 if TYPE_CHECKING:
+    from server.agent.files import EditorFiles
     from server.agent.gate import Gate
     from server.agent.stream import TurnStream
     from server.agent.threads import ThreadState
+    from server.agent.turn_files import TurnFiles
 
 
 class ToolFailed(Exception):
@@ -47,6 +49,8 @@ class ToolContext:
     gate: Gate
     read_buffer: Callable[[Path], str | None]
     """The open editor buffer's text for a path, when the client has it open."""
+    files: EditorFiles
+    turn_files: TurnFiles
 
     @property
     def cwd(self) -> Path:

@@ -76,7 +76,6 @@ async def list_dir(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str
                 str(depth),
                 "--sort",
                 "path",
-                ".",
             ],
             cwd=root,
         )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from server.agent.tools.base import Tool
+from server.agent.tools.edits import APPLY_PATCH, EDIT_FILE
 from server.agent.tools.files import LIST_DIR, READ_FILE
 from server.agent.tools.plan import UPDATE_PLAN
 from server.agent.tools.search import SEARCH
+from server.agent.tools.shell import SHELL
 
 
 def default_tools() -> dict[str, Tool]:
-    tools = [READ_FILE, LIST_DIR, SEARCH, UPDATE_PLAN]
+    tools = [READ_FILE, LIST_DIR, SEARCH, SHELL, APPLY_PATCH, EDIT_FILE, UPDATE_PLAN]
     return {t.spec.name: t for t in tools}

@@ -1,0 +1,128 @@
+"""shell: run a command in the workspace, under the OS sandbox the mode calls for.
+
+The gate decides (run, ask, refuse) and which sandbox; `sandbox.run.run_command` does the
+running: own process group, private /tmp, no secrets in the environment, output capped, the
+whole tree killed on timeout or interrupt. Output streams to the client as it arrives.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from protocol.item import CommandExecutionItem
+from sandbox.run import SandboxUnavailable, run_command
+from server.agent.model import ToolSpec
+from server.agent.threads import new_id
+from server.agent.tools.base import Tool, ToolContext, ToolFailed, cap_for_model
+
+ITEM_OUTPUT_CAP = 64_000
+"""Characters of output kept on the item (the head and tail stream live anyway)."""
+
+
+async def shell(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
+    command: str = args["command"]
+    settings = ctx.gate.settings
+    workdir = ctx.gate.command_cwd(args.get("workdir"))
+    escalate = bool(args.get("escalate"))
+    decision = ctx.gate.decide_command(command, escalate=escalate)
+    item = CommandExecutionItem(
+        id=new_id("item"),
+        command=command,
+        cwd=str(workdir),
+        status="inProgress",
+        output="",
+        sandbox=decision.sandbox,
+        launcher=ctx.gate.launcher_for(decision.sandbox),
+        reason=args.get("justification") or None,
+    )
+    ctx.stream.started(item)
+    if decision.action == "refuse":
+        item.status, item.reason = "declined", decision.reason
+        ctx.stream.completed(item)
+        return f"Refused without running: {decision.reason}"
+    if decision.action == "prompt":
+        approved = await ctx.gate.approve_command(item, decision, escalate=escalate)
+        if not approved:
+            item.status = "declined"
+            ctx.stream.completed(item)
+            return (
+                "The user declined to run this command. Continue without it, or ask the "
+                "user how to proceed."
+            )
+    policy = ctx.gate.command_policy(item.sandbox)
+    timeout = float(args.get("timeout_s") or settings.command_timeout_s)
+
+    def on_output(stream: Any, chunk: str) -> None:
+        ctx.stream.output_delta(item.id, stream, chunk)
+
+    try:
+        result = await run_command(
+            command,
+            cwd=workdir,
+            policy=policy,
+            env=os.environ,
+            timeout_s=min(timeout, settings.command_timeout_s * 4),
+            output_cap_bytes=settings.command_output_cap,
+            on_output=on_output,
+        )
+    except SandboxUnavailable as exc:
+        item.status, item.reason = "failed", str(exc)
+        ctx.stream.completed(item)
+        raise ToolFailed(f"The sandbox could not start: {exc}") from None
+    item.exit_code, item.duration_ms = result.exit_code, result.duration_ms
+    item.timed_out = result.timed_out or None
+    item.truncated = result.truncated or None
+    item.launcher = result.launcher
+    item.output = result.output[-ITEM_OUTPUT_CAP:]
+    item.status = "completed" if result.exit_code == 0 else "failed"
+    ctx.stream.completed(item)
+    return _observation(result, escalate)
+
+
+def _observation(result: Any, escalated: bool) -> str:
+    head = f"Exit code: {result.exit_code}" + (" (timed out, killed)" if result.timed_out else "")
+    text = f"{head}\nWall time: {result.duration_ms / 1000:.1f} s\nOutput:\n"
+    text += cap_for_model(result.output) or "(no output)"
+    denial = result.denial
+    if denial is not None and not escalated:
+        what = "network access" if denial.kind == "network" else "writing outside the workspace"
+        text += (
+            f"\n\nThe sandbox probably blocked {what} ({denial.evidence!r}). If the task "
+            "really needs it, call shell again with escalate=true and a justification; "
+            "the user will be asked."
+        )
+    return text
+
+
+SHELL = Tool(
+    ToolSpec(
+        "shell",
+        "Run a bash command in the workspace and return its exit code and output. Commands run in "
+        "an OS sandbox: writes only inside the workspace and a private /tmp, no network. Prefer "
+        "the dedicated tools for reading, searching and editing files.",
+        {
+            "type": "object",
+            "properties": {
+                "command": {"type": "string", "description": "The bash command line."},
+                "workdir": {
+                    "type": "string",
+                    "description": "Directory to run in; default the cwd.",
+                },
+                "timeout_s": {"type": "number", "description": "Kill the command after this long."},
+                "escalate": {
+                    "type": "boolean",
+                    "description": "Ask the user to run it with network "
+                    "access and without the write limits (only when the sandbox blocked a "
+                    "step the task needs).",
+                },
+                "justification": {
+                    "type": "string",
+                    "description": "Why, shown to the user when asking.",
+                },
+            },
+            "required": ["command"],
+        },
+    ),
+    shell,
+)
