@@ -1,0 +1,105 @@
+"""Landlock grants and the seccomp network filter, checked on their own.
+
+The escape battery attacks the assembled launcher; these pin down the pieces: that grants carve
+exactly the excluded subtrees out, and that the filter lets Unix sockets through and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sandbox import landlock, seccomp
+from sandbox.exec import ExecSpec
+from sandbox.launchers import available_launchers
+
+pytestmark = pytest.mark.skipif("landlock" not in available_launchers(), reason="no Landlock")
+
+
+def test_grants_skip_excluded_subtrees_and_list_their_parents(tmp_path: Path) -> None:
+    (tmp_path / "home" / ".ssh").mkdir(parents=True)
+    (tmp_path / "home" / "code").mkdir()
+    (tmp_path / "home" / "notes.txt").write_text("")
+    (tmp_path / "home" / "link").symlink_to(tmp_path / "home" / ".ssh")
+    (tmp_path / "etc").mkdir()
+    grants = landlock.grants_excluding(tmp_path, [tmp_path / "home" / ".ssh"], landlock.READ_RIGHTS)
+    by_path = {g.path: g.rights for g in grants}
+    assert by_path[tmp_path] == landlock.READ_DIR
+    assert by_path[tmp_path / "home"] == landlock.READ_DIR
+    assert by_path[tmp_path / "etc"] == landlock.READ_RIGHTS
+    assert by_path[tmp_path / "home" / "code"] == landlock.READ_RIGHTS
+    assert by_path[tmp_path / "home" / "notes.txt"] == landlock.READ_RIGHTS
+    assert tmp_path / "home" / ".ssh" not in by_path
+    assert tmp_path / "home" / "link" not in by_path
+
+
+def test_exec_spec_round_trips() -> None:
+    spec = ExecSpec((Path("/h/.ssh"),), (Path("/w"),), (Path("/w/.git/config"),), False)
+    assert ExecSpec.from_json(spec.to_json()) == spec
+    assert json.loads(spec.to_json())["network"] is False
+
+
+def _confined(spec: ExecSpec, code: str) -> subprocess.CompletedProcess[str]:
+    root = str(Path(__file__).resolve().parents[2])
+    boot = (
+        f"import sys; sys.path.insert(0, {root!r}); from sandbox.exec import confine, ExecSpec; "
+        f"confine(ExecSpec.from_json(sys.argv[1])); exec(sys.argv[2])"
+    )
+    return subprocess.run(
+        [sys.executable, "-I", "-c", boot, spec.to_json(), code],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+@pytest.mark.skipif(not seccomp.network_filter_supported(), reason="no filter for this CPU")
+def test_network_filter_allows_unix_sockets_only(tmp_path: Path) -> None:
+    code = (
+        "import socket\n"
+        "a, b = socket.socketpair(); a.send(b'x'); assert b.recv(1) == b'x'\n"
+        "socket.socket(socket.AF_UNIX).close()\n"
+        "for family in (socket.AF_INET, socket.AF_INET6):\n"
+        "    try:\n"
+        "        socket.socket(family, socket.SOCK_DGRAM)\n"
+        "    except PermissionError:\n"
+        "        continue\n"
+        "    raise SystemExit(f'{family} socket was allowed')\n"
+        "print('ok')\n"
+    )
+    done = _confined(ExecSpec((), (tmp_path,), (), network=False), code)
+    assert done.stdout == "ok\n", done.stderr
+
+
+def test_signals_to_processes_outside_are_refused(tmp_path: Path) -> None:
+    if landlock.abi_version() < 6:
+        pytest.skip("signal scoping needs Landlock ABI 6")
+    outside = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        code = (
+            f"import os, signal\ntry:\n    os.kill({outside.pid}, signal.SIGKILL)\n"
+            "except PermissionError:\n    print('refused')\n"
+        )
+        done = _confined(ExecSpec((), (tmp_path,), (), network=False), code)
+        assert done.stdout == "refused\n", done.stderr
+        assert outside.poll() is None
+    finally:
+        outside.kill()
+        outside.wait()
+
+
+def test_exec_reports_a_setup_failure_clearly() -> None:
+    done = subprocess.run(
+        [sys.executable, "-I", "-c",
+         f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r}); "
+         "from sandbox.exec import main; sys.exit(main(sys.argv[1:]))",
+         "{not json", "--", "true"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 126
+    assert "could not confine the command" in done.stderr and "did not run" in done.stderr
