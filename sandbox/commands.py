@@ -172,7 +172,9 @@ class _Walker:
         if node.type in _SUBSTITUTIONS:
             self.substitution(node)
             return
-        if node.type in _COMPOUND_NODES:
+        if node.type in ("declaration_command", "unset_command"):
+            self.flag(Construct.ASSIGNMENT, node)
+        elif node.type in _COMPOUND_NODES:
             self.flag(Construct.COMPOUND, node)
         elif node.type not in _SEQUENCES and node.type != "ERROR":
             self.flag(Construct.UNSUPPORTED, node)
@@ -250,24 +252,20 @@ class _Walker:
         wrapper still has to be allowed on its own.
         """
         argv = command.argv
-        if argv[0] == "eval":
-            self.flag(Construct.EVAL, node)
         inner = strip_wrappers(argv)
-        offset = len(argv) - len(inner)
-        if not inner or basename(inner[0]) not in SHELLS:
-            self.commands.append(command)
-            return
-        script = _shell_script_index(inner)
+        if inner[:1] == ("eval",):
+            self.flag(Construct.EVAL, node)
+        script = _shell_script_index(inner) if inner and basename(inner[0]) in SHELLS else None
         if script is not None and script < 0:
             self.flag(Construct.NESTED_SHELL, node)
             script = None
-        if script is None or offset:
+        if script is None:
             self.commands.append(command)
-        # nested_shell runs first: its commands are wanted even when the wrapper is kept.
-        unparsed = script is not None and not self.nested_shell(
-            command.words, offset + script, node
-        )
-        if unparsed and not offset:
+            return
+        offset = len(argv) - len(inner)
+        if offset:  # keep the wrapper: it must still be allowed on its own
+            self.commands.append(command)
+        if not self.nested_shell(command.words, offset + script, node) and not offset:
             self.commands.append(command)
 
     def nested_shell(self, words: tuple[Word, ...], index: int, node: Node) -> bool:

@@ -158,6 +158,7 @@ def _check_sed(args: Sequence[str]) -> bool:
 _SED_PLAIN_COMMANDS = frozenset("pP=dDnNgGhHxz{}")
 _SED_NUMBERED_COMMANDS = frozenset("lLqQ")
 _SED_S_FLAGS = frozenset("gpiImM0123456789")
+_SED_LABEL_COMMANDS = frozenset(":btT")
 
 
 def is_read_only_sed_script(script: str) -> bool:
@@ -194,6 +195,8 @@ def _sed_command_end(script: str, index: int) -> int:
         while index < len(script) and (script[index].isdigit() or script[index] in " \t"):
             index += 1
         return index
+    if command in _SED_LABEL_COMMANDS:
+        return _sed_label_end(script, index + 1, required=command == ":")
     if command == "s":
         return _sed_substitution_end(script, index + 1)
     if command == "y" and index + 1 < len(script):
@@ -201,6 +204,20 @@ def _sed_command_end(script: str, index: int) -> int:
         middle = _delimited_end(script, index + 2, delimiter, regex=False)
         return _delimited_end(script, middle, delimiter, regex=False)
     return -1
+
+
+def _sed_label_end(script: str, index: int, *, required: bool) -> int:
+    """Skip a label of `:`, `b`, `t` or `T`.
+
+    It ends at the first character that could end it in any sed, so whatever follows is
+    scanned as commands even where sed would read it as part of the label.
+    """
+    while index < len(script) and script[index] in " \t":
+        index += 1
+    start = index
+    while index < len(script) and script[index] not in "; \t\n}":
+        index += 1
+    return -1 if required and index == start else index
 
 
 def _sed_address_end(script: str, index: int) -> int:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sandbox.commands import Construct, parse_command
@@ -105,7 +108,9 @@ def test_marks_glob_and_brace_words(source: str, pattern_words: list[str]) -> No
         ("l* -la", Construct.DYNAMIC_COMMAND_NAME),
         ("GIT_PAGER=sh git log", Construct.ASSIGNMENT),
         ("PATH=.; ls", Construct.ASSIGNMENT),
-        ("export PATH=.", Construct.COMPOUND),
+        ("export PATH=.", Construct.ASSIGNMENT),
+        ("unset PATH", Construct.ASSIGNMENT),
+        ("command eval ls", Construct.EVAL),
         ("eval ls", Construct.EVAL),
         ("sh -c", Construct.NESTED_SHELL),
         ('bash -c "$SCRIPT"', Construct.NESTED_SHELL),
@@ -356,6 +361,11 @@ def test_not_known_safe(source: str) -> None:
         ("y/abc/xyz/", True),
         ("s/[[:digit:]/]/x/2", True),
         ("# comment\np", True),
+        (r":a;N;$!ba;s/\n/ /g", True),
+        ("/x/b end;p;:end", True),
+        ("ba;w f", False),
+        (":a w f", False),
+        (":;p", False),
         ("s/a/b/w f", False),
         ("s/a/b/e", False),
         ("s/a/b/ge", False),
@@ -371,6 +381,43 @@ def test_not_known_safe(source: str) -> None:
 )
 def test_sed_script_scanner(script: str, read_only: bool) -> None:
     assert is_read_only_sed_script(script) is read_only
+
+
+def _gnu_sed() -> str | None:
+    sed = shutil.which("sed")
+    if sed is None:
+        return None
+    version = subprocess.run([sed, "--version"], capture_output=True, text=True, check=False)
+    return sed if "GNU sed" in version.stdout else None
+
+
+SED = _gnu_sed()
+_SED_PIECES = st.sampled_from(
+    [
+        *("", "1", "$", "/x/", "1,2", "\\%x%", "/[/]/", "!", "p", "s/x/y/", "s/[/]/y/", "s/x/y/g"),
+        *("s/x/y/w f", "s/x/y/e", "s|x|y|w f", "w f", "r f", "e id", "y/x/y/", ":a", "ba", "{"),
+        *("}", "q", "s/[[:alpha:]/]/y/w f", "s/x/[/", "W f", "\\", ";", "\n", " ", "I", "w"),
+    ]
+)
+SED_SCRIPTS = st.lists(_SED_PIECES, max_size=6).map("".join)
+
+
+@pytest.mark.skipif(SED is None, reason="needs GNU sed, whose --sandbox mode is the oracle")
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(alphabet="sywWeErRpq/;{}!$1,\\ \nx[]:bI", max_size=14), SED_SCRIPTS))
+def test_sed_scanner_agrees_with_gnu_sed_sandbox(script: str) -> None:
+    """Whatever the scanner accepts, GNU sed --sandbox (which rejects e, r, w) must accept too."""
+    if not is_read_only_sed_script(script):
+        return
+    assert SED is not None
+    run = subprocess.run(
+        [SED, "--sandbox", "-n", "-e", script, "/dev/null"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=5,
+    )
+    assert "disabled in sandbox mode" not in run.stderr, script
 
 
 @pytest.mark.parametrize(
