@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from server.edits.diff import FileKind
 from server.edits.patch_apply import PatchError, apply_update
 
 __all__ = [
@@ -105,7 +106,7 @@ class FileEdit:
     old_path: str | None = None
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> FileKind:
         return "add" if self.old_text is None else "delete" if self.new_text is None else "update"
 
 
@@ -148,9 +149,15 @@ class _Parser:
             elif header.startswith(UPDATE.strip()):
                 ops.append(self._update(self._path(header, UPDATE)))
             else:
+                hint = (
+                    " Every line of an added file starts with '+'."
+                    if ops and isinstance(ops[-1], AddFile)
+                    else ""
+                )
                 raise PatchError(
                     f"Patch line {self.i + 1}: '{header}' is not a file header. Each file "
                     f"section starts with '{ADD}<path>', '{DELETE}<path>' or '{UPDATE}<path>'."
+                    + hint
                 )
         return ops
 
@@ -163,8 +170,13 @@ class _Parser:
     def _add(self, path: str) -> AddFile:
         self.i += 1
         body: list[str] = []
-        while self.i < self.end and self.lines[self.i].startswith("+"):
-            body.append(self.lines[self.i][1:] + "\n")
+        while self.i < self.end:
+            line = self.lines[self.i]
+            # A bare empty line between "+" lines is a blank line the model forgot to prefix.
+            blank = line == "" and self.i + 1 < self.end and self.lines[self.i + 1].startswith("+")
+            if not (line.startswith("+") or blank):
+                break
+            body.append(line[1:] + "\n")
             self.i += 1
         return AddFile(path, "".join(body))
 

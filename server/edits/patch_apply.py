@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from server.edits.seek import closest_line, normalise_loose, seek_sequence
-from server.edits.text import dominant_eol, split_lines, strip_eol
+from server.edits.text import dominant_eol, line_keys, split_lines, strip_eol
 
 if TYPE_CHECKING:
     from server.edits.patch import UpdateChunk
@@ -29,7 +29,7 @@ Replacement = tuple[int, tuple[str, ...]]
 def apply_update(path: str, text: str, chunks: Sequence[UpdateChunk]) -> str:
     """The text after applying `chunks`; raises `PatchError` naming the hunk that failed."""
     lines = split_lines(text)
-    keys = [strip_eol(line) for line in lines]
+    keys = line_keys(text)
     replacements: list[Replacement] = []
     cursor = 0
     for number, chunk in enumerate(chunks, 1):
@@ -47,7 +47,7 @@ def apply_update(path: str, text: str, chunks: Sequence[UpdateChunk]) -> str:
             raise PatchError(_lines_error(path, number, chunk, keys, cursor))
         replacements.append((start, body))
         cursor = start + sum(1 for line in body if line[0] in " -")
-    return _splice(lines, replacements)
+    return _splice(lines, replacements, dominant_eol(text))
 
 
 def _find_chunk(
@@ -67,10 +67,12 @@ def _old(body: tuple[str, ...]) -> list[str]:
     return [line[1:] for line in body if line[0] in " -"]
 
 
-def _splice(lines: list[str], replacements: list[Replacement]) -> str:
-    eol = dominant_eol(lines)
+def _splice(lines: list[str], replacements: list[Replacement], eol: str) -> str:
     lacked_final_newline = bool(lines) and not lines[-1].endswith("\n")
     result = list(lines)
+    if lacked_final_newline:
+        # Terminated for now, in case lines get added after it; stripped again at the end.
+        result[-1] += eol
     for start, body in sorted(replacements, key=lambda r: r[0], reverse=True):
         # Context lines keep the file's own text, which loose matching may have let differ
         # from what the model wrote.
@@ -83,9 +85,6 @@ def _splice(lines: list[str], replacements: list[Replacement]) -> str:
                 new.append(line[1:] + eol)
             pos += line[0] != "+"
         result[start:pos] = new
-    for i in range(len(result) - 1):
-        if not result[i].endswith("\n"):
-            result[i] += eol
     if result and lacked_final_newline:
         result[-1] = strip_eol(result[-1])
     return "".join(result)

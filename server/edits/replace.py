@@ -33,8 +33,8 @@ def replace_exact(
     """Replace `old_string` with `new_string` in `text` (the content of `path`)."""
     if not old_string:
         raise ReplaceError(
-            f"old_string is empty for {path}. Give the exact text to replace; to create or "
-            "overwrite a whole file use a patch instead."
+            f"old_string is empty, but {path} already exists. Give the exact text to replace, "
+            "copied from the file with its indentation."
         )
     if old_string == new_string:
         raise ReplaceError(f"old_string and new_string are identical for {path}; nothing to do.")

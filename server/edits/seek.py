@@ -50,15 +50,19 @@ def seek_sequence(
     if last < start:
         return None
     n = len(pattern)
-    for key in _PASSES:
+    for number, key in enumerate(_PASSES):
         want = [key(p) for p in pattern]
-        keyed = [key(line) for line in lines]
-        if at_end and keyed[last:] == want:
+        # Only the lines that can be part of a match are keyed, and the exact pass (the one
+        # that almost always succeeds) compares the lines themselves.
+        window = lines[start:] if number else lines
+        keyed = window if number == 0 else [key(line) for line in window]
+        offset = 0 if number == 0 else start
+        if at_end and list(keyed[last - offset :]) == want:
             return last
         first = want[0]
-        for i in range(start, last + 1):
-            if keyed[i] == first and keyed[i : i + n] == want:
-                return i
+        for i in range(start - offset, last - offset + 1):
+            if keyed[i] == first and list(keyed[i : i + n]) == want:
+                return i + offset
     return None
 
 

@@ -32,8 +32,17 @@ def eol_of(line: str) -> str:
     return line[len(strip_eol(line)) :]
 
 
-def dominant_eol(lines: list[str]) -> str:
+def line_keys(text: str) -> list[str]:
+    """The lines of `text` without terminators (`strip_eol` of each of `split_lines`)."""
+    keys = text.split("\n")
+    if not keys[-1]:
+        keys.pop()
+    if "\r" in text:
+        keys = [key[:-1] if key.endswith("\r") else key for key in keys]
+    return keys
+
+
+def dominant_eol(text: str) -> str:
     """The terminator most lines use, so inserted lines match the file's convention."""
-    crlf = sum(1 for line in lines if line.endswith("\r\n"))
-    lf = sum(1 for line in lines if line.endswith("\n")) - crlf
-    return "\r\n" if crlf > lf else "\n"
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf > text.count("\n") - crlf else "\n"

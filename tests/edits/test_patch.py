@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from server.edits.diff import compute_hunks
 from server.edits.patch import (
     AddFile,
     DeleteFile,
@@ -208,3 +211,44 @@ def test_operation_errors(patch: str, files: dict[str, str], needle: str) -> Non
     with pytest.raises(PatchError) as caught:
         run(f"*** Begin Patch\n{patch}\n*** End Patch", files)
     assert needle in str(caught.value)
+
+
+@st.composite
+def unique_line_edit(draw: st.DrawFn) -> tuple[str, str]:
+    """Old and new texts of distinct lines, one terminator style, same final newline."""
+    eol = draw(st.sampled_from(["\n", "\r\n"]))
+    final = draw(st.booleans())
+    # Two lines at least: a one-line file without a newline shows no terminator style.
+    old = [f"line {i}" for i in range(draw(st.integers(2, 40)))]
+    new = list(old)
+    for k in range(draw(st.integers(1, 5))):
+        at = draw(st.integers(0, len(new)))
+        action = draw(st.sampled_from(["insert", "delete", "replace"]))
+        if action == "insert" or at == len(new):
+            new.insert(at, f"new {k}")
+        elif action == "delete" and len(new) > 1:
+            del new[at]
+        else:
+            new[at] = f"changed {k}"
+    return eol.join(old) + (eol if final else ""), eol.join(new) + (eol if final else "")
+
+
+@settings(max_examples=200, deadline=None)
+@given(unique_line_edit(), st.sampled_from([1, 2, 3]))
+def test_a_patch_written_from_our_own_hunks_reproduces_the_new_text(
+    pair: tuple[str, str], context: int
+) -> None:
+    old, new = pair
+    body = [line for h in compute_hunks(old, new, context) for line in ["@@", *h.wire_lines()]]
+    if not body:
+        return
+    patch = "\n".join(["*** Begin Patch", "*** Update File: f", *body, "*** End Patch"])
+    [edit] = apply_patch(parse_patch(patch), {"f": old}.get)
+    assert edit.new_text == new
+
+
+def test_added_file_tolerates_unprefixed_blank_lines_and_explains_missing_plus() -> None:
+    patch = "*** Begin Patch\n*** Add File: a\n+x\n\n+y\n*** End Patch"
+    assert run(patch, {})["a"] == "x\n\ny\n"
+    with pytest.raises(PatchError, match="Every line of an added file starts with '\\+'"):
+        parse_patch("*** Begin Patch\n*** Add File: a\n+x\ny\n*** End Patch")
