@@ -7,11 +7,14 @@ parses from the server's bytes (events, chunks, errors), or on what the server r
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import json
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -720,24 +723,60 @@ def test_turns_from_json_rejects_mistakes_by_name(document: Any, complaint: str)
         turns_from_json(document)
 
 
-def test_cli_serves_a_script_file(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def cli_server(tmp_path: Path, turns: list[Any]) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """The CLI serving `turns`; yields the process and its base URL, always stops it."""
     script = tmp_path / "script.json"
-    script.write_text(json.dumps([{"text": "from the file", "chunk_size": 4}]))
+    script.write_text(json.dumps(turns))
     command = [sys.executable, "-m", "tests.model_server", "--port", "0", "--script", str(script)]
-    with subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True) as process:
+    with (tmp_path / "stderr.log").open("w") as log:
+        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True)
+        assert process.stdout is not None
         try:
-            assert process.stdout is not None
-            base_url = process.stdout.readline().strip()
-            assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
-            client = openai.OpenAI(base_url=base_url, api_key="k", max_retries=0)
-            stream = client.responses.create(model="m", input="hi", stream=True)
-            deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
-            assert deltas == ["from", " the", " fil", "e"]
-            with pytest.raises(openai.InternalServerError, match="ran out"):
-                client.responses.create(model="m", input="again")
+            yield process, process.stdout.readline().strip()
         finally:
             process.terminate()
+            try:
+                process.wait(timeout=5)
+            finally:
+                process.kill()  # a no-op once it exited
+                process.wait()
+                process.stdout.close()
+
+
+def test_cli_serves_a_script_file(tmp_path: Path) -> None:
+    with cli_server(tmp_path, [{"text": "from the file", "chunk_size": 4}]) as (process, base_url):
+        assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
+        client = openai.OpenAI(base_url=base_url, api_key="k", max_retries=0)
+        stream = client.responses.create(model="m", input="hi", stream=True)
+        deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+        assert deltas == ["from", " the", " fil", "e"]
+        with pytest.raises(openai.InternalServerError, match="ran out"):
+            client.responses.create(model="m", input="again")
+        process.terminate()
         assert process.wait(timeout=5) == 0
+
+
+def test_cli_releases_holds_on_sigusr1_and_logs_each_request(tmp_path: Path) -> None:
+    turns = [{"text": "abcdefgh", "chunk_size": 2, "hold_after": 3}, {"fault": "drop"}]
+    body = {"model": "m", "input": "hi", "stream": True}
+    with (
+        cli_server(tmp_path, turns) as (process, base_url),
+        httpx.Client() as http,
+    ):
+        with http.stream("POST", base_url + "/responses", json=body) as response:
+            lines = response.iter_lines()
+            # Each Responses event is three lines: "event: ...", "data: ...", "".
+            data = [line for line in itertools.islice(lines, 9) if line.startswith("data: ")]
+            assert len(data) == 3
+            process.send_signal(signal.SIGUSR1)
+            data += [line for line in lines if line.startswith("data: ")]
+        assert json.loads(data[-1].removeprefix("data: "))["type"] == "response.completed"
+        with pytest.raises(httpx.RemoteProtocolError):
+            http.post(base_url + "/responses", json=body)
+    log = (tmp_path / "stderr.log").read_text()
+    assert "model request #0 /v1/responses model=m -> completed" in log
+    assert "model request #1 /v1/responses model=m -> dropped" in log
 
 
 def test_cli_rejects_a_bad_script(tmp_path: Path) -> None:

@@ -5,7 +5,8 @@
 The first line on stdout is the base URL (`http://127.0.0.1:PORT/v1`), flushed at once so a
 parent process can read it and go. The script is a JSON list of turns (or `{"turns": [...]}`);
 see `script.turns_from_json`. With `--echo`, requests after the script ran out get a short
-reply quoting the user's last message instead of HTTP 500. SIGUSR1 releases held streams
+reply quoting the user's last message instead of HTTP 500. Each model request is logged
+to stderr with how its answer ended (`--quiet` turns that off). SIGUSR1 releases held streams
 (turns with `hold_after`); SIGTERM or SIGINT stops the server.
 """
 
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--script", type=Path, help="JSON file of scripted turns")
     parser.add_argument("--echo", action="store_true", help="echo the user once the script ends")
     parser.add_argument("--model", action="append", help="model id to list (repeatable)")
+    parser.add_argument("--quiet", action="store_true", help="no per-request log on stderr")
     args = parser.parse_args(argv)
     try:
         turns = _load(args.script)
@@ -41,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         models=args.model or ("scripted-model",),
+        log=None if args.quiet else sys.stderr,
     )
     try:
         server.start()

@@ -18,7 +18,7 @@ import traceback
 from collections import deque
 from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 
 from tests.model_server.http11 import BadHttpRequest, HttpRequest, read_request, send_json
 from tests.model_server.playback import (
@@ -49,11 +49,13 @@ class ModelServer:
         script: Iterable[Turn] = (),
         *,
         fallback: Responder | None = None,
+        log: TextIO | None = None,
         models: Sequence[str] = (DEFAULT_MODEL,),
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.fallback = fallback
+        self.log = log  # one line per model request and how it ended
         self.models = tuple(models)
         self.requests: list[RecordedRequest] = []  # model requests only, in arrival order
         self.errors: list[str] = []  # responders that raised, server bugs
@@ -238,11 +240,23 @@ class ModelServer:
             await send_json(conn.writer, 404, error_body(message, 404))
             return True
         record = self._record(http)
+        try:
+            return await self._answer_model_request(conn, record)
+        finally:
+            if self.log is not None:
+                print(
+                    f"model request #{record.index} {record.path} model={record.model} "
+                    f"-> {record.outcome or 'unfinished'}",
+                    file=self.log,
+                    flush=True,
+                )
+
+    async def _answer_model_request(self, conn: Connection, record: RecordedRequest) -> bool:
         if record.outcome == "bad_request":
             message = "scripted model server: the request body is not a JSON object"
             await send_json(conn.writer, 400, error_body(message, 400))
             return True
-        turn = self._next_turn(record)
+        turn = await self._next_turn(record)
         if isinstance(turn, Fault):
             return await play_fault(conn, record, turn)
         if isinstance(turn, Reply):
@@ -270,7 +284,7 @@ class ModelServer:
             self._cond.notify_all()
         return record
 
-    def _next_turn(self, record: RecordedRequest) -> Reply | Fault | str:
+    async def _next_turn(self, record: RecordedRequest) -> Reply | Fault | str:
         """The turn answering `record`, or the message of a 500 when there is none."""
         with self._cond:
             turn = self._script.popleft() if self._script else None
@@ -286,7 +300,9 @@ class ModelServer:
         if isinstance(turn, Reply | Fault):
             return turn
         try:
-            answer = turn(record)
+            # On a worker thread: a responder may block (wait for the test) without
+            # stalling the other connections.
+            answer = await asyncio.to_thread(turn, record)
         except Exception as error:
             record.finish("script_error")
             self._record_error(f"responder for model request #{record.index} raised", error)
