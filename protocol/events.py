@@ -12,6 +12,8 @@ class ItemNotification(Wire):
     thread_id: str
     turn_id: str
     item: Item
+    seq: int | None = None
+    """Per-turn sequence number, 1 at `turn/started`; a gap means a lost notification."""
 
 
 class ItemDeltaNotification(Wire):
@@ -21,6 +23,8 @@ class ItemDeltaNotification(Wire):
     turn_id: str
     item_id: str
     delta: str
+    seq: int | None = None
+    """Per-turn sequence number, 1 at `turn/started`; a gap means a lost notification."""
 
 
 class CommandOutputDeltaNotification(Wire):
@@ -29,3 +33,5 @@ class CommandOutputDeltaNotification(Wire):
     item_id: str
     stream: Literal["stdout", "stderr"]
     chunk: str
+    seq: int | None = None
+    """Per-turn sequence number, 1 at `turn/started`; a gap means a lost notification."""

@@ -54,17 +54,23 @@ class TurnRevertResult(Wire):
 class TurnStartedNotification(Wire):
     thread_id: str
     turn: Turn
+    seq: int | None = None
+    """Per-turn sequence number, 1 at `turn/started`; a gap means a lost notification."""
 
 
 class TurnCompletedNotification(Wire):
     thread_id: str
     turn: Turn
+    seq: int | None = None
+    """Per-turn sequence number, 1 at `turn/started`; a gap means a lost notification."""
 
 
 class TurnDiffUpdatedNotification(Wire):
     thread_id: str
     turn_id: str
     diff: str
+    seq: int | None = None
+    """Per-turn sequence number, 1 at `turn/started`; a gap means a lost notification."""
 
 
 class TurnRetryingNotification(Wire):
@@ -77,3 +83,5 @@ class TurnRetryingNotification(Wire):
     max_attempts: int
     delay_ms: int
     message: str
+    seq: int | None = None
+    """Per-turn sequence number, 1 at `turn/started`; a gap means a lost notification."""

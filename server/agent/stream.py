@@ -40,8 +40,12 @@ class TurnStream:
         self._state = state
         self.turn = turn
         self._thread_id = state.thread.id
+        self._seq = 0
 
     def _send(self, method: str, params: object) -> None:
+        if hasattr(params, "seq"):
+            self._seq += 1
+            params.seq = self._seq  # type: ignore[attr-defined]
         self._notifier.notify(method, params)
 
     async def request(self, method: str, params: object, result_type: type[T]) -> T:

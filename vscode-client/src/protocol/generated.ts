@@ -577,6 +577,7 @@ usage: Usage
 export interface TurnStartedNotification {
 threadId: string
 turn: Turn
+seq?: (number | null)
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
@@ -585,6 +586,7 @@ turn: Turn
 export interface TurnCompletedNotification {
 threadId: string
 turn: Turn
+seq?: (number | null)
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
@@ -594,6 +596,7 @@ export interface TurnDiffUpdatedNotification {
 threadId: string
 turnId: string
 diff: string
+seq?: (number | null)
 }
 /**
  * `turn/retrying` (a Tether addition): the model endpoint failed in a way worth retrying;
@@ -609,6 +612,7 @@ attempt: number
 maxAttempts: number
 delayMs: number
 message: string
+seq?: (number | null)
 }
 /**
  * `item/started`, `item/updated` and `item/completed` (the last is authoritative).
@@ -620,6 +624,7 @@ export interface ItemNotification {
 threadId: string
 turnId: string
 item: Item
+seq?: (number | null)
 }
 /**
  * `item/agentMessage/delta` and `item/reasoning/delta`: their concatenation is the final text.
@@ -632,6 +637,7 @@ threadId: string
 turnId: string
 itemId: string
 delta: string
+seq?: (number | null)
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
@@ -643,6 +649,7 @@ turnId: string
 itemId: string
 stream: ("stderr" | "stdout")
 chunk: string
+seq?: (number | null)
 }
 
 // Method maps, generated from protocol/methods.py.
