@@ -713,14 +713,20 @@ def test_turns_from_json_builds_every_kind() -> None:
         ([{"txt": "typo"}], "unknown keys ['txt']"),
         ([{"fault": "explode"}], "unknown fault 'explode'"),
         ([{"fault": "status"}], "needs 'status'"),
-        ([{"tool_calls": [{"arguments": {}}]}], "'name'"),
+        ([{"tool_calls": [{"arguments": {}}]}], "missing required field `name`"),
         ({"turn": []}, "unknown top-level keys"),
+        ([{"text": 5}], "turn 0: Expected `str`, got `int` - at `$.text`"),
+        ([{"usage": {"input_tokens": 1}}], "missing required field `output_tokens`"),
+        ([{"fault": "status", "status": "429"}], "Expected `int`, got `str`"),
+        ([{"text": "x", "delay": -1}], "must not be negative"),
+        ([{"tool_calls": [{"name": "f", "chunk": 2}]}], "tool_calls[0]: unknown keys"),
         ("hello", "JSON list of turns"),
     ],
 )
 def test_turns_from_json_rejects_mistakes_by_name(document: Any, complaint: str) -> None:
-    with pytest.raises(ScriptError, match=complaint.replace("[", r"\[").replace("(", r"\(")):
+    with pytest.raises(ScriptError) as caught:
         turns_from_json(document)
+    assert complaint in str(caught.value)
 
 
 @contextlib.contextmanager

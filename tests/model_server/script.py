@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import msgspec
 
 if TYPE_CHECKING:
     from tests.model_server.recording import RecordedRequest
 
+_T = TypeVar("_T")
 ReasoningFormat = Literal["summary", "text"]
 FaultKind = Literal["status", "drop", "disconnect", "malformed", "stream_error"]
 
@@ -96,6 +99,8 @@ class Reply:
             raise ScriptError(f"Reply.chunk_size must be >= 1, got {self.chunk_size}")
         if self.deltas is not None and self.deltas < 1:
             raise ScriptError(f"Reply.deltas must be >= 1, got {self.deltas}")
+        if min(self.delay, self.headers_delay, self.hold_after or 0) < 0:
+            raise ScriptError("Reply.delay, headers_delay and hold_after must not be negative")
         for call in self.tool_calls:
             if call.chunks < 1:
                 raise ScriptError(f"ToolCall {call.name!r}: chunks must be >= 1")
@@ -139,6 +144,10 @@ class Fault:
     after_events: int = 0
     reply: Reply = field(default_factory=_partial_reply)
     headers_delay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.after_events < 0 or self.headers_delay < 0:
+            raise ScriptError("Fault.after_events and headers_delay must not be negative")
 
     @classmethod
     def status(
@@ -274,38 +283,35 @@ def _fault_from_json(spec: dict[str, Any], where: str) -> Fault:
             raise ScriptError(f"{where}: a status fault needs 'status' (the HTTP code)")
         spec["code"] = spec.pop("status")
     try:
-        return constructors[kind](**spec)
+        fault = constructors[kind](**spec)
     except TypeError as error:
         raise ScriptError(f"{where}: bad fields for fault {kind!r}: {error}") from None
+    # The constructors do not check types; a round trip through the dataclass does.
+    _convert(dataclasses.asdict(fault), Fault, where)
+    return fault
 
 
 def _reply_from_json(raw: Any, where: str) -> Reply:
-    if not isinstance(raw, Mapping):
-        raise ScriptError(f"{where}: expected an object")
-    spec: dict[str, Any] = dict(raw)
-    _reject_unknown(spec, Reply, where)
-    if "usage" in spec:
-        _reject_unknown(spec["usage"], Usage, f"{where}.usage")
-        spec["usage"] = Usage(**spec["usage"])
-    calls: Iterable[Any] = spec.get("tool_calls", [])
-    spec["tool_calls"] = [_tool_call_from_json(c, f"{where}.tool_calls") for c in calls]
+    _reject_unknown(raw, Reply, where)
+    if isinstance(raw.get("usage"), Mapping):
+        _reject_unknown(raw["usage"], Usage, f"{where}.usage")
+    calls = raw.get("tool_calls")
+    for i, call in enumerate(calls if isinstance(calls, list) else []):
+        _reject_unknown(call, ToolCall, f"{where}.tool_calls[{i}]")
+    return _convert(raw, Reply, where)
+
+
+def _convert(raw: Any, cls: type[_T], where: str) -> _T:
     try:
-        return Reply(**spec)
-    except TypeError as error:
+        return msgspec.convert(raw, cls)
+    except msgspec.ValidationError as error:
         raise ScriptError(f"{where}: {error}") from None
 
 
-def _tool_call_from_json(raw: Any, where: str) -> ToolCall:
-    if not isinstance(raw, Mapping) or "name" not in raw:
-        raise ScriptError(f"{where}: each tool call is an object with a 'name'")
-    spec: dict[str, Any] = dict(raw)
-    _reject_unknown(spec, ToolCall, where)
-    return ToolCall(**spec)
-
-
 def _reject_unknown(spec: Any, cls: type, where: str) -> None:
+    # msgspec ignores unknown keys of dataclasses; a typo must not pass silently.
     if not isinstance(spec, Mapping):
-        raise ScriptError(f"{where}: expected an object")
+        raise ScriptError(f"{where}: expected an object, got {type(spec).__name__}")
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(spec) - known
     if unknown:
