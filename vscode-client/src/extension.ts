@@ -1,6 +1,7 @@
 /** Wiring only: builds the parts, registers them with VS Code and starts the backend. */
 import * as vscode from 'vscode';
 import { CommandApprovals } from './approvals/commandApproval';
+import { FileReadApprovals } from './approvals/fileReadApproval';
 import { API_KEY_SECRET, Backend } from './backend/lifecycle';
 import { readSettings } from './backend/settings';
 import { ChatViewProvider } from './chat/chatView';
@@ -35,14 +36,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
   const commandApprovals = new CommandApprovals(session);
   const proposals = new FileProposals(session);
+  const reads = new FileReadApprovals(session);
   const applied = new AppliedChanges(session);
   const chatView = new ChatViewProvider(context.extensionUri, session, {
     commandApproval: (itemId, choice) => commandApprovals.answer(itemId, choice),
+    fileReadApproval: (itemId, choice) => reads.answer(itemId, choice),
     reviewChange: (itemId) => proposals.show(itemId),
     setMode: async (mode) => void (await session.setMode(mode)),
     findFiles: findMentionCandidates,
   });
-  backend = new Backend(context, session, commandApprovals, proposals, log);
+  backend = new Backend(context, session, commandApprovals, proposals, reads, log);
 
   context.subscriptions.push(
     log,
@@ -85,15 +88,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     api.registerCommand('tether.showPendingApproval', async () => {
       const pending = session.current.approvals;
       const picked = await api.showQuickPick(
-        pending.map((a) => ({ label: a.kind === 'command' ? `$(terminal) ${a.command}` : `$(diff) ${a.changes.length} file(s)`, itemId: a.itemId, approval: a.kind })),
+        pending.map((a) => ({ label: a.kind === 'command' ? `$(terminal) ${a.command}` : a.kind === 'fileRead' ? `$(file) read ${a.path}` : `$(diff) ${a.changes.length} file(s)`, approval: a })),
         { title: pending.length ? 'Pending Tether approvals' : 'No approval is pending' },
       );
-      if (picked?.approval === 'command') await commandApprovals.remind(picked.itemId);
-      if (picked?.approval === 'fileChange') await proposals.show(picked.itemId);
+      const approval = picked?.approval;
+      if (approval?.kind === 'command') await commandApprovals.remind(approval.itemId);
+      if (approval?.kind === 'fileChange') await proposals.show(approval.itemId);
+      if (approval?.kind === 'fileRead') await reads.remind(approval);
     }),
     api.onDidChangeConfiguration((e) => {
       // The interpreter and the state directory are fixed for a process's life.
       if (e.affectsConfiguration('tether.pythonPath') || e.affectsConfiguration('tether.home')) void backend?.restart();
+      else if (e.affectsConfiguration('tether')) void backend?.settingsChanged();
     }),
   );
   void backend.start();

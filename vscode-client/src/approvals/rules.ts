@@ -1,6 +1,6 @@
 /** How a command approval is put to the user: the notification's wording and buttons, and the
  * quick pick of suggested "always allow" rules. Pure; commandApproval.ts does the showing. */
-import type { CommandApprovalParams, CommandApprovalResult } from '../protocol';
+import type { CommandApprovalParams, CommandApprovalResult, FileReadApprovalParams, FileReadApprovalResult } from '../protocol';
 
 export const RUN_ONCE = 'Run once';
 export const RUN_FOR_SESSION = 'Run for session';
@@ -87,4 +87,19 @@ export function commandApprovalMessage(params: CommandApprovalParams): string {
         : 'in the workspace-write sandbox';
   const reason = params.reason ? ` ${params.reason}` : '';
   return `Tether wants to run \`${params.command}\` ${where} (in ${params.cwd}).${reason}`;
+}
+
+// Reads outside the workspace (approval/fileRead).
+export const READ_CHOICES = ['Allow once', 'Allow for session', 'Decline', 'Stop'] as const;
+export type ReadChoice = (typeof READ_CHOICES)[number];
+
+export const READ_DECISIONS: Record<ReadChoice, FileReadApprovalResult['decision']> = {
+  'Allow once': 'accept',
+  'Allow for session': 'acceptForSession',
+  Decline: 'decline',
+  Stop: 'cancel',
+};
+
+export function fileReadMessage(params: FileReadApprovalParams): string {
+  return `Tether wants to read ${params.path}, outside the workspace.${params.reason ? ` ${params.reason}` : ''}`;
 }

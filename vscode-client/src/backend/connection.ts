@@ -43,7 +43,6 @@ export class BackendConnection {
     const clientOptions: LanguageClientOptions = {
       // Every file buffer is synced so the agent reads what the user sees, saved or not.
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
-      synchronize: { configurationSection: 'tether' },
       initializationOptions: options.initializationOptions,
       outputChannel: options.outputChannel,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
@@ -77,8 +76,14 @@ export class BackendConnection {
     this.notificationListeners.push(listener);
   }
 
-  onServerRequest<M extends keyof ServerRequests>(method: M, handler: ServerRequestHandler<M>): void {
-    this.client.onRequest(method, (params: ServerRequests[M]['params'], token: CancellationToken) => handler(params, token));
+  /** One handler per server request of the protocol: the type fails to compile when the
+   * protocol gains a request the client does not answer. */
+  onServerRequests(handlers: { [M in keyof ServerRequests]: ServerRequestHandler<M> }): void {
+    for (const method of Object.keys(handlers) as (keyof ServerRequests)[]) {
+      // The table's type ties each handler to its method; the languageclient API is untyped here.
+      const handler = handlers[method] as (params: unknown, token: CancellationToken) => Promise<unknown>;
+      this.client.onRequest(method, (params: unknown, token: CancellationToken) => handler(params, token));
+    }
   }
 
   async request<M extends RequestMethod>(method: M, params: Requests[M]['params']): Promise<Requests[M]['result']> {
@@ -88,6 +93,12 @@ export class BackendConnection {
       if (err instanceof ResponseError) throw new RpcError(method, err.code, err.message);
       throw err;
     }
+  }
+
+  /** Settings changed while running: the server takes the initializationOptions shape under
+   * `settings.tether` (extension-only settings such as pythonPath are not its business). */
+  async sendSettings(options: InitializationOptions): Promise<void> {
+    await this.client.sendNotification('workspace/didChangeConfiguration', { settings: { tether: options } });
   }
 
   async stop(): Promise<void> {

@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import type { ChatSession } from '../chat/session';
 import type { CommandApprovals } from '../approvals/commandApproval';
+import type { FileReadApprovals } from '../approvals/fileReadApproval';
 import type { FileProposals } from '../diff/proposals';
 import * as api from '../vscodeapi';
 import { BackendConnection } from './connection';
@@ -11,6 +12,11 @@ import { SetupError, backendProblem, createVenv, venvIsCurrent, venvPlan } from 
 import { initializationOptions, readSettings, serverEnvironment } from './settings';
 
 export const API_KEY_SECRET = 'tether.openaiApiKey';
+
+function wireApiIsExplicit(config: vscode.WorkspaceConfiguration): boolean {
+  const wireApi = config.inspect('wireApi');
+  return [wireApi?.globalValue, wireApi?.workspaceValue, wireApi?.workspaceFolderValue].some((v) => v !== undefined);
+}
 
 export class Backend implements vscode.Disposable {
   private connection?: BackendConnection;
@@ -21,6 +27,7 @@ export class Backend implements vscode.Disposable {
     private readonly session: ChatSession,
     private readonly commands: CommandApprovals,
     private readonly proposals: FileProposals,
+    private readonly reads: FileReadApprovals,
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
@@ -39,10 +46,18 @@ export class Backend implements vscode.Disposable {
     this.connection = undefined;
     this.commands.cancelAll();
     this.proposals.cancelAll();
+    this.reads.cancelAll();
     if (connection) {
       this.session.detach('stopped');
       await connection.stop().catch((err: unknown) => this.log.warn(`stopping the backend: ${String(err)}`));
     }
+  }
+
+  /** Forwards model, endpoint and mode defaults to the running server without a restart. */
+  async settingsChanged(): Promise<void> {
+    const config = api.getConfiguration('tether');
+    const { settings } = readSettings(config);
+    await this.connection?.sendSettings(initializationOptions(settings, wireApiIsExplicit(config)));
   }
 
   dispose(): void {
@@ -56,17 +71,18 @@ export class Backend implements vscode.Disposable {
     try {
       const python = await this.python(settings.pythonPath);
       const apiKey = await this.context.secrets.get(API_KEY_SECRET);
-      const wireApi = config.inspect('wireApi');
-      const explicit = [wireApi?.globalValue, wireApi?.workspaceValue, wireApi?.workspaceFolderValue].some((v) => v !== undefined);
       const connection = new BackendConnection({
         python,
         cwd: api.workspaceFolders()[0]?.uri.fsPath,
         env: serverEnvironment(process.env, apiKey),
-        initializationOptions: initializationOptions(settings, explicit),
+        initializationOptions: initializationOptions(settings, wireApiIsExplicit(config)),
         outputChannel: this.log,
       });
-      connection.onServerRequest('approval/commandExecution', (params, token) => this.commands.request(params, token));
-      connection.onServerRequest('approval/fileChange', (params, token) => this.proposals.request(params, token));
+      connection.onServerRequests({
+        'approval/commandExecution': (params, token) => this.commands.request(params, token),
+        'approval/fileChange': (params, token) => this.proposals.request(params, token),
+        'approval/fileRead': (params, token) => this.reads.request(params, token),
+      });
       this.log.info(`starting ${python} -m server --stdio`);
       await connection.start();
       this.log.info(`backend ready: ${JSON.stringify(connection.capabilities ?? {})}`);

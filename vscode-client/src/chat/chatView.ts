@@ -3,12 +3,14 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { CommandChoice } from '../approvals/rules';
+import type { ReadChoice } from '../approvals/rules';
 import type { Mode } from '../protocol';
 import type { HostMessage, MentionCandidate, WebviewMessage } from './messages';
 import type { ChatSession } from './session';
 
 export interface ChatViewActions {
   commandApproval(itemId: string, choice: CommandChoice): Promise<void>;
+  fileReadApproval(itemId: string, choice: ReadChoice): void;
   reviewChange(itemId: string): Promise<void>;
   setMode(mode: Mode): Promise<void>;
   findFiles(query: string): Promise<MentionCandidate[]>;
@@ -71,6 +73,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
         return;
       case 'commandApproval':
         return this.actions.commandApproval(message.itemId, message.choice);
+      case 'fileReadApproval':
+        return this.actions.fileReadApproval(message.itemId, message.choice);
       case 'reviewChange':
         return this.actions.reviewChange(message.itemId);
       case 'openFile': {

@@ -3,6 +3,7 @@
 import type { Mode } from '../protocol';
 import type { ChatEvent, ChatState } from '../state/reducer';
 import type { CommandChoice } from '../approvals/rules';
+import type { ReadChoice } from '../approvals/rules';
 
 export interface MentionCandidate {
   path: string;
@@ -26,6 +27,7 @@ export type WebviewMessage =
   | { type: 'refreshHistory' }
   | { type: 'mentionQuery'; query: string }
   | { type: 'commandApproval'; itemId: string; choice: CommandChoice }
+  | { type: 'fileReadApproval'; itemId: string; choice: ReadChoice }
   | { type: 'reviewChange'; itemId: string }
   | { type: 'openFile'; path: string; line?: number }
   | { type: 'undoChange'; itemId: string };

@@ -4,6 +4,7 @@
 import type {
   CommandApprovalParams,
   FileChangeApprovalParams,
+  FileReadApprovalParams,
   Item,
   Mode,
   ServerNotification,
@@ -14,7 +15,8 @@ import type {
 
 export type PendingApproval =
   | ({ kind: 'command' } & CommandApprovalParams)
-  | ({ kind: 'fileChange' } & FileChangeApprovalParams);
+  | ({ kind: 'fileChange' } & FileChangeApprovalParams)
+  | ({ kind: 'fileRead' } & FileReadApprovalParams);
 
 export interface TurnView {
   id: string;

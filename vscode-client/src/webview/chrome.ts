@@ -2,6 +2,7 @@
  * meter, the server banner, pending approvals and the thread history list. */
 import type { WebviewMessage } from '../chat/messages';
 import { COMMAND_CHOICES, type CommandChoice, commandApprovalMessage } from '../approvals/rules';
+import { READ_CHOICES, fileReadMessage } from '../approvals/rules';
 import type { Mode } from '../protocol';
 import { MODES } from '../protocol';
 import { basename, contextMeter, plural } from '../state/present';
@@ -70,6 +71,15 @@ function approvalCard(approval: PendingApproval, post: Post): HTMLElement {
       h('div', { className: 'card-title' }, icon('bell-dot'), ' Approval needed'),
       h('div', { className: 'approval-text' }, commandApprovalMessage(approval)),
       h('div', { className: 'actions' }, ...COMMAND_CHOICES.map((choice, i) => h('button', { className: i === 0 ? 'primary' : 'secondary', onclick: () => post({ type: 'commandApproval', itemId: approval.itemId, choice }) }, icon(CHOICE_ICONS[choice]), ` ${choice}`))),
+    );
+  }
+  if (approval.kind === 'fileRead') {
+    return h(
+      'div',
+      { className: 'card approval', role: 'group', 'aria-label': 'File read approval', 'data-approval': approval.itemId },
+      h('div', { className: 'card-title' }, icon('bell-dot'), ' Approval needed'),
+      h('div', { className: 'approval-text' }, fileReadMessage(approval)),
+      h('div', { className: 'actions' }, ...READ_CHOICES.map((choice, i) => h('button', { className: i === 0 ? 'primary' : 'secondary', onclick: () => post({ type: 'fileReadApproval', itemId: approval.itemId, choice }) }, ` ${choice}`))),
     );
   }
   const hunks = approval.changes.reduce((n, c) => n + c.hunks.length, 0);

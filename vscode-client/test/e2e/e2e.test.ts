@@ -1,0 +1,195 @@
+/** End to end in real VS Code (code-server from npm) with the packaged .vsix installed, the real
+ * backend from the repository's .venv and the scripted model server, driven by playwright-core:
+ * a streamed answer, a readOnly edit proposal reviewed hunk by hunk (checked on disk), and a
+ * command approved from the notification. */
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, FrameLocator, Locator, Page } from 'playwright-core';
+import { launchChromium } from '../support/browser';
+import { ARTIFACTS } from '../support/screenshots';
+import { NODE24, PYTHON, REPO, type Started, type StartedWithMatch, codeServerArgs, installExtension, killGroup, startUntil, writeUserSettings } from '../support/processes';
+
+const NOTES = Array.from({ length: 30 }, (_, i) => `note ${i + 1}`);
+const GREETING = 'Hello from the scripted model: streaming works end to end.';
+const MARKER = 'made-by-tether.txt';
+
+// The model's side of the conversation, one entry per model request the backend makes.
+const SCRIPT = [
+  { text: GREETING, deltas: 14, delay: 0.12 },
+  {
+    tool_calls: [
+      {
+        name: 'apply_patch',
+        arguments: {
+          patch: ['*** Begin Patch', '*** Update File: notes.txt', '@@', ' note 2', '-note 3', '+note three', ' note 4', '@@', ' note 26', '-note 27', '+note twenty-seven', ' note 28', '*** End Patch'].join('\n'),
+        },
+      },
+    ],
+  },
+  { text: 'I proposed two edits to notes.txt.' },
+  { tool_calls: [{ name: 'shell', arguments: { command: `touch ${MARKER}` } }] },
+  { text: 'The marker file is there.' },
+];
+
+let tmp: string;
+let workspace: string;
+let modelServer: StartedWithMatch | undefined;
+let codeServer: Started | undefined;
+let browser: Browser | undefined;
+let page: Page;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function snap(name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `e2e-${name}.png`) }).catch(() => undefined);
+}
+
+/** The chat panel's content frame (VS Code nests a webview in two iframes). */
+function chat(): FrameLocator {
+  return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+}
+
+async function send(text: string): Promise<void> {
+  const prompt = chat().locator('#prompt');
+  await prompt.fill(text);
+  await prompt.press('Enter');
+}
+
+/** CodeLens links of the diff editor's right side, ordered top to bottom. */
+async function codeLensRows(): Promise<Locator[]> {
+  const rows = page.locator('.editor.modified .codelens-decoration');
+  const count = await rows.count();
+  const withTop = await Promise.all(Array.from({ length: count }, async (_, i) => ({ row: rows.nth(i), top: (await rows.nth(i).boundingBox())?.y ?? 0 })));
+  return withTop.sort((a, b) => a.top - b.top).map((r) => r.row);
+}
+
+describe('Tether in code-server', { timeout: 300_000 }, () => {
+  before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'tether-e2e-'));
+    workspace = join(tmp, 'workspace');
+    const extensionsDir = join(tmp, 'extensions');
+    const userDataDir = join(tmp, 'user-data');
+    const scriptFile = join(tmp, 'script.json');
+    writeFileSync(scriptFile, JSON.stringify(SCRIPT));
+    rmSync(workspace, { recursive: true, force: true });
+    mkdirSync(workspace);
+    writeFileSync(join(workspace, 'notes.txt'), `${NOTES.join('\n')}\n`);
+
+    modelServer = await startUntil(PYTHON, ['-m', 'tests.model_server', '--port', '0', '--script', scriptFile, '--echo'], { cwd: REPO, ready: /^(http:\/\/\S+)\s*$/m, timeoutMs: 30_000 });
+    const baseUrl = modelServer.match[1]!;
+    await installExtension(extensionsDir, userDataDir);
+    writeUserSettings(userDataDir, {
+      'tether.pythonPath': PYTHON,
+      'tether.baseUrl': baseUrl,
+      'tether.model': 'scripted-model',
+      'tether.wireApi': 'responses',
+      'tether.home': join(tmp, 'tether-home'),
+      'tether.defaultMode': 'agent',
+    });
+    const port = await freePort();
+    codeServer = await startUntil(NODE24, codeServerArgs(port, extensionsDir, userDataDir, join(tmp, 'config.yaml'), workspace), {
+      env: { ...process.env, OPENAI_API_KEY: 'sk-e2e-test', PYTHONPATH: REPO },
+      ready: /HTTP server listening on/,
+      timeoutMs: 60_000,
+    });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    killGroup(codeServer);
+    killGroup(modelServer);
+    if (tmp && process.env.KEEP_E2E_TMP !== '1') rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('opens the chat panel and streams an answer from the model', async () => {
+    try {
+      await page.locator('.activitybar .action-item a[aria-label^="Tether"]').click();
+      await chat().locator('#prompt').waitFor({ timeout: 60_000 });
+      await chat().locator('#banner').waitFor({ state: 'hidden', timeout: 60_000 });
+      await send('Say hello');
+      // The class is on while deltas arrive and off once the turn completes.
+      await chat().locator('.msg.agent.streaming').waitFor({ timeout: 30_000 });
+      await snap('streaming');
+      await until('the full answer', async () => ((await chat().locator('.msg.agent').last().textContent())?.includes(GREETING) ? true : undefined));
+      await chat().locator('.msg.agent.streaming').waitFor({ state: 'detached' });
+      await snap('answered');
+    } catch (err) {
+      await snap('answer-failed');
+      throw new Error(`${String(err)}\ncode-server:\n${codeServer?.log()}`);
+    }
+  });
+
+  it('switches to readOnly from the panel and the status bar follows', async () => {
+    await chat().locator('#mode').selectOption('readOnly');
+    await until('the panel to show readOnly', async () => ((await chat().locator('#mode').inputValue()) === 'readOnly' ? true : undefined));
+    await page.locator('.statusbar-item', { hasText: 'Tether: Read-only' }).waitFor();
+  });
+
+  it('proposes an edit in a diff; one hunk accepted and one rejected reach the disk', async () => {
+    try {
+      await send('Tidy notes.txt');
+      await page.locator('.editor.modified .codelens-decoration', { hasText: 'Accept' }).first().waitFor({ timeout: 60_000 });
+      await chat().locator('.card.approval', { hasText: 'Review proposed edits' }).waitFor();
+      await snap('proposal');
+      const [first] = await codeLensRows();
+      await first!.locator('a', { hasText: 'Accept' }).click();
+      await page.locator('.editor.modified .codelens-decoration', { hasText: 'Accepted' }).waitFor();
+      const rows = await codeLensRows();
+      const pending = rows[rows.length - 1]!;
+      await pending.locator('a', { hasText: 'Reject' }).click();
+      const expected = NOTES.map((line) => (line === 'note 3' ? 'note three' : line)).join('\n') + '\n';
+      await until('notes.txt with only the accepted hunk', () => (readFileSync(join(workspace, 'notes.txt'), 'utf8') === expected ? true : undefined));
+      await chat().locator('.diff-card .file-row', { hasText: '1 applied' }).waitFor();
+      await chat().locator('.msg.agent', { hasText: 'I proposed two edits' }).waitFor();
+      await snap('proposal-decided');
+    } catch (err) {
+      await snap('proposal-failed');
+      throw err;
+    }
+  });
+
+  it('runs a command approved from the notification', async () => {
+    try {
+      await send('Create the marker file');
+      const toast = page.locator('.notification-toast', { hasText: 'Tether wants to run' });
+      await toast.waitFor({ timeout: 60_000 });
+      await chat().locator('.card.approval', { hasText: `touch ${MARKER}` }).waitFor();
+      await snap('command-approval');
+      await toast.locator('a.monaco-button', { hasText: 'Run once' }).click();
+      await until('the marker file', () => (existsSync(join(workspace, MARKER)) ? true : undefined));
+      await chat().locator('.card.command .badge', { hasText: 'exit 0' }).waitFor();
+      await chat().locator('.msg.agent', { hasText: 'The marker file is there.' }).waitFor();
+      assert.equal(await chat().locator('.card.approval').count(), 0);
+      await snap('command-done');
+    } catch (err) {
+      await snap('command-failed');
+      throw err;
+    }
+  });
+});
