@@ -1,16 +1,15 @@
-"""A fast line diff: patience anchors over interned lines, difflib for what is left.
+"""A fast line diff: patience anchors over interned lines, Myers for what is left.
 
-difflib's SequenceMatcher alone is quadratic on files with many repeated lines (blank
-lines, closing braces), and its "autojunk" heuristic that avoids this degrades the diff.
-Patience diff anchors on lines that occur exactly once on both sides, which splits a big
-file with scattered edits into many tiny gaps in O(n log n); only those small gaps, which
-have no unique common line, go to SequenceMatcher. Lines are interned to ints first so
-every comparison is an int comparison.
+difflib's SequenceMatcher is quadratic on files with many repeated lines (blank lines,
+closing braces), and its "autojunk" heuristic that avoids this degrades the diff. Patience
+diff anchors on lines that occur exactly once on both sides, which splits a big file with
+scattered edits into many tiny gaps in O(n log n); only those gaps, which have no unique
+common line, get a minimal Myers alignment, with a budget so a pathological gap cannot
+hang the server. Lines are interned to ints first so every comparison is an int compare.
 """
 
 from __future__ import annotations
 
-import difflib
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
@@ -106,8 +105,69 @@ def _unique_lcs(
 def _fallback_pairs(
     a: list[int], b: list[int], alo: int, ahi: int, blo: int, bhi: int
 ) -> list[tuple[int, int]]:
-    """Matches inside a gap with no unique common line; such gaps are small in practice."""
-    matcher = difflib.SequenceMatcher(None, a[alo:ahi], b[blo:bhi], autojunk=False)
-    return [
-        (alo + i + k, blo + j + k) for i, j, n in matcher.get_matching_blocks() for k in range(n)
-    ]
+    """Matches inside a gap with no unique common line: a minimal (Myers) alignment.
+
+    Such gaps are small in real code. A huge one of repetitive lines could take quadratic
+    time, so past `MYERS_BUDGET` steps the gap is reported as wholly replaced instead: a
+    bigger diff, still correct, in bounded time.
+    """
+    xs, ys = a[alo:ahi], b[blo:bhi]
+    if set(xs).isdisjoint(ys):
+        return []
+    n, m = len(xs), len(ys)
+    offset = n + m + 1
+    frontier = [0] * (2 * offset + 1)  # furthest x reached on each diagonal k = x - y
+    history: list[list[int]] = []
+    steps = 0
+    for d in range(n + m + 1):
+        history.append(frontier[offset - d - 1 : offset + d + 2])
+        steps += d
+        for k in range(-d, d + 1, 2):
+            down = k == -d or (k != d and frontier[offset + k - 1] < frontier[offset + k + 1])
+            x = frontier[offset + k + 1] if down else frontier[offset + k - 1] + 1
+            y = x - k
+            snake_start = x
+            while x < n and y < m and xs[x] == ys[y]:
+                x += 1
+                y += 1
+            steps += x - snake_start + 1
+            frontier[offset + k] = x
+            if x >= n and y >= m:
+                return [(alo + i, blo + j) for i, j in _backtrack(history, n, m, d)]
+        if steps > MYERS_BUDGET:
+            return []
+    return []
+
+
+MYERS_BUDGET = 300_000
+"""Search steps allowed per gap, about 0.2 s of Python; a gap of a few hundred lines with
+no line unique to it stays well within it."""
+
+
+def _backtrack(history: list[list[int]], n: int, m: int, d_end: int) -> list[tuple[int, int]]:
+    """The matched pairs of the path found in round `d_end`, from the saved frontiers."""
+    pairs: list[tuple[int, int]] = []
+    x, y = n, m
+    for d in range(d_end, 0, -1):
+        saved = history[d]  # the frontier before round d, for diagonals -d-1 .. d+1
+
+        def at(k: int, saved: list[int] = saved, d: int = d) -> int:
+            return saved[k + d + 1]
+
+        k = x - y
+        down = k == -d or (k != d and at(k - 1) < at(k + 1))
+        prev_k = k + 1 if down else k - 1
+        prev_x = at(prev_k)
+        prev_y = prev_x - prev_k
+        start_x = prev_x if down else prev_x + 1
+        while x > start_x:
+            x -= 1
+            y -= 1
+            pairs.append((x, y))
+        x, y = prev_x, prev_y
+    while x > 0 and y > 0:
+        x -= 1
+        y -= 1
+        pairs.append((x, y))
+    pairs.reverse()
+    return pairs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.edits.diff import aggregate_diff, compute_hunks, diff_file
-from server.edits.linediff import matching_blocks
+from server.edits.hunks import apply_hunks
+from server.edits.linediff import _fallback_pairs, matching_blocks
 
 lines_strategy = st.lists(st.sampled_from(["a", "b", "c", "", "def f():", "  x", "}"]), max_size=30)
 
@@ -119,3 +121,32 @@ def test_git_apply_accepts_the_unified_diff(
         capture_output=True,
     )
     assert (work / "f.txt").read_bytes() == new.encode()
+
+
+def _lcs_length(a: list[int], b: list[int]) -> int:
+    table = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i, x in enumerate(a):
+        for j, y in enumerate(b):
+            table[i + 1][j + 1] = (
+                table[i][j] + 1 if x == y else max(table[i][j + 1], table[i + 1][j])
+            )
+    return table[-1][-1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 3), max_size=25), st.lists(st.integers(0, 3), max_size=25))
+def test_myers_fallback_finds_a_longest_common_subsequence(a: list[int], b: list[int]) -> None:
+    pairs = _fallback_pairs(a, b, 0, len(a), 0, len(b))
+    assert len(pairs) == _lcs_length(a, b)
+    assert all(a[i] == b[j] for i, j in pairs)
+    assert all(i1 < i2 and j1 < j2 for (i1, j1), (i2, j2) in pairwise(pairs))
+
+
+def test_repetitive_file_diff_stays_correct_and_bounded() -> None:
+    old_lines = ["a\n", "b\n"] * 2500
+    new_lines = list(old_lines)
+    for k in range(0, 5000, 100):
+        new_lines[k] = "b\n" if new_lines[k] == "a\n" else "a\n"
+    old, new = "".join(old_lines), "".join(new_lines)
+    hunks = compute_hunks(old, new)
+    assert apply_hunks(old, hunks) == new
