@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from protocol.initialize import TetherCapabilities
 from protocol.methods import REQUESTS
 from sandbox.launchers import detect_launcher
 from server import __version__
+from server.agent.model import warm_up
 from server.agent.service import Agent
 from server.config import MODES, Settings, load_settings, with_changes
 from server.handlers import make_handler
@@ -52,6 +54,7 @@ class TetherProtocol(LanguageServerProtocol):
             model=agent.settings.effective_model,
         )
         result.capabilities.experimental = {"tether": to_wire(caps)}
+        threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
         return result
 
     @lsp_method(lsp.EXIT)
@@ -147,4 +150,8 @@ def main_stdio() -> int:
     server = TetherServer()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_stdio(server))
-    return server.exit_code
+    # Everything is flushed and journaled by now; tearing down the interpreter (openai and
+    # pydantic bring hundreds of modules) would only delay the exit the client waits for.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(server.exit_code)

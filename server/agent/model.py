@@ -16,6 +16,14 @@ from protocol.base import Usage, WireApi
 from server.agent.history import Entry, to_chat_messages, to_responses_input
 
 
+def warm_up() -> None:
+    """Import the openai package and the stream types it parses; run in a background thread
+    after `initialize` so the first turn does not pay for it."""
+    import openai  # noqa: F401
+    from openai.types.chat import ChatCompletionChunk  # noqa: F401
+    from openai.types.responses import ResponseStreamEvent  # noqa: F401
+
+
 @dataclass(slots=True)
 class TextDelta:
     text: str
