@@ -58,6 +58,10 @@ class ToolCall:
     call_id: str | None = None
     chunks: int = 3
 
+    def __post_init__(self) -> None:
+        if self.chunks < 1:
+            raise ScriptError(f"ToolCall {self.name!r}: chunks must be >= 1, got {self.chunks}")
+
     @property
     def arguments_text(self) -> str:
         if isinstance(self.arguments, str):
@@ -101,9 +105,6 @@ class Reply:
             raise ScriptError(f"Reply.deltas must be >= 1, got {self.deltas}")
         if min(self.delay, self.headers_delay, self.hold_after or 0) < 0:
             raise ScriptError("Reply.delay, headers_delay and hold_after must not be negative")
-        for call in self.tool_calls:
-            if call.chunks < 1:
-                raise ScriptError(f"ToolCall {call.name!r}: chunks must be >= 1")
 
     def usage_for(self, request_bytes: int) -> Usage:
         """The scripted usage, or an estimate at ~4 characters (bytes) per token."""
@@ -129,7 +130,8 @@ class Reply:
 
 
 def _partial_reply() -> Reply:
-    """The default stream a mid-stream fault cuts: long enough for any `after_events`."""
+    """The default stream a mid-stream fault cuts (~30 events; past its end means after
+    the last event)."""
     return Reply(text="This answer is cut short by a scripted fault. " * 8, chunk_size=16)
 
 
