@@ -66,6 +66,8 @@ class Word:
     `literal` is False when the word holds an expansion or substitution, so `text` (kept as
     written) is not what will run. `pattern` is True when an unquoted glob or brace would make
     the shell replace the word with other words, such as file names chosen by whoever wrote them.
+    A tilde bash would expand (`~`, `~/x`, `name=~`) stays as written and counts as literal: it
+    can only become a home directory path, which changes what is read, not what runs.
     """
 
     text: str
@@ -178,7 +180,22 @@ class _Walker:
             self.flag(Construct.COMPOUND, node)
         elif node.type not in _SEQUENCES and node.type != "ERROR":
             self.flag(Construct.UNSUPPORTED, node)
+        else:
+            self.check_gaps(node)
         self.descend(node)
+
+    def check_gaps(self, node: Node) -> None:
+        """Flag source the grammar skipped between children, such as a leading `\\ `.
+
+        tree-sitter-bash drops some escapes it treats as blanks; bash does not, so a line
+        with a gap holding anything but blanks and line continuations is not what we parsed.
+        """
+        position = node.start_byte
+        for child in node.children:
+            if not _BLANK.fullmatch(self.source[position : child.start_byte]):
+                self.flag(Construct.UNSUPPORTED, node)
+                return
+            position = child.end_byte
 
     def descend(self, node: Node) -> None:
         """Find the statements below `node`, skipping the words of tests, loops and expansions."""
@@ -223,16 +240,23 @@ class _Walker:
                 self.word(child)
 
     def command(self, node: Node) -> None:
+        self.check_gaps(node)
         words: list[Word] = []
+        word_end = -1  # end byte of the last word, to glue parts the grammar leaves apart
         for child in node.children:
             if child.type == "variable_assignment":
                 self.variable_assignment(child)
             elif child.type.endswith("_redirect"):
                 self.redirect(child)
-            elif child.type == "command_name":
-                words.append(self.command_name(child))
-            elif child.is_named:
-                words.append(self.word(child))
+            elif child.type == "command_name" or child.is_named:
+                is_name = child.type == "command_name"
+                word = self.command_name(child) if is_name else self.word(child)
+                gap = self.source[word_end : child.start_byte]
+                if words and _CONTINUATIONS.fullmatch(gap):
+                    # tree-sitter-bash splits `''\a` and `a\<newline>b` in two; bash sees one word.
+                    word = _joined(words.pop(), word)
+                words.append(word)
+                word_end = child.end_byte
             elif child.type not in ("comment",):
                 self.flag(Construct.UNSUPPORTED, child)
         if words:
@@ -349,6 +373,8 @@ _STATEMENT_HANDLERS = {
     "variable_assignment": _Walker.variable_assignment,
     "variable_assignments": _Walker.descend,
 }
+_CONTINUATIONS = re.compile(rb"(?:\\\n)*")
+_BLANK = re.compile(rb"(?:[ \t\n]|\\\n)*")
 _SUBSTITUTIONS = frozenset({"command_substitution", "process_substitution", "subshell"})
 _SEQUENCES = frozenset({"program", "list", "pipeline", "negated_command", "comment"})
 _STATEMENT_TYPES = _SEQUENCES | _SUBSTITUTIONS | _COMPOUND_NODES | _STATEMENT_HANDLERS.keys()
@@ -446,6 +472,14 @@ def strip_wrappers(argv: Sequence[str]) -> tuple[str, ...]:
 def basename(name: str) -> str:
     """The program name without its directory: `/usr/bin/git` -> `git`."""
     return name.rsplit("/", 1)[-1]
+
+
+def _joined(first: Word, second: Word) -> Word:
+    return Word(
+        first.text + second.text,
+        literal=first.literal and second.literal,
+        pattern=first.pattern or second.pattern,
+    )
 
 
 def _unquoted_word(raw: str) -> Word:

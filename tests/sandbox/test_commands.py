@@ -426,3 +426,41 @@ def test_sed_scanner_agrees_with_gnu_sed_sandbox(script: str) -> None:
 )
 def test_long_option_abbreviations(arg: str, hit: bool) -> None:
     assert long_option_matches(arg, frozenset({"--output", "--pre"})) is hit
+
+
+# --- differential test against real bash --------------------------------------------------------
+
+_PLAIN_CHARS = "abcXYZ019-_./=:,@%+é"  # no "~": tilde expansion is kept as written
+_QUOTED_CHARS = _PLAIN_CHARS + "~ \t\r\n;|&<>(){}*?[]#!'\"\\$`"
+_WORD_PART = st.one_of(
+    st.text(alphabet=_PLAIN_CHARS, min_size=1, max_size=5),
+    st.text(alphabet=_QUOTED_CHARS.replace("'", ""), max_size=5).map(lambda t: f"'{t}'"),
+    st.text(alphabet=_QUOTED_CHARS, max_size=5).map(
+        lambda t: '"' + t.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+    ),
+    st.sampled_from(_QUOTED_CHARS).map(lambda c: "\\" + c),
+    st.sampled_from(["$'\\n'", "$'\\t\\x41'", "$'\\''", "$'\\101b'", "$'a\\\\b'", '"\\a"']),
+)
+_WORDS = st.lists(st.lists(_WORD_PART, min_size=1, max_size=3).map("".join), max_size=4)
+BASH = shutil.which("bash")
+_SHOW_ARGV = 'show() { for a in "$@"; do printf "%s\\0" "$a"; done; }; eval "$1"'
+
+
+@pytest.mark.skipif(BASH is None, reason="needs bash as the oracle")
+@settings(max_examples=200, deadline=None)
+@given(_WORDS)
+def test_argv_matches_what_bash_passes(words: list[str]) -> None:
+    """For every line we call plain and exact, our argv is the argv bash really builds."""
+    source = " ".join(["show", *words])
+    parsed = parse_command(source)
+    if not parsed.plain or len(parsed.commands) != 1 or not parsed.commands[0].exact:
+        return
+    assert BASH is not None
+    run = subprocess.run(
+        [BASH, "--norc", "-c", _SHOW_ARGV, "_", source],
+        capture_output=True,
+        check=False,
+        timeout=5,
+    )
+    expected = run.stdout.decode().split("\0")[:-1]
+    assert list(parsed.commands[0].argv[1:]) == expected, source
