@@ -13,6 +13,7 @@ import contextlib
 import os
 import shutil
 import signal
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,7 +37,8 @@ __all__ = [
 ]
 
 _READ_CHUNK = 65536
-_KILL_WAIT_S = 0.4  # cancellation must be done within 500 ms
+_KILL_WAIT_S = 0.3  # cancellation must be done within 500 ms
+_DRAIN_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ async def run_command(
     chosen: LauncherName = "none" if not policy.sandboxed else launcher or detect_launcher()
     dirs = PrivateDirs.create()
     cgroup = PidsCgroup.create(policy.max_processes)
+    cancelled = False
     try:
         homes = homes_of(env)
         prepared = prepare(
@@ -85,7 +88,7 @@ async def run_command(
             cwd=Path(os.path.realpath(cwd)),
             secrets=secret_paths_for(policy, homes) if policy.sandboxed else [],
         )
-        argv = [*(cgroup.join_prefix() if cgroup else []), *prepared.argv]
+        argv = [*process_limit_prefix(cgroup, policy.max_processes), *prepared.argv]
         child_env = command_env(env, policy, prepared.inside)
         output = CappedOutput(output_cap_bytes, on_output)
         started = time.monotonic()
@@ -101,11 +104,45 @@ async def run_command(
             launcher=chosen,
             denial=detect_denial(text, exit_code) if policy.sandboxed and not timed_out else None,
         )
+    except asyncio.CancelledError:
+        cancelled = True
+        raise
     finally:
-        if cgroup is not None:
-            cgroup.kill_all()
-            cgroup.remove()
-        dirs.cleanup()
+        if cancelled:
+            # The canceller waits on us: hand the slow part (a big temp dir) to a thread.
+            threading.Thread(target=_clean_up, args=(cgroup, dirs), daemon=True).start()
+        else:
+            _clean_up(cgroup, dirs)
+
+
+def _clean_up(cgroup: PidsCgroup | None, dirs: PrivateDirs) -> None:
+    if cgroup is not None:
+        cgroup.kill_all()
+        cgroup.remove()
+    dirs.cleanup()
+
+
+def process_limit_prefix(cgroup: PidsCgroup | None, max_processes: int) -> list[str]:
+    """argv prefix capping the command's process count: its cgroup, or else RLIMIT_NPROC.
+
+    RLIMIT_NPROC counts every process of the user, not just this command's, so it is set
+    above what the user already runs; it does not bind root at all, hence the cgroup first.
+    """
+    if cgroup is not None:
+        return cgroup.join_prefix()
+    limit = _processes_of_user(os.getuid()) + max_processes
+    return [_bash(), "-c", f'ulimit -u {limit} && exec "$@"', "tether-limit"]
+
+
+def _processes_of_user(uid: int) -> int:
+    count = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                count += entry.stat().st_uid == uid
+            except OSError:
+                continue
+    return count
 
 
 def command_env(env: Mapping[str, str], policy: Policy, inside: InsideView) -> dict[str, str]:
@@ -157,15 +194,27 @@ async def _supervise(
             timed_out = True
         # Background jobs die with their command; their open pipes would keep us reading.
         _kill_tree(process.pid, cgroup)
-        await asyncio.wait_for(asyncio.gather(*readers), timeout=5)
-        return await process.wait(), timed_out
+        await _drain(readers, _DRAIN_S)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(exited.wait(), _KILL_WAIT_S)
+        code = transport.get_returncode()
+        return (code if code is not None else -signal.SIGKILL), timed_out
     except BaseException:
         _kill_tree(process.pid, cgroup)
         for reader in readers:
             reader.cancel()
         with contextlib.suppress(BaseException):
-            await asyncio.wait_for(process.wait(), _KILL_WAIT_S)
+            await asyncio.wait_for(exited.wait(), _KILL_WAIT_S)
         raise
+    finally:
+        transport.close()
+
+
+async def _drain(readers: list[asyncio.Task[None]], limit_s: float) -> None:
+    """Read what is left in the pipes; give up on a writer that escaped the kill."""
+    _done, pending = await asyncio.wait(readers, timeout=limit_s)
+    for reader in pending:
+        reader.cancel()
 
 
 class _ExitAwareProtocol(asyncio.subprocess.SubprocessStreamProtocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import subprocess
 import tempfile
 import time
 import uuid
@@ -14,7 +15,7 @@ import pytest
 from sandbox.launchers import SandboxUnavailable
 from sandbox.output import Stream
 from sandbox.policy import Policy
-from sandbox.run import run_command
+from sandbox.run import process_limit_prefix, run_command
 from tests.sandbox.conftest import Runner
 from tests.sandbox.test_escapes import _pids_with  # pyright: ignore[reportPrivateUsage]
 
@@ -87,6 +88,10 @@ async def test_cancelling_the_task_kills_within_500ms_and_cleans_up(run: Runner)
     assert time.monotonic() - cancelled_at < 0.5
     await asyncio.sleep(0.05)
     assert _pids_with(token) == []
+    for _ in range(40):  # the private directory is removed in the background
+        if private_dirs() <= before:
+            break
+        await asyncio.sleep(0.05)
     assert private_dirs() <= before
 
 
@@ -139,3 +144,17 @@ async def test_no_launcher_refuses_sandboxed_commands(workspace: Path) -> None:
             on_output=None,
             launcher="none",
         )
+
+
+def test_without_a_cgroup_the_process_cap_falls_back_to_rlimit() -> None:
+    prefix = process_limit_prefix(None, 50)
+    done = subprocess.run(
+        [*prefix, "cat", "/proc/self/limits"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    )
+    line = next(x for x in done.stdout.splitlines() if x.startswith("Max processes"))
+    soft = int(line.split()[2])
+    assert 50 <= soft < 100_000
