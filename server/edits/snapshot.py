@@ -7,8 +7,8 @@ snapshot before each command costs a directory walk plus the files that changed.
 modified within `RACY_WINDOW_NS` of the previous snapshot are re-read anyway, because a
 write in the same clock tick can leave the stat unchanged.
 
-The walk skips `.git`, `node_modules` and whatever the `.gitignore` files (at any depth)
-ignore: build outputs and caches are large and rebuilt, not restored. Symlinks are recorded
+The walk skips what `ignore.IgnoreRules` ignores (`.git`, `node_modules`, `.gitignore`d
+trees): build outputs and caches are large and rebuilt, not restored. Symlinks are recorded
 by target and never followed; files larger than `max_blob_bytes` are recorded by stat only
 and cannot be restored.
 """
@@ -22,11 +22,9 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import pathspec
-
 from server.edits.blobs import BlobStore
+from server.edits.ignore import ALWAYS_IGNORED, IgnoreRules, ScopedSpec, matches
 
-ALWAYS_SKIPPED = frozenset({".git", "node_modules"})
 RACY_WINDOW_NS = 2_000_000_000
 DEFAULT_MAX_BLOB_BYTES = 32 * 1024 * 1024
 
@@ -148,14 +146,13 @@ def digest_of(path: Path) -> str | None:
 def _walk(root: Path) -> tuple[list[tuple[str, os.stat_result]], list[str]]:
     """(relative POSIX path, lstat) of regular files and symlinks, and the relative paths
     of directories, honouring ignores."""
+    rules = IgnoreRules(root)
     found: list[tuple[str, os.stat_result]] = []
     dirs: list[str] = []
-    stack: list[tuple[Path, str, list[tuple[str, pathspec.PathSpec]]]] = [(root, "", [])]
+    stack: list[tuple[Path, str, list[ScopedSpec]]] = [(root, "", [])]
     while stack:
         directory, rel_dir, specs = stack.pop()
-        spec = _gitignore(directory)
-        if spec is not None:
-            specs = [*specs, (rel_dir, spec)]
+        specs = rules.extend(specs, directory, rel_dir)
         try:
             children = list(os.scandir(directory))
         except OSError:
@@ -164,7 +161,7 @@ def _walk(root: Path) -> tuple[list[tuple[str, os.stat_result]], list[str]]:
             rel = f"{rel_dir}{child.name}"
             info = child.stat(follow_symlinks=False)
             is_dir = stat.S_ISDIR(info.st_mode)
-            if child.name in ALWAYS_SKIPPED or _ignored(rel, is_dir, specs):
+            if child.name in ALWAYS_IGNORED or matches(rel, is_dir, specs):
                 continue
             if is_dir:
                 dirs.append(rel)
@@ -172,21 +169,3 @@ def _walk(root: Path) -> tuple[list[tuple[str, os.stat_result]], list[str]]:
             elif stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode):
                 found.append((rel, info))
     return found, dirs
-
-
-def _gitignore(directory: Path) -> pathspec.PathSpec | None:
-    try:
-        lines = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    return pathspec.GitIgnoreSpec.from_lines(lines.splitlines())
-
-
-def _ignored(rel: str, is_dir: bool, specs: list[tuple[str, pathspec.PathSpec]]) -> bool:
-    ignored = False
-    for base, spec in specs:
-        local = rel[len(base) :] + ("/" if is_dir else "")
-        result = spec.check_file(local)
-        if result.include is not None:
-            ignored = result.include
-    return ignored
