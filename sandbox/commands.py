@@ -218,6 +218,7 @@ class _Walker:
         self.descend(node)
 
     def redirected_statement(self, node: Node) -> None:
+        self.check_gaps(node)
         for child in node.children:
             if child.type.endswith("_redirect"):
                 self.redirect(child)
@@ -392,7 +393,7 @@ def _is_harmless_redirect(node: Node) -> bool:
     destinations = node.children_by_field_name("destination")
     operators = [c.type for c in node.children if not c.is_named]
     if not destinations:
-        return operators in (["<&-"], [">&-"]) or _text(node).endswith("&-")
+        return _text(node).endswith("&-")
     if len(destinations) != 1:
         return False
     target = destinations[0]

@@ -403,7 +403,7 @@ SED_SCRIPTS = st.lists(_SED_PIECES, max_size=6).map("".join)
 
 
 @pytest.mark.skipif(SED is None, reason="needs GNU sed, whose --sandbox mode is the oracle")
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.one_of(st.text(alphabet="sywWeErRpq/;{}!$1,\\ \nx[]:bI", max_size=14), SED_SCRIPTS))
 def test_sed_scanner_agrees_with_gnu_sed_sandbox(script: str) -> None:
     """Whatever the scanner accepts, GNU sed --sandbox (which rejects e, r, w) must accept too."""
@@ -447,7 +447,7 @@ _SHOW_ARGV = 'show() { for a in "$@"; do printf "%s\\0" "$a"; done; }; eval "$1"
 
 
 @pytest.mark.skipif(BASH is None, reason="needs bash as the oracle")
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(_WORDS)
 def test_argv_matches_what_bash_passes(words: list[str]) -> None:
     """For every line we call plain and exact, our argv is the argv bash really builds."""
