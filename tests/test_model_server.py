@@ -23,7 +23,9 @@ import openai
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from openai.types.chat import ChatCompletionMessageParam
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
+from openai.types.responses import Response, ResponseStreamEvent
+from pydantic import TypeAdapter
 
 from tests.model_server import (
     Fault,
@@ -36,7 +38,10 @@ from tests.model_server import (
     echo_reply,
     turns_from_json,
 )
-from tests.model_server.script import split_into
+from tests.model_server.chat_api import chat_chunks as chat_chunks_of
+from tests.model_server.chat_api import chat_json
+from tests.model_server.responses_api import failed_event, response_events, response_json
+from tests.model_server.script import ReasoningFormat, split_into
 
 REPO = Path(__file__).resolve().parent.parent
 USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
@@ -187,6 +192,32 @@ def test_two_thousand_deltas_stream_well_under_a_second(model_server: ModelServe
         cpu = time.process_time() - started
     assert len(lines) == 2000 + 8  # the deltas and the message's structural events
     assert cpu < 0.5, f"2,000 deltas cost {cpu:.2f}s of CPU"
+
+
+@pytest.mark.parametrize("reasoning_format", ["summary", "text"])
+def test_every_event_and_body_validates_against_the_openai_types(
+    reasoning_format: ReasoningFormat,
+) -> None:
+    # The client only constructs (never validates) what it parses; validating here catches
+    # a missing required field that a stricter client or another SDK would reject.
+    reply = Reply(
+        text="hello",
+        reasoning="why",
+        reasoning_format=reasoning_format,
+        tool_calls=[ToolCall("f", {"a": 1}), ToolCall("g", "{broken")],
+    )
+    body = {"model": "m", "stream": True, "include": ["reasoning.encrypted_content"]}
+    responses = RecordedRequest(0, "POST", "/v1/responses", {}, {**body, "input": "hi"})
+    stream_event: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
+    for event in response_events(reply, responses):
+        stream_event.validate_python(event)
+    stream_event.validate_python(failed_event(responses, "overloaded", 3))
+    Response.model_validate(response_json(reply, responses))
+    chat_body = {**body, "messages": USER, "stream_options": {"include_usage": True}}
+    chat = RecordedRequest(0, "POST", "/v1/chat/completions", {}, chat_body)
+    for chunk in chat_chunks_of(reply, chat):
+        ChatCompletionChunk.model_validate(chunk)
+    ChatCompletion.model_validate(chat_json(reply, chat))
 
 
 # Chat Completions ------------------------------------------------------------------------
