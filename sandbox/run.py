@@ -151,6 +151,10 @@ def command_env(env: Mapping[str, str], policy: Policy, inside: InsideView) -> d
     child.setdefault("PATH", os.defpath)
     for name in ("TMPDIR", "TMP", "TEMP"):
         child[name] = str(inside.tmp)
+    if policy.sandboxed:
+        # HOME is read-only inside the sandbox; caches go where writes can land.
+        child["XDG_CACHE_HOME"] = str(inside.tmp / ".cache")
+        child["npm_config_cache"] = str(inside.tmp / ".npm")
     if policy.kind == "readOnly":
         child["HOME"] = str(inside.home)
     return child

@@ -69,11 +69,12 @@ def bwrap_argv(
 ) -> list[str]:
     """The full bwrap command line running `argv` under `policy`."""
     path = bwrap_path() or "bwrap"
-    roots = [Path(os.path.realpath(r)) for r in policy.roots]
+    # A missing root cannot be bound (bwrap would fail); there is nothing in it to reach anyway.
+    roots = [Path(os.path.realpath(r)) for r in policy.roots if os.path.isdir(r)]
     args = [path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     args += _run_mask(roots, cwd, policy.allows_network)
     args += ["--bind", str(dirs.tmp), "/tmp"]
-    writable = policy.writable_roots
+    writable = bool(policy.writable_roots)
     for root in roots:
         args += ["--bind" if writable else "--ro-bind", str(root), str(root)]
     if not any(_under(cwd, r) for r in roots) and _under_any(cwd, ("/tmp", "/run")):

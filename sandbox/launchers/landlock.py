@@ -41,7 +41,7 @@ def landlock_inside(dirs: PrivateDirs) -> InsideView:
 def landlock_argv(
     argv: Sequence[str], *, policy: Policy, dirs: PrivateDirs, secrets: Sequence[Path]
 ) -> list[str]:
-    roots = [Path(os.path.realpath(r)) for r in policy.writable_roots]
+    roots = [Path(os.path.realpath(r)) for r in policy.writable_roots if os.path.isdir(r)]
     protected = [t.path for root in roots for t in protected_targets(root, policy.protected)]
     spec = ExecSpec(
         hidden=tuple(Path(os.path.realpath(s)) for s in secrets),

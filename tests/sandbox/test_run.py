@@ -158,3 +158,25 @@ def test_without_a_cgroup_the_process_cap_falls_back_to_rlimit() -> None:
     line = next(x for x in done.stdout.splitlines() if x.startswith("Max processes"))
     soft = int(line.split()[2])
     assert 50 <= soft < 100_000
+
+
+async def test_caches_point_into_the_private_tmp(run: Runner) -> None:
+    result = await run('mkdir -p "$XDG_CACHE_HOME" && echo "$XDG_CACHE_HOME|$TMPDIR"')
+    assert result.exit_code == 0, result.output
+    cache, tmp = result.output.strip().split("|")
+    assert cache.startswith(tmp)
+
+
+async def test_a_missing_extra_root_does_not_break_the_command(run: Runner) -> None:
+    policy = Policy("workspaceWrite", roots=(run.workspace, run.workspace / "gone"))
+    result = await run_command(
+        "echo ok > f && cat f",
+        cwd=run.workspace,
+        policy=policy,
+        env=run.env,
+        timeout_s=10,
+        output_cap_bytes=1000,
+        on_output=None,
+        launcher=run.launcher,
+    )
+    assert (result.exit_code, result.output) == (0, "ok\n")
