@@ -170,7 +170,7 @@ async def test_caches_point_into_the_private_tmp(run: Runner) -> None:
 async def test_a_missing_extra_root_does_not_break_the_command(run: Runner) -> None:
     policy = Policy("workspaceWrite", roots=(run.workspace, run.workspace / "gone"))
     result = await run_command(
-        "echo ok > f && cat f",
+        "echo ok > hello.txt && cat hello.txt",
         cwd=run.workspace,
         policy=policy,
         env=run.env,
