@@ -5,7 +5,8 @@
     *** Delete File: path
     *** Update File: path
     *** Move to: new/path         (optional, right after Update File)
-    @@ optional context line      one or more hunks of " ", "-", "+" lines
+    @@ optional context line      one or more hunks of " ", "-", "+" lines; several "@@"
+                                  lines in a row narrow down (class, then method)
     *** End of File               (optional, the hunk ends at the end of the file)
     *** End Patch
 
@@ -55,10 +56,10 @@ _UNIFIED_HEADER = re.compile(r"^-\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
 @dataclass(frozen=True)
 class UpdateChunk:
     """One "@@" hunk: `lines` keep their " ", "-", "+" prefix and carry no terminators.
-    `context` is the text after "@@", a line to find first; `line_number` is the 1-based
-    patch line of the hunk, for error messages."""
+    `contexts` are the texts after its "@@" lines, lines to find one after the other before
+    the hunk; `line_number` is the 1-based patch line of the hunk, for error messages."""
 
-    context: str | None
+    contexts: tuple[str, ...]
     lines: tuple[str, ...]
     is_end_of_file: bool
     line_number: int
@@ -205,11 +206,14 @@ class _Parser:
     def _chunk(self, path: str, first: bool) -> UpdateChunk:
         start = self.i
         line = self.lines[self.i]
-        context: str | None = None
+        contexts: list[str] = []
         if line.startswith("@@"):
-            header = line[2:].strip()
-            context = None if not header or _UNIFIED_HEADER.match(header) else header
-            self.i += 1
+            # Several "@@" lines in a row narrow down step by step: "@@ class A", "@@ def f".
+            while self.i < self.end and self.lines[self.i].startswith("@@"):
+                header = self.lines[self.i][2:].strip()
+                if header and not _UNIFIED_HEADER.match(header):
+                    contexts.append(header)
+                self.i += 1
         elif not first or line.strip() == END_OF_FILE:
             raise PatchError(
                 f"Patch line {self.i + 1} (update of {path}): expected a hunk starting with "
@@ -225,6 +229,9 @@ class _Parser:
                 break
             if line.startswith(("***", "@@")):
                 break
+            if line.startswith("\\ No newline"):
+                self.i += 1  # copied from a unified diff; the file's own ending is kept
+                continue
             if line and line[0] not in " +-":
                 raise PatchError(
                     f"Patch line {self.i + 1} (update of {path}): '{line}' is not a hunk "
@@ -238,7 +245,7 @@ class _Parser:
                 f"Patch line {start + 1} (update of {path}): the hunk has no lines. Give its "
                 "' ' context, '-' removed and '+' added lines."
             )
-        return UpdateChunk(context, tuple(body), at_end, start + 1)
+        return UpdateChunk(tuple(contexts), tuple(body), at_end, start + 1)
 
 
 ReadText = Callable[[str], str | None]

@@ -33,13 +33,13 @@ def apply_update(path: str, text: str, chunks: Sequence[UpdateChunk]) -> str:
     replacements: list[Replacement] = []
     cursor = 0
     for number, chunk in enumerate(chunks, 1):
-        if chunk.context is not None:
-            found = seek_sequence(keys, [chunk.context], cursor)
+        for context in chunk.contexts:
+            found = seek_sequence(keys, [context], cursor)
             if found is None:
-                raise PatchError(_context_error(path, number, chunk, keys, cursor))
+                raise PatchError(_context_error(path, number, chunk, context, keys, cursor))
             cursor = found + 1
         if not chunk.old_lines:
-            at = cursor if chunk.context is not None else len(keys)
+            at = cursor if chunk.contexts else len(keys)
             replacements.append((at, chunk.lines))
             continue
         start, body = _find_chunk(keys, chunk, cursor)
@@ -90,8 +90,9 @@ def _splice(lines: list[str], replacements: list[Replacement], eol: str) -> str:
     return "".join(result)
 
 
-def _context_error(path: str, number: int, chunk: UpdateChunk, keys: list[str], cursor: int) -> str:
-    context = chunk.context or ""
+def _context_error(
+    path: str, number: int, chunk: UpdateChunk, context: str, keys: list[str], cursor: int
+) -> str:
     where = f" after line {cursor}" if cursor else ""
     message = (
         f"Failed to apply hunk {number} of {path} (patch line {chunk.line_number}): its "

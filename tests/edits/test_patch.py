@@ -39,7 +39,7 @@ def test_parses_every_operation() -> None:
     assert ops[0] == AddFile("hello.txt", "Hello\nworld\n")
     assert isinstance(ops[1], UpdateFile)
     assert ops[1].move_to == "src/main.py"
-    assert ops[1].chunks[0].context == "def greet():"
+    assert ops[1].chunks[0].contexts == ("def greet():",)
     assert ops[1].chunks[0].old_lines == ("print('Hi')",)
     assert ops[2] == DeleteFile("old.txt")
 
@@ -162,7 +162,7 @@ def test_delete_then_add_replaces_a_file() -> None:
             "*** Begin Patch\n*** Update File: a\n@@\n-x\n?y\n*** End Patch",
             "Patch line 5 (update of a)",
         ),
-        ("*** Begin Patch\n*** Update File: a\n@@\n@@\n-x\n*** End Patch", "has no lines"),
+        ("*** Begin Patch\n*** Update File: a\n@@\n*** End Patch", "has no lines"),
         ("*** Begin Patch\n*** End Patch", "no file operations"),
     ],
 )
@@ -252,3 +252,21 @@ def test_added_file_tolerates_unprefixed_blank_lines_and_explains_missing_plus()
     assert run(patch, {})["a"] == "x\n\ny\n"
     with pytest.raises(PatchError, match="Every line of an added file starts with '\\+'"):
         parse_patch("*** Begin Patch\n*** Add File: a\n+x\ny\n*** End Patch")
+
+
+def test_consecutive_headers_narrow_down_to_the_right_method() -> None:
+    method = "    def f(self):\n        return 1\n"
+    text = "class A:\n" + method + "class B:\n" + method
+    patch = (
+        "*** Begin Patch\n*** Update File: a.py\n@@ class B:\n@@     def f(self):\n"
+        "-        return 1\n+        return 2\n*** End Patch"
+    )
+    assert run(patch, {"a.py": text})["a.py"] == text[: text.rindex("1")] + "2\n"
+
+
+def test_no_newline_marker_copied_from_a_diff_is_skipped() -> None:
+    patch = (
+        "*** Begin Patch\n*** Update File: a\n@@\n-x\n\\ No newline at end of file\n+y\n"
+        "*** End Patch"
+    )
+    assert run(patch, {"a": "x"})["a"] == "y"
