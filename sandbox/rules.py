@@ -41,6 +41,7 @@ from typing import Literal, cast
 
 from sandbox.commands import (
     WRAPPERS,
+    Construct,
     ParsedCommand,
     SimpleCommand,
     basename,
@@ -110,6 +111,13 @@ class RuleSet:
                 verb = "forbidden" if decision == "forbid" else "set to always ask"
                 reason = f"`{shlex.join(command.argv)}` is {verb} by {rule.describe()}"
                 return RuleVerdict(decision, (rule,), reason)
+        hidden = [f for f in parsed.flags if f.construct in _HIDING_CONSTRUCTS]
+        if hidden and any(rule.decision == "forbid" for rule in self.rules):
+            reason = (
+                f"{hidden[0].describe()} hides what will run, so your forbid rules cannot be "
+                "checked against it; the user must approve it"
+            )
+            return RuleVerdict("prompt", (), reason)
         if not parsed.plain or not parsed.commands:
             why = parsed.describe_flags() or "it runs no command"
             return RuleVerdict(None, (), f"no rule can approve this command because of {why}")
@@ -128,6 +136,12 @@ class RuleSet:
             return RuleVerdict(None, (), "no allow rule matches")
         sources = "; ".join(dict.fromkeys(rule.describe() for rule in deciding))
         return RuleVerdict("allow", tuple(deciding), f"allowed by {sources}")
+
+
+# Constructs that can run a command no rule sees (`$CMD`, `eval "$X"`, `bash -c "$S"`).
+_HIDING_CONSTRUCTS = frozenset(
+    {Construct.DYNAMIC_COMMAND_NAME, Construct.EVAL, Construct.NESTED_SHELL, Construct.UNSUPPORTED}
+)
 
 
 def _allow_matches(prefix: tuple[str, ...], command: SimpleCommand) -> bool:
@@ -225,11 +239,11 @@ def load_rules(home: Path, roots: Sequence[Path]) -> RuleSet:
     rules: list[Rule] = []
     problems: list[str] = []
     incomplete = False
-    files = [(user_rules_path(home), "user")] + [
-        (workspace_rules_path(r), "workspace") for r in roots
-    ]
+    files: list[tuple[Path, RuleScope]] = [(user_rules_path(home), "user")]
+    for root in roots:
+        files.append((workspace_rules_path(root), "workspace"))
     for path, scope in files:
-        found, found_problems, broken = _read_rules_file(path, cast(RuleScope, scope))
+        found, found_problems, broken = _read_rules_file(path, scope)
         rules.extend(found)
         problems.extend(found_problems)
         incomplete = incomplete or broken
@@ -345,6 +359,8 @@ def _checked_rule(
     tokens = tuple(prefix)
     if not tokens or not all(tokens):
         raise RuleError('a rule needs a non-empty prefix of non-empty tokens, like ["npm", "test"]')
+    if not all(map(_is_utf8, tokens)):
+        raise RuleError("a rule token holds characters that cannot be saved as UTF-8 text")
     if decision not in _DECISIONS:
         raise RuleError(f"decision must be one of allow, prompt, forbid (got {decision!r})")
     broad = broad_prefix_reason(tokens) if decision == "allow" else None
@@ -356,6 +372,14 @@ def _checked_rule(
         )
         raise RuleError(f"always allowing {broad}, which is as good as full access; {where}")
     return Rule(tokens, decision, scope, source)
+
+
+def _is_utf8(token: str) -> bool:
+    try:
+        token.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates, which JSON strings can carry
+        return False
+    return True
 
 
 def _existing_text(path: Path) -> str:
@@ -393,8 +417,15 @@ def _toml_rule(rule: Rule) -> str:
     return f'\n[[rules]]\nprefix = [{tokens}]\ndecision = "{rule.decision}"\n'
 
 
-_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f"}
-_TOML_ESCAPES["\r"] = "\\r"
+_TOML_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
 
 
 def _toml_string(value: str) -> str:

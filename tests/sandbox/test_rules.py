@@ -309,6 +309,21 @@ def test_forbid_of_a_broad_prefix_is_fine(home: Path) -> None:
     assert verdict_of(list(load_rules(home, []).rules), "sudo ls") == "forbid"
 
 
+def test_persist_refuses_tokens_that_are_not_text(home: Path) -> None:
+    with pytest.raises(RuleError, match="cannot be saved as UTF-8"):
+        persist_rule(user_rules_path(home), ["npm", "\udc80"], scope="user")
+
+
+@pytest.mark.parametrize(
+    "command", ["$CMD -rf x", 'eval "$X"', 'bash -c "$S"', "command eval x", "\\ rm x"]
+)
+def test_hidden_commands_prompt_when_forbid_rules_exist(command: str) -> None:
+    verdict = RuleSet((rule("rm", decision="forbid"),)).evaluate(parse_command(command))
+    assert verdict.decision == "prompt"
+    assert "forbid rules cannot be checked" in verdict.reason
+    assert verdict_of([rule("git")], command) is None
+
+
 def test_persist_refuses_an_empty_prefix(home: Path) -> None:
     with pytest.raises(RuleError, match="non-empty prefix"):
         persist_rule(user_rules_path(home), [], scope="user")
