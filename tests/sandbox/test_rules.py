@@ -315,7 +315,7 @@ def test_persist_refuses_tokens_that_are_not_text(home: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "command", ["$CMD -rf x", 'eval "$X"', 'bash -c "$S"', "command eval x", "\\ rm x"]
+    "command", ["$CMD -rf x", 'eval "$X"', 'bash -c "$S"', "command eval x", "\\ ls x"]
 )
 def test_hidden_commands_prompt_when_forbid_rules_exist(command: str) -> None:
     verdict = RuleSet((rule("rm", decision="forbid"),)).evaluate(parse_command(command))
