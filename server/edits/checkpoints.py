@@ -265,7 +265,9 @@ class CheckpointStore:
         """Snapshot a workspace root, reusing what the previous snapshot of it learned."""
         key = os.path.abspath(root)
         previous = self._latest.get(key) or self._load_manifest(key)
-        manifest = take_snapshot(Path(key), self.blobs, previous, self.max_blob_bytes)
+        manifest = take_snapshot(
+            Path(key), self.blobs, previous, self.max_blob_bytes, exclude=[self.state_dir]
+        )
         self._latest[key] = manifest
         atomic_write(self._manifest_path(key), msgspec.json.encode(manifest))
         return manifest

@@ -19,6 +19,7 @@ import hashlib
 import os
 import stat
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -96,13 +97,15 @@ def take_snapshot(
     blobs: BlobStore,
     previous: Manifest | None = None,
     max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES,
+    exclude: Iterable[Path] = (),
 ) -> Manifest:
-    """Snapshot `root`, storing contents not already known from `previous`."""
+    """Snapshot `root`, storing contents not already known from `previous`. Directories in
+    `exclude` are skipped: the blob store itself, when it lives inside the workspace."""
     started = time.time_ns()
     reuse = previous.entries if previous and previous.root == str(root) else {}
     racy_after = previous.taken_at_ns - RACY_WINDOW_NS if previous else 0
     entries: dict[str, ManifestEntry] = {}
-    files, dirs = _walk(root)
+    files, dirs = _walk(root, {os.path.abspath(p) for p in exclude})
     for rel, info in files:
         entry = _stat_entry(info)
         known = reuse.get(rel)
@@ -143,7 +146,7 @@ def digest_of(path: Path) -> str | None:
         return None
 
 
-def _walk(root: Path) -> tuple[list[tuple[str, os.stat_result]], list[str]]:
+def _walk(root: Path, exclude: set[str]) -> tuple[list[tuple[str, os.stat_result]], list[str]]:
     """(relative POSIX path, lstat) of regular files and symlinks, and the relative paths
     of directories, honouring ignores."""
     rules = IgnoreRules(root)
@@ -162,6 +165,8 @@ def _walk(root: Path) -> tuple[list[tuple[str, os.stat_result]], list[str]]:
             info = child.stat(follow_symlinks=False)
             is_dir = stat.S_ISDIR(info.st_mode)
             if child.name in ALWAYS_IGNORED or matches(rel, is_dir, specs):
+                continue
+            if is_dir and child.path in exclude:
                 continue
             if is_dir:
                 dirs.append(rel)

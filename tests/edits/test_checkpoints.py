@@ -225,3 +225,9 @@ def test_odd_turn_ids_map_to_safe_file_names(tmp_path: Path) -> None:
     store.open("../../etc/passwd").save()
     assert store.exists("../../etc/passwd")
     assert [p.parent.name for p in (tmp_path / "state").rglob("*.json")] == ["turns"]
+
+
+def test_state_inside_the_workspace_is_not_snapshotted(workspace: Path) -> None:
+    store = CheckpointStore(workspace / ".tether-state")
+    store.snapshot(workspace)
+    assert not any(rel.startswith(".tether-state") for rel in store.snapshot(workspace).entries)
