@@ -165,6 +165,8 @@ class _Walker:
 
     def statement(self, node: Node) -> None:
         """Walk a node in statement position (a command, list, pipeline, compound...)."""
+        if node.type == "comment":
+            return
         if node.is_missing or node.type == "ERROR":
             self.flag(Construct.SYNTAX_ERROR, node)
         handler = _STATEMENT_HANDLERS.get(node.type)
@@ -190,12 +192,16 @@ class _Walker:
         tree-sitter-bash drops some escapes it treats as blanks; bash does not, so a line
         with a gap holding anything but blanks and line continuations is not what we parsed.
         """
-        position = node.start_byte
-        for child in node.children:
-            if not _BLANK.fullmatch(self.source[position : child.start_byte]):
+        # The root may start after skipped source, and skipped source may trail the last child.
+        is_root = node.parent is None
+        position = 0 if is_root else node.start_byte
+        ends = [child.start_byte for child in node.children]
+        ends.append(len(self.source) if is_root else node.end_byte)
+        for child_start, child in zip(ends, [*node.children, None], strict=True):
+            if not _BLANK.fullmatch(self.source[position:child_start]):
                 self.flag(Construct.UNSUPPORTED, node)
                 return
-            position = child.end_byte
+            position = child.end_byte if child is not None else position
 
     def descend(self, node: Node) -> None:
         """Find the statements below `node`, skipping the words of tests, loops and expansions."""
@@ -377,7 +383,7 @@ _STATEMENT_HANDLERS = {
 _CONTINUATIONS = re.compile(rb"(?:\\\n)*")
 _BLANK = re.compile(rb"(?:[ \t\n]|\\\n)*")
 _SUBSTITUTIONS = frozenset({"command_substitution", "process_substitution", "subshell"})
-_SEQUENCES = frozenset({"program", "list", "pipeline", "negated_command", "comment"})
+_SEQUENCES = frozenset({"program", "list", "pipeline", "negated_command"})
 _STATEMENT_TYPES = _SEQUENCES | _SUBSTITUTIONS | _COMPOUND_NODES | _STATEMENT_HANDLERS.keys()
 _WORD_TYPES = frozenset(
     {"word", "number", "raw_string", "string", "ansi_c_string", "concatenation", "brace_expression"}

@@ -34,6 +34,7 @@ def constructs(source: str) -> set[Construct]:
         ("! grep -q x f", [("grep", "-q", "x", "f")]),
         ("ls\npwd", [("ls",), ("pwd",)]),
         ("ls # a comment; rm -rf /", [("ls",)]),
+        ("# only a comment\nls", [("ls",)]),
         ("ls \\\n  -la", [("ls", "-la")]),
     ],
 )
@@ -124,6 +125,8 @@ def test_marks_glob_and_brace_words(source: str, pattern_words: list[str]) -> No
         ("ls )", Construct.SYNTAX_ERROR),
         ("echo 'unterminated", Construct.SYNTAX_ERROR),
         ('echo $"x"', Construct.UNSUPPORTED),
+        ("\\ ls x", Construct.UNSUPPORTED),
+        ("ls x \\ ", Construct.SYNTAX_ERROR),
     ],
 )
 def test_flags_constructs_rules_cannot_see(source: str, construct: Construct) -> None:
