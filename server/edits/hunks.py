@@ -97,6 +97,12 @@ def revert_hunks(
     applied_set = {h.index for h in hunks} if applied is None else set(applied)
     if indexes is None:
         indexes = sorted(applied_set)
+    not_applied = sorted(set(indexes) - applied_set)
+    if not_applied:
+        raise ValueError(
+            f"hunk {not_applied[0]} is not applied, so there is nothing to revert; "
+            f"applied hunks: {sorted(applied_set)}"
+        )
     lines = split_lines(current)
     placed: list[tuple[int, int, list[str], Hunk]] = []
     conflicts: list[HunkConflict] = []
