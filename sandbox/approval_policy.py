@@ -101,11 +101,9 @@ def _decide_unforbidden(
     sandbox_available: bool,
     wants_escalation: bool,
 ) -> CommandDecision:
-    approved_sandbox: SandboxLabel = "workspaceWrite" if sandbox_available else "none"
     if verdict.decision == "prompt":
-        return CommandDecision(
-            "prompt", "none" if mode == "fullAccess" else approved_sandbox, verdict.reason
-        )
+        confined = sandbox_available and mode != "fullAccess" and not wants_escalation
+        return CommandDecision("prompt", "workspaceWrite" if confined else "none", verdict.reason)
     if mode == "fullAccess":
         return CommandDecision("auto", "none", "full access: commands run without a sandbox")
     if wants_escalation:
@@ -164,8 +162,7 @@ def _decide_other(parsed: ParsedCommand, mode: Mode, sandbox_available: bool) ->
     if mode == "agent":
         reason = (
             "agent mode runs commands in an OS sandbox, but no OS sandbox is available on this "
-            "machine; "
-            "approve to run it unsandboxed, or switch to fullAccess"
+            "machine; approve to run it unsandboxed, or switch to fullAccess"
         )
         return CommandDecision("prompt", "none", reason, suggest_rules(parsed))
     why = parsed.describe_flags()

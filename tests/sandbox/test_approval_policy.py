@@ -224,6 +224,18 @@ def test_forbid_refuses_everywhere_even_after_session_approval(mode: Mode, escal
     assert decision.suggested_rules == []
 
 
+def test_prompt_rule_with_escalation_runs_unsandboxed_once_approved() -> None:
+    decision = decide("npm publish", "agent", escalate=True)
+    assert (decision.action, decision.sandbox) == ("prompt", "none")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_hidden_command_asks_when_forbid_rules_exist(mode: Mode) -> None:
+    decision = decide('eval "$CMD"', mode)
+    assert decision.action == "prompt"
+    assert "forbid rules cannot be checked" in decision.reason
+
+
 def test_forbid_inside_a_chain_forbids_the_whole() -> None:
     assert decide("npm test && rm -rf /", "fullAccess").action == "refuse"
 
