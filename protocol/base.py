@@ -39,10 +39,10 @@ class Range(Wire):
 class Usage(Wire):
     """Token usage of a turn or thread, as the model endpoint reported it."""
 
-    input_tokens: int = 0
-    cached_input_tokens: int = 0
-    output_tokens: int = 0
-    total_tokens: int = 0
+    input_tokens: int
+    cached_input_tokens: int
+    output_tokens: int
+    total_tokens: int
     context_window: int | None = None
 
 

@@ -13,3 +13,5 @@ class ErrorCode(IntEnum):
     TURN_ALREADY_RUNNING = -32002
     MODEL_UNAVAILABLE = -32003
     TURN_NOT_RUNNING = -32004
+    CHANGE_CONFLICT = -32005
+    """A Tether addition: an undo would overwrite what the user changed since."""

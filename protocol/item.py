@@ -52,7 +52,7 @@ class Hunk(Wire):
     new_start: int
     new_lines: int
     lines: list[str]
-    status: HunkStatus = "pending"
+    status: HunkStatus
 
 
 class FileChange(Wire):

@@ -15,6 +15,7 @@ from pathlib import Path
 from protocol.approval import FileChangeApprovalParams, FileChangeApprovalResult
 from protocol.item import FileChange, FileChangeItem
 from protocol.item import Hunk as WireHunk
+from server.agent.journal import ChangeFileRecord, ChangeRecord, HunkRecord
 from server.agent.threads import new_id
 from server.agent.tools.base import ToolContext
 from server.edits.diff import FileDiff, diff_file
@@ -98,10 +99,19 @@ async def review_and_apply(ctx: ToolContext, edits: list[FileEdit]) -> str:
             }
     for o in outcomes:
         await _write(ctx, o, accepted[o.path])
-    ctx.thread.changes[item.id] = outcomes
+    ctx.thread.record_change(change_record(item.id, outcomes))
     status = _finish(ctx, item, outcomes, None)
     ctx.stream.diff_updated(ctx.turn_files.diff())
     return _observation(outcomes, status)
+
+
+def change_record(item_id: str, outcomes: list[FileOutcome]) -> ChangeRecord:
+    """The exact hunks each file got, kept in the thread's log for `change/revert`."""
+    return ChangeRecord(item_id, [ChangeFileRecord(
+        path=str(o.path), old_path=str(o.old_path) if o.old_path else None, kind=o.diff.kind,
+        hunks=[HunkRecord(h.index, h.old_start, h.old_lines, h.new_start, h.new_lines,
+                          list(h.lines)) for h in o.diff.hunks],
+        applied=sorted(o.applied)) for o in outcomes])
 
 
 def _outcome(edit: FileEdit) -> FileOutcome:
@@ -152,6 +162,9 @@ async def _write(ctx: ToolContext, o: FileOutcome, chosen: set[int]) -> None:
             await files.write(o.path, text)
             if o.old_path is not None:
                 files.delete(o.old_path)
+        ctx.turn_files.after_write(source)
+        if o.old_path is not None:
+            ctx.turn_files.after_write(o.path)
     except OSError as exc:
         o.conflict = f"{o.path} could not be written: {exc}"
         return

@@ -4,7 +4,7 @@ Each record is flushed to the OS as it is written, so a crash (even kill -9) los
 record in flight; a truncated last line is skipped on load. Records: `thread` (metadata, the
 latest wins), `turn` (start and end of a turn), `item` (an item's final or updated state, the
 latest per id wins), `entry` (the model's conversation, in order), `compaction` (entries before
-it are replaced by its summary).
+it are replaced by its summary), `change` (the exact hunks a fileChange item applied, for undo).
 """
 
 from __future__ import annotations
@@ -47,7 +47,33 @@ class CompactionRecord(msgspec.Struct, tag="compaction"):
     summary: str
 
 
-Record = ThreadRecord | TurnRecord | ItemRecord | EntryRecord | CompactionRecord
+class HunkRecord(msgspec.Struct):
+    """A hunk exactly as applied (lines keep their terminators), for undo after a restart."""
+
+    index: int
+    old_start: int
+    old_lines: int
+    new_start: int
+    new_lines: int
+    lines: list[str]
+
+
+class ChangeFileRecord(msgspec.Struct):
+    path: str
+    old_path: str | None
+    kind: str
+    hunks: list[HunkRecord]
+    applied: list[int]
+
+
+class ChangeRecord(msgspec.Struct, tag="change"):
+    """What a fileChange item applied; the latest record per item wins."""
+
+    item_id: str
+    files: list[ChangeFileRecord]
+
+
+Record = ThreadRecord | TurnRecord | ItemRecord | EntryRecord | CompactionRecord | ChangeRecord
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder(Record)
 

@@ -11,17 +11,21 @@ from pathlib import Path
 
 from protocol.base import LauncherKind, Mode
 from protocol.errors import ErrorCode
-from protocol.item import UserInput
+from protocol.approval import HunkSelection
+from protocol.item import Item, UserInput
 from protocol.model import ModelInfo, ModelListResult
 from protocol.thread import Thread, ThreadListResult, ThreadModeChangedNotification
 from protocol.turn import Turn
+from server.agent.files import EditorFiles
 from server.agent.gate import Gate
 from server.agent.model import ModelClient
 from server.agent.stream import Notifier, TurnStream
 from server.agent.threads import ThreadManager, ThreadState
 from server.agent.tools.registry import default_tools
 from server.agent.turn import TurnRunner, TurnServices
+from server.agent.undo import UndoError, revert_change, revert_turn
 from server.config import Settings
+from server.edits.checkpoints import CheckpointStore
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,7 @@ class Agent:
         self.read_buffer = read_buffer
         self.launcher = launcher
         self.threads = ThreadManager(settings.home)
+        self.checkpoints = CheckpointStore(settings.home / "checkpoints")
         self.tools = default_tools()
         self._client: ModelClient | None = None
         self._client_key: _ClientKey | None = None
@@ -62,6 +67,7 @@ class Agent:
     def update_settings(self, settings: Settings) -> None:
         if settings.home != self.settings.home:
             self.threads = ThreadManager(settings.home)
+            self.checkpoints = CheckpointStore(settings.home / "checkpoints")
         self.settings = settings
 
     # threads
@@ -170,6 +176,22 @@ class Agent:
         if runner.task is not None:
             await asyncio.wait({runner.task}, timeout=2.0)
 
+    async def revert_change(self, thread_id: str, item_id: str,
+                            hunks: list[HunkSelection] | None) -> Item:
+        state = self._thread(thread_id)
+        try:
+            return await revert_change(state, EditorFiles(self.read_buffer, self.notifier),
+                                       self.notifier, item_id, hunks)
+        except UndoError as exc:
+            raise AgentError(exc.code, exc.message) from None
+
+    def revert_turn(self, thread_id: str, turn_id: str, force: bool) -> tuple[list[str], list[str]]:
+        state = self._thread(thread_id)
+        try:
+            return revert_turn(state, self.checkpoints, self.notifier, turn_id, force)
+        except UndoError as exc:
+            raise AgentError(exc.code, exc.message) from None
+
     async def list_models(self) -> ModelListResult:
         ids: list[str] = []
         if self.settings.endpoint_problem() is None:
@@ -201,6 +223,7 @@ class Agent:
             tools=self.tools,
             gate_for=lambda state, stream: Gate(state, stream, self.launcher, self.settings),
             read_buffer=self.read_buffer,
+            checkpoints=self.checkpoints,
         )
 
     async def shutdown(self) -> None:

@@ -17,6 +17,7 @@ from protocol.turn import Turn
 from sandbox.rules import SessionRules
 from server.agent.history import Entry, SummaryEntry
 from server.agent.journal import (
+    ChangeRecord,
     CompactionRecord,
     EntryRecord,
     ItemRecord,
@@ -28,7 +29,6 @@ from server.agent.journal import (
 )
 
 if TYPE_CHECKING:
-    from server.agent.changes import FileOutcome
     from server.agent.turn import TurnRunner
 
 
@@ -48,11 +48,11 @@ class ThreadState:
     journal: Journal
     turns: list[Turn] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = field(default_factory=lambda: Usage(0, 0, 0, 0))
     running: TurnRunner | None = None
     session_rules: SessionRules = field(default_factory=SessionRules)
     """acceptForSession answers for commands."""
-    changes: dict[str, list[FileOutcome]] = field(default_factory=dict)
+    changes: dict[str, ChangeRecord] = field(default_factory=dict)
     """Per fileChange item, what was applied, with exact hunks (for change/revert)."""
     read_grants: list[Path] = field(default_factory=list)
     """Directories the user allowed reading for the session (outside the roots)."""
@@ -74,6 +74,10 @@ class ThreadState:
     def add_entry(self, entry: Entry) -> None:
         self.entries.append(entry)
         self.journal.append(EntryRecord(entry))
+
+    def record_change(self, record: ChangeRecord) -> None:
+        self.changes[record.item_id] = record
+        self.journal.append(record)
 
     def compact(self, summary: str, keep_from: int) -> None:
         """Replace the entries before `keep_from` with a summary."""
@@ -159,6 +163,7 @@ def load_thread(path: Path) -> ThreadState | None:
     thread: Thread | None = None
     turns: dict[str, Turn] = {}
     entries: list[Entry] = []
+    changes: dict[str, ChangeRecord] = {}
     for record in read_records(path):
         if isinstance(record, ThreadRecord):
             thread = record.thread
@@ -173,6 +178,8 @@ def load_thread(path: Path) -> ThreadState | None:
                 _upsert(turn.items, record.item)
         elif isinstance(record, EntryRecord):
             entries.append(record.entry)
+        elif isinstance(record, ChangeRecord):
+            changes[record.item_id] = record
         else:
             entries = [SummaryEntry(record.summary), *entries[record.keep_from :]]
     if thread is None:
@@ -181,7 +188,8 @@ def load_thread(path: Path) -> ThreadState | None:
         if turn.status == "inProgress":
             turn.status = "interrupted"
     thread.status = "idle"
-    state = ThreadState(thread, Journal(path), turns=list(turns.values()), entries=entries)
+    state = ThreadState(thread, Journal(path), turns=list(turns.values()), entries=entries,
+                        changes=changes)
     for turn in state.turns:
         if turn.usage is not None:
             state.usage = turn.usage

@@ -47,6 +47,7 @@ from server.agent.tools.base import (
 )
 from server.agent.turn_files import TurnFiles
 from server.config import Settings
+from server.edits.checkpoints import CheckpointStore
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class TurnServices:
     tools: dict[str, Tool]
     gate_for: Callable[[ThreadState, TurnStream], Gate]
     read_buffer: Callable[[Path], str | None]
+    checkpoints: CheckpointStore
     on_finished: Callable[[ThreadState], None] = field(default=lambda _s: None)
 
 
@@ -81,10 +83,10 @@ class TurnRunner:
         self.stream = TurnStream(services.notifier, state, self.turn)
         self.gate = services.gate_for(state, self.stream)
         self.files = EditorFiles(services.read_buffer, services.notifier)
-        self.turn_files = TurnFiles(self.files)
+        self.turn_files = TurnFiles(self.files, services.checkpoints, self.turn.id, state.roots)
         self._input = user_input
         self._steering: list[list[UserInput]] = []
-        self._usage = Usage()
+        self._usage = Usage(0, 0, 0, 0)
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:

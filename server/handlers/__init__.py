@@ -22,7 +22,15 @@ from protocol.thread import (
     ThreadStartParams,
     ThreadWithTurnsResult,
 )
-from protocol.turn import TurnIdParams, TurnResult, TurnStartParams, TurnSteerParams
+from protocol.change import ChangeRevertParams, ChangeRevertResult
+from protocol.turn import (
+    TurnIdParams,
+    TurnResult,
+    TurnRevertParams,
+    TurnRevertResult,
+    TurnStartParams,
+    TurnSteerParams,
+)
 from server.agent.service import Agent, AgentError
 from server.rpc import RpcError, decode, to_wire
 
@@ -64,6 +72,15 @@ async def turn_interrupt(agent: Agent, p: TurnIdParams) -> Empty:
     return Empty()
 
 
+async def turn_revert(agent: Agent, p: TurnRevertParams) -> TurnRevertResult:
+    restored, conflicts = agent.revert_turn(p.thread_id, p.turn_id, p.force)
+    return TurnRevertResult(restored=restored, conflicts=conflicts)
+
+
+async def change_revert(agent: Agent, p: ChangeRevertParams) -> ChangeRevertResult:
+    return ChangeRevertResult(await agent.revert_change(p.thread_id, p.item_id, p.hunks))
+
+
 async def model_list(agent: Agent, _p: Empty) -> Any:
     return await agent.list_models()
 
@@ -77,13 +94,13 @@ HANDLERS: dict[str, Handler] = {
     "turn/start": turn_start,
     "turn/steer": turn_steer,
     "turn/interrupt": turn_interrupt,
+    "turn/revert": turn_revert,
+    "change/revert": change_revert,
     "model/list": model_list,
 }
 
 PENDING_FEATURES = {
     "thread/compact": "context compaction (issue 6)",
-    "turn/revert": "turn checkpoints and revert (issue 5)",
-    "change/revert": "per-hunk undo (issue 5)",
 }
 
 

@@ -35,6 +35,7 @@ class Tether:
     notifications: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     approvals: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     approver: Approver = decline_all
+    applied_edits: list[dict[str, Any]] = field(default_factory=list)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def request(self, method: str, params: dict[str, Any] | None = None) -> Any:
@@ -110,6 +111,11 @@ def make_client(tether_ref: list[Tether]) -> LanguageClient:
             await tether_ref[0]._record(method, params)
 
         client.feature(method)(on_notification)
+
+    @client.feature("workspace/applyEdit")
+    def on_apply_edit(params: Any) -> dict[str, Any]:
+        tether_ref[0].applied_edits.append(params)
+        return {"applied": True}
 
     for method in SERVER_REQUESTS:
 

@@ -56,6 +56,10 @@ async def shell(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
     def on_output(stream: Any, chunk: str) -> None:
         ctx.stream.output_delta(item.id, stream, chunk)
 
+    # A read-only sandbox cannot change the workspace: no snapshots needed around it.
+    tracked = item.sandbox != "readOnly"
+    if tracked:
+        ctx.turn_files.before_command()
     try:
         result = await run_command(
             command,
@@ -70,6 +74,9 @@ async def shell(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
         item.status, item.reason = "failed", str(exc)
         ctx.stream.completed(item)
         raise ToolFailed(f"The sandbox could not start: {exc}") from None
+    finally:
+        if tracked:
+            ctx.turn_files.after_command(ctx.stream)
     item.exit_code, item.duration_ms = result.exit_code, result.duration_ms
     item.timed_out = result.timed_out or None
     item.truncated = result.truncated or None

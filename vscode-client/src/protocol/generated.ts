@@ -311,7 +311,7 @@ oldLines: number
 newStart: number
 newLines: number
 lines: string[]
-status?: ("applied" | "pending" | "rejected" | "reverted")
+status: ("applied" | "pending" | "rejected" | "reverted")
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
@@ -366,10 +366,10 @@ code?: (string | null)
  * via the `definition` "Usage".
  */
 export interface Usage {
-inputTokens?: number
-cachedInputTokens?: number
-outputTokens?: number
-totalTokens?: number
+inputTokens: number
+cachedInputTokens: number
+outputTokens: number
+totalTokens: number
 contextWindow?: (number | null)
 }
 /**
