@@ -370,3 +370,57 @@ def test_file_table(
 def test_protected_edit_reason_says_why() -> None:
     decision = decide_file_access("write", True, True, "agent", True)
     assert "protected" in decision.reason
+
+
+# --- the realistic 20-step task ---------------------------------------------------------
+
+TWENTY_STEPS = [
+    "ls -la",
+    "cat README.md",
+    "rg -n 'def parse' src",
+    "git status",
+    "sed -n '1,80p' src/app.py",
+    "find . -name '*.py' -not -path './.venv/*'",
+    "sed -i 's/old_name/new_name/g' src/app.py",
+    "python -m pytest -q",
+    "git diff",
+    "git add -A",
+    "git commit -m 'Rename old_name to new_name'",
+    "mkdir -p build",
+    "python -m build --outdir build",
+    "ls build",
+    "rm -rf build",
+    "curl -sS https://pypi.org/simple/",
+    "git log --oneline -n 3",
+    "wc -l src/app.py",
+    "grep -rn new_name src | head",
+    "python -m pytest -q 2>&1 | tail -n 5",
+]
+
+
+def test_twenty_step_task_needs_no_prompt_in_agent_mode() -> None:
+    decisions = [decide(step, "agent", rules=RuleSet()) for step in TWENTY_STEPS]
+    assert [d.action for d in decisions] == ["auto"] * 20
+    sandboxes = {step: d.sandbox for step, d in zip(TWENTY_STEPS, decisions, strict=True)}
+    # Edits, the commit and the clean-up run in the workspace sandbox (revertable with the turn);
+    # the network step runs there too, where it is blocked, unless the model asks to escalate.
+    assert sandboxes["rm -rf build"] == sandboxes["curl -sS https://pypi.org/simple/"]
+    assert sandboxes["git commit -m 'Rename old_name to new_name'"] == "workspaceWrite"
+    assert sandboxes["git status"] == "readOnly"
+    escalated = decide("curl -sS https://pypi.org/simple/", "agent", rules=RuleSet(), escalate=True)
+    assert escalated.action == "prompt"
+
+
+def test_twenty_step_task_in_read_only_mode_asks_only_for_changes() -> None:
+    asked = [s for s in TWENTY_STEPS if decide(s, "readOnly", rules=RuleSet()).action == "prompt"]
+    assert asked == [
+        "sed -i 's/old_name/new_name/g' src/app.py",
+        "python -m pytest -q",
+        "git add -A",
+        "git commit -m 'Rename old_name to new_name'",
+        "mkdir -p build",
+        "python -m build --outdir build",
+        "rm -rf build",
+        "curl -sS https://pypi.org/simple/",
+        "python -m pytest -q 2>&1 | tail -n 5",
+    ]
