@@ -179,11 +179,15 @@ async def test_fork_bomb_is_contained_and_fully_killed(run: Runner) -> None:
 
     watcher = asyncio.create_task(watch())
     try:
-        result = await run(f"{token}(){{ {token} | {token} & }}; {token}", timeout_s=3,
-                           max_processes=limit)  # fmt: skip
+        # The main shell stays alive (sleep) so the bomb runs until the timeout kills it all.
+        result = await run(
+            f"{token}(){{ {token} | {token} & }}; {token}; sleep 30",
+            timeout_s=3,
+            max_processes=limit,
+        )
     finally:
         watcher.cancel()
-    assert result.duration_ms < 8000
+    assert result.timed_out and result.duration_ms < 8000
     assert "Resource temporarily unavailable" in result.output  # it did run into the cap
     assert peak <= limit + 2, f"saw {peak} bomb processes, limit {limit}"
     await asyncio.sleep(0.2)
