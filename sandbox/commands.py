@@ -546,4 +546,5 @@ def _decode_ansi_c(body: str) -> str | None:
         return ""
 
     decoded = _ANSI_C_ESCAPE.sub(replace, body)
-    return None if unknown else decoded
+    # bash ends the string at a NUL byte: `$'rm\0x'` runs `rm`.
+    return None if unknown else decoded.split("\0", 1)[0]

@@ -55,6 +55,7 @@ def test_splits_lists_and_pipelines(source: str, expected: list[tuple[str, ...]]
         ('echo "x\ny"', ("echo", "x\ny")),
         ("echo \\*", ("echo", "*")),
         ("echo '$HOME'", ("echo", "$HOME")),
+        ("echo $'a\\0b'c $'\\x00z'", ("echo", "ac", "")),
     ],
 )
 def test_resolves_quotes_and_escapes(source: str, argv: tuple[str, ...]) -> None:
@@ -443,6 +444,7 @@ _WORD_PART = st.one_of(
     ),
     st.sampled_from(_QUOTED_CHARS).map(lambda c: "\\" + c),
     st.sampled_from(["$'\\n'", "$'\\t\\x41'", "$'\\''", "$'\\101b'", "$'a\\\\b'", '"\\a"']),
+    st.sampled_from(["$'a\\0b'", "$'\\x00'", "$'\\7'"]),
 )
 _WORDS = st.lists(st.lists(_WORD_PART, min_size=1, max_size=3).map("".join), max_size=4)
 BASH = shutil.which("bash")

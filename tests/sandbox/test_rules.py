@@ -102,6 +102,8 @@ def test_known_safe_parts_need_no_rule_but_a_rule_must_decide() -> None:
         "/bin/rm x",
         "(rm x) > f",
         "if true; then rm x; fi",
+        "$'rm\\0ignored' -rf x",
+        "r\\m -rf x",
     ],
 )
 def test_forbid_sees_through_chains_substitutions_wrappers_and_paths(command: str) -> None:
