@@ -87,8 +87,9 @@ export class AppliedChanges implements vscode.CodeLensProvider {
         placed
           .filter((p) => removedCount(p.hunk) > 0)
           .map((p) => ({
-            range: new vscode.Range(p.placement.anchor, 0, p.placement.anchor, 0),
-            renderOptions: { after: { contentText: `(Tether removed ${removedCount(p.hunk)} line${removedCount(p.hunk) === 1 ? '' : 's'} here)` } },
+            // At the end of the line: VS Code clamps the column to the line's length.
+            range: new vscode.Range(p.placement.anchor, Number.MAX_SAFE_INTEGER, p.placement.anchor, Number.MAX_SAFE_INTEGER),
+            renderOptions: { after: { contentText: removalNote(p.hunk) } },
           })),
       );
     }
@@ -115,6 +116,12 @@ export class AppliedChanges implements vscode.CodeLensProvider {
     this.kept.add(AppliedChanges.key(itemId, path, index));
     this.refresh();
   }
+}
+
+function removalNote(hunk: Hunk): string {
+  const removed = removedCount(hunk);
+  const lines = `${removed} line${removed === 1 ? '' : 's'}`;
+  return hunk.lines.some((l) => l.startsWith('+')) ? `Tether replaced ${lines} here` : `Tether removed ${lines} here`;
 }
 
 function matchesDocument(document: vscode.TextDocument, hunk: Hunk, placement: HunkPlacement): boolean {

@@ -73,7 +73,8 @@ export function reduce(state: ChatState, event: ChatEvent): ChatState {
         thread: event.thread,
         mode: event.thread.mode,
         turns: event.turns.map(turnView),
-        usage: lastUsage(event.turns),
+        // Turn usages are sums over calls; the meter waits for the next call's own figures.
+        usage: undefined,
         approvals: state.approvals.filter((a) => a.threadId === event.thread.id),
       };
     case 'threadCleared':
@@ -117,8 +118,10 @@ function reduceNotification(state: ChatState, n: ServerNotification): ChatState 
       return upsertTurn(state, n.params.turn);
     case 'turn/completed': {
       const next = upsertTurn(state, n.params.turn);
-      // An approval cannot outlive its turn, even if the server's cancel got lost.
-      return { ...next, usage: n.params.turn.usage ?? next.usage, approvals: next.approvals.filter((a) => a.turnId !== n.params.turn.id) };
+      // An approval cannot outlive its turn, even if the server's cancel got lost. The turn's
+      // usage is a sum over its model calls, not what fills the context: the meter keeps the
+      // last thread/tokenUsage/updated.
+      return { ...next, approvals: next.approvals.filter((a) => a.turnId !== n.params.turn.id) };
     }
     case 'turn/diff/updated':
       return state;
@@ -151,14 +154,6 @@ function reduceNotification(state: ChatState, n: ServerNotification): ChatState 
 
 function turnView(turn: Turn): TurnView {
   return { id: turn.id, status: turn.status, items: turn.items, error: turn.error, usage: turn.usage };
-}
-
-function lastUsage(turns: Turn[]): Usage | undefined {
-  for (let i = turns.length - 1; i >= 0; i--) {
-    const usage = turns[i]?.usage;
-    if (usage) return usage;
-  }
-  return undefined;
 }
 
 /** A turn's own fields win; items the stream already delivered are kept when the turn object

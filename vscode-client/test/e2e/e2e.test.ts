@@ -33,6 +33,13 @@ const SCRIPT = [
   { text: 'I proposed two edits to notes.txt.' },
   { tool_calls: [{ name: 'shell', arguments: { command: `touch ${MARKER}` } }] },
   { text: 'The marker file is there.' },
+  {
+    tool_calls: [
+      { name: 'apply_patch', arguments: { patch: ['*** Begin Patch', '*** Update File: notes.txt', '@@', '-note 1', '+note one', ' note 2', '*** End Patch'].join('\n') } },
+    ],
+  },
+  { text: 'Numbered the first note.' },
+  { text: 'Once upon a time there was a very long story that never seemed to end, and it went on and on. '.repeat(6), deltas: 60, delay: 0.5 },
 ];
 
 let tmp: string;
@@ -157,6 +164,8 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
       await page.locator('.editor.modified .codelens-decoration', { hasText: 'Accept' }).first().waitFor({ timeout: 60_000 });
       await chat().locator('.card.approval', { hasText: 'Review proposed edits' }).waitFor();
       await snap('proposal');
+      // The user was typing in the chat box: the diff must not have taken the keyboard.
+      assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'IFRAME', 'the focus stays in the chat panel');
       const [first] = await codeLensRows();
       await first!.locator('a', { hasText: 'Accept' }).click();
       await page.locator('.editor.modified .codelens-decoration', { hasText: 'Accepted' }).waitFor();
@@ -191,5 +200,37 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
       await snap('command-failed');
       throw err;
     }
+  });
+
+  it('switches to agent from the status bar; an applied hunk is undone from the editor', async () => {
+    try {
+      await page.locator('.statusbar-item', { hasText: 'Tether: Read-only' }).click();
+      await page.locator('.quick-input-list .monaco-list-row .label-name', { hasText: /^\s*Agent$/ }).click();
+      await until('the panel to show agent', async () => ((await chat().locator('#mode').inputValue()) === 'agent' ? true : undefined));
+      // Open notes.txt from the diff card: applied edits are marked only where the user looks.
+      await chat().locator('.diff-card .file-row button', { hasText: 'notes.txt' }).first().click();
+      await page.locator('.tab', { hasText: 'notes.txt' }).first().waitFor();
+      const before = readFileSync(join(workspace, 'notes.txt'), 'utf8');
+      await send('Number the first note');
+      await until('the agent edit on disk', () => (readFileSync(join(workspace, 'notes.txt'), 'utf8').startsWith('note one\n') ? true : undefined));
+      const undo = page.locator('.editor-instance .codelens-decoration a', { hasText: 'Undo' });
+      await undo.first().waitFor({ timeout: 30_000 });
+      await snap('applied-edit');
+      await undo.first().click();
+      await until('the hunk undone on disk', () => (readFileSync(join(workspace, 'notes.txt'), 'utf8') === before ? true : undefined));
+      await chat().locator('.diff-card .file-row', { hasText: '1 reverted' }).waitFor();
+    } catch (err) {
+      await snap('applied-failed');
+      throw err;
+    }
+  });
+
+  it('stops a streaming answer with the stop button', async () => {
+    await send('Tell me a long story');
+    await chat().locator('.msg.agent.streaming', { hasText: 'Once upon a time' }).waitFor({ timeout: 30_000 });
+    await chat().locator('#stop').click();
+    await chat().locator('.turn .note', { hasText: 'Stopped.' }).waitFor({ timeout: 30_000 });
+    assert.equal(await chat().locator('#stop').isVisible(), false);
+    await snap('stopped');
   });
 });

@@ -5,8 +5,8 @@ import type { FileChange, Hunk } from '../../src/protocol';
 
 const original = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'].join('\n') + '\n';
 // Hunk 0 replaces "b" by "B"; hunk 1 inserts "x" and "y" after "h" (new side shifted by hunk 0's +0).
-const h0: Hunk = { index: 0, oldStart: 1, oldLines: 3, newStart: 1, newLines: 3, lines: [' a', '-b', '+B', ' c'] };
-const h1: Hunk = { index: 1, oldStart: 8, oldLines: 2, newStart: 8, newLines: 4, lines: [' h', '+x', '+y', ' i'] };
+const h0: Hunk = { index: 0, oldStart: 1, oldLines: 3, newStart: 1, newLines: 3, lines: [' a', '-b', '+B', ' c'], status: 'pending' };
+const h1: Hunk = { index: 1, oldStart: 8, oldLines: 2, newStart: 8, newLines: 4, lines: [' h', '+x', '+y', ' i'], status: 'pending' };
 
 describe('layoutHunks', () => {
   it('applies every hunk', () => {
@@ -29,7 +29,7 @@ describe('layoutHunks', () => {
   });
 
   it('inserts into an empty file (an added file)', () => {
-    const add: Hunk = { index: 0, oldStart: 0, oldLines: 0, newStart: 1, newLines: 2, lines: ['+one', '+two'] };
+    const add: Hunk = { index: 0, oldStart: 0, oldLines: 0, newStart: 1, newLines: 2, lines: ['+one', '+two'], status: 'pending' };
     assert.equal(layoutHunks('', [add], () => true).text, 'one\ntwo\n');
     assert.equal(layoutHunks('', [add], () => false).text, '');
   });
@@ -41,7 +41,7 @@ describe('layoutHunks', () => {
 
 describe('appliedPlacements', () => {
   it('shifts later hunks back when an earlier one was undone', () => {
-    const grow: Hunk = { index: 0, oldStart: 1, oldLines: 1, newStart: 1, newLines: 3, lines: ['+1', '+2', ' a'] };
+    const grow: Hunk = { index: 0, oldStart: 1, oldLines: 1, newStart: 1, newLines: 3, lines: ['+1', '+2', ' a'], status: 'applied' };
     const later: Hunk = { ...h1, newStart: 10, status: 'applied' };
     const both = appliedPlacements([{ ...grow, status: 'applied' }, later]);
     assert.deepEqual(both.map((p) => [p.index, p.start, p.anchor]), [[0, 0, 0], [1, 9, 10]]);

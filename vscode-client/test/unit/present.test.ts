@@ -30,20 +30,20 @@ describe('changeStats and contextMeter', () => {
       diff: '',
       hunks: [
         { index: 0, oldStart: 1, oldLines: 2, newStart: 1, newLines: 2, lines: [' a', '-b', '+c'], status: 'applied' },
-        { index: 1, oldStart: 9, oldLines: 1, newStart: 9, newLines: 3, lines: [' x', '+y', '+z'] },
+        { index: 1, oldStart: 9, oldLines: 1, newStart: 9, newLines: 3, lines: [' x', '+y', '+z'], status: 'pending' },
       ],
     });
     assert.deepEqual(stats, { added: 3, removed: 1, hunks: 2, byStatus: { pending: 1, applied: 1, rejected: 0, reverted: 0 } });
   });
 
   it('reports the share of the context window in use', () => {
-    assert.deepEqual(contextMeter({ inputTokens: 30_000, outputTokens: 2_000, contextWindow: 128_000 }), {
+    assert.deepEqual(contextMeter({ inputTokens: 30_000, cachedInputTokens: 0, outputTokens: 2_000, totalTokens: 32_000, contextWindow: 128_000 }), {
       used: 32_000,
       window: 128_000,
       fraction: 0.25,
       label: '32k / 128k tokens (25%)',
     });
     assert.equal(contextMeter(undefined), undefined);
-    assert.equal(contextMeter({ totalTokens: 1234 })?.label, '1.2k tokens');
+    assert.equal(contextMeter({ inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, totalTokens: 1234 })?.label, '1.2k tokens');
   });
 });
