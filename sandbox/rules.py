@@ -515,6 +515,54 @@ class SessionRules:
         )
 
 
+# --- remembering an approval -------------------------------------------------------------------
+
+
+def remember_approval(
+    answer: Literal["acceptForSession", "acceptAlways"],
+    command: str,
+    *,
+    rule: Sequence[str] | None,
+    scope: Literal["user", "workspace"] | None,
+    rules: RuleSet,
+    session: SessionRules,
+    home: Path,
+    workspace_root: Path,
+    escalated: bool,
+    force: bool = False,
+) -> RuleSet:
+    """Record an acceptForSession or acceptAlways answer (PROTOCOL.md §5); return the rules now.
+
+    acceptForSession remembers `rule` as a session prefix, or the exact command when no rule
+    was chosen. acceptAlways appends `rule` to the user's file (the default scope) or to the
+    workspace file of `workspace_root`, and the returned set includes it at once. A `rule` must
+    be a prefix of one of the command's parts. Raises RuleError with a message for the user.
+    """
+    if rule is not None:
+        _require_prefix_of(command, rule)
+    if answer == "acceptForSession":
+        if rule is None:
+            session.allow_command(command, escalated=escalated)
+        else:
+            session.allow_prefix(rule, escalated=escalated, force=force)
+        return rules
+    if rule is None:
+        raise RuleError("acceptAlways needs a `rule`: one of the suggested prefixes")
+    where = scope or "user"
+    path = user_rules_path(home) if where == "user" else workspace_rules_path(workspace_root)
+    return rules.with_rule(persist_rule(path, rule, scope=where, force=force))
+
+
+def _require_prefix_of(command: str, rule: Sequence[str]) -> None:
+    prefix = tuple(rule)
+    parts = parse_command(command).commands
+    if not prefix or not any(_allow_matches(prefix, part) for part in parts):
+        raise RuleError(
+            f"the rule `{shlex.join(prefix)}` is not a prefix of any part of `{command}`; "
+            "choose one of the suggested prefixes"
+        )
+
+
 # --- suggestions --------------------------------------------------------------------------------
 
 _SUBCOMMAND_TOOLS = frozenset(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -19,6 +20,7 @@ from sandbox.rules import (
     broad_prefix_reason,
     load_rules,
     persist_rule,
+    remember_approval,
     strip_wrappers,
     suggest_rules,
     user_rules_path,
@@ -468,3 +470,83 @@ def test_suggestions_never_include_free_form_arguments() -> None:
     for suggestion in suggest_rules("git commit -m 'rm -rf /'"):
         assert "-m" not in suggestion
         assert "rm -rf /" not in suggestion
+
+
+# --- remembering approvals ----------------------------------------------------------------------
+
+
+Answer = Literal["acceptForSession", "acceptAlways"]
+
+
+def remember(
+    answer: Answer,
+    command: str,
+    rule: list[str] | None,
+    *,
+    home: Path,
+    root: Path,
+    scope: Literal["user", "workspace"] | None = None,
+    session: SessionRules | None = None,
+) -> RuleSet:
+    return remember_approval(
+        answer,
+        command,
+        rule=rule,
+        scope=scope,
+        rules=RuleSet(),
+        session=session or SessionRules(),
+        home=home,
+        workspace_root=root,
+        escalated=False,
+    )
+
+
+def test_accept_always_persists_to_the_user_file_by_default(home: Path, root: Path) -> None:
+    rules = remember("acceptAlways", "npm test -- -x", ["npm", "test"], home=home, root=root)
+    assert rules.evaluate(parse_command("npm test")).decision == "allow"
+    assert load_rules(home, [root]).rules[0].scope == "user"
+
+
+def test_accept_always_to_the_workspace(home: Path, root: Path) -> None:
+    remember(
+        "acceptAlways",
+        "make check",
+        ["make", "check"],
+        scope="workspace",
+        home=home,
+        root=root,
+    )
+    assert load_rules(home, [root]).rules[0].source == str(workspace_rules_path(root))
+
+
+def test_accept_for_session_prefix_and_exact(home: Path, root: Path) -> None:
+    session = SessionRules()
+    remember(
+        "acceptForSession",
+        "cargo test -q",
+        ["cargo", "test"],
+        session=session,
+        home=home,
+        root=root,
+    )
+    remember("acceptForSession", "make > log", None, session=session, home=home, root=root)
+    assert session.allows_command("make > log", escalated=False)
+    assert len(session.prefix_rules(escalated=False)) == 1
+    assert not user_rules_path(home).exists()
+
+
+@pytest.mark.parametrize(
+    ("answer", "command", "chosen", "message"),
+    [
+        ("acceptAlways", "npm test", ["npm", "publish"], "not a prefix of any part"),
+        ("acceptAlways", "npm test", None, "needs a `rule`"),
+        ("acceptForSession", "git status > f", ["git", "push"], "not a prefix of any part"),
+        ("acceptAlways", "bash build.sh", ["bash"], "as good as full access"),
+    ],
+)
+def test_remember_refuses_bad_rules(
+    home: Path, root: Path, answer: Answer, command: str, chosen: list[str] | None, message: str
+) -> None:
+    with pytest.raises(RuleError, match=message):
+        remember(answer, command, chosen, home=home, root=root)
+    assert not user_rules_path(home).exists()
