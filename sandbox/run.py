@@ -92,7 +92,8 @@ async def run_command(
         child_env = command_env(env, policy, prepared.inside)
         output = CappedOutput(output_cap_bytes, on_output)
         started = time.monotonic()
-        exit_code, timed_out = await _supervise(argv, cwd, child_env, output, timeout_s, cgroup)
+        spawn = _Spawn(argv, cwd, child_env, prepared.pass_fds)
+        exit_code, timed_out = await _supervise(spawn, output, timeout_s, cgroup)
         text = output.finish()
         return CommandResult(
             exit_code=exit_code,
@@ -164,26 +165,34 @@ def _bash() -> str:
     return shutil.which("bash") or "/bin/bash"
 
 
+@dataclass(frozen=True)
+class _Spawn:
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+    pass_fds: tuple[int, ...]
+
+
 async def _supervise(
-    argv: list[str],
-    cwd: Path,
-    env: dict[str, str],
-    output: CappedOutput,
-    timeout_s: float,
-    cgroup: PidsCgroup | None,
+    spawn: _Spawn, output: CappedOutput, timeout_s: float, cgroup: PidsCgroup | None
 ) -> tuple[int, bool]:
     loop = asyncio.get_running_loop()
     exited = asyncio.Event()
-    transport, protocol = await loop.subprocess_exec(
-        lambda: _ExitAwareProtocol(exited, loop),
-        *argv,
-        cwd=cwd,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
-    )
+    try:
+        transport, protocol = await loop.subprocess_exec(
+            lambda: _ExitAwareProtocol(exited, loop),
+            *spawn.argv,
+            cwd=spawn.cwd,
+            env=spawn.env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+            pass_fds=spawn.pass_fds,
+        )
+    finally:
+        for fd in spawn.pass_fds:
+            os.close(fd)
     process = asyncio.subprocess.Process(transport, protocol, loop)
     assert process.stdout is not None and process.stderr is not None
     readers = [

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from sandbox import seccomp
 from sandbox.errors import SandboxUnavailable
 from sandbox.launchers.bwrap import BWRAP_INSIDE, bwrap_argv, bwrap_works
 from sandbox.launchers.landlock import landlock_argv, landlock_inside, landlock_works
@@ -68,8 +69,12 @@ def unavailable_reason() -> str:
 
 @dataclass(frozen=True)
 class Prepared:
+    """The command line, how the command sees its private dirs, and fds it must inherit
+    (the caller closes them once the command has started)."""
+
     argv: list[str]
     inside: InsideView
+    pass_fds: tuple[int, ...] = ()
 
 
 def prepare(
@@ -90,8 +95,18 @@ def prepare(
             )
         return Prepared(list(argv), InsideView(tmp=dirs.tmp, home=dirs.home))
     if launcher == "bwrap":
-        args = bwrap_argv(argv, policy=policy, dirs=dirs, cwd=cwd, secrets=secrets)
-        return Prepared(args, BWRAP_INSIDE)
+        fds: tuple[int, ...] = ()
+        if not policy.allows_network and seccomp.network_filter_supported():
+            fds = (seccomp.program_fd(allow_ip=True),)  # IP is already cut off by the namespace
+        args = bwrap_argv(
+            argv,
+            policy=policy,
+            dirs=dirs,
+            cwd=cwd,
+            secrets=secrets,
+            seccomp_fd=next(iter(fds), None),
+        )
+        return Prepared(args, BWRAP_INSIDE, fds)
     if launcher == "landlock":
         args = landlock_argv(argv, policy=policy, dirs=dirs, secrets=secrets)
         return Prepared(args, landlock_inside(dirs))

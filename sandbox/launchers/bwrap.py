@@ -66,8 +66,13 @@ def bwrap_argv(
     dirs: PrivateDirs,
     cwd: Path,
     secrets: Sequence[Path],
+    seccomp_fd: int | None = None,
 ) -> list[str]:
-    """The full bwrap command line running `argv` under `policy`."""
+    """The full bwrap command line running `argv` under `policy`.
+
+    `seccomp_fd` is a readable fd holding a BPF program (see `sandbox.seccomp`) that bwrap
+    installs on the command; it must be passed to the child.
+    """
     path = bwrap_path() or "bwrap"
     # A missing root cannot be bound (bwrap would fail); there is nothing in it to reach anyway.
     roots = [Path(os.path.realpath(r)) for r in policy.roots if os.path.isdir(r)]
@@ -86,6 +91,8 @@ def bwrap_argv(
     args += _ISOLATION
     if not policy.allows_network:
         args.append("--unshare-net")
+    if seccomp_fd is not None:
+        args += ["--seccomp", str(seccomp_fd)]
     args += ["--chdir", str(cwd), "--", *argv]
     return args
 

@@ -153,6 +153,23 @@ async def test_udp_dns_query_to_loopback_and_name_lookup_fail(run: Runner) -> No
         server.close()
 
 
+async def test_unix_socket_listener_outside_is_unreachable(run: Runner, outside: Path) -> None:
+    # Host daemons (D-Bus, docker) listen on Unix sockets; connecting to one is an escape.
+    path = outside / "daemon.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(8)
+    listener.setblocking(False)
+    try:
+        script = f"import socket; socket.socket(socket.AF_UNIX).connect({str(path)!r})"
+        result = await run(f'{PY} -c "{script}" && echo CONNECTED')
+        assert "CONNECTED" not in result.output
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    finally:
+        listener.close()
+
+
 def _pids_with(token: str) -> list[int]:
     found: list[int] = []
     for entry in os.listdir("/proc"):
@@ -253,5 +270,19 @@ class TestControlsWithoutSandbox:
             script = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=3)"
             result = await run(f'{PY} -c "{script}"', "fullAccess")
             assert result.exit_code == 0, result.output
+        finally:
+            listener.close()
+
+    async def test_unix_socket_is_reachable_without_sandbox(
+        self, run: Runner, outside: Path
+    ) -> None:
+        path = outside / "daemon.sock"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(path))
+        listener.listen(8)
+        try:
+            script = f"import socket; socket.socket(socket.AF_UNIX).connect({str(path)!r})"
+            result = await run(f'{PY} -c "{script}" && echo CONNECTED', "fullAccess")
+            assert "CONNECTED" in result.output
         finally:
             listener.close()

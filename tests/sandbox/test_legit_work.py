@@ -71,3 +71,27 @@ async def test_workspace_files_are_written(run: Runner) -> None:
     result = await run("mkdir -p src/pkg && echo 'x = 1' > src/pkg/mod.py && cat src/pkg/mod.py")
     assert result.exit_code == 0, result.output
     assert (run.workspace / "src/pkg/mod.py").read_text() == "x = 1\n"
+
+
+async def test_processes_talk_over_socketpairs_and_pipes(run: Runner) -> None:
+    script = (
+        "import socket, subprocess; a, b = socket.socketpair(); a.send(b'ok'); "
+        "print(b.recv(2).decode(), subprocess.run(['echo', 'piped'], capture_output=True, "
+        "text=True).stdout.strip())"
+    )
+    result = await run(f'{sys.executable} -c "{script}"')
+    assert result.output == "ok piped\n", result.output
+
+
+async def test_a_server_on_the_sandbox_loopback_works_under_bwrap(run: Runner) -> None:
+    script = (
+        "import socket; s = socket.create_server(('127.0.0.1', 0)); "
+        "c = socket.create_connection(s.getsockname()); a, _ = s.accept(); "
+        "c.send(b'hi'); print(a.recv(2).decode())"
+    )
+    result = await run(f'{sys.executable} -c "{script}"')
+    if run.launcher == "landlock":
+        # No network namespace: Landlock's sandbox can create no IP socket at all.
+        assert result.exit_code != 0 and "Permission denied" in result.output
+    else:
+        assert result.output == "hi\n", result.output
