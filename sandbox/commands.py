@@ -29,6 +29,9 @@ from functools import cache
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
+_SHOWN_CHARS = 60
+_SHOWN_FLAGS = 3
+
 
 class Construct(StrEnum):
     """A shell construct that keeps a command from being approved by a rule or the safe list."""
@@ -56,7 +59,8 @@ class Flag:
     text: str
 
     def describe(self) -> str:
-        return f"{self.construct.value} `{self.text}`"
+        text = self.text if len(self.text) <= _SHOWN_CHARS else self.text[:_SHOWN_CHARS] + "…"
+        return f"{self.construct.value} `{text}`"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +109,10 @@ class ParsedCommand:
         return not self.flags
 
     def describe_flags(self) -> str:
-        return ", ".join(flag.describe() for flag in self.flags)
+        """The first few flags, for a reason shown to the user and the model."""
+        shown = ", ".join(flag.describe() for flag in self.flags[:_SHOWN_FLAGS])
+        hidden = len(self.flags) - _SHOWN_FLAGS
+        return f"{shown} and {hidden} more" if hidden > 0 else shown
 
 
 SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "mksh", "ash", "busybox-sh"})
@@ -142,8 +149,13 @@ def _parse_tree(source: bytes) -> Node:
 
 def parse_command(source: str) -> ParsedCommand:
     """Split `source` into simple commands and flag every construct no rule may approve."""
-    walker = _Walker(source.encode(), depth=0)
-    walker.statement(_parse_tree(walker.source))
+    walker = _Walker(source.encode(errors="surrogatepass"), depth=0)  # JSON allows lone surrogates
+    tree = _parse_tree(walker.source)
+    try:
+        walker.statement(tree)
+    except RecursionError:
+        # Nesting deeper than Python's stack: keep what was found and flag the rest as unread.
+        walker.flags.append(Flag(Construct.UNSUPPORTED, "nesting too deep to check"))
     return ParsedCommand(source, tuple(walker.commands), tuple(walker.flags))
 
 

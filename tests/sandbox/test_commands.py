@@ -230,6 +230,17 @@ def test_never_raises_on_arbitrary_input(source: str) -> None:
     assert parsed.source == source
 
 
+@pytest.mark.parametrize("source", ["echo \ud800 \udcff", "ls\x00x", "\ufeffls"])
+def test_odd_text_does_not_raise(source: str) -> None:
+    assert parse_command(source).source == source
+
+
+def test_nesting_deeper_than_the_stack_is_flagged_not_raised() -> None:
+    parsed = parse_command("echo " + "$(" * 1000 + "rm x" + ")" * 1000)
+    assert Construct.UNSUPPORTED in {flag.construct for flag in parsed.flags}
+    assert len(parsed.describe_flags()) < 2000
+
+
 # --- the known-safe list -----------------------------------------------------------------------
 
 SAFE = [
