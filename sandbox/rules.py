@@ -619,13 +619,13 @@ def _prefixes_for(command: SimpleCommand) -> list[tuple[str, ...]]:
     if name is None:
         return []
     tool = basename(name)
+    if tool in _SUBCOMMAND_TOOLS and second and _SUBCOMMAND.fullmatch(second):
+        if third and _SUBCOMMAND.fullmatch(third) and second in _NESTED_SUBCOMMANDS.get(tool, ()):
+            return [(name, second, third), (name, second), (name,)]
+        return [(name, second), (name,)]
     if tool in _INTERPRETERS or _PYTHON.fullmatch(tool):
         return _interpreter_prefixes(name, second, third)
-    if tool not in _SUBCOMMAND_TOOLS or not second or not _SUBCOMMAND.fullmatch(second):
-        return [(name,)]
-    if third and _SUBCOMMAND.fullmatch(third) and second in _NESTED_SUBCOMMANDS.get(tool, ()):
-        return [(name, second, third), (name, second), (name,)]
-    return [(name, second), (name,)]
+    return [(name,)]
 
 
 def _interpreter_prefixes(
