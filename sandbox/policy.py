@@ -29,7 +29,9 @@ DEFAULT_PROTECTED: tuple[str, ...] = (
 )
 
 # "~" is the user's home (both the real one and the HOME the command is given). Hidden from
-# sandboxed commands so their contents can never reach the model.
+# sandboxed commands so their contents can never reach the model. All of ~/.tether is hidden:
+# besides Tether's credentials it holds past sessions, which may quote other secrets. A custom
+# TETHER_HOME must be added by the caller. /etc/shadow matters when Tether runs as root.
 DEFAULT_SECRET_PATHS: tuple[str, ...] = (
     "~/.ssh",
     "~/.aws",
@@ -40,11 +42,15 @@ DEFAULT_SECRET_PATHS: tuple[str, ...] = (
     "~/.docker/config.json",
     "~/.netrc",
     "~/.git-credentials",
-    "~/.tether/credentials",
-    "~/.tether/auth.json",
+    "~/.tether",
     "~/.config/gh/hosts.yml",
     "~/.pypirc",
     "~/.npmrc",
+    "~/.cargo/credentials.toml",
+    "~/.password-store",
+    "~/.local/share/keyrings",
+    "/etc/shadow",
+    "/etc/gshadow",
 )
 
 DEFAULT_MAX_PROCESSES = 256

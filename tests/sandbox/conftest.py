@@ -22,6 +22,7 @@ from sandbox.policy import DEFAULT_SECRET_PATHS, Policy
 from sandbox.run import CommandResult, run_command
 
 LAUNCHERS: list[LauncherName] = available_launchers()
+HOME_SECRETS = [entry for entry in DEFAULT_SECRET_PATHS if entry.startswith("~/")]
 SECRET_TEXT = "TOP-SECRET-CONTENT-4711"
 
 
@@ -74,11 +75,10 @@ SECRET_FILES = {
     "~/.docker/config.json",
     "~/.netrc",
     "~/.git-credentials",
-    "~/.tether/credentials",
-    "~/.tether/auth.json",
     "~/.config/gh/hosts.yml",
     "~/.pypirc",
     "~/.npmrc",
+    "~/.cargo/credentials.toml",
 }
 
 
@@ -92,7 +92,7 @@ def secret_file(home: Path, entry: str) -> Path:
 def fake_home(scratch: Path) -> Path:
     """A HOME holding every default secret path, each with SECRET_TEXT inside."""
     home = scratch / "home"
-    for entry in DEFAULT_SECRET_PATHS:
+    for entry in HOME_SECRETS:
         file = secret_file(home, entry)
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_text(SECRET_TEXT + "\n")

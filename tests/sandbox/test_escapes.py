@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.policy import DEFAULT_PROTECTED, DEFAULT_SECRET_PATHS
-from tests.sandbox.conftest import SECRET_TEXT, Runner, secret_file
+from sandbox.policy import DEFAULT_PROTECTED
+from tests.sandbox.conftest import HOME_SECRETS, SECRET_TEXT, Runner, secret_file
 
 PY = sys.executable
 
@@ -228,13 +228,20 @@ async def test_model_key_is_not_in_the_environment(run: Runner) -> None:
     assert "PATH=" in result.output
 
 
-@pytest.mark.parametrize("entry", DEFAULT_SECRET_PATHS)
+@pytest.mark.parametrize("entry", HOME_SECRETS)
 @pytest.mark.parametrize("kind", ["workspaceWrite", "readOnly"])
 async def test_secret_files_are_hidden(run: Runner, entry: str, kind: str) -> None:
     path = secret_file(Path(run.env["HOME"]), entry)
     result = await run(f"cat {path}; cat {path.parent}/*; grep -r . {path.parent}", kind)
     assert SECRET_TEXT not in result.output
     assert path.read_text() == SECRET_TEXT + "\n"
+
+
+async def test_etc_shadow_is_hidden(run: Runner) -> None:
+    if not os.access("/etc/shadow", os.R_OK):
+        pytest.skip("/etc/shadow is not readable here even without a sandbox")
+    result = await run("cat /etc/shadow")
+    assert "root:" not in result.output
 
 
 async def test_secrets_cannot_be_hard_linked_into_the_workspace(run: Runner) -> None:
