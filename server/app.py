@@ -70,7 +70,7 @@ class TetherServer(LanguageServer):
         super().__init__(
             "tether", __version__, protocol_cls=TetherProtocol, converter_factory=make_converter
         )
-        self.peer = Peer(self._write, self.protocol.send_request)
+        self.peer = Peer(self._write, self.protocol)
         self._agent: Agent | None = None
         self.stopped = asyncio.Event()
         self.exit_code = 0

@@ -10,6 +10,7 @@ streaming hot path cheap.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -75,9 +76,9 @@ def frame(message: dict[str, Any]) -> bytes:
 class Peer:
     """The client, as the agent sees it: notifications out, requests out with awaited answers."""
 
-    def __init__(self, write: Callable[[bytes], None], send_request: Callable[..., Any]) -> None:
+    def __init__(self, write: Callable[[bytes], None], protocol: Any) -> None:
         self._write = write
-        self._send_request = send_request
+        self._protocol = protocol
 
     def notify(self, method: str, params: Any) -> None:
         try:
@@ -90,9 +91,14 @@ class Peer:
         """Send a request to the client and await its answer. If the awaiting task is cancelled
         (the turn was interrupted), the client is told with `$/cancelRequest`."""
         msg_id = f"s-{uuid.uuid4().hex[:12]}"
-        future: Awaitable[Any] = asyncio.wrap_future(
-            self._send_request(method, to_wire(params), msg_id=msg_id)
-        )
+        # pygls' own send_request builds lsprotocol types for LSP methods (workspace/applyEdit)
+        # and cannot serialize plain params into them; so frame it here and only let pygls
+        # match the response to our future.
+        pending: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._protocol._request_futures[msg_id] = pending
+        self._write(frame({"jsonrpc": "2.0", "id": msg_id, "method": method,
+                           "params": to_wire(params)}))
+        future: Awaitable[Any] = asyncio.wrap_future(pending)
         try:
             raw = await future
         except asyncio.CancelledError:

@@ -114,7 +114,7 @@ def make_client(tether_ref: list[Tether]) -> LanguageClient:
 
     @client.feature("workspace/applyEdit")
     def on_apply_edit(params: Any) -> dict[str, Any]:
-        tether_ref[0].applied_edits.append(params)
+        tether_ref[0].applied_edits.append(client.protocol._converter.unstructure(params))
         return {"applied": True}
 
     for method in SERVER_REQUESTS:
@@ -132,7 +132,8 @@ async def start_tether(
     env: dict[str, str], home: Path, *, options: dict[str, Any] | None = None
 ) -> Tether:
     """Start the server process with `env` on top of a clean environment and initialize it."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TETHER_"))}
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("OPENAI_", "TETHER_")) or k == "TETHER_LOG_LEVEL"}
     ref: list[Tether] = []
     config = ClientServerConfig(
         server_command=[sys.executable, "-m", "server", "--stdio"],
