@@ -8,8 +8,9 @@ class SandboxError(RuntimeError):
 
 
 class SandboxUnavailable(SandboxError):
-    """No launcher can enforce the requested policy here (approval to run unsandboxed needed)."""
+    """The requested policy cannot be enforced here (no launcher works, or a protected path is
+    a symlink); running the command needs approval to go unsandboxed."""
 
 
 class CommandSetupError(SandboxError):
-    """The command cannot be set up as asked (missing cwd, an unprotectable protected path)."""
+    """The command cannot be set up as asked (its working directory is missing)."""

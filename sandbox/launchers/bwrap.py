@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
-from sandbox.errors import CommandSetupError
+from sandbox.errors import SandboxUnavailable
 from sandbox.layout import InsideView, PrivateDirs, is_claimed_mountpoint
 from sandbox.policy import Policy
 from sandbox.protect import protected_targets
@@ -113,7 +113,7 @@ def _protect_args(root: Path, protected: Sequence[str], dirs: PrivateDirs) -> li
     pinned: set[Path] = set()
     for target in protected_targets(root, protected):
         if target.is_symlink:
-            raise CommandSetupError(
+            raise SandboxUnavailable(
                 f"The protected path {target.path} is a symlink, and the sandbox cannot keep a "
                 "symlink itself read-only (a command could replace it). Replace the symlink with "
                 "the real file or directory, or ask the user to run the command unsandboxed."

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.launchers import SandboxUnavailable
+from sandbox.errors import CommandSetupError, SandboxUnavailable
 from sandbox.output import Stream
 from sandbox.policy import Policy
 from sandbox.run import process_limit_prefix, run_command
@@ -180,3 +180,16 @@ async def test_a_missing_extra_root_does_not_break_the_command(run: Runner) -> N
         launcher=run.launcher,
     )
     assert (result.exit_code, result.output) == (0, "ok\n")
+
+
+async def test_symlinked_protected_path_refuses_under_bwrap(run: Runner, outside: Path) -> None:
+    if run.launcher != "bwrap":
+        pytest.skip("Landlock keeps the root closed to new entries, so the link cannot be swapped")
+    (run.workspace / ".vscode").symlink_to(outside)
+    with pytest.raises(SandboxUnavailable, match="symlink"):
+        await run("true")
+
+
+async def test_missing_cwd_is_a_setup_error(run: Runner) -> None:
+    with pytest.raises(CommandSetupError, match="does not exist"):
+        await run("true", cwd=run.workspace / "nope")
