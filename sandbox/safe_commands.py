@@ -100,6 +100,39 @@ def _check_date(args: Sequence[str]) -> bool:
     return refuses_set and not any(_DATE_SETTING.fullmatch(arg) for arg in args)
 
 
+_XARGS_FLAGS = frozenset({"-0", "-r", "-t", "-x", "--null", "--no-run-if-empty", "--verbose"})
+_XARGS_VALUES = frozenset({"-n", "-L", "-P", "-s", "-d"})
+_XARGS_LONG_VALUES = ("--max-args=", "--max-lines=", "--max-procs=", "--max-chars=", "--delimiter=")
+
+
+def _check_xargs(args: Sequence[str]) -> bool:
+    """`xargs` feeding a plain reader (`find . -name '*.py' | xargs wc -l`).
+
+    The words xargs reads from its input become arguments, so only programs that are safe
+    with any argument qualify, and no option that rewrites the command line (-I) is allowed.
+    """
+    index = 0
+    while index < len(args) and args[index].startswith("-"):
+        size = _xargs_option_size(args[index])
+        if not size:
+            return False
+        index += size
+    return index >= len(args) or args[index] in _PLAIN_READERS
+
+
+def _xargs_option_size(arg: str) -> int:
+    """How many words an xargs option we accept spans (`-n 5`: 2, `-n5`: 1); 0 if refused."""
+    if arg in _XARGS_VALUES:
+        return 2
+    accepted = arg in _XARGS_FLAGS or arg.startswith(_XARGS_LONG_VALUES)
+    return 1 if accepted or arg[:2] in _XARGS_VALUES else 0
+
+
+def _check_command(args: Sequence[str]) -> bool:
+    """`command -v NAME` only looks a name up; any other use runs NAME."""
+    return len(args) >= 2 and args[0] in ("-v", "-V")
+
+
 _UNIQ_VALUE_OPTIONS = frozenset({"-f", "-s", "-w"})
 
 
@@ -433,4 +466,6 @@ _CHECKS: dict[str, ArgCheck] = {
     "find": _check_find,
     "sed": _check_sed,
     "git": _check_git,
+    "xargs": _check_xargs,
+    "command": _check_command,
 }

@@ -283,6 +283,10 @@ SAFE = [
     "cd src && ls",
     "echo done",
     "pwd; ls",
+    "find . -name '*.py' | xargs wc -l",
+    "git ls-files -z | xargs -0 -n 50 grep -l TODO",
+    "ls | xargs",
+    "command -v rg",
 ]
 
 UNSAFE = [
@@ -344,7 +348,14 @@ UNSAFE = [
     "file -C -m magic",
     "fd -x rm",
     "env ls",
-    "xargs cat",
+    "xargs rm",
+    "xargs -I{} cat {}",
+    "xargs sh -c 'cat'",
+    "xargs -n 1 sed -i s/a/b/",
+    "xargs git log",
+    "xargs -p cat",
+    "command rm x",
+    "command -v",
     "bash -c 'ls'; python -c 1",
     "awk '{print}' f",
     "tee out",
