@@ -9,8 +9,13 @@ How a command line is judged (`RuleSet.evaluate`):
   combine by "most restrictive wins", so a workspace file can add restrictions but never lift
   one from the user's file. They also see through wrappers (`sudo rm`, `env X=1 rm`, `xargs rm`)
   and path-qualified names (`/bin/rm`), and find commands hidden in substitutions and `bash -c`.
+- when forbid rules exist, a line that hides what it runs (`$CMD`, `eval`, `bash -c "$S"`)
+  is set to ask: the forbid rules cannot be checked against it.
 - allow needs every simple command to match an allow rule (or be known-safe) and the line to
   have no flagged construct: redirections, substitutions, subshells never match a rule.
+  Matching is token by token on the command as written: `./git` or `/usr/bin/git` is not
+  `git`, and an allow prefix trusts whatever arguments follow it, which is why commands it
+  allows still run in the workspace-write sandbox.
 
 Broad prefixes. An always-allow prefix such as `bash`, `python`, `env`, `sudo`, `xargs`, `find`
 or `npm` (through `npm exec`) lets the model run any program at all, so it is worth as much as
