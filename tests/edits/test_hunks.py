@@ -202,3 +202,85 @@ def test_reverting_a_hunk_that_is_not_applied_is_refused() -> None:
     partial = apply_hunks(old, hunks, [1])
     with pytest.raises(ValueError, match="hunk 0 is not applied"):
         revert_hunks(partial, hunks, [0], applied=[1])
+
+
+@st.composite
+def user_edit(draw: st.DrawFn, text: str) -> str:
+    """`text` with a USER line inserted, or one of its lines replaced by it, anywhere."""
+    lines = text.splitlines(keepends=True)
+    at = draw(st.integers(0, len(lines)))
+    if at == len(lines) and lines and not lines[-1].endswith("\n"):
+        at -= 1
+    if at < len(lines) and draw(st.booleans()):
+        return "".join([*lines[:at], USER + "\n", *lines[at + 1 :]])
+    return "".join([*lines[:at], USER + "\n", *lines[at:]])
+
+
+@settings(max_examples=150, deadline=None)
+@given(edited_pair(), st.data())
+def test_exact_revert_after_a_user_edit_anywhere_is_right_or_a_conflict(
+    pair: tuple[str, str], data: st.DataObject
+) -> None:
+    old, new = pair
+    hunks = compute_hunks(old, new)
+    applied = data.draw(subsets(hunks))
+    applied_text = apply_hunks(old, hunks, applied)
+    edited = data.draw(user_edit(applied_text))
+    result = revert_hunks(edited, hunks, applied=applied, applied_text=applied_text)
+    assert sorted([*result.done, *(c.index for c in result.conflicts)]) == sorted(applied)
+    # The ground truth: the user's edit laid over the file with only the kept hunks applied.
+    kept = [i for i in applied if i not in result.done]
+    expected = rebase_change(
+        applied_text, compute_hunks(applied_text, edited), apply_hunks(old, hunks, kept)
+    )
+    assert expected.conflicts == ()
+    assert result.text == expected.text
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_search_revert_on_distinct_lines_is_right_or_a_conflict(data: st.DataObject) -> None:
+    old = "".join(f"line {i}\n" for i in range(data.draw(st.integers(1, 40))))
+    new_lines = old.splitlines(keepends=True)
+    for k in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(new_lines) - 1))
+        new_lines[at] = f"changed {k}\n"
+    new = "".join(new_lines)
+    hunks = compute_hunks(old, new)
+    edited = data.draw(user_edit(new))
+    result = revert_hunks(edited, hunks)
+    kept = apply_hunks(old, hunks, [h.index for h in hunks if h.index not in result.done])
+    if edited.count("\n") > new.count("\n"):  # an inserted line: remove it and compare
+        assert result.text.replace(USER + "\n", "", 1) == kept
+        return
+    merged = rebase_change(new, compute_hunks(new, edited), kept)
+    if not merged.conflicts:  # else the edit is next to a change: no single right answer
+        assert result.text == merged.text
+
+
+def _user_edit_over(applied_text: str, edited: str, target: str) -> str:
+    """The user's edit of `applied_text` laid over `target`: the right result of a revert."""
+    merged = rebase_change(applied_text, compute_hunks(applied_text, edited), target)
+    assert merged.conflicts == ()
+    return merged.text
+
+
+def test_exact_revert_refuses_where_a_search_would_guess() -> None:
+    old, new = "a\na\nb\na\na", "a\na\na\na"
+    hunks = compute_hunks(old, new)
+    edited = "a\na\nUSER EDIT\na\na"  # right where the hunk removed "b"
+    result = revert_hunks(edited, hunks, applied_text=new)
+    assert [c.index for c in result.conflicts] == [0]
+    assert "edited at line 3 ('USER EDIT') after the hunk was applied" in result.conflicts[0].reason
+    assert result.text == edited
+
+
+def test_exact_revert_of_a_change_merged_onto_earlier_user_edits() -> None:
+    base = "".join(f"line {i}\n" for i in range(30))
+    hunks = compute_hunks(base, base.replace("line 20\n", "twenty\n"))
+    user_before = "top\n" + base  # the user edited the file before the change landed
+    written = rebase_change(base, hunks, user_before).text
+    later = written.replace("line 2\n", "two\n")
+    result = revert_hunks(later, hunks, applied_text=written)
+    assert result.conflicts == ()
+    assert result.text == later.replace("twenty\n", "line 20\n")
