@@ -154,7 +154,8 @@ def diff_file(
     context: int = DEFAULT_CONTEXT,
 ) -> FileDiff:
     """Diff one file. `old is None` means it is added, `new is None` that it is deleted;
-    `old_path` (with both texts given) means it moved from there to `path`."""
+    `old_path` (with both texts given) means it moved from there to `path`. A file that did
+    not change has an empty diff text."""
     if old is None and new is None:
         raise ValueError(f"diff_file({path!r}): old and new cannot both be None")
     kind: FileKind = "add" if old is None else "delete" if new is None else "update"
@@ -162,7 +163,9 @@ def diff_file(
     source = None if kind == "add" else (old_path or path)
     target = None if kind == "delete" else path
     moved_from = old_path if old_path not in (None, path) else None
-    return FileDiff(path, kind, hunks, render_unified(source, target, hunks), moved_from)
+    unchanged = kind == "update" and not hunks and moved_from is None
+    text = "" if unchanged else render_unified(source, target, hunks)
+    return FileDiff(path, kind, hunks, text, moved_from)
 
 
 def aggregate_diff(diffs: Iterable[FileDiff]) -> str:

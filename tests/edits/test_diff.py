@@ -77,6 +77,10 @@ def test_crlf_lines_keep_their_terminators() -> None:
     assert hunk.wire_lines() == [" a", "-b", "+B"]
 
 
+def test_unchanged_file_has_no_diff_text() -> None:
+    assert diff_file("a", "x\n", "x\n").diff == ""
+
+
 def test_aggregate_concatenates_file_diffs_in_order() -> None:
     first, second = diff_file("a", "1\n", "2\n"), diff_file("b", None, "3\n")
     assert aggregate_diff([first, second]) == first.diff + second.diff
