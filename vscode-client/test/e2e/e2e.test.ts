@@ -84,9 +84,9 @@ async function send(text: string): Promise<void> {
   await prompt.press('Enter');
 }
 
-/** CodeLens links of the diff editor's right side, ordered top to bottom. */
-async function codeLensRows(): Promise<Locator[]> {
-  const rows = page.locator('.editor.modified .codelens-decoration');
+/** CodeLens rows of an editor (by default the diff editor's right side), top to bottom. */
+async function codeLensRows(editor = '.editor.modified'): Promise<Locator[]> {
+  const rows = page.locator(`${editor} .codelens-decoration`);
   const count = await rows.count();
   const withTop = await Promise.all(Array.from({ length: count }, async (_, i) => ({ row: rows.nth(i), top: (await rows.nth(i).boundingBox())?.y ?? 0 })));
   return withTop.sort((a, b) => a.top - b.top).map((r) => r.row);
@@ -213,10 +213,11 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
       const before = readFileSync(join(workspace, 'notes.txt'), 'utf8');
       await send('Number the first note');
       await until('the agent edit on disk', () => (readFileSync(join(workspace, 'notes.txt'), 'utf8').startsWith('note one\n') ? true : undefined));
-      const undo = page.locator('.editor-instance .codelens-decoration a', { hasText: 'Undo' });
-      await undo.first().waitFor({ timeout: 30_000 });
+      await page.locator('.editor-instance .codelens-decoration a', { hasText: 'Undo' }).first().waitFor({ timeout: 30_000 });
       await snap('applied-edit');
-      await undo.first().click();
+      // The top lens belongs to the edit on line 1; the accepted proposal further down has its own.
+      const [top] = await codeLensRows('.editor-instance');
+      await top!.locator('a', { hasText: 'Undo' }).click();
       await until('the hunk undone on disk', () => (readFileSync(join(workspace, 'notes.txt'), 'utf8') === before ? true : undefined));
       await chat().locator('.diff-card .file-row', { hasText: '1 reverted' }).waitFor();
     } catch (err) {
@@ -232,5 +233,29 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
     await chat().locator('.turn .note', { hasText: 'Stopped.' }).waitFor({ timeout: 30_000 });
     assert.equal(await chat().locator('#stop').isVisible(), false);
     await snap('stopped');
+  });
+
+  it('attaches a workspace file with @ and sends it with the message', async () => {
+    const prompt = chat().locator('#prompt');
+    await prompt.click();
+    await prompt.pressSequentially('What is in @note');
+    await chat().locator('#mentions li', { hasText: 'notes.txt' }).waitFor({ timeout: 15_000 });
+    await prompt.press('Enter');
+    assert.equal(await prompt.inputValue(), 'What is in @notes.txt ');
+    await prompt.press('Enter');
+    await chat().locator('.msg.user', { hasText: 'What is in @notes.txt' }).locator('.chip', { hasText: 'notes.txt' }).waitFor();
+    await chat().locator('#stop').waitFor({ state: 'hidden', timeout: 30_000 });
+  });
+
+  it('lists the thread in the history and reopens it', async () => {
+    await chat().locator('#new-thread').click();
+    await chat().locator('#empty').waitFor();
+    await chat().locator('#history-button').click();
+    const entry = chat().locator('.history-entry').first();
+    await entry.waitFor();
+    await entry.click();
+    await chat().locator('.msg.agent', { hasText: GREETING }).waitFor({ timeout: 15_000 });
+    assert.equal(await chat().locator('#mode').inputValue(), 'agent');
+    await snap('reopened');
   });
 });
