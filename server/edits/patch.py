@@ -116,7 +116,14 @@ def parse_patch(text: str) -> list[PatchOp]:
     lines = [line.rstrip("\r") for line in text.split("\n")]
     begin = next((i for i, line in enumerate(lines) if line.strip() == BEGIN), None)
     if begin is None:
-        raise PatchError(f"The patch must start with a line '{BEGIN}'.")
+        looks_unified = any(line.startswith(("--- ", "+++ ", "diff --git")) for line in lines)
+        hint = (
+            f" This looks like a unified diff; write '{BEGIN}', then '{UPDATE}<path>' and its "
+            f"'@@' hunks, then '{END}'."
+            if looks_unified
+            else ""
+        )
+        raise PatchError(f"The patch must start with a line '{BEGIN}'.{hint}")
     end = next((i for i in range(len(lines) - 1, begin, -1) if lines[i].strip() == END), None)
     if end is None:
         raise PatchError(

@@ -270,3 +270,8 @@ def test_no_newline_marker_copied_from_a_diff_is_skipped() -> None:
         "*** End Patch"
     )
     assert run(patch, {"a": "x"})["a"] == "y"
+
+
+def test_a_unified_diff_sent_by_mistake_gets_a_hint() -> None:
+    with pytest.raises(PatchError, match="looks like a unified diff"):
+        parse_patch("--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n")
