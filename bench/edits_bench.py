@@ -94,7 +94,10 @@ def main() -> None:
         "apply all hunks": lambda: apply_hunks(old, hunks),
         "diff + apply all hunks": lambda: apply_hunks(old, compute_hunks(old, new)),
         "apply every other hunk": lambda: apply_hunks(old, hunks, half),
-        "revert them on the current text": lambda: revert_hunks(partial, hunks, half, applied=half),
+        "revert them, searching": lambda: revert_hunks(partial, hunks, half, applied=half),
+        "revert them, 3-way with applied text": lambda: revert_hunks(
+            partial, hunks, half, applied=half, applied_text=partial
+        ),
         "parse + apply a 50-hunk apply_patch": lambda: apply_patch(
             parse_patch(patch), {"big.py": old}.get
         ),
