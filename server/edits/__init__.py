@@ -7,7 +7,8 @@ A pure library: it knows nothing of pygls or the wire protocol. The server's fil
 - `patch` (with `patch_apply`, `seek`): parse and apply the Codex `apply_patch` format.
 - `replace`: exact string replacement for `edit_file`.
 - `diff` (with `linediff`, `text`): structured hunks and unified diff text from two texts.
-- `hunks`: apply a subset of hunks, revert applied hunks, rebase a change onto edited text.
+- `hunks` (with `merge`, `locate`): apply a subset of hunks, revert applied hunks, rebase
+  a change onto edited text.
 - `atomic`: atomic, mode-preserving writes and deletes.
 - `checkpoints` (with `snapshot`, `blobs`, `ignore`): git-independent turn checkpoints,
   workspace snapshots for commands, and the ignore rules a file watcher should share.

@@ -231,3 +231,18 @@ def test_state_inside_the_workspace_is_not_snapshotted(workspace: Path) -> None:
     store = CheckpointStore(workspace / ".tether-state")
     store.snapshot(workspace)
     assert not any(rel.startswith(".tether-state") for rel in store.snapshot(workspace).entries)
+
+
+def test_corrupt_saved_content_is_a_conflict_not_a_bad_restore(
+    workspace: Path, tmp_path: Path
+) -> None:
+    store = CheckpointStore(tmp_path / "state")
+    turn = store.open("t")
+    target = workspace / "src" / "a.py"
+    edit(turn, target, "turn\n")
+    digest = turn.data.entries[str(target)].before.digest
+    assert digest is not None
+    store.blobs.path_of(digest).write_bytes(b"torn")
+    report = turn.revert_report()
+    assert "is corrupt" in report.conflicts[str(target)]
+    assert target.read_text() == "turn\n"
