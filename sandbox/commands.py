@@ -279,7 +279,10 @@ class _Walker:
             elif child.type not in ("comment",):
                 self.flag(Construct.UNSUPPORTED, child)
         if words:
-            self.simple_command(SimpleCommand(tuple(words)), node)
+            command = SimpleCommand(tuple(words))
+            self.simple_command(command, node)
+            for executed in _find_exec_commands(command):
+                self.simple_command(executed, node)
 
     def command_name(self, node: Node) -> Word:
         word = self.word(node.named_children[0]) if node.named_children else Word(_text(node))
@@ -418,6 +421,29 @@ def _is_harmless_redirect(node: Node) -> bool:
     if target.type == "number" and operators in ([">&"], ["<&"]):
         return True
     return target.type == "word" and _text(target) in _HARMLESS_FILE_TARGETS
+
+
+_FIND_EXEC_ACTIONS = frozenset({"-exec", "-execdir", "-ok", "-okdir"})
+
+
+def _find_exec_commands(command: SimpleCommand) -> list[SimpleCommand]:
+    """The commands `find ... -exec CMD ARGS ;` would run, so forbid rules see them too."""
+    inner = strip_wrappers(command.argv)
+    if not inner or basename(inner[0]) != "find":
+        return []
+    words = command.words[len(command.words) - len(inner) :]
+    found: list[SimpleCommand] = []
+    start = None
+    for index, word in enumerate(words):
+        if start is None and word.text in _FIND_EXEC_ACTIONS:
+            start = index + 1
+        elif start is not None and word.text in (";", "+"):
+            if index > start:
+                found.append(SimpleCommand(tuple(words[start:index])))
+            start = None
+    if start is not None and start < len(words):
+        found.append(SimpleCommand(tuple(words[start:])))
+    return found
 
 
 def _shell_script_index(argv: Sequence[str]) -> int | None:

@@ -182,6 +182,13 @@ def test_commands_inside_constructs_are_collected(source: str, hidden: tuple[str
     assert hidden in argvs(source)
 
 
+def test_find_exec_commands_are_collected_beside_find() -> None:
+    source = "find . -name '*.tmp' -exec rm -f {} \\; -execdir wc -l {} +"
+    found = argvs(source)
+    assert found[0][:2] == ("find", ".")
+    assert found[1:] == [("rm", "-f", "{}"), ("wc", "-l", "{}")]
+
+
 def test_bash_c_is_parsed_recursively() -> None:
     parsed = parse_command("bash -c 'ls -la && rm -rf build'")
     assert [c.argv for c in parsed.commands] == [("ls", "-la"), ("rm", "-rf", "build")]

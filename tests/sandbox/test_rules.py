@@ -106,6 +106,9 @@ def test_known_safe_parts_need_no_rule_but_a_rule_must_decide() -> None:
         "if true; then rm x; fi",
         "$'rm\\0ignored' -rf x",
         "r\\m -rf x",
+        "find . -exec rm {} +",
+        "sudo find / -execdir rm {} ;",
+        "find . -exec sh -c 'rm \"$1\"' _ {} ;",
     ],
 )
 def test_forbid_sees_through_chains_substitutions_wrappers_and_paths(command: str) -> None:
