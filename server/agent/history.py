@@ -32,9 +32,11 @@ class ToolResultEntry(msgspec.Struct, tag="toolResult"):
 
 
 class SummaryEntry(msgspec.Struct, tag="summary"):
-    """What compaction left of earlier turns."""
+    """What compaction left of earlier turns: `text` is what the model reads; `user_messages`
+    are the user's messages it covers, verbatim, carried into the next compaction."""
 
     text: str
+    user_messages: list[str] = []
 
 
 Entry = UserEntry | AssistantEntry | ToolCallEntry | ToolResultEntry | SummaryEntry

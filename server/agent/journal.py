@@ -19,7 +19,7 @@ import msgspec
 from protocol.item import Item
 from protocol.thread import Thread
 from protocol.turn import Turn
-from server.agent.history import Entry
+from server.agent.history import Entry, SummaryEntry
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class EntryRecord(msgspec.Struct, tag="entry"):
 class CompactionRecord(msgspec.Struct, tag="compaction"):
     keep_from: int
     """Index into the entries logged so far: entries before it are dropped for the summary."""
-    summary: str
+    summary: SummaryEntry
 
 
 class HunkRecord(msgspec.Struct):

@@ -158,6 +158,17 @@ class Agent:
         runner.start()
         return runner.turn
 
+    def compact(self, thread_id: str) -> None:
+        """Compact now (a turn of its own), or at the running turn's next model call."""
+        state = self._thread(thread_id)
+        if state.running is not None:
+            state.running.request_compaction()
+            return
+        model = state.thread.model or self.settings.effective_model
+        if (problem := self.settings.endpoint_problem()) is not None or not model:
+            raise AgentError(ErrorCode.MODEL_UNAVAILABLE, problem or "No model is configured.")
+        TurnRunner(self._services(), state, model, [], compact_only=True).start()
+
     def _running(self, thread_id: str, turn_id: str) -> TurnRunner:
         state = self._thread(thread_id)
         runner = state.running

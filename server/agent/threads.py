@@ -15,7 +15,7 @@ from protocol.item import Item
 from protocol.thread import Thread
 from protocol.turn import Turn
 from sandbox.rules import SessionRules
-from server.agent.history import Entry, SummaryEntry
+from server.agent.history import Entry, SummaryEntry, estimate_tokens
 from server.agent.journal import (
     ChangeRecord,
     CompactionRecord,
@@ -50,6 +50,8 @@ class ThreadState:
     entries: list[Entry] = field(default_factory=list)
     usage: Usage = field(default_factory=lambda: Usage(0, 0, 0, 0))
     running: TurnRunner | None = None
+    _context: tuple[int, int] | None = None
+    """(tokens the endpoint counted, number of entries then)."""
     session_rules: SessionRules = field(default_factory=SessionRules)
     """acceptForSession answers for commands."""
     changes: dict[str, ChangeRecord] = field(default_factory=dict)
@@ -75,14 +77,27 @@ class ThreadState:
         self.entries.append(entry)
         self.journal.append(EntryRecord(entry))
 
+    def observe_context(self, tokens: int) -> None:
+        """The endpoint's count of the context after a model call (input + output)."""
+        self._context = (tokens, len(self.entries))
+
+    def context_tokens(self, instructions: str) -> int:
+        """The context's size now: the last count from the endpoint plus an estimate for what
+        was added since; an estimate of everything when there is no count."""
+        if self._context is None or self._context[1] > len(self.entries):
+            return estimate_tokens(self.entries, instructions)
+        counted, at = self._context
+        return counted + estimate_tokens(self.entries[at:])
+
     def record_change(self, record: ChangeRecord) -> None:
         self.changes[record.item_id] = record
         self.journal.append(record)
 
-    def compact(self, summary: str, keep_from: int) -> None:
+    def compact(self, summary: SummaryEntry, keep_from: int) -> None:
         """Replace the entries before `keep_from` with a summary."""
-        self.entries = [SummaryEntry(summary), *self.entries[keep_from:]]
+        self.entries = [summary, *self.entries[keep_from:]]
         self.journal.append(CompactionRecord(keep_from=keep_from, summary=summary))
+        self._context = None
 
     def find_item(self, item_id: str) -> tuple[Turn, int] | None:
         for turn in reversed(self.turns):
@@ -181,7 +196,7 @@ def load_thread(path: Path) -> ThreadState | None:
         elif isinstance(record, ChangeRecord):
             changes[record.item_id] = record
         else:
-            entries = [SummaryEntry(record.summary), *entries[record.keep_from :]]
+            entries = [record.summary, *entries[record.keep_from :]]
     if thread is None:
         return None
     for turn in turns.values():

@@ -8,13 +8,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from protocol.base import ErrorInfo, Usage
 from protocol.item import (
     AgentMessageItem,
+    ContextCompactionItem,
     ErrorItem,
     ReasoningItem,
     ToolCallItem,
@@ -22,6 +24,7 @@ from protocol.item import (
     UserMessageItem,
 )
 from protocol.turn import Turn
+from server.agent import compaction
 from server.agent.context import render_user_input
 from server.agent.files import EditorFiles
 from server.agent.gate import Gate
@@ -50,6 +53,7 @@ from server.config import Settings
 from server.edits.checkpoints import CheckpointStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -67,9 +71,8 @@ class TurnServices:
 
 
 class TurnRunner:
-    def __init__(
-        self, services: TurnServices, state: ThreadState, model: str, user_input: list[UserInput]
-    ) -> None:
+    def __init__(self, services: TurnServices, state: ThreadState, model: str,
+                 user_input: list[UserInput], *, compact_only: bool = False) -> None:
         self.services = services
         self.state = state
         self.model = model
@@ -87,6 +90,7 @@ class TurnRunner:
         self._input = user_input
         self._steering: list[list[UserInput]] = []
         self._usage = Usage(0, 0, 0, 0)
+        self._compact_requested = compact_only
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -106,6 +110,10 @@ class TurnRunner:
 
     async def _run(self) -> None:
         try:
+            if self._compact_requested and not self._input:  # thread/compact with no turn
+                await self._with_retries(self._compact)
+                self.turn.status = "completed"
+                return
             self._add_user_message(self._input)
             while True:
                 for steer in self._steering:
@@ -135,11 +143,16 @@ class TurnRunner:
         self.state.add_entry(UserEntry(render_user_input(content, self.services.read_buffer)))
 
     async def _call_model(self) -> list[ToolCallReady]:
-        """One model call, retried with capped backoff while failures are transient."""
+        if self._compaction_due():
+            await self._with_retries(self._compact)
+        return await self._with_retries(self._stream_model)
+
+    async def _with_retries(self, call: Callable[[], Awaitable[T]]) -> T:
+        """A model call, retried with capped backoff while failures are transient."""
         max_retries = self.services.settings.max_retries
         for attempt in range(1, max_retries + 2):
             try:
-                return await self._stream_model()
+                return await call()
             except ModelError as exc:
                 if not exc.retryable or attempt > max_retries:
                     raise
@@ -151,6 +164,35 @@ class TurnRunner:
                 self.stream.retrying(attempt, max_retries, delay, str(exc))
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
+
+    def request_compaction(self) -> None:
+        """Compact before the next model call (`thread/compact` while the turn runs)."""
+        self._compact_requested = True
+
+    def _compaction_due(self) -> bool:
+        if self._compact_requested:
+            return True
+        settings = self.services.settings
+        tokens = self.state.context_tokens(self._instructions())
+        return compaction.needs_compaction(
+            tokens, compaction.context_window(settings.context_window),
+            settings.compact_threshold)
+
+    async def _compact(self) -> None:
+        manual, self._compact_requested = self._compact_requested, False
+        entries = self.state.entries
+        window = compaction.context_window(self.services.settings.context_window)
+        cut = compaction.plan(entries, window, manual=manual)
+        if cut is None:
+            return
+        item = ContextCompactionItem(id=new_id("item"), summary="")
+        self.stream.started(item)
+        summary = await compaction.summarize(self.services.model_client, self.model,
+                                             entries[: cut.keep_from])
+        earlier = entries[: cut.keep_from]
+        self.state.compact(compaction.summary_entry(summary, earlier, window), cut.keep_from)
+        item.summary = summary
+        self.stream.completed(item)
 
     async def _stream_model(self) -> list[ToolCallReady]:
         open_text = _OpenText(self.stream)
@@ -232,8 +274,9 @@ class TurnRunner:
         u.output_tokens += usage.output_tokens
         u.total_tokens += usage.total_tokens
         self.turn.usage = u
-        usage.context_window = self.services.settings.context_window
+        usage.context_window = compaction.context_window(self.services.settings.context_window)
         self.state.usage = usage
+        self.state.observe_context(usage.input_tokens + usage.output_tokens)
         self.stream.usage(usage)
 
     def _fail(self, message: str, code: str) -> None:

@@ -1,7 +1,7 @@
 """Request handlers: decode params into the method table's types, call the agent, encode.
 
-Every method of `protocol.methods.REQUESTS` is registered; a method whose feature has not
-landed answers -32601 with a message that names it.
+Every method of `protocol.methods.REQUESTS` has a handler here (`make_handler` fails at start-up
+otherwise); errors become JSON-RPC errors with Tether's codes.
 """
 
 from __future__ import annotations
@@ -58,6 +58,11 @@ async def thread_set_mode(agent: Agent, p: ThreadSetModeParams) -> ThreadResult:
     return ThreadResult(agent.set_mode(p.thread_id, p.mode))
 
 
+async def thread_compact(agent: Agent, p: ThreadIdParams) -> Empty:
+    agent.compact(p.thread_id)
+    return Empty()
+
+
 async def turn_start(agent: Agent, p: TurnStartParams) -> TurnResult:
     return TurnResult(agent.start_turn(p.thread_id, p.input, p.model))
 
@@ -91,6 +96,7 @@ HANDLERS: dict[str, Handler] = {
     "thread/read": thread_read,
     "thread/resume": thread_read,
     "thread/setMode": thread_set_mode,
+    "thread/compact": thread_compact,
     "turn/start": turn_start,
     "turn/steer": turn_steer,
     "turn/interrupt": turn_interrupt,
@@ -99,22 +105,11 @@ HANDLERS: dict[str, Handler] = {
     "model/list": model_list,
 }
 
-PENDING_FEATURES = {
-    "thread/compact": "context compaction (issue 6)",
-}
-
-
 def make_handler(method: str, agent: Callable[[], Agent]) -> Callable[[Any], Awaitable[Any]]:
     params_type = REQUESTS[method].params
-    handler = HANDLERS.get(method)
+    handler = HANDLERS[method]
 
     async def handle(raw: Any) -> Any:
-        if handler is None:
-            raise RpcError(
-                ErrorCode.METHOD_NOT_FOUND,
-                f"{method} is not available yet: it arrives with "
-                f"{PENDING_FEATURES.get(method, 'a later release')}",
-            )
         params = decode(method, raw, params_type)
         try:
             return to_wire(await handler(agent(), params))
