@@ -17,6 +17,15 @@ from pathlib import Path
 StrPath = str | os.PathLike[str]
 
 
+TEMP_MARKER = ".tether-"
+
+
+def is_atomic_temp(name: str) -> bool:
+    """Whether a file name is one of our in-flight temporary files (a watcher should not
+    report it, a snapshot should not keep it)."""
+    return name.startswith(".") and TEMP_MARKER in name and name.endswith(".tmp")
+
+
 class UnsafePathError(OSError):
     """The target is a symlink or not a regular file; the message says what to do."""
 
@@ -31,7 +40,7 @@ def atomic_write(path: StrPath, data: bytes | str, *, mode: int | None = None) -
     payload = data.encode("utf-8") if isinstance(data, str) else data
     existing = _regular_file_mode(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tether-{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    tmp = target.with_name(f".{target.name}{TEMP_MARKER}{os.getpid()}-{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as out:

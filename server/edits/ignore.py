@@ -1,4 +1,5 @@
-"""Which paths of a workspace are not its state: `.git`, `node_modules`, `.gitignore`d trees.
+"""Which paths of a workspace are not its state: `.git`, `node_modules`, `.gitignore`d trees
+and our own in-flight temporary files.
 
 Snapshots skip them, and the file watcher should ignore the same paths (issue 5: it
 "respects .gitignore and ignores .git internals and node_modules"), so the rules live here
@@ -14,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pathspec
+
+from server.edits.atomic import is_atomic_temp
 
 ALWAYS_IGNORED = frozenset({".git", "node_modules"})
 
@@ -36,7 +39,7 @@ class IgnoreRules:
             return False
         if not parts:
             return False
-        if ALWAYS_IGNORED.intersection(parts):
+        if ALWAYS_IGNORED.intersection(parts) or is_atomic_temp(parts[-1]):
             return True
         specs: list[ScopedSpec] = []
         for depth, name in enumerate(parts):

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from server.edits.atomic import is_atomic_temp
 from server.edits.blobs import BlobStore
 from server.edits.ignore import ALWAYS_IGNORED, IgnoreRules, ScopedSpec, matches
 
@@ -164,7 +165,9 @@ def _walk(root: Path, exclude: set[str]) -> tuple[list[tuple[str, os.stat_result
             rel = f"{rel_dir}{child.name}"
             info = child.stat(follow_symlinks=False)
             is_dir = stat.S_ISDIR(info.st_mode)
-            if child.name in ALWAYS_IGNORED or matches(rel, is_dir, specs):
+            if child.name in ALWAYS_IGNORED or is_atomic_temp(child.name):
+                continue
+            if matches(rel, is_dir, specs):
                 continue
             if is_dir and child.path in exclude:
                 continue

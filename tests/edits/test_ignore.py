@@ -33,6 +33,7 @@ FILES = {
     ".git/HEAD": "",
     "web/node_modules/x/i.js": "",
     "web/app.js": "",
+    "web/.app.js.tether-123-abcd.tmp": "",
 }
 
 
