@@ -9,9 +9,12 @@ marker and the tail once the command is done.
 from __future__ import annotations
 
 import codecs
+import logging
 from collections import deque
 from collections.abc import Callable
 from typing import Literal
+
+_log = logging.getLogger(__name__)
 
 Stream = Literal["stdout", "stderr"]
 OutputCallback = Callable[[Stream, str], None]
@@ -51,14 +54,23 @@ class CappedOutput:
             if head:
                 self._head.append(head)
                 self._head_bytes += len(head.encode())
-                if self._on_output is not None:
-                    self._on_output(stream, head)
+                self._emit(stream, head)
             text = encoded[len(head.encode()) :].decode(errors="replace")
             if not text:
                 return
         self._tail.append((stream, text))
         self._tail_bytes += len(text.encode())
         self._trim_tail()
+
+    def _emit(self, stream: Stream, text: str) -> None:
+        if self._on_output is None:
+            return
+        try:
+            self._on_output(stream, text)
+        except Exception:
+            # The pipes must keep draining or the command blocks; stop streaming instead.
+            _log.exception("output callback failed; streaming stops, output is still kept")
+            self._on_output = None
 
     def _trim_tail(self) -> None:
         while self._tail_bytes > self._tail_budget and self._tail:
@@ -89,9 +101,8 @@ class CappedOutput:
             )
             pieces.append(("stderr", marker))
         pieces += list(self._tail)
-        if self._on_output is not None:
-            for stream, text in pieces:
-                self._on_output(stream, text)
+        for stream, text in pieces:
+            self._emit(stream, text)
         return "".join(self._head) + "".join(text for _, text in pieces)
 
 

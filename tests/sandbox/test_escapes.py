@@ -293,3 +293,14 @@ class TestControlsWithoutSandbox:
             assert "CONNECTED" in result.output
         finally:
             listener.close()
+
+
+async def test_concurrent_commands_keep_missing_protected_paths_covered(run: Runner) -> None:
+    # The first command to finish must not remove the mask the second still relies on.
+    slow = asyncio.create_task(run("sleep 1.5; mkdir .vscode; echo pwned > .vscode/tasks.json"))
+    await asyncio.sleep(0.5)
+    quick = await run("true")
+    assert quick.exit_code == 0
+    result = await slow
+    assert result.exit_code != 0
+    assert not (run.workspace / ".vscode").exists()

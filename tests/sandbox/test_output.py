@@ -60,3 +60,17 @@ def test_without_callback() -> None:
     output = CappedOutput(10, None)
     output.feed("stdout", b"x" * 100)
     assert output.finish().count("x") == 10
+
+
+def test_a_failing_callback_stops_streaming_but_not_keeping() -> None:
+    calls: list[str] = []
+
+    def broken(_stream: Stream, text: str) -> None:
+        calls.append(text)
+        raise RuntimeError("client went away")
+
+    output = CappedOutput(100, broken)
+    output.feed("stdout", b"one ")
+    output.feed("stdout", b"two")
+    assert calls == ["one "]
+    assert output.finish() == "one two"
