@@ -296,11 +296,14 @@ class TestControlsWithoutSandbox:
 
 
 async def test_concurrent_commands_keep_missing_protected_paths_covered(run: Runner) -> None:
-    # The first command to finish must not remove the mask the second still relies on.
-    slow = asyncio.create_task(run("sleep 1.5; mkdir .vscode; echo pwned > .vscode/tasks.json"))
-    await asyncio.sleep(0.5)
-    quick = await run("true")
-    assert quick.exit_code == 0
-    result = await slow
-    assert result.exit_code != 0
+    # The command that made the mask's mount point ends first; removing the mount point then
+    # would detach the mask inside the other, still running, sandbox.
+    first = asyncio.create_task(run("sleep 0.8"))
+    await asyncio.sleep(0.3)
+    second = asyncio.create_task(
+        run("sleep 1.5; mkdir -p .vscode; echo pwned > .vscode/tasks.json")
+    )
+    assert (await first).exit_code == 0
+    result = await second
+    assert result.exit_code != 0, result.output
     assert not (run.workspace / ".vscode").exists()
