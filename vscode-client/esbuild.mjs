@@ -34,7 +34,7 @@ if (tests) {
   await esbuild.build({
     ...common,
     sourcemap: true,
-    entryPoints: [...entries('test/unit'), ...entries('test/webview'), ...entries('test/e2e')],
+    entryPoints: [...entries('test/unit'), ...entries('test/webview'), ...entries('test/e2e'), ...entries('test/tools')],
     outdir: 'out',
     outbase: 'test',
     platform: 'node',

@@ -156,13 +156,16 @@ function turnView(turn: Turn): TurnView {
   return { id: turn.id, status: turn.status, items: turn.items, error: turn.error, usage: turn.usage };
 }
 
-/** A turn's own fields win; items the stream already delivered are kept when the turn object
- * carries none (turn/started and the turn/start result are sent before any item exists). */
+/** A turn's own fields win. Its items are authoritative once the turn is over; while it runs,
+ * the turn object is a snapshot that may be older than the stream (the turn/start result can
+ * arrive after the first items), so streamed items are kept and only unseen ones are added. */
 function upsertTurn(state: ChatState, turn: Turn): ChatState {
   const index = state.turns.findIndex((t) => t.id === turn.id);
   if (index < 0) return { ...state, turns: [...state.turns, turnView(turn)] };
   const old = state.turns[index]!;
-  const merged: TurnView = { ...turnView(turn), items: turn.items.length > 0 ? turn.items : old.items };
+  const final = turn.status !== 'inProgress' && turn.items.length > 0;
+  const items = final ? turn.items : [...old.items, ...turn.items.filter((i) => !old.items.some((o) => o.id === i.id))];
+  const merged: TurnView = { ...turnView(turn), items, retry: final ? undefined : old.retry };
   const turns = state.turns.slice();
   turns[index] = merged;
   return { ...state, turns };

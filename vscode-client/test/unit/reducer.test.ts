@@ -35,6 +35,21 @@ describe('reduce', () => {
     assert.equal(runningTurn(done), undefined);
   });
 
+  it('keeps streamed items when the turn/start result arrives after them', () => {
+    const user: Item = { type: 'userMessage', id: 'u1', content: [{ type: 'text', text: 'hi' }] };
+    const thinking: Item = { type: 'reasoning', id: 'r1', text: '' };
+    const state = run([
+      { type: 'threadLoaded', thread, turns: [] },
+      n({ method: 'turn/started', params: { threadId: 'th', turn } }),
+      n({ method: 'item/started', params: { threadId: 'th', turnId: 'tu', item: user } }),
+      n({ method: 'item/started', params: { threadId: 'th', turnId: 'tu', item: thinking } }),
+      n({ method: 'item/reasoning/delta', params: { threadId: 'th', turnId: 'tu', itemId: 'r1', delta: 'hmm' } }),
+      { type: 'turnAccepted', turn: { ...turn, items: [user] } },
+    ]);
+    assert.deepEqual(state.turns[0]!.items.map((i) => i.id), ['u1', 'r1']);
+    assert.equal((state.turns[0]!.items[1] as { text: string }).text, 'hmm');
+  });
+
   it('appends command output chunks in order', () => {
     const cmd: Item = { type: 'commandExecution', id: 'c', command: 'ls', cwd: '/w', status: 'inProgress', output: '', sandbox: 'readOnly' };
     const state = run([

@@ -11,6 +11,7 @@ import { initialState } from '../../src/state/reducer';
 import { launchChromium } from '../support/browser';
 import { checkAgainstBaseline, colourCount } from '../support/screenshots';
 import * as stream from '../fixtures/stream';
+import recorded from '../fixtures/recorded-turn.json';
 
 const ROOT = resolve(__dirname, '..', '..');
 const HARNESS = pathToFileURL(join(ROOT, 'test', 'webview', 'harness.html')).href;
@@ -155,5 +156,24 @@ describe('chat webview', () => {
     assert.equal(await page.locator('#mode').inputValue(), 'agent', 'unchanged until the host confirms');
     await feed([{ type: 'notification', notification: { method: 'thread/modeChanged', params: { threadId: stream.thread.id, mode: 'readOnly' } } }]);
     assert.equal(await page.locator('#mode').inputValue(), 'readOnly');
+  });
+
+  it('replays a turn recorded from the real backend (test/tools/record-stream.ts)', async () => {
+    await deliver({ type: 'snapshot', state: { ...initialState('agent'), ...stream.snapshot } });
+    await feed(recorded as stream.ChatEventList);
+    const message = page.locator('.msg.agent').last();
+    assert.equal(await message.locator('strong').textContent(), 'note one');
+    assert.deepEqual(await message.locator('li').allTextContents(), ['notes.txt still has 12 notes', 'nothing else changed']);
+    assert.equal(await page.locator('.card.reasoning summary').textContent(), 'Thought');
+    assert.equal(await page.locator('.card.exploration > summary').textContent(), 'Read 1 file, searched 1 time, listed 1 folder');
+    assert.equal(await page.locator('.plan .step').count(), 3);
+    const row = await page.locator('.diff-card .file-row').evaluate((e) => Array.from(e.children, (c) => c.textContent?.trim()).join(' '));
+    assert.equal(row, 'notes.txt +1 −1 1 hunk 1 applied');
+    assert.equal(await page.locator('.diff-card').getByRole('button', { name: 'Undo all' }).count(), 1);
+    const command = page.locator('.card.command');
+    assert.match((await command.locator('.badge').textContent()) ?? '', /exit 0/);
+    assert.equal(await command.locator('pre.output').textContent(), '12\n');
+    assert.equal(await page.locator('#stop').isVisible(), false);
+    await shot('recorded-turn');
   });
 });
