@@ -8,8 +8,10 @@ domains and seccomp filters are inherited across fork and exec and only ever tig
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ from pathlib import Path
 from sandbox import landlock, seccomp
 
 SETUP_FAILED_EXIT = 126
+_PR_SET_PDEATHSIG = 1
 _DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty")
 _DEVICE_RIGHTS = landlock.READ_FILE | landlock.WRITE_FILE | landlock.IOCTL_DEV | landlock.TRUNCATE
 
@@ -72,10 +75,20 @@ def confine(spec: ExecSpec) -> None:
         seccomp.install_network_filter()
 
 
+def die_with_parent() -> None:
+    """Take the command down if the server dies (bwrap does the same with --die-with-parent)."""
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(SETUP_FAILED_EXIT)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 3 or argv[1] != "--":
         print("usage: python -m sandbox.exec SPEC_JSON -- COMMAND [ARGS...]", file=sys.stderr)
         return 2
+    die_with_parent()
     try:
         confine(ExecSpec.from_json(argv[0]))
     except (OSError, ValueError, KeyError) as error:

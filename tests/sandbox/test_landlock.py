@@ -7,8 +7,11 @@ exactly the excluded subtrees out, and that the filter lets Unix sockets through
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ import pytest
 from sandbox import landlock, seccomp
 from sandbox.exec import ExecSpec
 from sandbox.launchers import available_launchers
+from tests.sandbox.test_escapes import _pids_with  # pyright: ignore[reportPrivateUsage]
 
 pytestmark = pytest.mark.skipif("landlock" not in available_launchers(), reason="no Landlock")
 
@@ -110,3 +114,49 @@ def test_filter_bytes_match_the_kernel_layout() -> None:
         data = seccomp.program_bytes(allow_ip=allow_ip)
         assert len(data) == 8 * len(rows)
     assert len(seccomp.program(allow_ip=True)) > len(seccomp.program(allow_ip=False))
+
+
+def _named(name: str) -> list[int]:
+    """Processes whose argv[0] is `name` (the stand-in server only mentions it later)."""
+    found: list[int] = []
+    for pid in _pids_with(name):
+        try:
+            if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0] == name.encode():
+                found.append(pid)
+        except OSError:
+            continue  # exited meanwhile
+    return found
+
+
+def test_command_dies_with_the_server(tmp_path: Path) -> None:
+    token = f"orphan{uuid.uuid4().hex[:8]}"
+    root = str(Path(__file__).resolve().parents[2])
+    boot = (
+        f"import sys; sys.path.insert(0, {root!r}); "
+        "from sandbox.exec import main; sys.exit(main(sys.argv[1:]))"
+    )
+    spec = ExecSpec((), (tmp_path,), (), network=False).to_json()
+    # A stand-in "server" that starts the helper, then is killed without cleaning up.
+    server_code = (
+        "import subprocess, sys, time; "
+        f"subprocess.Popen([sys.executable, '-I', '-c', {boot!r}, {spec!r}, '--', "
+        f"'bash', '-c', 'exec -a {token} sleep 30']); time.sleep(30)"
+    )
+    server = subprocess.Popen([sys.executable, "-c", server_code])
+    try:
+        for _ in range(100):
+            if _named(token):
+                break
+            time.sleep(0.05)
+        assert _named(token), "the helper never started the command"
+        server.kill()
+        server.wait()
+        for _ in range(40):
+            if not _named(token):
+                break
+            time.sleep(0.05)
+        assert _named(token) == []
+    finally:
+        server.kill()
+        for pid in _named(token):
+            os.kill(pid, 9)

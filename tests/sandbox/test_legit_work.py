@@ -95,3 +95,16 @@ async def test_a_server_on_the_sandbox_loopback_works_under_bwrap(run: Runner) -
         assert result.exit_code != 0 and "Permission denied" in result.output
     else:
         assert result.output == "hi\n", result.output
+
+
+async def test_a_process_pool_works_under_bwrap(run: Runner) -> None:
+    script = (
+        "from concurrent.futures import ProcessPoolExecutor as P; "
+        "print(sum(P(2).map(abs, [-1, -2, -3])))"
+    )
+    result = await run(f'{sys.executable} -c "{script}"')
+    if run.launcher == "landlock":
+        # Its semaphores live in the host's shared /dev/shm, which Landlock keeps read-only.
+        assert result.exit_code != 0
+    else:
+        assert result.output == "6\n", result.output
