@@ -16,7 +16,10 @@ _NETWORK = re.compile(
     r"Network is unreachable|Temporary failure in name resolution|Could not resolve host"
     r"|Name or service not known|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)|ENETUNREACH|EAI_AGAIN"
     r"|No address associated with hostname|Failed to establish a new connection"
-    r"|socket: Permission denied|Cannot assign requested address|nodename nor servname",
+    r"|socket: Permission denied|Cannot assign requested address|nodename nor servname"
+    # Inside the sandbox's network namespace even the host's loopback services are gone, so a
+    # refused connection is what a sandboxed `curl localhost:3000` sees.
+    r"|Connection refused|ECONNREFUSED",
 )
 _WRITE = re.compile(r"Read-only file system|EROFS|Permission denied|EACCES|Operation not permitted")
 

@@ -49,8 +49,8 @@ class Settings:
         """Why no model call can be made, in words that say how to fix it; None when ready."""
         if not self.api_key and not self.base_url:
             return (
-                "No model endpoint is configured. Set OPENAI_API_KEY for OpenAI, or OPENAI_BASE_URL "
-                "(with TETHER_MODEL, and TETHER_WIRE_API=chat for Chat Completions servers such as "
+                "No model endpoint is configured. Set OPENAI_API_KEY for OpenAI, or "
+                "OPENAI_BASE_URL (with TETHER_MODEL, and TETHER_WIRE_API=chat for Chat Completions servers such as "
                 "Ollama, vLLM or llama.cpp) for another OpenAI-compatible endpoint; or set baseUrl "
                 f"and model in the client's settings or in {self.home / 'config.toml'}."
             )

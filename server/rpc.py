@@ -96,8 +96,9 @@ class Peer:
         # match the response to our future.
         pending: concurrent.futures.Future[Any] = concurrent.futures.Future()
         self._protocol._request_futures[msg_id] = pending
-        self._write(frame({"jsonrpc": "2.0", "id": msg_id, "method": method,
-                           "params": to_wire(params)}))
+        self._write(
+            frame({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": to_wire(params)})
+        )
         future: Awaitable[Any] = asyncio.wrap_future(pending)
         try:
             raw = await future

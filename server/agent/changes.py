@@ -33,6 +33,8 @@ class FileOutcome:
     diff: FileDiff
     applied: set[int] = field(default_factory=set)
     conflict: str | None = None
+    written: str | None = None
+    """Blob digest of the text written, for exact undo."""
 
 
 def to_wire(fd: FileDiff, statuses: dict[int, str] | None = None) -> FileChange:
@@ -107,11 +109,25 @@ async def review_and_apply(ctx: ToolContext, edits: list[FileEdit]) -> str:
 
 def change_record(item_id: str, outcomes: list[FileOutcome]) -> ChangeRecord:
     """The exact hunks each file got, kept in the thread's log for `change/revert`."""
-    return ChangeRecord(item_id, [ChangeFileRecord(
-        path=str(o.path), old_path=str(o.old_path) if o.old_path else None, kind=o.diff.kind,
-        hunks=[HunkRecord(h.index, h.old_start, h.old_lines, h.new_start, h.new_lines,
-                          list(h.lines)) for h in o.diff.hunks],
-        applied=sorted(o.applied)) for o in outcomes])
+    return ChangeRecord(
+        item_id,
+        [
+            ChangeFileRecord(
+                path=str(o.path),
+                old_path=str(o.old_path) if o.old_path else None,
+                kind=o.diff.kind,
+                hunks=[
+                    HunkRecord(
+                        h.index, h.old_start, h.old_lines, h.new_start, h.new_lines, list(h.lines)
+                    )
+                    for h in o.diff.hunks
+                ],
+                applied=sorted(o.applied),
+                written=o.written,
+            )
+            for o in outcomes
+        ],
+    )
 
 
 def _outcome(edit: FileEdit) -> FileOutcome:
@@ -160,6 +176,7 @@ async def _write(ctx: ToolContext, o: FileOutcome, chosen: set[int]) -> None:
             files.delete(source)
         else:
             await files.write(o.path, text)
+            o.written = ctx.turn_files.keep_text(text)
             if o.old_path is not None:
                 files.delete(o.old_path)
         ctx.turn_files.after_write(source)

@@ -63,8 +63,9 @@ def plan(entries: list[Entry], window: int, *, manual: bool = False) -> Compacti
         keep_from = i
     while keep_from < len(entries) and isinstance(entries[keep_from], ToolResultEntry):
         keep_from += 1
-    user_start = next((i for i in range(keep_from, len(entries))
-                       if isinstance(entries[i], UserEntry)), None)
+    user_start = next(
+        (i for i in range(keep_from, len(entries)) if isinstance(entries[i], UserEntry)), None
+    )
     if user_start is not None and user_start - keep_from < 8:
         keep_from = user_start
     if keep_from == 0:
@@ -95,7 +96,7 @@ def user_messages(texts: list[str], window: int) -> str:
             head.append(text)
         else:
             break
-    for text in reversed(texts[len(head):]):
+    for text in reversed(texts[len(head) :]):
         if sum(map(len, tail)) + len(text) > budget // 2:
             break
         tail.insert(0, text)
@@ -107,8 +108,10 @@ def user_messages(texts: list[str], window: int) -> str:
 def summary_entry(summary: str, earlier: list[Entry], window: int) -> SummaryEntry:
     carried = carried_messages(earlier)
     messages = user_messages(carried, window)
-    text = ("This conversation was compacted to fit the context window. Summary of the earlier "
-            f"part:\n{summary.strip()}")
+    text = (
+        "This conversation was compacted to fit the context window. Summary of the earlier "
+        f"part:\n{summary.strip()}"
+    )
     if messages:
         text += f"\n\nThe user's messages in that part, verbatim (oldest first):\n{messages}"
     return SummaryEntry(text, carried)
@@ -130,8 +133,12 @@ def summarization_input(entries: list[Entry]) -> list[Entry]:
 
 async def summarize(client: ModelClient, model: str, entries: list[Entry]) -> str:
     parts: list[str] = []
-    async for event in client.stream(model=model, instructions=SUMMARY_INSTRUCTIONS,
-                                     entries=summarization_input(entries), tools=[]):
+    async for event in client.stream(
+        model=model,
+        instructions=SUMMARY_INSTRUCTIONS,
+        entries=summarization_input(entries),
+        tools=[],
+    ):
         if isinstance(event, TextDelta):
             parts.append(event.text)
     return "".join(parts)

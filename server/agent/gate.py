@@ -21,13 +21,7 @@ from protocol.item import CommandExecutionItem, Item
 from sandbox.approval_policy import CommandDecision, decide_command, decide_file_access
 from sandbox.paths import PathDenied, PathVerdict, resolve_for_read, resolve_for_write
 from sandbox.policy import Policy
-from sandbox.rules import (
-    RuleError,
-    load_rules,
-    persist_rule,
-    user_rules_path,
-    workspace_rules_path,
-)
+from sandbox.rules import RuleError, load_rules, remember_approval
 from server.agent.stream import TurnStream
 from server.agent.threads import ThreadState
 from server.agent.tools.base import ToolFailed, TurnCancelled
@@ -145,6 +139,10 @@ class Gate:
 
     def decide_command(self, command: str, *, escalate: bool) -> CommandDecision:
         rules = load_rules(self.home, self.state.roots)
+        for problem in rules.problems:
+            if problem not in self.state.rule_problems_shown:
+                self.state.rule_problems_shown.add(problem)
+                self.stream.warn(f"rules: {problem}")
         return decide_command(
             command,
             self.mode,
@@ -190,43 +188,36 @@ class Gate:
         )
         if answer.decision == "decline":
             return False
-        rule = answer.rule or (suggested[0] if suggested else None)
-        if answer.decision == "acceptForSession":
-            self._allow_for_session(item.command, answer.rule, escalate)
-        elif answer.decision == "acceptAlways":
-            self._allow_always(item.command, rule, answer.scope or "user", escalate)
+        if answer.decision in ("acceptForSession", "acceptAlways"):
+            self._remember(answer, item.command, escalate)
         return True
 
-    def _allow_for_session(self, command: str, rule: list[str] | None, escalate: bool) -> None:
-        session = self.state.session_rules
-        if rule:
-            try:
-                session.allow_prefix(rule, escalated=escalate)
-                return
-            except RuleError as exc:
-                self.stream.warn(
-                    f"Not remembered as a prefix: {exc}. Allowed this exact "
-                    "command for the session instead."
-                )
-        session.allow_command(command, escalated=escalate)
-
-    def _allow_always(
-        self, command: str, rule: list[str] | None, scope: str, escalate: bool
-    ) -> None:
-        if not rule or escalate:
-            # Rules never cover escalations; remember the exact command for the session.
-            self._allow_for_session(command, rule, escalate)
-            return
-        path = (
-            workspace_rules_path(self.state.roots[0])
-            if scope == "workspace"
-            else user_rules_path(self.home)
-        )
+    def _remember(self, answer: CommandApprovalResult, command: str, escalate: bool) -> None:
+        """Keep an acceptForSession/acceptAlways answer; a rule that cannot be kept (not a
+        prefix of the command, too broad) still lets this command run, and the user is told."""
+        decision = "acceptAlways" if answer.decision == "acceptAlways" else "acceptForSession"
+        if decision == "acceptAlways" and (escalate or not answer.rule):
+            # Rules never cover escalations, and "always" needs a prefix: keep it for the session.
+            decision = "acceptForSession"
         try:
-            persist_rule(path, rule, scope="workspace" if scope == "workspace" else "user")
+            remember_approval(
+                decision,
+                command,
+                rule=answer.rule,
+                scope=answer.scope,
+                rules=load_rules(self.home, self.state.roots),
+                session=self.state.session_rules,
+                home=self.home,
+                workspace_root=self._root_of_cwd(),
+                escalated=escalate,
+            )
         except (RuleError, OSError) as exc:
-            self.stream.warn(f"The rule `{' '.join(rule)}` was not saved: {exc}")
-            self._allow_for_session(command, None, escalate)
+            self.stream.warn(f"Approval not remembered as asked: {exc}. This command runs once.")
+
+    def _root_of_cwd(self) -> Path:
+        return next(
+            (r for r in self.state.roots if self.cwd.is_relative_to(r)), self.state.roots[0]
+        )
 
     def _read_allowed(self, path: Path) -> bool:
         return any(path.is_relative_to(d) for d in self.state.read_grants)

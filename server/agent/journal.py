@@ -64,6 +64,8 @@ class ChangeFileRecord(msgspec.Struct):
     kind: str
     hunks: list[HunkRecord]
     applied: list[int]
+    written: str | None = None
+    """Blob digest of the text Tether last wrote (lets undo merge exactly, not search)."""
 
 
 class ChangeRecord(msgspec.Struct, tag="change"):

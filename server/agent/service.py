@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from protocol.approval import HunkSelection
 from protocol.base import LauncherKind, Mode
 from protocol.errors import ErrorCode
-from protocol.approval import HunkSelection
 from protocol.item import Item, UserInput
 from protocol.model import ModelInfo, ModelListResult
 from protocol.thread import Thread, ThreadListResult, ThreadModeChangedNotification
@@ -24,6 +24,7 @@ from server.agent.threads import ThreadManager, ThreadState
 from server.agent.tools.registry import default_tools
 from server.agent.turn import TurnRunner, TurnServices
 from server.agent.undo import UndoError, revert_change, revert_turn
+from server.agent.watcher import WorkspaceWatcher
 from server.config import Settings
 from server.edits.checkpoints import CheckpointStore
 
@@ -76,7 +77,18 @@ class Agent:
         state = self.threads.get(thread_id)
         if state is None:
             raise AgentError(ErrorCode.THREAD_NOT_FOUND, f"thread not found: {thread_id}")
+        self._watch(state)
         return state
+
+    def _watch(self, state: ThreadState) -> None:
+        """Watch the thread's roots, and take their first snapshot in the background: it reads
+        every file once, which the first command of a turn should not wait for."""
+        if state.watcher is None:
+            state.watcher = WorkspaceWatcher(state.roots)
+            state.watcher.start()
+            loop = asyncio.get_running_loop()
+            for root in state.roots:
+                loop.run_in_executor(None, self.checkpoints.snapshot, root)
 
     def start_thread(
         self, cwd: str, roots: list[str] | None, mode: Mode | None, model: str | None
@@ -187,12 +199,19 @@ class Agent:
         if runner.task is not None:
             await asyncio.wait({runner.task}, timeout=2.0)
 
-    async def revert_change(self, thread_id: str, item_id: str,
-                            hunks: list[HunkSelection] | None) -> Item:
+    async def revert_change(
+        self, thread_id: str, item_id: str, hunks: list[HunkSelection] | None
+    ) -> Item:
         state = self._thread(thread_id)
         try:
-            return await revert_change(state, EditorFiles(self.read_buffer, self.notifier),
-                                       self.notifier, item_id, hunks)
+            return await revert_change(
+                state,
+                EditorFiles(self.read_buffer, self.notifier),
+                self.checkpoints,
+                self.notifier,
+                item_id,
+                hunks,
+            )
         except UndoError as exc:
             raise AgentError(exc.code, exc.message) from None
 
@@ -246,6 +265,9 @@ class Agent:
                 tasks.append(state.running.task)
         if tasks:
             await asyncio.wait(tasks, timeout=2.0)
+        for state in self.threads.live():
+            if state.watcher is not None:
+                await state.watcher.stop()
 
 
 __all__ = ["Agent", "AgentError", "TurnStream"]

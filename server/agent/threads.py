@@ -30,6 +30,7 @@ from server.agent.journal import (
 
 if TYPE_CHECKING:
     from server.agent.turn import TurnRunner
+    from server.agent.watcher import WorkspaceWatcher
 
 
 def now_ms() -> int:
@@ -50,9 +51,11 @@ class ThreadState:
     entries: list[Entry] = field(default_factory=list)
     usage: Usage = field(default_factory=lambda: Usage(0, 0, 0, 0))
     running: TurnRunner | None = None
+    watcher: WorkspaceWatcher | None = None
     _context: tuple[int, int] | None = None
     """(tokens the endpoint counted, number of entries then)."""
     session_rules: SessionRules = field(default_factory=SessionRules)
+    rule_problems_shown: set[str] = field(default_factory=set)
     """acceptForSession answers for commands."""
     changes: dict[str, ChangeRecord] = field(default_factory=dict)
     """Per fileChange item, what was applied, with exact hunks (for change/revert)."""
@@ -203,8 +206,9 @@ def load_thread(path: Path) -> ThreadState | None:
         if turn.status == "inProgress":
             turn.status = "interrupted"
     thread.status = "idle"
-    state = ThreadState(thread, Journal(path), turns=list(turns.values()), entries=entries,
-                        changes=changes)
+    state = ThreadState(
+        thread, Journal(path), turns=list(turns.values()), entries=entries, changes=changes
+    )
     for turn in state.turns:
         if turn.usage is not None:
             state.usage = turn.usage

@@ -71,8 +71,15 @@ class TurnServices:
 
 
 class TurnRunner:
-    def __init__(self, services: TurnServices, state: ThreadState, model: str,
-                 user_input: list[UserInput], *, compact_only: bool = False) -> None:
+    def __init__(
+        self,
+        services: TurnServices,
+        state: ThreadState,
+        model: str,
+        user_input: list[UserInput],
+        *,
+        compact_only: bool = False,
+    ) -> None:
         self.services = services
         self.state = state
         self.model = model
@@ -94,6 +101,8 @@ class TurnRunner:
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        if self.state.watcher is not None:
+            self.state.watcher.turn_started()
         self.state.running = self
         self.state.thread.status = "running"
         self.state.turns.append(self.turn)
@@ -114,7 +123,7 @@ class TurnRunner:
                 await self._with_retries(self._compact)
                 self.turn.status = "completed"
                 return
-            self._add_user_message(self._input)
+            self._add_user_message(self._input, self._outside_changes())
             while True:
                 for steer in self._steering:
                     self._add_user_message(steer)
@@ -138,9 +147,14 @@ class TurnRunner:
         finally:
             self._finish()
 
-    def _add_user_message(self, content: list[UserInput]) -> None:
+    def _outside_changes(self) -> str | None:
+        watcher = self.state.watcher
+        return watcher.take_summary(Path(self.state.thread.cwd)) if watcher else None
+
+    def _add_user_message(self, content: list[UserInput], note: str | None = None) -> None:
         self.stream.add(UserMessageItem(id=new_id("item"), content=content))
-        self.state.add_entry(UserEntry(render_user_input(content, self.services.read_buffer)))
+        text = render_user_input(content, self.services.read_buffer)
+        self.state.add_entry(UserEntry(f"{text}\n\n<context>{note}</context>" if note else text))
 
     async def _call_model(self) -> list[ToolCallReady]:
         if self._compaction_due():
@@ -175,8 +189,8 @@ class TurnRunner:
         settings = self.services.settings
         tokens = self.state.context_tokens(self._instructions())
         return compaction.needs_compaction(
-            tokens, compaction.context_window(settings.context_window),
-            settings.compact_threshold)
+            tokens, compaction.context_window(settings.context_window), settings.compact_threshold
+        )
 
     async def _compact(self) -> None:
         manual, self._compact_requested = self._compact_requested, False
@@ -187,8 +201,9 @@ class TurnRunner:
             return
         item = ContextCompactionItem(id=new_id("item"), summary="")
         self.stream.started(item)
-        summary = await compaction.summarize(self.services.model_client, self.model,
-                                             entries[: cut.keep_from])
+        summary = await compaction.summarize(
+            self.services.model_client, self.model, entries[: cut.keep_from]
+        )
         earlier = entries[: cut.keep_from]
         self.state.compact(compaction.summary_entry(summary, earlier, window), cut.keep_from)
         item.summary = summary
@@ -292,6 +307,8 @@ class TurnRunner:
                 self.turn.items[i] = item
                 self.stream.completed(item)
         self.state.running = None
+        if self.state.watcher is not None:
+            self.state.watcher.turn_finished()
         self.state.thread.status = "idle"
         self.state.touch()
         self.stream.turn_completed()

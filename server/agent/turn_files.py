@@ -21,8 +21,9 @@ DIFF_FILE_CAP = 2_000_000
 
 
 class TurnFiles:
-    def __init__(self, files: EditorFiles, store: CheckpointStore, turn_id: str,
-                 roots: list[Path]) -> None:
+    def __init__(
+        self, files: EditorFiles, store: CheckpointStore, turn_id: str, roots: list[Path]
+    ) -> None:
         self._files = files
         self._store = store
         self._roots = roots
@@ -35,6 +36,10 @@ class TurnFiles:
 
     def after_write(self, path: Path) -> None:
         self.checkpoint.record_after(path)
+
+    def keep_text(self, text: str) -> str:
+        """Store a text Tether wrote; its digest lets undo merge exactly later."""
+        return self._store.blobs.put(text.encode("utf-8", errors="surrogateescape"))
 
     def before_command(self) -> None:
         self._before_command = [self._store.snapshot(root) for root in self._roots]

@@ -44,70 +44,105 @@ class _Plan:
 
 
 def _hunks(record: ChangeFileRecord) -> list[Hunk]:
-    return [Hunk(h.index, h.old_start, h.old_lines, h.new_start, h.new_lines, tuple(h.lines))
-            for h in record.hunks]
+    return [
+        Hunk(h.index, h.old_start, h.old_lines, h.new_start, h.new_lines, tuple(h.lines))
+        for h in record.hunks
+    ]
 
 
-def _plan_file(files: EditorFiles, record: ChangeFileRecord, wanted: list[int] | None
-               ) -> _Plan | None:
+def _plan_file(
+    files: EditorFiles, store: CheckpointStore, record: ChangeFileRecord, wanted: list[int] | None
+) -> _Plan | None:
     applied = set(record.applied)
     indexes = sorted(applied if wanted is None else set(wanted))
     if not indexes:
         return None
     if not_applied := sorted(set(indexes) - applied):
-        raise UndoError(ErrorCode.INVALID_PARAMS, f"invalid params for change/revert: hunk(s) "
-                        f"{not_applied} of {record.path} are not applied")
+        raise UndoError(
+            ErrorCode.INVALID_PARAMS,
+            f"invalid params for change/revert: hunk(s) "
+            f"{not_applied} of {record.path} are not applied",
+        )
     path = Path(record.path)
     current = files.read(path)
     hunks = _hunks(record)
     if record.kind == "add":
         added = "".join(line[1:] for h in hunks for line in h.lines)
         if current != added:
-            raise UndoError(ErrorCode.CHANGE_CONFLICT, f"{path} changed after it was created; "
-                            "it was left as it is")
+            raise UndoError(
+                ErrorCode.CHANGE_CONFLICT,
+                f"{path} changed after it was created; it was left as it is",
+            )
         return _Plan(record, indexes, None, path)
     if record.kind == "delete":
         if current is not None:
             raise UndoError(ErrorCode.CHANGE_CONFLICT, f"{path} exists again; not restored")
         return _Plan(record, indexes, "".join(line[1:] for h in hunks for line in h.lines), path)
     if record.old_path is not None and set(indexes) != applied:
-        raise UndoError(ErrorCode.INVALID_PARAMS, f"{record.old_path} was moved to {path}: "
-                        "undo all of its hunks at once")
+        raise UndoError(
+            ErrorCode.INVALID_PARAMS,
+            f"{record.old_path} was moved to {path}: undo all of its hunks at once",
+        )
     if current is None:
         raise UndoError(ErrorCode.CHANGE_CONFLICT, f"{path} no longer exists; nothing to undo")
-    result = revert_hunks(current, hunks, indexes, applied=applied)
+    written = _blob_text(store, record.written)
+    result = revert_hunks(current, hunks, indexes, applied=applied, applied_text=written)
     if result.conflicts:
         why = "; ".join(f"hunk {c.index}: {c.reason}" for c in result.conflicts)
-        raise UndoError(ErrorCode.CHANGE_CONFLICT, f"cannot undo in {path}: {why}. The file was "
-                        "not changed.")
+        raise UndoError(
+            ErrorCode.CHANGE_CONFLICT, f"cannot undo in {path}: {why}. The file was not changed."
+        )
     return _Plan(record, indexes, result.text, Path(record.old_path) if record.old_path else path)
 
 
-async def revert_change(state: ThreadState, files: EditorFiles, notifier: Notifier,
-                        item_id: str, selections: list[HunkSelection] | None) -> FileChangeItem:
+def _blob_text(store: CheckpointStore, digest: str | None) -> str | None:
+    if digest is None:
+        return None
+    try:
+        return store.blobs.get(digest).decode("utf-8", errors="surrogateescape")
+    except OSError:
+        return None  # pruned or damaged: revert_hunks falls back to searching
+
+
+async def revert_change(
+    state: ThreadState,
+    files: EditorFiles,
+    store: CheckpointStore,
+    notifier: Notifier,
+    item_id: str,
+    selections: list[HunkSelection] | None,
+) -> FileChangeItem:
     found = state.find_item(item_id)
     record = state.changes.get(item_id)
     if found is None or record is None:
-        raise UndoError(ErrorCode.INVALID_PARAMS,
-                        f"invalid params for change/revert: no file change {item_id} in this thread")
+        raise UndoError(
+            ErrorCode.INVALID_PARAMS,
+            f"invalid params for change/revert: no file change {item_id} in this thread",
+        )
     turn, index = found
     wanted: dict[str, list[int]] | None = None
     if selections is not None:
         wanted = {s.path: s.indexes for s in selections}
         known = {f.path for f in record.files} | {f.old_path for f in record.files if f.old_path}
         if unknown := sorted(set(wanted) - known):
-            raise UndoError(ErrorCode.INVALID_PARAMS, f"invalid params for change/revert: "
-                            f"{unknown[0]} is not part of {item_id}")
+            raise UndoError(
+                ErrorCode.INVALID_PARAMS,
+                f"invalid params for change/revert: {unknown[0]} is not part of {item_id}",
+            )
     plans = []
     for f in record.files:
         chosen = None if wanted is None else wanted.get(f.path, wanted.get(f.old_path or "", []))
-        if (plan := _plan_file(files, f, chosen)) is not None:
+        if (plan := _plan_file(files, store, f, chosen)) is not None:
             plans.append(plan)
     for plan in plans:  # every plan was checked first: all of the request applies, or none
         if plan.text is None:
             files.delete(plan.target)
+            plan.record.written = None
         else:
             await files.write(plan.target, plan.text)
+            plan.record.written = store.blobs.put(
+                plan.text.encode("utf-8", errors="surrogateescape")
+            )
         if plan.target != Path(plan.record.path):
             files.delete(Path(plan.record.path))
         plan.record.applied = sorted(set(plan.record.applied) - set(plan.indexes))
@@ -119,14 +154,16 @@ async def revert_change(state: ThreadState, files: EditorFiles, notifier: Notifi
     return item
 
 
-def revert_turn(state: ThreadState, store: CheckpointStore, notifier: Notifier, turn_id: str,
-                force: bool) -> tuple[list[str], list[str]]:
+def revert_turn(
+    state: ThreadState, store: CheckpointStore, notifier: Notifier, turn_id: str, force: bool
+) -> tuple[list[str], list[str]]:
     turn = next((t for t in state.turns if t.id == turn_id), None)
     if turn is None:
         raise UndoError(ErrorCode.TURN_NOT_RUNNING, f"turn not found: {turn_id}")
     if state.running is not None and state.running.turn.id == turn_id:
-        raise UndoError(ErrorCode.TURN_ALREADY_RUNNING,
-                        f"turn {turn_id} is still running; interrupt it first")
+        raise UndoError(
+            ErrorCode.TURN_ALREADY_RUNNING, f"turn {turn_id} is still running; interrupt it first"
+        )
     if not store.exists(turn_id):
         return [], []
     restored, conflicts = store.open(turn_id).revert(force)
@@ -135,9 +172,13 @@ def revert_turn(state: ThreadState, store: CheckpointStore, notifier: Notifier, 
         record = state.changes.get(item.id)
         if not isinstance(item, FileChangeItem) or record is None:
             continue
-        undone = {(Path(f.path), i) for f in record.files for i in f.applied
-                  if Path(f.path) in restored_paths or
-                  (f.old_path is not None and Path(f.old_path) in restored_paths)}
+        undone = {
+            (Path(f.path), i)
+            for f in record.files
+            for i in f.applied
+            if Path(f.path) in restored_paths
+            or (f.old_path is not None and Path(f.old_path) in restored_paths)
+        }
         if not undone:
             continue
         for f in record.files:

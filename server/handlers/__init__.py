@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from protocol.base import Empty
+from protocol.change import ChangeRevertParams, ChangeRevertResult
 from protocol.errors import ErrorCode
 from protocol.methods import REQUESTS
 from protocol.thread import (
@@ -22,7 +23,6 @@ from protocol.thread import (
     ThreadStartParams,
     ThreadWithTurnsResult,
 )
-from protocol.change import ChangeRevertParams, ChangeRevertResult
 from protocol.turn import (
     TurnIdParams,
     TurnResult,
@@ -104,6 +104,7 @@ HANDLERS: dict[str, Handler] = {
     "change/revert": change_revert,
     "model/list": model_list,
 }
+
 
 def make_handler(method: str, agent: Callable[[], Agent]) -> Callable[[Any], Awaitable[Any]]:
     params_type = REQUESTS[method].params

@@ -3,8 +3,10 @@ model server, on both wire APIs where a test asks for `wire_api`."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,28 @@ async def tether(
     client = await start_tether(model_server.env(wire), tmp_path / "home")
     yield client
     await stop_tether(client)
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, list[bytes]]]:
+    """A loopback TCP listener; what connects is recorded."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    got: list[bytes] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            got.append(conn.recv(100))
+            conn.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], got
+    stop.set()
+    thread.join(1)
+    server.close()

@@ -8,6 +8,7 @@ Params stay plain dicts: tests assert on exactly what crossed the wire.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import sys
 from collections.abc import Callable
@@ -22,7 +23,8 @@ from protocol.methods import NOTIFICATIONS, SERVER_REQUESTS
 from server.rpc import make_converter
 
 ROOT = Path(__file__).resolve().parents[2]
-Approver = Callable[[str, dict[str, Any]], dict[str, Any]]
+Approver = Callable[[str, dict[str, Any]], Any]
+"""(method, params) -> the answer, or an awaitable of it."""
 
 
 def decline_all(_method: str, _params: dict[str, Any]) -> dict[str, Any]:
@@ -36,6 +38,7 @@ class Tether:
     approvals: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     approver: Approver = decline_all
     applied_edits: list[dict[str, Any]] = field(default_factory=list)
+    cancelled_requests: list[Any] = field(default_factory=list)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def request(self, method: str, params: dict[str, Any] | None = None) -> Any:
@@ -119,12 +122,22 @@ def make_client(tether_ref: list[Tether]) -> LanguageClient:
 
     for method in SERVER_REQUESTS:
 
-        def on_request(params: Any, method: str = method) -> dict[str, Any]:
+        async def on_request(params: Any, method: str = method) -> dict[str, Any]:
             t = tether_ref[0]
             t.approvals.append((method, params))
-            return t.approver(method, params)
+            answer = t.approver(method, params)
+            return await answer if inspect.isawaitable(answer) else answer
 
         client.feature(method)(on_request)
+
+    # pygls handles $/cancelRequest itself; record the ids so tests can see them arrive.
+    handle_cancel = client.protocol._handle_cancel_notification
+
+    def on_cancel(msg_id: Any) -> None:
+        tether_ref[0].cancelled_requests.append(msg_id)
+        handle_cancel(msg_id)
+
+    client.protocol._handle_cancel_notification = on_cancel  # type: ignore[method-assign]
     return client
 
 
@@ -132,13 +145,16 @@ async def start_tether(
     env: dict[str, str], home: Path, *, options: dict[str, Any] | None = None
 ) -> Tether:
     """Start the server process with `env` on top of a clean environment and initialize it."""
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("OPENAI_", "TETHER_")) or k == "TETHER_LOG_LEVEL"}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPENAI_", "TETHER_")) or k == "TETHER_LOG_LEVEL"
+    }
     ref: list[Tether] = []
     config = ClientServerConfig(
         server_command=[sys.executable, "-m", "server", "--stdio"],
         client_factory=lambda: make_client(ref),
-        server_env={**base, "TETHER_HOME": str(home), "PYTHONPATH": str(ROOT), **env},
+        server_env={**base, "TETHER_HOME": str(home), **env},
     )
     client = await config.start()
     tether = Tether(client)

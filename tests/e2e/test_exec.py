@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.harness import ROOT
 from tests.model_server import Fault, ModelServer, Reply, ToolCall
 
 
@@ -22,7 +21,7 @@ def tether_exec(
         capture_output=True,
         timeout=60,
         stdin=subprocess.DEVNULL,
-        env={**base, "PYTHONPATH": str(ROOT), "TETHER_HOME": str(home), **env},
+        env={**base, "TETHER_HOME": str(home), **env},
     )
 
 

@@ -36,11 +36,14 @@ def edited(text: str, **lines: str) -> str:
 
 
 async def test_readonly_accepts_only_the_chosen_hunks(
-        tether: Tether, model_server: ModelServer, workspace: Path) -> None:
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
     notes = workspace / "notes.txt"
     notes.write_text(ORIGINAL)
-    model_server.enqueue(Reply(tool_calls=[ToolCall("apply_patch", {"patch": TWO_HUNKS},
-                                                    call_id="p")]), Reply(text="ok"))
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("apply_patch", {"patch": TWO_HUNKS}, call_id="p")]),
+        Reply(text="ok"),
+    )
 
     def approve(method: str, params: dict[str, Any]) -> dict[str, Any]:
         change = params["changes"][0]
@@ -57,17 +60,26 @@ async def test_readonly_accepts_only_the_chosen_hunks(
     # The proposal streamed before the approval was asked.
     started = await tether.wait_for("item/started", lambda p: p["item"]["type"] == "fileChange")
     assert started["item"]["changes"][0]["hunks"][0]["lines"] == [
-        " line 1", " line 2", "-line 3", "+LINE THREE", " line 4", " line 5", " line 6"]
+        " line 1",
+        " line 2",
+        "-line 3",
+        "+LINE THREE",
+        " line 4",
+        " line 5",
+        " line 6",
+    ]
     observation = model_server.requests[1].tool_outputs()["p"]
     assert "applied 1 of 2 hunks" in observation and "rejected hunks [0]" in observation
 
 
 async def test_agent_edits_undo_per_hunk_after_other_edits(
-        tether: Tether, model_server: ModelServer, workspace: Path) -> None:
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
     notes = workspace / "notes.txt"
     notes.write_text(ORIGINAL)
-    model_server.enqueue(Reply(tool_calls=[ToolCall("apply_patch", {"patch": TWO_HUNKS})]),
-                         Reply(text="ok"))
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("apply_patch", {"patch": TWO_HUNKS})]), Reply(text="ok")
+    )
     thread = await tether.start_thread(workspace, mode="agent")
     turn = await tether.run_turn(thread["id"], "edit")
     (item,) = tether.items(turn, "fileChange")
@@ -78,11 +90,13 @@ async def test_agent_edits_undo_per_hunk_after_other_edits(
     # The user edits elsewhere in the file; undoing hunk 1 still works.
     notes.write_text(both.replace("line 20\n", "line twenty (user)\n"))
     path = str(notes)
-    result = await tether.request("change/revert", {
-        "threadId": thread["id"], "itemId": item["id"],
-        "hunks": [{"path": path, "indexes": [1]}]})
+    result = await tether.request(
+        "change/revert",
+        {"threadId": thread["id"], "itemId": item["id"], "hunks": [{"path": path, "indexes": [1]}]},
+    )
     assert notes.read_text() == edited(ORIGINAL, n3="LINE THREE").replace(
-        "line 20\n", "line twenty (user)\n")
+        "line 20\n", "line twenty (user)\n"
+    )
     assert result["item"]["status"] == "partiallyApplied"
     assert [h["status"] for h in result["item"]["changes"][0]["hunks"]] == ["applied", "reverted"]
 
@@ -98,21 +112,38 @@ async def test_agent_edits_undo_per_hunk_after_other_edits(
     assert notes.read_text() == before
     # thread/read shows the hunk statuses after the undo.
     read = await tether.request("thread/read", {"threadId": thread["id"]})
-    stored = [i for i in read["turns"][0]["items"] if i["id"] == item["id"]][0]
+    stored = next(i for i in read["turns"][0]["items"] if i["id"] == item["id"])
     assert [h["status"] for h in stored["changes"][0]["hunks"]] == ["applied", "reverted"]
 
 
 async def test_turn_revert_undoes_edits_and_commands(
-        tether: Tether, model_server: ModelServer, workspace: Path) -> None:
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
     calc = workspace / "src" / "calc.py"
     original_calc = calc.read_text()
     readme = workspace / "README.md"
     model_server.enqueue(
-        Reply(tool_calls=[ToolCall("edit_file", {"path": "src/calc.py", "old_string": "a + b",
-                                                 "new_string": "a + b + 0"})]),
-        Reply(tool_calls=[ToolCall("shell", {"command": "mkdir -p gen && echo made > gen/new.txt"
-                                             " && rm README.md && echo more >> src/calc.py"})]),
-        Reply(text="done"))
+        Reply(
+            tool_calls=[
+                ToolCall(
+                    "edit_file",
+                    {"path": "src/calc.py", "old_string": "a + b", "new_string": "a + b + 0"},
+                )
+            ]
+        ),
+        Reply(
+            tool_calls=[
+                ToolCall(
+                    "shell",
+                    {
+                        "command": "mkdir -p gen && echo made > gen/new.txt"
+                        " && rm README.md && echo more >> src/calc.py"
+                    },
+                )
+            ]
+        ),
+        Reply(text="done"),
+    )
     thread = await tether.start_thread(workspace, mode="agent")
     turn = await tether.run_turn(thread["id"], "change things")
     assert turn["status"] == "completed"
@@ -126,16 +157,19 @@ async def test_turn_revert_undoes_edits_and_commands(
     assert readme.read_text() == "# Calc\n\nA tiny calculator.\n"
     assert not (workspace / "gen").exists()
     items = tether.of("item/updated")
-    assert any(p["item"]["type"] == "fileChange" and p["item"]["status"] == "reverted"
-               for p in items)
+    assert any(
+        p["item"]["type"] == "fileChange" and p["item"]["status"] == "reverted" for p in items
+    )
 
 
 async def test_turn_revert_reports_files_the_user_changed_since(
-        tether: Tether, model_server: ModelServer, workspace: Path) -> None:
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
     calc = workspace / "src" / "calc.py"
     model_server.enqueue(
         Reply(tool_calls=[ToolCall("shell", {"command": "echo x >> src/calc.py; echo y > b.txt"})]),
-        Reply(text="done"))
+        Reply(text="done"),
+    )
     thread = await tether.start_thread(workspace, mode="agent")
     turn = await tether.run_turn(thread["id"], "go")
     calc.write_text(calc.read_text() + "# the user's line\n")
@@ -143,18 +177,21 @@ async def test_turn_revert_reports_files_the_user_changed_since(
     assert result["conflicts"] == [str(calc)]
     assert result["restored"] == [str(workspace / "b.txt")]
     assert calc.read_text().endswith("# the user's line\n")
-    forced = await tether.request("turn/revert", {"threadId": thread["id"], "turnId": turn["id"],
-                                                  "force": True})
+    forced = await tether.request(
+        "turn/revert", {"threadId": thread["id"], "turnId": turn["id"], "force": True}
+    )
     assert str(calc) in forced["restored"] and forced["conflicts"] == []
     assert "x\n" not in calc.read_text()
 
 
 async def test_edit_merges_onto_a_file_changed_during_approval(
-        tether: Tether, model_server: ModelServer, workspace: Path) -> None:
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
     notes = workspace / "notes.txt"
     notes.write_text(ORIGINAL)
-    model_server.enqueue(Reply(tool_calls=[ToolCall("apply_patch", {"patch": TWO_HUNKS})]),
-                         Reply(text="ok"))
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("apply_patch", {"patch": TWO_HUNKS})]), Reply(text="ok")
+    )
 
     def approve(method: str, params: dict[str, Any]) -> dict[str, Any]:
         # While the user looks at the proposal, they edit line 20 on disk.
@@ -165,16 +202,20 @@ async def test_edit_merges_onto_a_file_changed_during_approval(
     thread = await tether.start_thread(workspace)
     turn = await tether.run_turn(thread["id"], "edit")
     assert notes.read_text() == edited(ORIGINAL, n3="LINE THREE", n31="LINE THIRTY-ONE").replace(
-        "line 20\n", "line 20 edited\n")
+        "line 20\n", "line 20 edited\n"
+    )
     assert tether.items(turn, "fileChange")[0]["status"] == "applied"
 
 
 async def test_edit_never_clobbers_a_conflicting_user_change(
-        tether: Tether, model_server: ModelServer, workspace: Path) -> None:
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
     notes = workspace / "notes.txt"
     notes.write_text(ORIGINAL)
-    model_server.enqueue(Reply(tool_calls=[ToolCall("apply_patch", {"patch": TWO_HUNKS},
-                                                    call_id="p")]), Reply(text="ok"))
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("apply_patch", {"patch": TWO_HUNKS}, call_id="p")]),
+        Reply(text="ok"),
+    )
     users = ORIGINAL.replace("line 3\n", "line 3 is mine\n")
 
     def approve(method: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -191,16 +232,27 @@ async def test_edit_never_clobbers_a_conflicting_user_change(
 
 
 async def test_edits_to_a_dirty_buffer_go_through_the_editor(
-        tether: Tether, model_server: ModelServer, workspace: Path) -> None:
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
     notes = workspace / "notes.txt"
     notes.write_text(ORIGINAL)
     unsaved = ORIGINAL.replace("line 10\n", "line 10 unsaved\n")
-    tether.lsp.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(
-        uri=notes.as_uri(), language_id="plaintext", version=1, text=unsaved)))
+    tether.lsp.text_document_did_open(
+        lsp.DidOpenTextDocumentParams(
+            lsp.TextDocumentItem(
+                uri=notes.as_uri(), language_id="plaintext", version=1, text=unsaved
+            )
+        )
+    )
     model_server.enqueue(
-        Reply(tool_calls=[ToolCall("read_file", {"path": "notes.txt"}, call_id="r"),
-                          ToolCall("apply_patch", {"patch": TWO_HUNKS})]),
-        Reply(text="ok"))
+        Reply(
+            tool_calls=[
+                ToolCall("read_file", {"path": "notes.txt"}, call_id="r"),
+                ToolCall("apply_patch", {"patch": TWO_HUNKS}),
+            ]
+        ),
+        Reply(text="ok"),
+    )
     thread = await tether.start_thread(workspace, mode="agent")
     await tether.run_turn(thread["id"], "edit")
     assert "line 10 unsaved" in model_server.requests[1].tool_outputs()["r"]

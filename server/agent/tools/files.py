@@ -99,7 +99,8 @@ async def list_dir(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str
 READ_FILE = Tool(
     ToolSpec(
         "read_file",
-        "Read a text file (the editor's unsaved buffer when it is open). Lines are numbered from 1. "
+        "Read a text file (the editor's unsaved buffer when it is open). Lines are numbered "
+        "from 1. "
         f"At most {READ_LINE_CAP} lines per call; use start_line/end_line for more.",
         {
             "type": "object",
@@ -117,8 +118,8 @@ READ_FILE = Tool(
 LIST_DIR = Tool(
     ToolSpec(
         "list_dir",
-        "List files and directories under a path, recursively to `depth` (default 2), skipping what "
-        ".gitignore ignores. Directories end with '/'.",
+        "List files and directories under a path, recursively to `depth` (default 2), "
+        "skipping what .gitignore ignores. Directories end with '/'.",
         {
             "type": "object",
             "properties": {
