@@ -40,10 +40,14 @@ try {
 }
 settings['tether.pythonPath'] = python;
 settings['workbench.startupEditor'] ??= 'none';
+// Tether runs only in trusted folders: ask at start-up instead of opening in Restricted Mode.
+settings['security.workspace.trust.startupPrompt'] ??= 'always';
+// The built-in Copilot chat needs a GitHub sign-in; keep it out of Tether's way unless asked for.
+settings['chat.disableAIFeatures'] ??= true;
 fs.writeFileSync(file, JSON.stringify(settings, null, 2) + '\n');
 JS
 
-echo "Tether: open http://127.0.0.1:$PORT/?folder=$FOLDER"
+echo "Tether: open http://127.0.0.1:$PORT/?folder=$FOLDER (trust the folder when asked: Tether runs only in trusted folders)"
 # Bound to 127.0.0.1 only: no password on a port nobody else can reach.
 exec "$NODE24" "$CODE_SERVER" --bind-addr "127.0.0.1:$PORT" --auth none --disable-telemetry \
   --disable-update-check --extensions-dir "$STATE/extensions" --user-data-dir "$STATE/user-data" \

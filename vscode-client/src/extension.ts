@@ -2,7 +2,8 @@
 import * as vscode from 'vscode';
 import { CommandApprovals } from './approvals/commandApproval';
 import { FileReadApprovals } from './approvals/fileReadApproval';
-import { API_KEY_SECRET, Backend } from './backend/lifecycle';
+import { Backend } from './backend/lifecycle';
+import { clearApiKey, setApiKey, showHistory, showPendingApproval } from './commands';
 import { readSettings } from './backend/settings';
 import { ChatViewProvider } from './chat/chatView';
 import { findMentionCandidates } from './chat/mentions';
@@ -46,6 +47,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     findFiles: findMentionCandidates,
   });
   backend = new Backend(context, session, commandApprovals, proposals, reads, log);
+  const restart = (): Promise<void> => backend?.restart() ?? Promise.resolve();
 
   context.subscriptions.push(
     log,
@@ -54,48 +56,28 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     applied.register(),
     createModeStatusItem(session),
     vscode.window.registerWebviewViewProvider(ChatViewProvider.viewId, chatView, { webviewOptions: { retainContextWhenHidden: true } }),
-    api.registerCommand('tether.setApiKey', async () => {
-      const key = await api.showInputBox({ title: 'OpenAI-compatible API key', prompt: 'Stored in VS Code SecretStorage; the backend gets it through its environment.', password: true, ignoreFocusOut: true });
-      if (key === undefined) return;
-      await context.secrets.store(API_KEY_SECRET, key.trim());
-      await backend?.restart();
-    }),
-    api.registerCommand('tether.clearApiKey', async () => {
-      await context.secrets.delete(API_KEY_SECRET);
-      await backend?.restart();
-    }),
+    api.registerCommand('tether.setApiKey', () => setApiKey(context.secrets, restart)),
+    api.registerCommand('tether.clearApiKey', () => clearApiKey(context.secrets, restart)),
     api.registerCommand('tether.newThread', () => {
       session.newThread();
       chatView.focusInput();
     }),
-    api.registerCommand('tether.showHistory', async () => {
-      const threads = await session.refreshHistory();
-      const picked = await api.showQuickPick(
-        threads.map((t) => ({ label: t.title || '(untitled)', description: new Date(t.updatedAt).toLocaleString(), detail: t.cwd, id: t.id })),
-        { title: 'Tether threads', matchOnDetail: true },
-      );
-      if (picked) await session.openThread(picked.id);
-    }),
+    api.registerCommand('tether.showHistory', () => showHistory(session)),
     api.registerCommand('tether.setMode', () => pickMode(session)),
     api.registerCommand('tether.restartServer', () => backend?.restart()),
-    api.registerCommand('tether.focusChat', () => api.executeCommand('tether.chat.focus')),
     api.registerCommand('tether.acceptAllHunks', (uri?: vscode.Uri) => proposals.decideAll(uri, 'accepted')),
     api.registerCommand('tether.rejectAllHunks', (uri?: vscode.Uri) => proposals.decideAll(uri, 'rejected')),
     api.registerCommand('tether.acceptHunk', (itemId: string, path: string, index: number) => proposals.decide(itemId, path, index, 'accepted')),
     api.registerCommand('tether.rejectHunk', (itemId: string, path: string, index: number) => proposals.decide(itemId, path, index, 'rejected')),
     api.registerCommand('tether.undoHunk', (itemId: string, path: string, index: number) => applied.undo(itemId, path, index)),
     api.registerCommand('tether.keepHunk', (itemId: string, path: string, index: number) => applied.keep(itemId, path, index)),
-    api.registerCommand('tether.showPendingApproval', async () => {
-      const pending = session.current.approvals;
-      const picked = await api.showQuickPick(
-        pending.map((a) => ({ label: a.kind === 'command' ? `$(terminal) ${a.command}` : a.kind === 'fileRead' ? `$(file) read ${a.path}` : `$(diff) ${a.changes.length} file(s)`, approval: a })),
-        { title: pending.length ? 'Pending Tether approvals' : 'No approval is pending' },
-      );
-      const approval = picked?.approval;
-      if (approval?.kind === 'command') await commandApprovals.remind(approval.itemId);
-      if (approval?.kind === 'fileChange') await proposals.show(approval.itemId);
-      if (approval?.kind === 'fileRead') await reads.remind(approval);
-    }),
+    api.registerCommand('tether.showPendingApproval', () =>
+      showPendingApproval(session, async (approval) => {
+        if (approval.kind === 'command') await commandApprovals.remind(approval.itemId);
+        if (approval.kind === 'fileChange') await proposals.show(approval.itemId);
+        if (approval.kind === 'fileRead') await reads.remind(approval);
+      }),
+    ),
     api.onDidChangeConfiguration((e) => {
       // The interpreter and the state directory are fixed for a process's life.
       if (e.affectsConfiguration('tether.pythonPath') || e.affectsConfiguration('tether.home')) void backend?.restart();
