@@ -1,10 +1,12 @@
-"""A pids cgroup per command: caps its process count and lets us kill every process in it.
+"""Cgroups per command: cap its process count (and, if asked, its memory) and find every member.
 
 RLIMIT_NPROC does not bind root, and a process that calls setsid() leaves its process group, so
-neither contains a fork bomb here. A cgroup does both: `pids.max` refuses forks past the cap, and
-`cgroup.procs` lists every member to kill. The command joins the cgroup itself, before it execs
-anything, through `join_prefix` (so nothing forks before it is counted). Works with the cgroup v1
-pids controller and with cgroup v2 where the pids controller is delegated; None otherwise.
+neither contains a fork bomb here. A pids cgroup does both: `pids.max` refuses forks past the
+cap, and `cgroup.procs` lists every member to kill. A memory cgroup, when the policy sets a
+limit, makes the kernel kill the command rather than let it exhaust the machine. The command
+joins the cgroups itself, before it execs anything, through `join_prefix` (so nothing forks
+before it is counted). Works with cgroup v1 controllers and with cgroup v2 where the controller
+is delegated to us; `create` returns None when no pids cgroup can be made.
 """
 
 from __future__ import annotations
@@ -18,32 +20,29 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+# controller -> (v1 limit file, v2 limit file)
+_LIMIT_FILES = {"pids": ("pids.max", "pids.max"), "memory": ("memory.limit_in_bytes", "memory.max")}
+
 
 @dataclass(frozen=True)
-class PidsCgroup:
-    path: Path
+class CommandCgroup:
+    path: Path  # the pids cgroup: membership, counting and killing go through it
+    memory: Path | None = None
 
     @classmethod
-    def create(cls, max_pids: int) -> PidsCgroup | None:
-        parent = _parent_dir()
-        if parent is None:
+    def create(cls, max_pids: int, max_memory_bytes: int | None = None) -> CommandCgroup | None:
+        path = _make_child("pids", max_pids)
+        if path is None:
             return None
-        path = parent / f"tether-{uuid.uuid4().hex[:12]}"
-        try:
-            path.mkdir()
-        except OSError:
-            return None
-        try:
-            (path / "pids.max").write_text(str(max_pids))
-        except OSError:
-            path.rmdir()
-            return None
-        return cls(path)
+        memory = _make_child("memory", max_memory_bytes) if max_memory_bytes else None
+        return cls(path, memory)
 
     def join_prefix(self) -> list[str]:
-        """argv prefix that moves the process into this cgroup, then execs the rest."""
-        script = 'echo $$ > "$0" && exec "$@"'
-        return ["/bin/sh", "-c", script, str(self.path / "cgroup.procs")]
+        """argv prefix that moves the process into these cgroups, then execs the rest."""
+        files = [str(d / "cgroup.procs") for d in (self.path, self.memory) if d is not None]
+        joins = " && ".join(f'echo $$ > "${index}"' for index in range(len(files)))
+        script = f'{joins} && shift {len(files) - 1} && exec "$@"'
+        return ["/bin/sh", "-c", script, *files]
 
     def pids(self) -> list[int]:
         try:
@@ -52,17 +51,12 @@ class PidsCgroup:
             return []
         return [int(line) for line in text.split()]
 
-    def peak(self) -> int | None:
-        try:
-            return int((self.path / "pids.peak").read_text())
-        except (OSError, ValueError):
-            return None
-
     def kill_all(self, deadline_s: float = 2.0) -> bool:
         """SIGKILL every member until none is left; True when the cgroup emptied in time."""
         with contextlib.suppress(OSError):
             (self.path / "pids.max").write_text("0")  # no new forks while we sweep
-        _try_cgroup_kill(self.path)
+        with contextlib.suppress(OSError):
+            (self.path / "cgroup.kill").write_text("1")  # v2 only: the kernel does it at once
         end = time.monotonic() + deadline_s
         while True:
             members = self.pids()
@@ -76,35 +70,56 @@ class PidsCgroup:
             time.sleep(0.005)
 
     def remove(self) -> None:
-        for _ in range(200):
-            try:
-                self.path.rmdir()
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                time.sleep(0.005)  # dying members still count for a moment
+        for path in (self.path, self.memory):
+            if path is not None:
+                _remove(path)
 
 
-def _try_cgroup_kill(path: Path) -> bool:
+def _make_child(controller: str, limit: int) -> Path | None:
+    parent = _parent_dir(controller)
+    if parent is None:
+        return None
+    path = parent / f"tether-{uuid.uuid4().hex[:12]}"
     try:
-        (path / "cgroup.kill").write_text("1")
+        path.mkdir()
     except OSError:
-        return False
-    return True
+        return None
+    v1_file, v2_file = _LIMIT_FILES[controller]
+    limit_file = path / v1_file if (path / v1_file).exists() else path / v2_file
+    try:
+        limit_file.write_text(str(limit))
+    except OSError:
+        path.rmdir()
+        return None
+    if controller == "memory":
+        # v1 counts swap separately; without this the command could swap instead of dying.
+        with contextlib.suppress(OSError):
+            (path / "memory.memsw.limit_in_bytes").write_text(str(limit))
+    return path
+
+
+def _remove(path: Path) -> None:
+    for _ in range(200):
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.005)  # dying members still count for a moment
 
 
 @cache
-def _parent_dir() -> Path | None:
-    """Our own pids cgroup directory, when we may create children in it."""
+def _parent_dir(controller: str) -> Path | None:
+    """Our own cgroup directory for `controller`, when we may create children in it."""
     for line in Path("/proc/self/cgroup").read_text().splitlines():
         hierarchy, controllers, relative = line.split(":", 2)
-        if "pids" in controllers.split(","):
-            candidate = Path("/sys/fs/cgroup/pids") / relative.lstrip("/")
+        if controller in controllers.split(","):
+            candidate = Path("/sys/fs/cgroup") / controller / relative.lstrip("/")
             return candidate if os.access(candidate, os.W_OK) else None
         if hierarchy == "0" and controllers == "":
             candidate = Path("/sys/fs/cgroup") / relative.lstrip("/")
-            if "pids" in _read_words(candidate / "cgroup.subtree_control"):
+            if controller in _read_words(candidate / "cgroup.subtree_control"):
                 return candidate if os.access(candidate, os.W_OK) else None
     return None
 

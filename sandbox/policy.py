@@ -62,7 +62,9 @@ class Policy:
 
     `roots` are the workspace roots; they are writable only under workspaceWrite. `network` lets a
     workspaceWrite command reach the network (an approved escalation); readOnly never has it and
-    fullAccess always does. `max_processes` caps the command's process tree (fork bombs).
+    fullAccess always does. `max_processes` caps the command's process tree (fork bombs);
+    `max_memory_bytes`, when set, has the kernel kill the command past that much memory (both
+    need a writable cgroup; without one the process cap falls back to RLIMIT_NPROC).
     """
 
     kind: PolicyKind
@@ -71,6 +73,7 @@ class Policy:
     protected: tuple[str, ...] = DEFAULT_PROTECTED
     secret_paths: tuple[str, ...] = DEFAULT_SECRET_PATHS
     max_processes: int = DEFAULT_MAX_PROCESSES
+    max_memory_bytes: int | None = None
 
     @property
     def sandboxed(self) -> bool:

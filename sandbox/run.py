@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox.cgroup import PidsCgroup
+from sandbox.cgroup import CommandCgroup
 from sandbox.denial import Denial, detect_denial
 from sandbox.env import scrub_env
 from sandbox.errors import CommandSetupError, SandboxError, SandboxUnavailable
@@ -76,7 +76,7 @@ async def run_command(
         )
     chosen: LauncherName = "none" if not policy.sandboxed else launcher or detect_launcher()
     dirs = PrivateDirs.create()
-    cgroup = PidsCgroup.create(policy.max_processes)
+    cgroup = CommandCgroup.create(policy.max_processes, policy.max_memory_bytes)
     cancelled = False
     try:
         homes = homes_of(env)
@@ -116,14 +116,14 @@ async def run_command(
             _clean_up(cgroup, dirs)
 
 
-def _clean_up(cgroup: PidsCgroup | None, dirs: PrivateDirs) -> None:
+def _clean_up(cgroup: CommandCgroup | None, dirs: PrivateDirs) -> None:
     if cgroup is not None:
         cgroup.kill_all()
         cgroup.remove()
     dirs.cleanup()
 
 
-def process_limit_prefix(cgroup: PidsCgroup | None, max_processes: int) -> list[str]:
+def process_limit_prefix(cgroup: CommandCgroup | None, max_processes: int) -> list[str]:
     """argv prefix capping the command's process count: its cgroup, or else RLIMIT_NPROC.
 
     RLIMIT_NPROC counts every process of the user, not just this command's, so it is set
@@ -174,7 +174,7 @@ class _Spawn:
 
 
 async def _supervise(
-    spawn: _Spawn, output: CappedOutput, timeout_s: float, cgroup: PidsCgroup | None
+    spawn: _Spawn, output: CappedOutput, timeout_s: float, cgroup: CommandCgroup | None
 ) -> tuple[int, bool]:
     loop = asyncio.get_running_loop()
     exited = asyncio.Event()
@@ -248,7 +248,7 @@ async def _pump(reader: asyncio.StreamReader, stream: Stream, output: CappedOutp
         output.feed(stream, chunk)
 
 
-def _kill_tree(pid: int, cgroup: PidsCgroup | None) -> None:
+def _kill_tree(pid: int, cgroup: CommandCgroup | None) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
     if cgroup is not None:

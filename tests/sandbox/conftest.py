@@ -114,6 +114,7 @@ class Runner:
         cap: int = 1_000_000,
         network: bool = False,
         max_processes: int = 128,
+        max_memory_bytes: int | None = None,
         cwd: Path | None = None,
     ) -> CommandResult:
         policy = Policy(
@@ -121,6 +122,7 @@ class Runner:
             roots=(self.workspace,),
             network=network,
             max_processes=max_processes,
+            max_memory_bytes=max_memory_bytes,
         )
         return await run_command(
             command,

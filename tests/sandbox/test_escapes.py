@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.cgroup import CommandCgroup
 from sandbox.policy import DEFAULT_PROTECTED
 from tests.sandbox.conftest import HOME_SECRETS, SECRET_TEXT, Runner, secret_file
 
@@ -209,6 +210,26 @@ async def test_fork_bomb_is_contained_and_fully_killed(run: Runner) -> None:
     assert peak <= limit + 2, f"saw {peak} bomb processes, limit {limit}"
     await asyncio.sleep(0.2)
     assert _pids_with(token) == []
+
+
+async def test_memory_hog_is_killed_at_the_limit(run: Runner) -> None:
+    if _memory_cgroup_unavailable():
+        pytest.skip("no writable memory cgroup here")
+    hog = "x = bytearray(400 * 1024 * 1024); x[::4096] = b'a' * len(x[::4096]); print('survived')"
+    result = await run(f'{PY} -c "{hog}"', max_memory_bytes=64 * 1024 * 1024)
+    assert "survived" not in result.output
+    assert result.exit_code != 0
+    small = await run(f"{PY} -c \"print(len(bytearray(8 * 1024 * 1024)))\"",
+                      max_memory_bytes=64 * 1024 * 1024)  # fmt: skip
+    assert small.output == f"{8 * 1024 * 1024}\n", small.output
+
+
+def _memory_cgroup_unavailable() -> bool:
+    probe = CommandCgroup.create(8, 64 * 1024 * 1024)
+    if probe is None:
+        return True
+    probe.remove()
+    return probe.memory is None
 
 
 async def test_endless_output_is_truncated(run: Runner) -> None:
