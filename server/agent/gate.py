@@ -21,13 +21,26 @@ from protocol.item import CommandExecutionItem, Item
 from sandbox.approval_policy import CommandDecision, decide_command, decide_file_access
 from sandbox.paths import PathDenied, PathVerdict, resolve_for_read, resolve_for_write
 from sandbox.policy import Policy
-from sandbox.rules import RuleError, load_rules, remember_approval
+from sandbox.rules import RuleError, broad_prefix_reason, load_rules, remember_approval
 from server.agent.stream import TurnStream
 from server.agent.threads import ThreadState
 from server.agent.tools.base import ToolFailed, TurnCancelled
 from server.config import Settings
 
 T = TypeVar("T")
+
+
+def rule_warnings(rules: list[list[str]]) -> dict[str, str]:
+    """What each offered always-allow prefix really allows, for the ones worth a second look:
+    a broad prefix (an interpreter runs anything) or a bare program name (any arguments)."""
+    warnings: dict[str, str] = {}
+    for rule in rules:
+        broad = broad_prefix_reason(rule)
+        if broad is not None:
+            warnings[" ".join(rule)] = f"{broad}: as good as full access"
+        elif len(rule) == 1:
+            warnings[" ".join(rule)] = f"allows `{rule[0]}` with any arguments"
+    return warnings
 
 
 class Gate:
@@ -183,6 +196,7 @@ class Gate:
                 else (
                     "noSandbox" if item.sandbox == "none" and self.mode != "fullAccess" else None
                 ),
+                rule_warnings=rule_warnings(suggested) or None,
             ),
             CommandApprovalResult,
         )

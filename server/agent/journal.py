@@ -2,8 +2,8 @@
 
 Each record is flushed to the OS as it is written, so a crash (even kill -9) loses at most the
 record in flight; a truncated last line is skipped on load. Records: `thread` (metadata, the
-latest wins), `turn` (start and end of a turn), `item` (an item's final or updated state, the
-latest per id wins), `entry` (the model's conversation, in order), `compaction` (entries before
+latest wins), `turn` (start and end of a turn), `item` (an item's state when it starts, changes
+and completes; the latest per id wins), `delta` (text streamed into an unfinished item), `entry` (the model's conversation, in order), `compaction` (entries before
 it are replaced by its summary), `change` (the exact hunks a fileChange item applied, for undo).
 """
 
@@ -35,6 +35,15 @@ class TurnRecord(msgspec.Struct, tag="turn"):
 class ItemRecord(msgspec.Struct, tag="item"):
     turn_id: str
     item: Item
+
+
+class DeltaRecord(msgspec.Struct, tag="delta"):
+    """Text streamed into an item that has not completed yet (message, reasoning, command
+    output), so a crash loses at most the delta in flight."""
+
+    turn_id: str
+    item_id: str
+    text: str
 
 
 class EntryRecord(msgspec.Struct, tag="entry"):
@@ -75,7 +84,15 @@ class ChangeRecord(msgspec.Struct, tag="change"):
     files: list[ChangeFileRecord]
 
 
-Record = ThreadRecord | TurnRecord | ItemRecord | EntryRecord | CompactionRecord | ChangeRecord
+Record = (
+    ThreadRecord
+    | TurnRecord
+    | ItemRecord
+    | DeltaRecord
+    | EntryRecord
+    | CompactionRecord
+    | ChangeRecord
+)
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder(Record)
 

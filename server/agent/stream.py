@@ -2,7 +2,8 @@
 
 Order inside a turn (PROTOCOL.md §4): `turn/started`, then per item `item/started`, its deltas,
 `item/completed`; last `turn/completed`. Items join the turn when they start, so `thread/read`
-mid-turn shows them, and are logged when they complete or change state.
+mid-turn shows them; they are logged when they start, change and complete, and their deltas
+as they stream.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from protocol.turn import (
     TurnRetryingNotification,
     TurnStartedNotification,
 )
-from server.agent.journal import ItemRecord, TurnRecord
+from server.agent.journal import DeltaRecord, ItemRecord, TurnRecord
 from server.agent.threads import ThreadState
 
 T = TypeVar("T")
@@ -61,6 +62,7 @@ class TurnStream:
 
     def started(self, item: Item) -> None:
         self.turn.items.append(item)
+        self._state.journal.append(ItemRecord(self.turn.id, item))
         self._send("item/started", ItemNotification(self._thread_id, self.turn.id, item))
 
     def updated(self, item: Item) -> None:
@@ -87,19 +89,25 @@ class TurnStream:
                 return
         items.append(item)
 
+    def _log_delta(self, item_id: str, text: str) -> None:
+        self._state.journal.append(DeltaRecord(self.turn.id, item_id, text))
+
     def agent_delta(self, item_id: str, delta: str) -> None:
+        self._log_delta(item_id, delta)
         self._send(
             "item/agentMessage/delta",
             ItemDeltaNotification(self._thread_id, self.turn.id, item_id, delta),
         )
 
     def reasoning_delta(self, item_id: str, delta: str) -> None:
+        self._log_delta(item_id, delta)
         self._send(
             "item/reasoning/delta",
             ItemDeltaNotification(self._thread_id, self.turn.id, item_id, delta),
         )
 
     def output_delta(self, item_id: str, stream: Literal["stdout", "stderr"], chunk: str) -> None:
+        self._log_delta(item_id, chunk)
         self._send(
             "item/commandExecution/outputDelta",
             CommandOutputDeltaNotification(self._thread_id, self.turn.id, item_id, stream, chunk),

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from protocol.base import Mode, Usage
-from protocol.item import Item
+from protocol.item import AgentMessageItem, CommandExecutionItem, Item, ReasoningItem
 from protocol.thread import Thread
 from protocol.turn import Turn
 from sandbox.rules import SessionRules
@@ -19,6 +19,7 @@ from server.agent.history import Entry, SummaryEntry, estimate_tokens
 from server.agent.journal import (
     ChangeRecord,
     CompactionRecord,
+    DeltaRecord,
     EntryRecord,
     ItemRecord,
     Journal,
@@ -194,6 +195,9 @@ def load_thread(path: Path) -> ThreadState | None:
         elif isinstance(record, ItemRecord):
             if (turn := turns.get(record.turn_id)) is not None:
                 _upsert(turn.items, record.item)
+        elif isinstance(record, DeltaRecord):
+            if (turn := turns.get(record.turn_id)) is not None:
+                _append_delta(turn.items, record.item_id, record.text)
         elif isinstance(record, EntryRecord):
             entries.append(record.entry)
         elif isinstance(record, ChangeRecord):
@@ -205,6 +209,9 @@ def load_thread(path: Path) -> ThreadState | None:
     for turn in turns.values():
         if turn.status == "inProgress":
             turn.status = "interrupted"
+            for item in turn.items:
+                if getattr(item, "status", None) in ("inProgress", "pending"):
+                    item.status = "failed"  # type: ignore[union-attr]
     thread.status = "idle"
     state = ThreadState(
         thread, Journal(path), turns=list(turns.values()), entries=entries, changes=changes
@@ -213,6 +220,16 @@ def load_thread(path: Path) -> ThreadState | None:
         if turn.usage is not None:
             state.usage = turn.usage
     return state
+
+
+def _append_delta(items: list[Item], item_id: str, text: str) -> None:
+    for item in items:
+        if item.id == item_id:
+            if isinstance(item, AgentMessageItem | ReasoningItem):
+                item.text += text
+            elif isinstance(item, CommandExecutionItem):
+                item.output += text
+            return
 
 
 def _upsert(items: list[Item], item: Item) -> None:

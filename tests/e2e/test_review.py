@@ -260,3 +260,43 @@ async def test_edits_to_a_dirty_buffer_go_through_the_editor(
     (edit,) = tether.applied_edits
     (text_edit,) = edit["edit"]["changes"][notes.as_uri()]
     assert text_edit["newText"] == edited(unsaved, n3="LINE THREE", n31="LINE THIRTY-ONE")
+
+
+ADD_DELETE_MOVE = """*** Begin Patch
+*** Add File: docs/guide.md
++# Guide
++Use add() and sub().
+*** Delete File: README.md
+*** Update File: src/calc.py
+*** Move to: src/arith.py
+@@ def sub(a, b):
+-    return a - b
++    return a - b  # moved
+*** End Patch"""
+
+
+async def test_add_delete_and_move_are_items_and_revert_together(
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
+    calc = (workspace / "src" / "calc.py").read_text()
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("apply_patch", {"patch": ADD_DELETE_MOVE})]), Reply(text="ok")
+    )
+    thread = await tether.start_thread(workspace, mode="agent")
+    turn = await tether.run_turn(thread["id"], "reorganize")
+    (item,) = tether.items(turn, "fileChange")
+    changes = {c["kind"]: c for c in item["changes"]}
+    assert set(changes) == {"add", "delete", "update"} and item["status"] == "applied"
+    moved = changes["update"]
+    assert moved["path"] == str(workspace / "src" / "calc.py")
+    assert moved["movePath"] == str(workspace / "src" / "arith.py")
+    assert "+++ b/" in moved["diff"] and "# moved" in moved["diff"]
+    assert changes["add"]["diff"].startswith("--- /dev/null")
+    assert not (workspace / "README.md").exists() and not (workspace / "src" / "calc.py").exists()
+    assert (workspace / "docs" / "guide.md").read_text() == "# Guide\nUse add() and sub().\n"
+
+    result = await tether.request("turn/revert", {"threadId": thread["id"], "turnId": turn["id"]})
+    assert result["conflicts"] == []
+    assert (workspace / "src" / "calc.py").read_text() == calc
+    assert not (workspace / "src" / "arith.py").exists() and not (workspace / "docs").exists()
+    assert (workspace / "README.md").exists()

@@ -33,6 +33,7 @@ async def test_kill_9_mid_turn_then_resume(
         )
     )["turn"]
     await model_server.wait_held_async()
+    await first.wait_for("item/agentMessage/delta", lambda p: p["delta"] == "parti")
     os.kill(first.lsp._server.pid, signal.SIGKILL)  # type: ignore[union-attr]
     await first.lsp.stop()
 
