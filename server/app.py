@@ -84,6 +84,12 @@ class TetherServer(LanguageServer):
                 self.agent.update_settings(with_changes(self.agent.settings, settings["tether"]))
                 self._show_warnings(self.agent.settings)
 
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """pygls would show every failed notification (say, a didChange for a document that was
+        never opened) to the user as a server error; such input is the client's mistake and is
+        dropped with a log line. Request errors already go back in the response."""
+        log.warning("%s: %s", getattr(source, "__name__", source), error)
+
     def _write(self, data: bytes) -> None:
         writer = self.protocol.writer
         if writer is not None:

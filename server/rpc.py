@@ -41,7 +41,9 @@ def make_converter() -> Any:
     converter = converters.get_converter()
 
     def keep_params(obj: dict[str, Any], cls: type[Any]) -> Any:
-        return cls(**{k: obj[k] for k in ("id", "method", "params", "jsonrpc") if k in obj})
+        # JSON-RPC lets a request omit `params`; pygls' message type requires the field.
+        fields = {k: obj[k] for k in ("id", "method", "jsonrpc") if k in obj}
+        return cls(**fields, params=obj.get("params"))
 
     def keep_result(obj: dict[str, Any], cls: type[Any]) -> Any:
         return cls(**{k: obj[k] for k in ("id", "result", "jsonrpc") if k in obj})

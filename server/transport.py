@@ -76,6 +76,7 @@ class MessageDispatcher:
         self._protocol = protocol
         self._write = write
         self.initialized = False
+        self.shutting_down = False
 
     def error(self, msg_id: Any, code: ErrorCode, message: str) -> None:
         self._write(
@@ -121,8 +122,10 @@ class MessageDispatcher:
                 f"server not initialized: send `initialize` before `{method}`",
             )
             return
-        if method == "initialize" and is_request:
-            self.initialized = True
+        if is_request and self.shutting_down and method != "exit":
+            self.error(msg_id, ErrorCode.INVALID_REQUEST,
+                       f"the server is shutting down: `{method}` was not run; send `exit`")
+            return
         if "params" in data and method and not isinstance(data["params"], dict | list | None):
             if is_request:
                 self.error(
@@ -142,6 +145,10 @@ class MessageDispatcher:
             else:
                 log.warning("dropped notification %s: %s", method, cause)
             return
+        if is_request and method == "initialize":
+            self.initialized = True  # only once its params proved valid
+        if is_request and method == "shutdown":
+            self.shutting_down = True
         try:
             self._protocol.handle_message(message)
         except Exception as exc:  # the server must outlive any one message

@@ -118,7 +118,8 @@ class ModelClient:
             raise ModelError(
                 f"Could not reach the model endpoint ({cause}).", retryable=True
             ) from None
-        except self._openai.OpenAIError as exc:
+        except (self._openai.OpenAIError, ValueError) as exc:
+            # ValueError: a stream event whose data is not JSON (json.JSONDecodeError).
             raise ModelError(
                 f"The model endpoint sent something unexpected: {exc}", retryable=True
             ) from None

@@ -232,14 +232,6 @@ async def test_a_stream_cut_every_time_fails_the_turn_with_a_clear_error_item(
     assert (await few_retries.run_turn(thread["id"], "again"))["status"] == "completed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server/agent/model.py ModelClient.stream catches only openai's exception classes; "
-    "an SSE event whose data is not JSON makes openai/_streaming.py (`sse.json()`) raise "
-    "json.JSONDecodeError, which escapes to TurnRunner._run's catch-all: the turn fails at once "
-    "as 'Tether hit an internal error: JSONDecodeError(...)' (code internalError) with no "
-    "retry, blaming Tether for the endpoint's bad stream",
-)
 @pytest.mark.parametrize("wire_api", ["responses"])
 async def test_malformed_sse_is_a_model_error_that_is_retried(
     tether: Tether, model_server: ModelServer, workspace: Path, wire_api: str
