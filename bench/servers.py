@@ -1,0 +1,229 @@
+"""Starting the two servers under test, each pointed at the scripted model server.
+
+`Tether` is `.venv/bin/python -m server --stdio` (LSP framing); `Codex` is the `codex` binary
+from npm `@openai/codex` (bench/setup.sh installs it) as `codex app-server` (JSON lines), with
+a provider whose `wire_api = "responses"` and whose base_url is the scripted server. Both get a
+fresh home directory (TETHER_HOME / CODEX_HOME) per process, so no state carries over.
+
+Both protocols share the names that matter here (`thread/start`, `turn/start`,
+`item/agentMessage/delta`, `turn/completed`), so a `Session` drives either one the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.rpc import RpcProcess, Stamped
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+CODEX_VENDOR = BENCH / "node_modules" / "@openai" / "codex-linux-x64" / "vendor"
+MODEL = "scripted-model"
+API_KEY = "sk-bench-scripted"
+# Codex refuses to put its helper binaries under /tmp; the sandbox bench also uses /var/tmp.
+SCRATCH = Path("/var/tmp")
+
+
+def codex_binary() -> Path | None:
+    """The native codex binary (not the node wrapper: its spawn cost is not Codex's)."""
+    found = sorted(CODEX_VENDOR.glob("*/bin/codex")) if CODEX_VENDOR.exists() else []
+    return found[0] if found else None
+
+
+def codex_version() -> str:
+    binary = codex_binary()
+    if binary is None:
+        return "not installed"
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
+    return out.stdout.strip() or out.stderr.strip()
+
+
+def clean_env() -> dict[str, str]:
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPENAI_", "TETHER_", "CODEX_"))
+    }
+
+
+# The scripted model server, as its own process (so its CPU is not the client's GIL) ---------
+
+
+@contextmanager
+def model_server(turns: list[dict[str, Any]]) -> Iterator[str]:
+    """Run `python -m tests.model_server` with `turns` (JSON form); yields its base URL."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", dir=SCRATCH, delete=False) as f:
+        json.dump(turns, f)
+        script = Path(f.name)
+    proc = subprocess.Popen(
+        [str(PYTHON), "-m", "tests.model_server", "--port", "0", "--quiet", "--script", str(script)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        if not url.startswith("http://127.0.0.1"):
+            raise RuntimeError(f"model server did not start (printed {url!r})")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        script.unlink(missing_ok=True)
+
+
+# One server process and its conversation ----------------------------------------------------
+
+
+@dataclass
+class TurnTiming:
+    sent: float  # turn/start written
+    first_delta: float | None
+    completed: float
+    deltas: int
+    status: str
+    turn: dict[str, Any]
+
+
+class Session:
+    """One server process, initialized, ready for threads and turns."""
+
+    name: str
+
+    def __init__(self, rpc: RpcProcess, home: Path, initialized_at: float) -> None:
+        self.rpc = rpc
+        self.home = home
+        self.initialized_at = initialized_at
+
+    @property
+    def startup_s(self) -> float:
+        return self.initialized_at - self.rpc.spawned_at
+
+    def start_thread(self, cwd: Path) -> str:
+        raise NotImplementedError
+
+    def run_turn(self, thread_id: str, text: str, timeout: float = 120.0) -> TurnTiming:
+        start = self.rpc.mark()
+        rid, sent = self.rpc.request(
+            "turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": text}]}
+        )
+        turn_id = self.rpc.result_of(rid, timeout).msg["result"]["turn"]["id"]
+
+        def completed(m: dict[str, Any]) -> bool:
+            return m.get("method") == "turn/completed" and m["params"]["turn"]["id"] == turn_id
+
+        done = self.rpc.wait(completed, timeout, start)
+        first: Stamped | None = None
+        deltas = 0
+        for s in self.rpc.since(start):
+            if s.msg.get("method") == "item/agentMessage/delta":
+                if s.msg["params"].get("turnId") == turn_id:
+                    deltas += 1
+                    first = first or s
+        turn = done.msg["params"]["turn"]
+        return TurnTiming(
+            sent, first.at if first else None, done.at, deltas, turn["status"], turn
+        )
+
+    def close(self) -> None:
+        self.rpc.close()
+
+
+class TetherSession(Session):
+    name = "tether"
+
+    @classmethod
+    def start(cls, base_url: str, workspace: Path, *, python_flags: list[str] = ()) -> TetherSession:
+        home = Path(tempfile.mkdtemp(prefix="tether-home-", dir=SCRATCH))
+        env = {
+            **clean_env(),
+            "TETHER_HOME": str(home),
+            "OPENAI_API_KEY": API_KEY,
+            "OPENAI_BASE_URL": base_url,
+            "TETHER_MODEL": MODEL,
+            "TETHER_WIRE_API": "responses",
+        }
+        rpc = RpcProcess(
+            [str(PYTHON), *python_flags, "-m", "server", "--stdio"],
+            framing="lsp",
+            env=env,
+            cwd=ROOT,
+            stderr=home / "stderr.log",
+        )
+        rid, _ = rpc.request(
+            "initialize",
+            {
+                "processId": os.getpid(),
+                "rootUri": None,
+                "capabilities": {},
+                "initializationOptions": {"defaultMode": "agent"},
+            },
+        )
+        got = rpc.result_of(rid)
+        rpc.notify("initialized", {})
+        return cls(rpc, home, got.at)
+
+    def start_thread(self, cwd: Path) -> str:
+        return self.rpc.call("thread/start", {"cwd": str(cwd), "mode": "agent"})["thread"]["id"]
+
+    def close(self) -> None:
+        try:
+            self.rpc.call("shutdown", None, timeout=5)
+            self.rpc.notify("exit")
+        except Exception:
+            pass
+        super().close()
+
+
+class CodexSession(Session):
+    name = "codex"
+
+    @classmethod
+    def start(cls, base_url: str, workspace: Path) -> CodexSession:
+        binary = codex_binary()
+        if binary is None:
+            raise RuntimeError("codex is not installed: run bench/setup.sh")
+        home = Path(tempfile.mkdtemp(prefix="codex-home-", dir=SCRATCH))
+        provider = (
+            f'{{name="bench", base_url="{base_url}", wire_api="responses", '
+            f'env_key="BENCH_CODEX_KEY"}}'
+        )
+        argv = [
+            str(binary),
+            "app-server",
+            "-c", 'model_provider="bench"',
+            "-c", f"model_providers.bench={provider}",
+            "-c", f'model="{MODEL}"',
+        ]  # fmt: skip
+        env = {**clean_env(), "CODEX_HOME": str(home), "BENCH_CODEX_KEY": API_KEY}
+        rpc = RpcProcess(argv, framing="ndjson", env=env, cwd=workspace, stderr=home / "stderr.log")
+        rid, _ = rpc.request("initialize", {"clientInfo": {"name": "tether-bench", "version": "1"}})
+        got = rpc.result_of(rid)
+        rpc.notify("initialized")
+        return cls(rpc, home, got.at)
+
+    def start_thread(self, cwd: Path) -> str:
+        params = {"cwd": str(cwd), "approvalPolicy": "never", "sandbox": "workspace-write"}
+        return self.rpc.call("thread/start", params)["thread"]["id"]
+
+
+def start_session(kind: str, base_url: str, workspace: Path) -> Session:
+    if kind == "tether":
+        return TetherSession.start(base_url, workspace)
+    return CodexSession.start(base_url, workspace)
+
+
+def python_version() -> str:
+    return sys.version.split()[0]
