@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from sandbox.layout import pid_alive
+
 # controller -> (v1 limit file, v2 limit file)
 _LIMIT_FILES = {"pids": ("pids.max", "pids.max"), "memory": ("memory.limit_in_bytes", "memory.max")}
 
@@ -79,7 +81,8 @@ def _make_child(controller: str, limit: int) -> Path | None:
     parent = _parent_dir(controller)
     if parent is None:
         return None
-    path = parent / f"tether-{uuid.uuid4().hex[:12]}"
+    _sweep_stale(parent)
+    path = parent / f"tether-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         path.mkdir()
     except OSError:
@@ -96,6 +99,16 @@ def _make_child(controller: str, limit: int) -> Path | None:
         with contextlib.suppress(OSError):
             (path / "memory.memsw.limit_in_bytes").write_text(str(limit))
     return path
+
+
+@cache
+def _sweep_stale(parent: Path) -> None:
+    """Remove empty cgroups a killed server left behind (once per process and controller)."""
+    for entry in parent.glob("tether-*-*"):
+        owner = entry.name.split("-")[1]
+        if owner.isdigit() and not pid_alive(int(owner)):
+            with contextlib.suppress(OSError):
+                entry.rmdir()  # fails while members remain: then they are still running
 
 
 def _remove(path: Path) -> None:

@@ -2,18 +2,23 @@
 
 Each command has a base directory on the host holding its private temporary directory (the
 command's /tmp and $TMPDIR), a private HOME for readOnly (inside that temporary directory, so it
-dies with it) and an empty directory used as a read-only mask. All of it is removed afterwards.
+dies with it) and an empty directory used as a read-only mask. All of it is removed afterwards;
+what a killed server left behind is swept by the next one (the owner's pid is in the name).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+
+PREFIX = "tether-cmd-"
 
 # Empty directories made as mount points for missing protected entries, counted per user: while
 # one command's sandbox still has a mask mounted there, removing the directory would detach that
@@ -43,7 +48,8 @@ class PrivateDirs:
 
     @classmethod
     def create(cls) -> PrivateDirs:
-        base = Path(tempfile.mkdtemp(prefix="tether-cmd-"))
+        sweep_stale_dirs()
+        base = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
         tmp, empty = base / "tmp", base / "empty"
         home = tmp / "home"
         for directory in (tmp, home, empty):
@@ -63,6 +69,25 @@ class PrivateDirs:
                         mountpoint.rmdir()
         self.created_mountpoints.clear()
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@cache
+def sweep_stale_dirs() -> None:
+    """Remove private directories whose server is gone (once per process)."""
+    for entry in Path(tempfile.gettempdir()).glob(f"{PREFIX}*-*"):
+        owner = entry.name.removeprefix(PREFIX).split("-", 1)[0]
+        if owner.isdigit() and not pid_alive(int(owner)):
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 @dataclass(frozen=True)
