@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +26,7 @@ from tests.model_server import ModelServer, Reply
 from tests.robustness.wire import SYNC_PREFIX, Conversation, Message
 
 FUZZ = settings(
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -51,20 +50,48 @@ request_ids = st.integers(0, 2**31) | st.text(max_size=16).filter(
 )
 
 
-def _field_names(params_type: type) -> list[str]:
-    info = msgspec.inspect.type_info(params_type)
-    assert isinstance(info, msgspec.inspect.StructType)
-    return [f.encode_name for f in info.fields]
+def shaped(t: msgspec.inspect.Type) -> st.SearchStrategy[Any]:
+    """Wire values of a protocol type as msgspec describes it (camelCase names, union tags)."""
+    mi = msgspec.inspect
+    simple: dict[type, st.SearchStrategy[Any]] = {
+        mi.StrType: st.text(max_size=12),
+        mi.IntType: st.integers(-5, 1000),
+        mi.FloatType: st.floats(allow_nan=False, allow_infinity=False),
+        mi.BoolType: st.booleans(),
+        mi.NoneType: st.none(),
+    }
+    if type(t) in simple:
+        return simple[type(t)]
+    if isinstance(t, mi.LiteralType):
+        return st.sampled_from(t.values)
+    if isinstance(t, mi.ListType):
+        return st.lists(shaped(t.item_type), max_size=3)
+    if isinstance(t, mi.UnionType):
+        return st.one_of([shaped(member) for member in t.types])
+    if isinstance(t, mi.StructType):
+        fields = {f.encode_name: shaped(f.type) for f in t.fields if f.required}
+        optional = {f.encode_name: shaped(f.type) for f in t.fields if not f.required}
+        values = st.fixed_dictionaries(fields, optional=optional)
+        tag_field, tag = t.tag_field, t.tag
+        return values if tag_field is None else values.map(lambda d: {tag_field: tag, **d})
+    return json_values
 
 
 @st.composite
 def tether_requests(draw: st.DrawFn) -> tuple[Any, str, Any]:
-    """(id, method, params) for a Tether method, params mostly near its shape but wrong."""
+    """(id, method, params) for a Tether method: params of the right shape, then often one
+    field given a wrong value, one dropped, one unknown added, or no object at all."""
     method = draw(st.sampled_from(sorted(REQUESTS)))
-    names = _field_names(REQUESTS[method].params)
-    keys = st.text(max_size=8) | (st.sampled_from(names) if names else st.nothing())
-    near = st.dictionaries(keys, json_values, max_size=4)
-    params = draw(near | json_values)
+    params: Any = draw(shaped(msgspec.inspect.type_info(REQUESTS[method].params)))
+    mutation = draw(st.sampled_from(["none", "wrong", "drop", "extra", "not an object"]))
+    if mutation == "wrong" and params:
+        params[draw(st.sampled_from(sorted(params)))] = draw(json_values)
+    elif mutation == "drop" and params:
+        del params[draw(st.sampled_from(sorted(params)))]
+    elif mutation == "extra":
+        params[draw(st.text(max_size=8))] = draw(json_values)
+    elif mutation == "not an object":
+        params = draw(json_values.filter(lambda v: not isinstance(v, dict)))
     return draw(request_ids), method, params
 
 
@@ -76,10 +103,11 @@ def one_server(
     code: every example runs on the same event loop, against the same process."""
     with asyncio.Runner() as runner:
         server = runner.run(RawServer.start(home, env))
+        conv = Conversation(server)
         try:
             if initialize:
-                runner.run(server.initialize())
-            yield Conversation(server), runner.run
+                runner.run(conv.initialize())
+            yield conv, runner.run
         finally:
             runner.run(server.close())
 
@@ -300,7 +328,7 @@ def test_requests_before_initialize_are_refused_with_their_id(
             assert "initialize" in response["error"]["message"]
 
         early()
-        run(conv.server.initialize())
+        run(conv.initialize())
         run(_normal_turn_still_works(conv, model_server, workspace))
 
 

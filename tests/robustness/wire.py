@@ -59,6 +59,11 @@ class Conversation:
                 missing.discard(repr(message.get("id")))
         return [m for m in self.messages[start:] if m.get("id") != marker]
 
+    async def initialize(self, timeout: float = 60.0) -> None:
+        """`RawServer.initialize` with room for a slow start on a loaded machine."""
+        await self.result("initialize", {"capabilities": {}}, timeout)
+        self.server.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+
     async def start_turn(self, thread_id: str, text: str) -> str:
         params = {"threadId": thread_id, "input": [{"type": "text", "text": text}]}
         return (await self.result("turn/start", params))["turn"]["id"]
