@@ -20,7 +20,7 @@ from protocol.base import LauncherKind, Mode, SandboxKind
 from protocol.item import CommandExecutionItem, Item
 from sandbox.approval_policy import CommandDecision, decide_command, decide_file_access
 from sandbox.paths import PathDenied, PathVerdict, resolve_for_read, resolve_for_write
-from sandbox.policy import Policy
+from sandbox.policy import DEFAULT_SECRET_PATHS, Policy
 from sandbox.rules import RuleError, broad_prefix_reason, load_rules, remember_approval
 from server.agent.stream import TurnStream
 from server.agent.threads import ThreadState
@@ -28,6 +28,9 @@ from server.agent.tools.base import ToolFailed, TurnCancelled
 from server.config import Settings
 
 T = TypeVar("T")
+
+COMMAND_MEMORY_CAP = 16 * 1024**3
+"""A runaway command is killed at 16 GiB rather than taking the machine (and the editor) down."""
 
 
 def rule_warnings(rules: list[list[str]]) -> dict[str, str]:
@@ -172,7 +175,14 @@ class Gate:
         kind = {"readOnly": "readOnly", "workspaceWrite": "workspaceWrite"}.get(
             sandbox, "fullAccess"
         )
-        return Policy(kind=kind, roots=tuple(self.state.roots))  # type: ignore[arg-type]
+        # Tether's own state (sessions, rules, keys) stays out of reach wherever TETHER_HOME is.
+        secrets = (*DEFAULT_SECRET_PATHS, str(self.home))
+        return Policy(
+            kind=kind,
+            roots=tuple(self.state.roots),
+            secret_paths=secrets,  # type: ignore[arg-type]
+            max_memory_bytes=COMMAND_MEMORY_CAP,
+        )
 
     async def approve_command(
         self, item: CommandExecutionItem, decision: CommandDecision, *, escalate: bool

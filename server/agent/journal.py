@@ -1,10 +1,14 @@
 """One append-only JSONL log per thread under TETHER_HOME/sessions.
 
-Each record is flushed to the OS as it is written, so a crash (even kill -9) loses at most the
-record in flight; a truncated last line is skipped on load. Records: `thread` (metadata, the
-latest wins), `turn` (start and end of a turn), `item` (an item's state when it starts, changes
-and completes; the latest per id wins), `delta` (text streamed into an unfinished item), `entry` (the model's conversation, in order), `compaction` (entries before
-it are replaced by its summary), `change` (the exact hunks a fileChange item applied, for undo).
+Each record is written to the OS as it happens, so a crash (even kill -9) loses at most the
+record in flight; a truncated last line is skipped on load. Records:
+- `thread`: metadata, the latest wins;
+- `turn`: a turn's start and end;
+- `item`: an item's state when it starts, changes and completes, the latest per id wins;
+- `delta`: text streamed into an item that has not completed;
+- `entry`: the model's conversation, in order;
+- `compaction`: entries before it are replaced by its summary;
+- `change`: the exact hunks a fileChange item applied, for undo.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from protocol.item import CommandExecutionItem
-from sandbox.run import SandboxUnavailable, run_command
+from sandbox.run import SandboxError, run_command
 from server.agent.model import ToolSpec
 from server.agent.threads import new_id
 from server.agent.tools.base import Tool, ToolContext, ToolFailed, cap_for_model
@@ -70,7 +70,7 @@ async def shell(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
             output_cap_bytes=settings.command_output_cap,
             on_output=on_output,
         )
-    except SandboxUnavailable as exc:
+    except SandboxError as exc:
         item.status, item.reason = "failed", str(exc)
         ctx.stream.completed(item)
         raise ToolFailed(f"The sandbox could not start: {exc}") from None
