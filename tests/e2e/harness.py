@@ -159,16 +159,23 @@ async def start_tether(
     client = await config.start()
     tether = Tether(client)
     ref.append(tether)
-    await client.initialize_session(
-        lsp.InitializeParams(
-            capabilities=lsp.ClientCapabilities(), initialization_options=options or {}
-        )
+    params = lsp.InitializeParams(
+        capabilities=lsp.ClientCapabilities(), initialization_options=options or {}
     )
+    try:
+        await asyncio.wait_for(client.initialize_session(params), 60)
+    except BaseException:
+        await stop_tether(tether)
+        raise
     return tether
 
 
 async def stop_tether(tether: Tether) -> None:
+    """Shut the server down politely; kill it if it does not go within 10 s."""
     try:
         await asyncio.wait_for(tether.lsp.shutdown_session(), 10)
     except Exception:
-        await tether.lsp.stop()
+        process = tether.lsp._server
+        if process is not None and process.returncode is None:
+            process.kill()
+        await asyncio.wait_for(tether.lsp.stop(), 10)
