@@ -24,12 +24,15 @@ class Row:
     codex: float | None = None
     ratio: float | None = None
     goal: str = ""  # e.g. "<= 1.0x"; empty when the issue sets none
-    goal_max_ratio: float | None = None
+    goal_max_ratio: float | None = None  # the goal as a ratio to Codex
     note: str = ""  # how many runs, spread, or why Codex has no figure
     detail: list[str] = field(default_factory=list)  # extra lines printed under the table
+    goal_max_value: float | None = None  # or the goal as a bound on Tether's own figure
 
     @property
     def verdict(self) -> str:
+        if self.goal_max_value is not None and self.tether is not None:
+            return "met" if self.tether <= self.goal_max_value else "MISSED"
         if self.goal_max_ratio is None or self.ratio is None:
             return ""
         return "met" if self.ratio <= self.goal_max_ratio else "MISSED"
