@@ -108,6 +108,17 @@ class Journal:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._end_torn_line()
+
+    def _end_torn_line(self) -> None:
+        """A crash can leave the last record cut short; end it so the next one starts clean."""
+        size = os.fstat(self._fd).st_size
+        if size == 0:
+            return
+        with self.path.open("rb") as f:
+            f.seek(size - 1)
+            if f.read(1) != b"\n":
+                os.write(self._fd, b"\n")
 
     def append(self, record: Record) -> None:
         os.write(self._fd, _ENCODER.encode(record) + b"\n")
