@@ -129,7 +129,7 @@ class TurnRunner:
                     self._add_user_message(steer)
                 self._steering.clear()
                 calls = await self._call_model()
-                if not calls:
+                if not calls and not self._steering:  # a steer during the answer: go on
                     break
                 for call in calls:
                     await self._run_tool(call)
@@ -157,9 +157,10 @@ class TurnRunner:
         self.state.add_entry(UserEntry(f"{text}\n\n<context>{note}</context>" if note else text))
 
     async def _call_model(self) -> list[ToolCallReady]:
-        if self._compaction_due():
+        instructions = self._instructions()
+        if self._compaction_due(instructions):
             await self._with_retries(self._compact)
-        return await self._with_retries(self._stream_model)
+        return await self._with_retries(lambda: self._stream_model(instructions))
 
     async def _with_retries(self, call: Callable[[], Awaitable[T]]) -> T:
         """A model call, retried with capped backoff while failures are transient."""
@@ -183,11 +184,11 @@ class TurnRunner:
         """Compact before the next model call (`thread/compact` while the turn runs)."""
         self._compact_requested = True
 
-    def _compaction_due(self) -> bool:
+    def _compaction_due(self, instructions: str) -> bool:
         if self._compact_requested:
             return True
         settings = self.services.settings
-        tokens = self.state.context_tokens(self._instructions())
+        tokens = self.state.context_tokens(instructions)
         return compaction.needs_compaction(
             tokens, compaction.context_window(settings.context_window), settings.compact_threshold
         )
@@ -209,13 +210,13 @@ class TurnRunner:
         item.summary = summary
         self.stream.completed(item)
 
-    async def _stream_model(self) -> list[ToolCallReady]:
+    async def _stream_model(self, instructions: str) -> list[ToolCallReady]:
         open_text = _OpenText(self.stream)
         calls: list[ToolCallReady] = []
         self.state.entries = repair(self.state.entries)
         events = self.services.model_client.stream(
             model=self.model,
-            instructions=self._instructions(),
+            instructions=instructions,
             entries=self.state.entries,
             tools=[t.spec for t in self.services.tools.values()],
         )
