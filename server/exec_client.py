@@ -85,13 +85,13 @@ class Printer:
 
     def __init__(self, out: TextIO, err: TextIO, as_json: bool) -> None:
         self.out, self.err, self.as_json = out, err, as_json
-        self._in_message = False
+        self.in_message = False
 
     def _note(self, text: str) -> None:
-        if self._in_message:
+        if self.in_message:
             self.out.write("\n")
             self.out.flush()
-            self._in_message = False
+            self.in_message = False
         self.err.write(text + "\n")
         self.err.flush()
 
@@ -103,7 +103,7 @@ class Printer:
         if method == "item/agentMessage/delta":
             self.out.write(p["delta"])
             self.out.flush()
-            self._in_message = True
+            self.in_message = True
         elif method == "item/commandExecution/outputDelta":
             self.err.write(p["chunk"])
             self.err.flush()
@@ -242,7 +242,7 @@ async def exec_turn(
             await asyncio.wait_for(proc.wait(), 5)
         if proc.returncode is None:
             proc.kill()
-    if printer._in_message:
+    if printer.in_message:
         out.write("\n")
     if final["status"] != "completed":
         message = (final.get("error") or {}).get("message") or f"turn {final['status']}"
