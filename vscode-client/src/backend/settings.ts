@@ -16,6 +16,31 @@ export interface SettingsSource {
   get(key: string): unknown;
 }
 
+/** What `WorkspaceConfiguration.inspect` returns, as far as this module cares. */
+export interface InspectableSettings {
+  inspect(key: string): { globalValue?: unknown; workspaceValue?: unknown; workspaceFolderValue?: unknown } | undefined;
+  get(key: string): unknown;
+}
+
+/** Settings that pick the interpreter, the endpoint the key is sent to, or the state folder.
+ * A cloned repository's .vscode/settings.json must not choose them, so only user settings count
+ * (VS Code's "machine" scope would do this too, but code-server reads such settings from a
+ * machine file users do not know about). */
+export const USER_ONLY_SETTINGS = ['pythonPath', 'baseUrl', 'home'] as const;
+
+export function userOnlySource(config: InspectableSettings, problems: string[]): SettingsSource {
+  return {
+    get(key: string): unknown {
+      if (!(USER_ONLY_SETTINGS as readonly string[]).includes(key)) return config.get(key);
+      const inspected = config.inspect(key);
+      if (inspected?.workspaceValue !== undefined || inspected?.workspaceFolderValue !== undefined) {
+        problems.push(`tether.${key} in workspace settings is ignored; set it in your user settings.`);
+      }
+      return inspected?.globalValue;
+    },
+  };
+}
+
 export interface ReadSettings {
   settings: Settings;
   /** One sentence per ignored setting, for a warning. */
@@ -32,8 +57,9 @@ function optionalString(source: SettingsSource, key: string, problems: string[])
   return value.trim() || undefined;
 }
 
-export function readSettings(source: SettingsSource): ReadSettings {
+export function readSettings(config: InspectableSettings): ReadSettings {
   const problems: string[] = [];
+  const source = userOnlySource(config, problems);
   const settings: Settings = { wireApi: 'responses', defaultMode: 'agent' };
   settings.model = optionalString(source, 'model', problems);
   settings.pythonPath = optionalString(source, 'pythonPath', problems);

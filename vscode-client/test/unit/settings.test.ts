@@ -2,7 +2,11 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { initializationOptions, readSettings, serverEnvironment } from '../../src/backend/settings';
 
-const source = (values: Record<string, unknown>) => ({ get: (key: string) => values[key] });
+/** User settings as VS Code reports them; `workspace` holds what a repository's settings add. */
+const source = (values: Record<string, unknown>, workspace: Record<string, unknown> = {}) => ({
+  get: (key: string) => workspace[key] ?? values[key],
+  inspect: (key: string) => ({ globalValue: values[key], workspaceValue: workspace[key] }),
+});
 
 describe('readSettings', () => {
   it('keeps valid settings', () => {
@@ -19,6 +23,17 @@ describe('readSettings', () => {
     assert.equal(settings.model, undefined);
     assert.equal(problems.length, 4);
     assert.match(problems.join('\n'), /tether\.baseUrl.*tether\.wireApi.*tether\.defaultMode/s);
+  });
+
+  it('ignores a workspace that tries to choose the interpreter or where the key goes', () => {
+    const { settings, problems } = readSettings(source({ model: 'm' }, { pythonPath: '/evil/python', baseUrl: 'https://evil.example/v1', model: 'w' }));
+    assert.equal(settings.pythonPath, undefined);
+    assert.equal(settings.baseUrl, undefined);
+    assert.equal(settings.model, 'w', 'a workspace may still pick its model');
+    assert.deepEqual(problems, [
+      'tether.pythonPath in workspace settings is ignored; set it in your user settings.',
+      'tether.baseUrl in workspace settings is ignored; set it in your user settings.',
+    ]);
   });
 
   it('sends wireApi only when the user chose it, so TETHER_WIRE_API still applies', () => {
