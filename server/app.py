@@ -25,6 +25,7 @@ from sandbox.launchers import detect_launcher
 from server import __version__
 from server.agent.model import warm_up
 from server.agent.service import Agent
+from server.boot import ANSWERED_ID, Boot
 from server.config import MODES, Settings, load_settings, with_changes
 from server.handlers import make_handler
 from server.rpc import Peer, make_converter, to_wire
@@ -128,12 +129,32 @@ class TetherServer(LanguageServer):
         return doc.source if doc is not None else None
 
 
-async def run_stdio(server: TetherServer) -> None:
+class _DropBootAnswer:
+    """The stdout writer, minus pygls' second answer to the `initialize` boot answered."""
+
+    def __init__(self, out: StdoutWriter) -> None:
+        self._out = out
+        self._marker: bytes | None = b'"id":"' + ANSWERED_ID.encode() + b'"'
+
+    def write(self, data: bytes) -> None:
+        if self._marker is not None and self._marker in data.replace(b" ", b""):
+            self._marker = None
+            return
+        self._out.write(data)
+
+    def close(self) -> None:
+        self._out.close()
+
+
+async def run_stdio(server: TetherServer, start: Boot, answered: bool) -> None:
     """Serve over stdin/stdout until the client closes stdin or sends `exit`; then interrupt
     every running turn, which kills its processes."""
-    reader = stdin_reader(asyncio.get_running_loop(), sys.stdin.fileno())
-    server.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
+    reader = stdin_reader(asyncio.get_running_loop(), sys.stdin.fileno(), start.rest)
+    out = StdoutWriter(sys.stdout.buffer)
+    server.protocol.set_writer(_DropBootAnswer(out) if answered else out)
     dispatcher = MessageDispatcher(server.protocol, server._write)
+    if start.first is not None:
+        dispatcher.dispatch(start.first)
     serving = asyncio.create_task(serve(dispatcher, *frame_reader(reader)))
     stopping = asyncio.create_task(server.stopped.wait())
     try:
@@ -145,17 +166,13 @@ async def run_stdio(server: TetherServer) -> None:
             await server._agent.shutdown()
 
 
-def main_stdio() -> int:
-    logging.basicConfig(
-        level=os.environ.get("TETHER_LOG_LEVEL", "WARNING"),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def serve_after_boot(start: Boot, answered: bool) -> int:
+    """The full server, picking up where `server.boot` left off."""
     # pygls logs every error response with a traceback; ours are expected and carry messages.
     logging.getLogger("pygls.protocol.json_rpc").setLevel(logging.CRITICAL)
     server = TetherServer()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_stdio(server))
+        asyncio.run(run_stdio(server, start, answered))
     # Everything is flushed and journaled by now; tearing down the interpreter (openai and
     # pydantic bring hundreds of modules) would only delay the exit the client waits for.
     sys.stdout.flush()

@@ -22,11 +22,10 @@ from pygls.exceptions import JsonRpcException
 from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage
 
 from protocol.errors import ErrorCode
+from server.framing import frame
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-_ENCODER = msgspec.json.Encoder()
 
 
 class RpcError(JsonRpcException):
@@ -67,12 +66,6 @@ def decode(method: str, raw: Any, cls: type[T]) -> T:
 def to_wire(value: Any) -> Any:
     """A msgspec value as JSON-ready builtins."""
     return msgspec.to_builtins(value)
-
-
-def frame(message: dict[str, Any]) -> bytes:
-    """A JSON-RPC message with its LSP base-protocol header."""
-    body = _ENCODER.encode(message)
-    return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
 class Peer:

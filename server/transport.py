@@ -21,7 +21,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.protocol import JsonRPCProtocol
 
 from protocol.errors import ErrorCode
-from server.rpc import frame
+from server.framing import frame
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +123,11 @@ class MessageDispatcher:
             )
             return
         if is_request and self.shutting_down and method != "exit":
-            self.error(msg_id, ErrorCode.INVALID_REQUEST,
-                       f"the server is shutting down: `{method}` was not run; send `exit`")
+            self.error(
+                msg_id,
+                ErrorCode.INVALID_REQUEST,
+                f"the server is shutting down: `{method}` was not run; send `exit`",
+            )
             return
         if "params" in data and method and not isinstance(data["params"], dict | list | None):
             if is_request:
@@ -175,13 +178,18 @@ async def serve(
         await asyncio.sleep(0)  # let handlers started by this message run before the next read
 
 
-def stdin_reader(loop: asyncio.AbstractEventLoop, fd: int) -> asyncio.StreamReader:
-    """An asyncio reader over a file descriptor, fed by a daemon thread.
+def stdin_reader(
+    loop: asyncio.AbstractEventLoop, fd: int, already_read: bytes = b""
+) -> asyncio.StreamReader:
+    """An asyncio reader over a file descriptor, fed by a daemon thread, starting with bytes
+    the boot path read past the first message.
 
     A daemon thread (not the loop's executor) so that a read blocked on an idle client never
     holds up the process when it exits.
     """
     reader = asyncio.StreamReader(limit=1024 * 1024, loop=loop)
+    if already_read:
+        reader.feed_data(already_read)
 
     def pump() -> None:
         while True:

@@ -73,7 +73,7 @@ class RawServer:
             assert self.proc.stdin is not None
             self.proc.stdin.close()
             try:
-                await asyncio.wait_for(self.proc.wait(), 5)
+                await asyncio.wait_for(self.proc.wait(), 15)
             except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
