@@ -49,10 +49,13 @@ def codex_version() -> str:
 
 
 def clean_env() -> dict[str, str]:
+    """Our environment without model settings, and with bytecode caching on: this machine sets
+    PYTHONDONTWRITEBYTECODE=1, which would make every Tether start recompile its own ~80
+    modules from source (~0.1 s), a cost no installed copy (pip compiles .pyc) pays."""
     return {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("OPENAI_", "TETHER_", "CODEX_"))
+        if not k.startswith(("OPENAI_", "TETHER_", "CODEX_")) and k != "PYTHONDONTWRITEBYTECODE"
     }
 
 
@@ -145,7 +148,14 @@ class TetherSession(Session):
     name = "tether"
 
     @classmethod
-    def start(cls, base_url: str, workspace: Path, *, python_flags: list[str] = ()) -> TetherSession:
+    def start(
+        cls,
+        base_url: str,
+        workspace: Path,
+        *,
+        python_flags: list[str] = (),  # type: ignore[assignment]
+        module: list[str] = ("-m", "server", "--stdio"),  # type: ignore[assignment]
+    ) -> TetherSession:
         home = Path(tempfile.mkdtemp(prefix="tether-home-", dir=SCRATCH))
         env = {
             **clean_env(),
@@ -156,7 +166,7 @@ class TetherSession(Session):
             "TETHER_WIRE_API": "responses",
         }
         rpc = RpcProcess(
-            [str(PYTHON), *python_flags, "-m", "server", "--stdio"],
+            [str(PYTHON), *python_flags, *module],
             framing="lsp",
             env=env,
             cwd=ROOT,

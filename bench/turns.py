@@ -147,6 +147,7 @@ def memory(turns: int) -> list[Row]:
     idle: dict[str, tuple[int, int]] = {}
     after: dict[str, tuple[int, int]] = {}
     elapsed: dict[str, float] = {}
+    per_turn: dict[str, list[float]] = {}
     with sessions([SHORT] * (turns + 5)) as live:
         time.sleep(SETTLE_S)
         for kind, (session, _thread) in live.items():
@@ -154,7 +155,8 @@ def memory(turns: int) -> list[Row]:
         for kind, (session, thread) in live.items():
             started = time.perf_counter()
             for _ in range(turns):
-                _check(kind, session.run_turn(thread, "Another short question, please."))
+                t = _check(kind, session.run_turn(thread, "Another short question, please."))
+                per_turn.setdefault(kind, []).append((t.completed - t.sent) * 1000)
                 session.rpc.trim()
             elapsed[kind] = time.perf_counter() - started
         time.sleep(1.0)
@@ -179,7 +181,23 @@ def memory(turns: int) -> list[Row]:
         )
 
     took = ", ".join(f"{k} {v:.1f} s" for k, v in elapsed.items())
+    ten = min(10, turns)
+    first = {k: median(v[:ten]) for k, v in per_turn.items()}
+    last = {k: median(v[-ten:]) for k, v in per_turn.items()}
     return [
         row("RSS idle after initialize", idle, f"after {SETTLE_S:.0f} s settling"),
         row(f"RSS after a {turns}-turn thread", after, f"{turns} turns took {took}"),
+        Row(
+            "6 memory",
+            f"turn time at the end of that thread (last {ten} turns)",
+            "ms",
+            last["tether"],
+            last.get("codex"),
+            paired_ratio(per_turn["tether"][-ten:], per_turn.get("codex", [])[-ten:]),
+            "",
+            None,
+            "turn/start -> turn/completed, 8-delta reply; first "
+            + f"{ten} turns: "
+            + ", ".join(f"{k} {v:.0f} ms" for k, v in first.items()),
+        ),
     ]
