@@ -17,11 +17,31 @@ from server.agent.history import Entry, to_chat_messages, to_responses_input
 
 
 def warm_up() -> None:
-    """Import the openai package and the stream types it parses; run in a background thread
-    after `initialize` so the first turn does not pay for it."""
+    """Import the openai package and parse one event of each kind the turn loop reads, in a
+    background thread after `initialize`, so the first turn pays for neither (the first parse
+    builds pydantic's validators: about a quarter of a second)."""
     import openai  # noqa: F401
-    from openai.types.chat import ChatCompletionChunk  # noqa: F401
-    from openai.types.responses import ResponseStreamEvent  # noqa: F401
+    from openai.types.chat import ChatCompletionChunk
+    from openai.types.responses import ResponseStreamEvent
+
+    try:
+        from openai._models import construct_type
+    except ImportError:  # a private helper; without it the first turn just parses cold
+        return
+    samples = (
+        {"type": "response.output_text.delta", "delta": "", "item_id": "i", "output_index": 0,
+         "content_index": 0, "sequence_number": 0, "logprobs": []},
+        {"type": "response.output_item.done", "output_index": 0, "sequence_number": 0,
+         "item": {"type": "function_call", "call_id": "c", "name": "n", "arguments": "{}"}},
+        {"type": "response.completed", "sequence_number": 0, "response": {
+            "id": "r", "object": "response", "created_at": 0, "model": "m", "output": [],
+            "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}}},
+    )
+    for sample in samples:
+        construct_type(type_=ResponseStreamEvent, value=sample)
+    construct_type(type_=ChatCompletionChunk, value={
+        "id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+        "choices": [{"index": 0, "delta": {"content": ""}}]})
 
 
 @dataclass(slots=True)
