@@ -32,6 +32,8 @@ class ThreadResult(Wire):
 class ThreadListParams(Wire):
     cursor: str | None = None
     limit: int | None = None
+    cwd: str | None = None
+    """A Tether addition: only threads of this workspace directory."""
 
 
 class ThreadListResult(Wire):

@@ -115,10 +115,13 @@ class Agent:
         )
         return state.thread
 
-    def list_threads(self, cursor: str | None, limit: int | None) -> ThreadListResult:
+    def list_threads(self, cursor: str | None, limit: int | None,
+                     cwd: str | None = None) -> ThreadListResult:
         threads = sorted(
             self.threads.all_threads(), key=lambda t: (t.updated_at, t.id), reverse=True
         )
+        if cwd is not None:
+            threads = [t for t in threads if t.cwd == cwd]
         if cursor:
             try:
                 at, _, tid = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")

@@ -46,7 +46,7 @@ async def thread_start(agent: Agent, p: ThreadStartParams) -> ThreadResult:
 
 
 async def thread_list(agent: Agent, p: ThreadListParams) -> Any:
-    return agent.list_threads(p.cursor, p.limit)
+    return agent.list_threads(p.cursor, p.limit, p.cwd)
 
 
 async def thread_read(agent: Agent, p: ThreadIdParams) -> ThreadWithTurnsResult:

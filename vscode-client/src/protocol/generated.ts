@@ -123,6 +123,7 @@ title?: (string | null)
 export interface ThreadListParams {
 cursor?: (string | null)
 limit?: (number | null)
+cwd?: (string | null)
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
