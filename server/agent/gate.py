@@ -64,9 +64,18 @@ class Gate:
     def cwd(self) -> Path:
         return Path(self.state.thread.cwd)
 
+    def _policy(self, kind: str) -> Policy:
+        # Tether's own state (sessions, rules, keys) stays out of reach wherever TETHER_HOME is.
+        secrets = (*DEFAULT_SECRET_PATHS, str(self.home))
+        return Policy(
+            kind=kind,
+            roots=tuple(self.state.roots),
+            secret_paths=secrets,  # type: ignore[arg-type]
+            max_memory_bytes=COMMAND_MEMORY_CAP,
+        )
+
     def file_policy(self) -> Policy:
-        kind = "fullAccess" if self.mode == "fullAccess" else "workspaceWrite"
-        return Policy(kind=kind, roots=tuple(self.state.roots))
+        return self._policy("fullAccess" if self.mode == "fullAccess" else "workspaceWrite")
 
     async def readable(self, requested: str, item: Item) -> Path:
         """The real path to read, after the user approved a read outside the roots if needed."""
@@ -74,14 +83,19 @@ class Gate:
             verdict = resolve_for_read(requested, cwd=self.cwd, policy=self.file_policy())
         except PathDenied as exc:
             raise ToolFailed(str(exc)) from None
-        if self.mode == "fullAccess":
-            return verdict.path
-        if verdict.secret:
+        if verdict.secret and self.mode != "fullAccess":
             raise ToolFailed(
                 f"{requested} is a secret file (credentials); Tether keeps it away "
                 "from the model. Ask the user to share what you need."
             )
-        if verdict.inside_roots or self._read_allowed(verdict.path):
+        decision = decide_file_access(
+            "read",
+            inside_roots=verdict.inside_roots,
+            protected=False,
+            mode=self.mode,
+            session_edits_ok=False,
+        )
+        if decision.action == "auto" or self._read_allowed(verdict.path):
             return verdict.path
         answer = await self.ask(
             item,
@@ -91,7 +105,7 @@ class Gate:
                 turn_id=self.stream.turn.id,
                 item_id=item.id,
                 path=str(verdict.path),
-                reason="The file is outside the workspace roots.",
+                reason=decision.reason,
             ),
             FileReadApprovalResult,
         )
@@ -172,16 +186,8 @@ class Gate:
         return "none" if sandbox == "none" else self.launcher
 
     def command_policy(self, sandbox: SandboxKind) -> Policy:
-        kind = {"readOnly": "readOnly", "workspaceWrite": "workspaceWrite"}.get(
-            sandbox, "fullAccess"
-        )
-        # Tether's own state (sessions, rules, keys) stays out of reach wherever TETHER_HOME is.
-        secrets = (*DEFAULT_SECRET_PATHS, str(self.home))
-        return Policy(
-            kind=kind,
-            roots=tuple(self.state.roots),
-            secret_paths=secrets,  # type: ignore[arg-type]
-            max_memory_bytes=COMMAND_MEMORY_CAP,
+        return self._policy(
+            {"readOnly": "readOnly", "workspaceWrite": "workspaceWrite"}.get(sandbox, "fullAccess")
         )
 
     async def approve_command(
