@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench import edits_row, sandbox_row, search_row, startup, turns
 from bench.report import Row, load, machine, print_table
-from bench.servers import codex_binary, codex_version, model_server
+from bench.servers import codex_binary, codex_version, model_server, tether_revision
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         *machine(),
         f"codex: {codex_version()}"
         + ("" if codex_binary() else " (run bench/setup.sh to compare)"),
+        f"tether: {tether_revision()}",
         f"load average at start: {load()}",
         f"plan: {'quick' if args.quick else 'full'} {dataclasses.asdict(plan)}",
     ]
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    {time.perf_counter() - t0:.0f} s, load {load()}", file=sys.stderr, flush=True)
 
     def cold() -> list[Row]:
-        with model_server([]) as url:
+        with model_server([turns.SHORT] * (2 * plan.starts + 10)) as url:
             got = startup.cold_start(url, plan.starts)
             if not args.no_imports:
                 details.extend(startup.import_costs(url))

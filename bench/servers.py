@@ -48,6 +48,19 @@ def codex_version() -> str:
     return out.stdout.strip() or out.stderr.strip()
 
 
+def tether_revision() -> str:
+    """The commit measured, and whether the server's own packages differ from it."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "--", "server", "sandbox", "protocol"],
+        capture_output=True,
+        text=True,
+    )
+    state = " + uncommitted changes in server/sandbox/protocol" if dirty.stdout.strip() else ""
+    return f"commit {head.stdout.strip() or '?'}{state}"
+
+
 def clean_env() -> dict[str, str]:
     """Our environment without model settings, and with bytecode caching on: this machine sets
     PYTHONDONTWRITEBYTECODE=1, which would make every Tether start recompile its own ~80

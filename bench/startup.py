@@ -1,5 +1,9 @@
 """Row 1, cold start: process spawn to the `initialize` result, and where Tether's time goes.
 
+Each started server then runs one turn at once (thread/start, turn/start) and the time to its
+first delta is kept: the first turn of a fresh process pays whatever start-up work was
+deferred past `initialize`.
+
 Runs alternate Tether, Codex, Tether, Codex... so each pair sees the same load. Besides wall
 time, the server's own CPU time at the moment `initialize` answers (utime+stime from /proc)
 is kept: on a loaded 2-core machine it is the steadier figure. `-X importtime` is then run
@@ -22,32 +26,41 @@ from bench.servers import SCRATCH, CodexSession, Session, TetherSession, codex_b
 class StartSample:
     wall_s: float
     cpu_s: float
+    first_delta_s: float  # of a turn started right after initialize and thread/start
 
 
-def _sample(session: Session) -> StartSample:
+def _sample(session: Session, ws: Path) -> StartSample:
     cpu = cpu_seconds(session.rpc.pid)
     wall = session.startup_s
-    session.close()
-    return StartSample(wall, cpu)
+    try:
+        turn = session.run_turn(session.start_thread(ws), "Say something short.")
+        if turn.status != "completed" or turn.first_delta is None:
+            raise RuntimeError(f"{session.name}: first turn ended {turn.status}")
+    finally:
+        session.close()
+    return StartSample(wall, cpu, turn.first_delta - turn.sent)
 
 
 def cold_start(base_url: str, runs: int) -> list[Row]:
+    """`base_url`: a scripted model server with a short reply for each of 2 * (runs + 1)."""
     ws = Path(tempfile.mkdtemp(prefix="bench-ws-", dir=SCRATCH))
     has_codex = codex_binary() is not None
     # Warm-up: page cache and .pyc files for both, not counted.
-    _sample(TetherSession.start(base_url, ws))
+    _sample(TetherSession.start(base_url, ws), ws)
     if has_codex:
-        _sample(CodexSession.start(base_url, ws))
+        _sample(CodexSession.start(base_url, ws), ws)
     ours: list[StartSample] = []
     theirs: list[StartSample] = []
     for _ in range(runs):
-        ours.append(_sample(TetherSession.start(base_url, ws)))
+        ours.append(_sample(TetherSession.start(base_url, ws), ws))
         if has_codex:
-            theirs.append(_sample(CodexSession.start(base_url, ws)))
+            theirs.append(_sample(CodexSession.start(base_url, ws), ws))
     walls = [s.wall_s * 1000 for s in ours]
     cpus = [s.cpu_s * 1000 for s in ours]
     c_walls = [s.wall_s * 1000 for s in theirs]
     c_cpus = [s.cpu_s * 1000 for s in theirs]
+    firsts = [s.first_delta_s * 1000 for s in ours]
+    c_firsts = [s.first_delta_s * 1000 for s in theirs]
     why = "" if has_codex else "; codex: not installed (bench/setup.sh)"
     return [
         Row(
@@ -72,41 +85,65 @@ def cold_start(base_url: str, runs: int) -> list[Row]:
             None,
             "utime+stime of the server process (all threads) when the result arrives",
         ),
+        Row(
+            "1 cold start",
+            "first delta of a turn sent right after start",
+            "ms",
+            median(firsts),
+            median(c_firsts) if theirs else None,
+            paired_ratio(firsts, c_firsts),
+            "(what a user typing at once feels)",
+            None,
+            f"thread/start + turn/start as soon as initialize answers; tether {spread(firsts)}, "
+            f"codex {spread(c_firsts)}",
+        ),
     ]
 
 
 IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 
-def import_costs(base_url: str, top: int = 15) -> list[str]:
-    """Run Tether once under `-X importtime`; the costliest imports up to `initialize`."""
+def _parse(text: str) -> list[tuple[int, int, str]]:
+    entries: list[tuple[int, int, str]] = []
+    for line in text.splitlines():
+        m = IMPORT_LINE.match(line)
+        if m:
+            entries.append((int(m.group(1)), int(m.group(2)), m.group(4)))
+    return entries
+
+
+def _summary(title: str, entries: list[tuple[int, int, str]], top: int) -> list[str]:
+    total = sum(e[0] for e in entries) / 1000
+    lines = [f"  {title}: {len(entries)} modules, {total:.0f} ms self time in all"]
+    roots: dict[str, int] = {}
+    for own, _cum, name in entries:
+        roots[name.split(".")[0]] = roots.get(name.split(".")[0], 0) + own
+    packages = sorted(roots.items(), key=lambda kv: -kv[1])[:top]
+    lines.append("    by top-level package: " + ", ".join(f"{n} {us / 1000:.0f}" for n, us in packages))
+    lines.append("    single modules, self ms (cumulative ms):")
+    for own, cum, name in sorted(entries, key=lambda e: -e[0])[:top]:
+        lines.append(f"      {own / 1000:7.1f} ({cum / 1000:7.1f})  {name}")
+    return lines
+
+
+def import_costs(base_url: str, top: int = 12) -> list[str]:
+    """Run Tether once under `-X importtime`: the costliest imports before `initialize`
+    answered, and those after it until the first turn completed (deferred work)."""
     ws = Path(tempfile.mkdtemp(prefix="bench-ws-", dir=SCRATCH))
     session = TetherSession.start(base_url, ws, python_flags=["-X", "importtime"])
     wall = session.startup_s
     log = session.home / "stderr.log"
-    # Read before closing: imports after the result (the warm-up thread) come later.
-    text = log.read_text(errors="replace")
-    session.close()
-    entries: list[tuple[int, int, int, str]] = []
-    for line in text.splitlines():
-        m = IMPORT_LINE.match(line)
-        if m:
-            depth = len(m.group(3)) // 2
-            entries.append((int(m.group(1)), int(m.group(2)), depth, m.group(4)))
-    total = sum(e[0] for e in entries) / 1000
-    lines = [
-        f"Tether imports under -X importtime (this run: initialize after {wall * 1000:.0f} ms, "
-        f"{len(entries)} modules, {total:.0f} ms of import time in all, "
-        "which -X importtime itself inflates):",
-        "  top-level packages by cumulative ms:",
+    before = _parse(log.read_text(errors="replace"))  # the result has just arrived
+    try:
+        turn = session.run_turn(session.start_thread(ws), "Say something short.")
+        first = (turn.first_delta or turn.completed) - turn.sent
+    finally:
+        session.close()
+    after = _parse(log.read_text(errors="replace"))[len(before) :]
+    return [
+        f"Tether under -X importtime (which inflates import time): initialize answered after "
+        f"{wall * 1000:.0f} ms; a turn started then had its first delta "
+        f"{first * 1000:.0f} ms later",
+        *_summary("imported before the initialize result", before, top),
+        *_summary("imported after it, by the end of the first turn", after, top),
     ]
-    roots: dict[str, int] = {}
-    for own, _cum, _depth, name in entries:
-        root = name.split(".")[0]
-        roots[root] = roots.get(root, 0) + own
-    for name, us in sorted(roots.items(), key=lambda kv: -kv[1])[:top]:
-        lines.append(f"    {us / 1000:8.1f} ms  {name}")
-    lines.append("  single modules by self ms:")
-    for own, cum, _depth, name in sorted(entries, key=lambda e: -e[0])[:top]:
-        lines.append(f"    {own / 1000:8.1f} ms self  {cum / 1000:8.1f} ms cumulative  {name}")
-    return lines
