@@ -41,8 +41,11 @@ QUICK = Plan(starts=3, turns=6, streams=3, sandbox=8, edits=5, memory_turns=200,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="fewer runs per row (~3 minutes)")
     parser.add_argument("--only", default="", help="comma-separated row numbers, e.g. 1,2")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
@@ -106,8 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"header": header, "rows": [dataclasses.asdict(r) for r in rows],
-                 "details": details, "failures": failures},
+                {
+                    "header": header,
+                    "rows": [dataclasses.asdict(r) for r in rows],
+                    "details": details,
+                    "failures": failures,
+                },
                 indent=2,
             )
         )

@@ -71,6 +71,7 @@ def edits(runs: int) -> list[Row]:
             started = time.perf_counter()
             _tether_apply(ours_dir / "big.py", patch)
             o = (time.perf_counter() - started) * 1000
+            t = s = 0.0
             if binary is not None:
                 t = _codex_apply(binary, theirs_dir, patch)
                 s = _codex_apply(binary, tiny_dir, tiny)
@@ -145,4 +146,3 @@ def edits(runs: int) -> list[Row]:
             "300 lines, 3 hunks each; codex: n/a, its turn diff lives inside app-server",
         ),
     ]
-

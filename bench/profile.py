@@ -110,8 +110,11 @@ def _edits(prof: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.profile",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("scenario", choices=["start", "stream", "thread", "sandbox", "edits"])
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--save", type=Path)

@@ -11,6 +11,7 @@ once by `answer_request`, so no turn ever blocks on the client.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -254,8 +255,6 @@ def tree_rss_kib(pid: int) -> tuple[int, int]:
     own = rss_kib(pid)
     total = 0
     for p in descendants(pid):
-        try:
+        with contextlib.suppress(OSError):  # it may have exited meanwhile
             total += rss_kib(p)
-        except OSError:
-            pass
     return own, total

@@ -58,6 +58,7 @@ def sandbox_overhead(runs: int) -> list[Row]:
         for i in range(runs + 2):  # the first two are warm-up
             o = asyncio.run(once_ours(write, None if launcher == "none" else launcher))
             ob = asyncio.run(once_ours(bare, None))
+            t = tb = 0.0
             if binary is not None:
                 t = _spawn_ms(codex_argv, env, root)
                 tb = _spawn_ms(["true"], env, root)
@@ -101,4 +102,3 @@ def sandbox_overhead(runs: int) -> list[Row]:
             + "; ratio of medians (differences of noisy pairs are not paired)",
         ),
     ]
-

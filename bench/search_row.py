@@ -169,4 +169,3 @@ def search(runs: int) -> list[Row]:
             "turn/start -> turn/completed, two model requests",
         ),
     ]
-

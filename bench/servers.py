@@ -29,6 +29,7 @@ BENCH = ROOT / "bench"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 CODEX_VENDOR = BENCH / "node_modules" / "@openai" / "codex-linux-x64" / "vendor"
 MODEL = "scripted-model"
+DELTA = "item/agentMessage/delta"
 API_KEY = "sk-bench-scripted"
 # Codex refuses to put its helper binaries under /tmp; the sandbox bench also uses /var/tmp.
 SCRATCH = Path("/var/tmp")
@@ -82,7 +83,16 @@ def model_server(turns: list[dict[str, Any]]) -> Iterator[str]:
         json.dump(turns, f)
         script = Path(f.name)
     proc = subprocess.Popen(
-        [str(PYTHON), "-m", "tests.model_server", "--port", "0", "--quiet", "--script", str(script)],
+        [
+            str(PYTHON),
+            "-m",
+            "tests.model_server",
+            "--port",
+            "0",
+            "--quiet",
+            "--script",
+            str(script),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -144,14 +154,12 @@ class Session:
         first: Stamped | None = None
         deltas = 0
         for s in self.rpc.since(start):
-            if s.msg.get("method") == "item/agentMessage/delta":
-                if s.msg["params"].get("turnId") == turn_id:
-                    deltas += 1
-                    first = first or s
+            msg = s.msg
+            if msg.get("method") == DELTA and msg["params"].get("turnId") == turn_id:
+                deltas += 1
+                first = first or s
         turn = done.msg["params"]["turn"]
-        return TurnTiming(
-            sent, first.at if first else None, done.at, deltas, turn["status"], turn
-        )
+        return TurnTiming(sent, first.at if first else None, done.at, deltas, turn["status"], turn)
 
     def close(self) -> None:
         self.rpc.close()

@@ -119,7 +119,9 @@ def _summary(title: str, entries: list[tuple[int, int, str]], top: int) -> list[
     for own, _cum, name in entries:
         roots[name.split(".")[0]] = roots.get(name.split(".")[0], 0) + own
     packages = sorted(roots.items(), key=lambda kv: -kv[1])[:top]
-    lines.append("    by top-level package: " + ", ".join(f"{n} {us / 1000:.0f}" for n, us in packages))
+    lines.append(
+        "    by top-level package: " + ", ".join(f"{n} {us / 1000:.0f}" for n, us in packages)
+    )
     lines.append("    single modules, self ms (cumulative ms):")
     for own, cum, name in sorted(entries, key=lambda e: -e[0])[:top]:
         lines.append(f"      {own / 1000:7.1f} ({cum / 1000:7.1f})  {name}")
