@@ -124,12 +124,17 @@ function removalNote(hunk: Hunk): string {
   return hunk.lines.some((l) => l.startsWith('+')) ? `Tether replaced ${lines} here` : `Tether removed ${lines} here`;
 }
 
+/** Whether the hunk still sits where it was placed. Its added lines decide; context lines only
+ * for a pure deletion, since another edit next to it may have changed the context. */
 function matchesDocument(document: vscode.TextDocument, hunk: Hunk, placement: HunkPlacement): boolean {
+  const checkAll = !hunk.lines.some((l) => l.startsWith('+'));
   let line = placement.start;
   for (const text of hunk.lines) {
     const sign = text.charAt(0);
     if (sign === '\\' || sign === '-') continue;
-    if (line >= document.lineCount || document.lineAt(line).text !== text.slice(1)) return false;
+    if (checkAll || sign === '+') {
+      if (line >= document.lineCount || document.lineAt(line).text !== text.slice(1)) return false;
+    }
     line++;
   }
   return true;

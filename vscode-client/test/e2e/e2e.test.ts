@@ -213,11 +213,18 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
       const before = readFileSync(join(workspace, 'notes.txt'), 'utf8');
       await send('Number the first note');
       await until('the agent edit on disk', () => (readFileSync(join(workspace, 'notes.txt'), 'utf8').startsWith('note one\n') ? true : undefined));
-      await page.locator('.editor-instance .codelens-decoration a', { hasText: 'Undo' }).first().waitFor({ timeout: 30_000 });
+      // The lens right above "note one" belongs to this edit (the accepted proposal may have one too).
+      const lens = await until('an Undo lens above the edited line', async () => {
+        const line = await page.locator('.editor-instance .view-line', { hasText: 'note one' }).boundingBox();
+        if (!line) return undefined;
+        for (const row of await codeLensRows('.editor-instance')) {
+          const box = await row.boundingBox();
+          if (box && box.y < line.y && box.y > line.y - 40 && (await row.textContent())?.includes('Undo')) return row;
+        }
+        return undefined;
+      });
       await snap('applied-edit');
-      // The top lens belongs to the edit on line 1; the accepted proposal further down has its own.
-      const [top] = await codeLensRows('.editor-instance');
-      await top!.locator('a', { hasText: 'Undo' }).click();
+      await lens.locator('a', { hasText: 'Undo' }).click();
       await until('the hunk undone on disk', () => (readFileSync(join(workspace, 'notes.txt'), 'utf8') === before ? true : undefined));
       await chat().locator('.diff-card .file-row', { hasText: '1 reverted' }).waitFor();
     } catch (err) {
