@@ -10,7 +10,8 @@ few milliseconds). After every kill:
   accepts (every tool call answered, the cut-off turn's request included).
 
 Trials run in CHAINS chains side by side; in each, the fresh server that checks one trial is
-the one the next trial kills.
+the one the next trial kills. The sandboxed commands die with the killed server; a strict xfail
+shows that an unsandboxed (fullAccess) one does not.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ import pytest
 
 from tests.e2e.raw import RawServer
 from tests.model_server import ModelServer, RecordedRequest, Reply, ToolCall
-from tests.robustness.wire import Conversation, Message, descendants, running, turn_messages
+from tests.robustness.wire import (
+    Conversation,
+    Message,
+    descendants,
+    processes_running,
+    running,
+    turn_messages,
+)
 
 TRIALS = 20
 CHAINS = 2
@@ -266,3 +274,37 @@ async def test_kill_9_at_random_points_loses_nothing(
         f"completed; stray temp files left in the workspace: {strays}"
     )
     assert len(statuses) == TRIALS and "interrupted" in statuses
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="in fullAccess the command runs through the 'none' launcher with no parent-death "
+    "signal (only bwrap's --die-with-parent and sandbox/exec.py die_with_parent() set one), and "
+    "sandbox/cgroup.py _sweep_stale only removes *empty* cgroups a dead server left: after a "
+    "kill -9 of the server the command keeps running, even past the next server's start",
+)
+async def test_kill_9_during_an_unsandboxed_command_leaves_no_orphan(
+    tmp_path: Path, model_server: ModelServer, workspace: Path
+) -> None:
+    argv = ["sleep", f"60.{random.randrange(10**6):06d}"]
+    model_server.enqueue(Reply(tool_calls=[ToolCall("shell", {"command": " ".join(argv)})]))
+    server = await RawServer.start(tmp_path / "home", model_server.env())
+    try:
+        conv = Conversation(server)
+        await conv.initialize()
+        params = {"cwd": str(workspace), "mode": "fullAccess"}
+        thread_id = (await conv.result("thread/start", params))["thread"]["id"]
+        await conv.start_turn(thread_id, "wait")
+        for _ in range(200):
+            if processes_running(argv):
+                break
+            await asyncio.sleep(0.05)
+        assert processes_running(argv), "the command never started"
+        server.proc.send_signal(signal.SIGKILL)
+        await server.proc.wait()
+        await asyncio.sleep(2)
+        assert processes_running(argv) == set(), "the command outlived the killed server"
+    finally:
+        for pid in processes_running(argv):
+            os.kill(pid, signal.SIGKILL)
+        await server.close()
