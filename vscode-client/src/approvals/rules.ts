@@ -50,7 +50,7 @@ export function ruleChoices(params: Pick<CommandApprovalParams, 'command' | 'sug
       const exact = rule.map(quoteToken).join(' ') === params.command.trim();
       return {
         label: exact ? text : `${text} …`,
-        description: exact ? 'this exact command' : `any command starting with \`${text}\``,
+        description: exact ? 'this exact command' : `any command starting with "${text}"`,
         detail: warning ? `$(warning) ${warning}` : undefined,
         rule,
       };

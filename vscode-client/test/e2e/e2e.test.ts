@@ -16,6 +16,7 @@ import { NODE24, PYTHON, REPO, type Started, type StartedWithMatch, codeServerAr
 const NOTES = Array.from({ length: 30 }, (_, i) => `note ${i + 1}`);
 const GREETING = 'Hello from the scripted model: streaming works end to end.';
 const MARKER = 'made-by-tether.txt';
+const SECOND_MARKER = 'allowed-by-rule.txt';
 
 // The model's side of the conversation, one entry per model request the backend makes.
 const SCRIPT = [
@@ -40,6 +41,9 @@ const SCRIPT = [
   },
   { text: 'Numbered the first note.' },
   { text: 'Once upon a time there was a very long story that never seemed to end, and it went on and on. '.repeat(6), deltas: 60, delay: 0.5 },
+  { echo: true },
+  { tool_calls: [{ name: 'shell', arguments: { command: `touch ${SECOND_MARKER}` } }] },
+  { text: 'Allowed from now on.' },
 ];
 
 let tmp: string;
@@ -264,5 +268,29 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
     await chat().locator('.msg.agent', { hasText: GREETING }).waitFor({ timeout: 15_000 });
     assert.equal(await chat().locator('#mode').inputValue(), 'agent');
     await snap('reopened');
+  });
+
+  it('always allows a command through a suggested rule saved in the workspace', async () => {
+    try {
+      await chat().locator('#mode').selectOption('readOnly');
+      await until('readOnly', async () => ((await chat().locator('#mode').inputValue()) === 'readOnly' ? true : undefined));
+      await send('Create the second marker');
+      const toast = page.locator('.notification-toast', { hasText: `touch ${SECOND_MARKER}` });
+      await toast.waitFor({ timeout: 60_000 });
+      await toast.locator('a.monaco-button', { hasText: 'Always allow' }).click();
+      const rules = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+      await rules.first().waitFor();
+      await snap('always-allow-rules');
+      await rules.first().click();
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'This workspace' }).click();
+      await until('the second marker', () => (existsSync(join(workspace, SECOND_MARKER)) ? true : undefined));
+      const saved = readFileSync(join(workspace, '.tether', 'rules.toml'), 'utf8');
+      assert.match(saved, /"touch"/);
+      assert.match(saved, /allow/);
+      await chat().locator('.msg.agent', { hasText: 'Allowed from now on.' }).waitFor();
+    } catch (err) {
+      await snap('always-allow-failed');
+      throw err;
+    }
   });
 });
