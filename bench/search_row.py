@@ -61,7 +61,7 @@ def tree() -> Path:
 def raw_rg(root: Path, runs: int) -> list[float]:
     rg = ROOT / ".venv" / "bin" / "rg"
     out: list[float] = []
-    for i in range(runs + 1):
+    for _ in range(runs):
         started = time.perf_counter()
         proc = subprocess.run(
             [str(rg), *RG_FLAGS, "-e", NEEDLE, "--", str(root)],
@@ -73,8 +73,7 @@ def raw_rg(root: Path, runs: int) -> list[float]:
         found = proc.stdout.count(b"\n")
         if found != 20:
             raise RuntimeError(f"raw rg found {found} lines, expected 20")
-        if i:
-            out.append(took)
+        out.append(took)
     return out
 
 
@@ -110,7 +109,7 @@ def _tool_item_ms(session: Session, start: int, kind: str) -> float:
 
 def search(runs: int) -> list[Row]:
     root = tree()
-    rg = raw_rg(root, runs)
+    rg: list[float] = []
     item_ms: dict[str, list[float]] = {k: [] for k in kinds()}
     turn_ms: dict[str, list[float]] = {k: [] for k in kinds()}
     with ExitStack() as stack:
@@ -121,6 +120,9 @@ def search(runs: int) -> list[Row]:
             stack.callback(session.close)
             live[kind] = (session, session.start_thread(root))
         for i in range(runs + 1):  # the first is warm-up (page cache, rg's first start)
+            took = raw_rg(root, 1)  # in the same round as the turns, so under the same load
+            if i:
+                rg.extend(took)
             for kind, (session, thread) in live.items():
                 start = session.rpc.mark()
                 t = session.run_turn(thread, f"Where is {NEEDLE} set?")
@@ -143,7 +145,8 @@ def search(runs: int) -> list[Row]:
             paired_ratio(ours, theirs),
             "",
             None,
-            f"{runs} pairs; vs raw rg {median(ours) / median(rg):.2f}x; tether {spread(ours)}, "
+            f"{runs} pairs; vs raw rg {paired_ratio(ours, rg) or 0:.2f}x (paired); "
+            f"tether {spread(ours)}, "
             f"codex (exec_command `rg`, sandboxed) {spread(theirs)}{why}",
         ),
         Row(
@@ -155,7 +158,7 @@ def search(runs: int) -> list[Row]:
             None,
             "",
             None,
-            f"{runs} runs of .venv/bin/rg after 1 warm-up; {spread(rg)}",
+            f"{runs} runs of .venv/bin/rg, one per round of turns; {spread(rg)}",
         ),
         Row(
             "7 search",
