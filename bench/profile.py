@@ -1,6 +1,7 @@
 """Profile Tether's server in one benchmark scenario, to find where a missed goal goes.
 
-    .venv/bin/python -m bench.profile start      # spawn -> initialize, 5 times
+    .venv/bin/python -m bench.profile start      # spawn -> initialize
+    .venv/bin/python -m bench.profile first      # spawn -> initialize -> a turn sent at once
     .venv/bin/python -m bench.profile stream     # one 2,000-delta turn (after a warm-up turn)
     .venv/bin/python -m bench.profile thread     # 200 short turns on one thread
     .venv/bin/python -m bench.profile sandbox    # run_command("true") bare and under bwrap
@@ -50,10 +51,13 @@ def _server(prof: Path, turns: list[dict[str, object]], count: int, warmup: int)
         session.close()
 
 
-def _start(prof: Path) -> None:
+def _start(prof: Path, turn: bool) -> None:
+    """Spawn -> initialize (and with `turn`, one turn sent at once, as in row 1)."""
     ws = Path(tempfile.mkdtemp(prefix="bench-ws-", dir=SCRATCH))
-    with model_server([]) as url:
+    with model_server([SHORT]) as url:
         session = TetherSession.start(url, ws, module=["-m", "bench.profiled_server", str(prof)])
+        if turn:
+            session.run_turn(session.start_thread(ws), "Say something short.")
         session.close()
 
 
@@ -115,13 +119,15 @@ def main() -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("scenario", choices=["start", "stream", "thread", "sandbox", "edits"])
+    parser.add_argument(
+        "scenario", choices=["start", "first", "stream", "thread", "sandbox", "edits"]
+    )
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--save", type=Path)
     args = parser.parse_args()
     prof = args.save or Path(tempfile.mktemp(suffix=".prof", dir=SCRATCH))
-    if args.scenario == "start":
-        _start(prof)
+    if args.scenario in ("start", "first"):
+        _start(prof, turn=args.scenario == "first")
     elif args.scenario == "stream":
         _server(prof, [LONG] * 3, 1, 1)
     elif args.scenario == "thread":
