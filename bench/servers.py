@@ -116,6 +116,7 @@ def model_server(turns: list[dict[str, Any]]) -> Iterator[str]:
 @dataclass
 class TurnTiming:
     sent: float  # turn/start written
+    accepted: float  # its result parsed (the protocol says it comes "at once")
     first_delta: float | None
     completed: float
     deltas: int
@@ -145,7 +146,8 @@ class Session:
         rid, sent = self.rpc.request(
             "turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": text}]}
         )
-        turn_id = self.rpc.result_of(rid, timeout).msg["result"]["turn"]["id"]
+        result = self.rpc.result_of(rid, timeout)
+        turn_id = result.msg["result"]["turn"]["id"]
 
         def completed(m: dict[str, Any]) -> bool:
             return m.get("method") == "turn/completed" and m["params"]["turn"]["id"] == turn_id
@@ -159,7 +161,8 @@ class Session:
                 deltas += 1
                 first = first or s
         turn = done.msg["params"]["turn"]
-        return TurnTiming(sent, first.at if first else None, done.at, deltas, turn["status"], turn)
+        first_at = first.at if first else None
+        return TurnTiming(sent, result.at, first_at, done.at, deltas, turn["status"], turn)
 
     def close(self) -> None:
         self.rpc.close()
