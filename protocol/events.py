@@ -35,3 +35,16 @@ class CommandOutputDeltaNotification(Wire):
     chunk: str
     seq: int | None = None
     """Per-turn sequence number, 1 at `turn/started`; a gap means a lost notification."""
+
+
+class ItemDiscardedNotification(Wire):
+    """`item/discarded` (a Tether addition): an item streamed from a model call that then failed
+    (the call is retried or the turn fails); the client drops it, and `thread/read` no longer
+    has it."""
+
+    thread_id: str
+    turn_id: str
+    item_id: str
+    reason: str
+    seq: int | None = None
+    """Per-turn sequence number, 1 at `turn/started`; a gap means a lost notification."""

@@ -19,6 +19,7 @@ from protocol.change import ChangeRevertParams, ChangeRevertResult
 from protocol.events import (
     CommandOutputDeltaNotification,
     ItemDeltaNotification,
+    ItemDiscardedNotification,
     ItemNotification,
 )
 from protocol.model import ModelListResult
@@ -80,6 +81,7 @@ NOTIFICATIONS: dict[str, type[Any]] = {
     "item/started": ItemNotification,
     "item/updated": ItemNotification,
     "item/completed": ItemNotification,
+    "item/discarded": ItemDiscardedNotification,
     "item/agentMessage/delta": ItemDeltaNotification,
     "item/reasoning/delta": ItemDeltaNotification,
     "item/commandExecution/outputDelta": CommandOutputDeltaNotification,

@@ -6,6 +6,7 @@ record in flight; a truncated last line is skipped on load. Records:
 - `turn`: a turn's start and end;
 - `item`: an item's state when it starts, changes and completes, the latest per id wins;
 - `delta`: text streamed into an item that has not completed;
+- `discard`: an item withdrawn from its turn;
 - `entry`: the model's conversation, in order;
 - `compaction`: entries before it are replaced by its summary;
 - `change`: the exact hunks a fileChange item applied, for undo.
@@ -48,6 +49,13 @@ class DeltaRecord(msgspec.Struct, tag="delta"):
     turn_id: str
     item_id: str
     text: str
+
+
+class DiscardRecord(msgspec.Struct, tag="discard"):
+    """An item withdrawn from its turn (streamed by a model call that failed)."""
+
+    turn_id: str
+    item_id: str
 
 
 class EntryRecord(msgspec.Struct, tag="entry"):
@@ -93,6 +101,7 @@ Record = (
     | TurnRecord
     | ItemRecord
     | DeltaRecord
+    | DiscardRecord
     | EntryRecord
     | CompactionRecord
     | ChangeRecord

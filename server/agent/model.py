@@ -12,36 +12,20 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from protocol.base import Usage, WireApi
 from server.agent.history import Entry, to_chat_messages, to_responses_input
 
 
 def warm_up() -> None:
-    """Import the openai package and parse one event of each kind the turn loop reads, in a
-    background thread after `initialize`, so the first turn pays for neither (the first parse
-    builds pydantic's validators: about a quarter of a second)."""
-    import openai  # noqa: F401
-    from openai.types.chat import ChatCompletionChunk
-    from openai.types.responses import ResponseStreamEvent
+    """Import the openai package and load the resources a turn uses, in a background thread
+    after `initialize`, so the first turn does not pay for them."""
+    import httpx2  # noqa: F401
+    import openai
 
-    try:
-        from openai._models import construct_type
-    except ImportError:  # a private helper; without it the first turn just parses cold
-        return
-    samples = (
-        {"type": "response.output_text.delta", "delta": "", "item_id": "i", "output_index": 0,
-         "content_index": 0, "sequence_number": 0, "logprobs": []},
-        {"type": "response.output_item.done", "output_index": 0, "sequence_number": 0,
-         "item": {"type": "function_call", "call_id": "c", "name": "n", "arguments": "{}"}},
-        {"type": "response.completed", "sequence_number": 0, "response": {
-            "id": "r", "object": "response", "created_at": 0, "model": "m", "output": [],
-            "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}}},
-    )
-    for sample in samples:
-        construct_type(type_=ResponseStreamEvent, value=sample)
-    construct_type(type_=ChatCompletionChunk, value={
-        "id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
-        "choices": [{"index": 0, "delta": {"content": ""}}]})
+    client = openai.AsyncOpenAI(api_key="unused", base_url="http://127.0.0.1:9/v1")
+    _ = client.responses.with_streaming_response, client.chat.completions.with_streaming_response
 
 
 @dataclass(slots=True)
@@ -69,6 +53,9 @@ class Finished:
 
 
 ModelEvent = TextDelta | ReasoningDelta | ToolCallReady | Finished
+
+
+_DECODER = msgspec.json.Decoder()
 
 
 class ModelError(Exception):
@@ -121,131 +108,164 @@ class ModelClient:
     async def stream(
         self, *, model: str, instructions: str, entries: list[Entry], tools: list[ToolSpec]
     ) -> AsyncIterator[ModelEvent]:
-        """One model call's events, ending with `Finished`. Raises ModelError."""
+        """One model call's events, ending with `Finished`. Raises ModelError.
+
+        The openai package makes the request (auth, headers, errors) but the body goes in
+        `extra_body` and the event stream is read raw: its typed path re-walks the whole
+        conversation on every call and validates every event with pydantic, which cost more
+        than everything else in a turn (bench/README.md).
+        """
+        import httpx2
+
+        openai = self._openai
         try:
             if self.wire_api == "chat":
-                events = self._stream_chat(model, instructions, entries, tools)
+                request = self._client.chat.completions.with_streaming_response.create(
+                    model=model,
+                    messages=[],
+                    stream=True,
+                    extra_body=_chat_body(instructions, entries, tools),
+                )
+                parse = _chat_events
             else:
-                events = self._stream_responses(model, instructions, entries, tools)
-            async for event in events:
-                yield event
-        except self._openai.APIStatusError as exc:
+                request = self._client.responses.with_streaming_response.create(
+                    model=model,
+                    stream=True,
+                    extra_body=_responses_body(instructions, entries, tools),
+                )
+                parse = _responses_events
+            async with request as response:
+                async for event in parse(_sse_data(response.iter_lines())):
+                    yield event
+        except openai.APIStatusError as exc:
             raise _status_error(exc) from None
-        except self._openai.APITimeoutError:
+        except (openai.APITimeoutError, httpx2.TimeoutException):
             raise ModelError("The model endpoint timed out.", retryable=True) from None
-        except self._openai.APIConnectionError as exc:
+        except (openai.APIConnectionError, httpx2.HTTPError) as exc:
             cause = exc.__cause__ or exc
             raise ModelError(
                 f"Could not reach the model endpoint ({cause}).", retryable=True
             ) from None
-        except (self._openai.OpenAIError, ValueError) as exc:
-            # ValueError: a stream event whose data is not JSON (json.JSONDecodeError).
+        except (openai.OpenAIError, msgspec.DecodeError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(
-                f"The model endpoint sent something unexpected: {exc}", retryable=True
+                f"The model endpoint sent something unexpected: {exc!r}", retryable=True
             ) from None
 
-    async def _stream_responses(
-        self, model: str, instructions: str, entries: list[Entry], tools: list[ToolSpec]
-    ) -> AsyncIterator[ModelEvent]:
-        stream = await self._client.responses.create(
-            model=model,
-            instructions=instructions,
-            input=to_responses_input(entries),  # type: ignore[arg-type]
-            tools=[
-                {
-                    "type": "function",
+
+def _responses_body(
+    instructions: str, entries: list[Entry], tools: list[ToolSpec]
+) -> dict[str, Any]:
+    return {
+        "instructions": instructions,
+        "input": to_responses_input(entries),
+        "tools": [
+            {
+                "type": "function",
+                "name": t.name,
+                "description": t.description,
+                "parameters": t.parameters,
+                "strict": False,
+            }
+            for t in tools
+        ],
+        "store": False,
+    }
+
+
+def _chat_body(instructions: str, entries: list[Entry], tools: list[ToolSpec]) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "messages": to_chat_messages(instructions, entries),
+        "stream_options": {"include_usage": True},
+    }
+    if tools:
+        body["tools"] = [
+            {
+                "type": "function",
+                "function": {
                     "name": t.name,
                     "description": t.description,
                     "parameters": t.parameters,
-                    "strict": False,
-                }
-                for t in tools
-            ],  # type: ignore[misc]
-            stream=True,
-            store=False,
-        )
-        async with stream:
-            async for ev in stream:
-                kind = ev.type
-                if kind == "response.output_text.delta":
-                    yield TextDelta(ev.delta)
-                elif kind in (
-                    "response.reasoning_summary_text.delta",
-                    "response.reasoning_text.delta",
-                ):
-                    yield ReasoningDelta(ev.delta)
-                elif kind == "response.output_item.done" and ev.item.type == "function_call":
-                    item = ev.item
-                    yield ToolCallReady(item.call_id, item.name, item.arguments or "")
-                elif kind == "response.completed":
-                    yield Finished(_responses_usage(ev.response.usage))
-                    return
-                elif kind in ("response.failed", "response.incomplete"):
-                    err = getattr(ev.response, "error", None) or getattr(
-                        ev.response, "incomplete_details", None
-                    )
-                    raise ModelError(f"The model stopped: {err}", retryable=False)
-                elif kind == "error":
-                    raise ModelError(
-                        f"The model endpoint reported an error: {ev.message}", retryable=True
-                    )
-        raise ModelError("The model stream ended before the response completed.", retryable=True)
+                },
+            }
+            for t in tools
+        ]
+    return body
 
-    async def _stream_chat(
-        self, model: str, instructions: str, entries: list[Entry], tools: list[ToolSpec]
-    ) -> AsyncIterator[ModelEvent]:
-        kwargs: dict[str, Any] = {}
-        if tools:
-            kwargs["tools"] = [
-                {
-                    "type": "function",
-                    "function": {
-                        "name": t.name,
-                        "description": t.description,
-                        "parameters": t.parameters,
-                    },
-                }
-                for t in tools
-            ]
-        stream = await self._client.chat.completions.create(
-            model=model,
-            messages=to_chat_messages(instructions, entries),  # type: ignore[arg-type]
-            stream=True,
-            stream_options={"include_usage": True},
-            **kwargs,
-        )
-        calls: dict[int, list[str]] = {}  # index -> [id, name, arguments...]
-        usage: Usage | None = None
-        finished = False
-        async with stream:
-            async for chunk in stream:
-                if chunk.usage is not None:
-                    usage = _chat_usage(chunk.usage)
-                for choice in chunk.choices:
-                    delta = choice.delta
-                    reasoning = getattr(delta, "reasoning_content", None) or getattr(
-                        delta, "reasoning", None
-                    )
-                    if isinstance(reasoning, str) and reasoning:
-                        yield ReasoningDelta(reasoning)
-                    if delta.content:
-                        yield TextDelta(delta.content)
-                    for tc in delta.tool_calls or ():
-                        slot = calls.setdefault(tc.index, ["", ""])
-                        if tc.id:
-                            slot[0] = tc.id
-                        if tc.function and tc.function.name:
-                            slot[1] = tc.function.name
-                        if tc.function and tc.function.arguments:
-                            slot.append(tc.function.arguments)
-                    if choice.finish_reason:
-                        finished = True
-        if not finished:
-            raise ModelError("The model stream ended before the reply finished.", retryable=True)
-        for index in sorted(calls):
-            call_id, name, *parts = calls[index]
-            yield ToolCallReady(call_id or f"call_{index}", name, "".join(parts))
-        yield Finished(usage)
+
+async def _sse_data(lines: AsyncIterator[str]) -> AsyncIterator[Any]:
+    """The decoded JSON of each server-sent event's data (`[DONE]` ends the stream)."""
+    data: list[str] = []
+    async for line in lines:
+        if line.startswith("data:"):
+            data.append(line[6:] if line.startswith("data: ") else line[5:])
+        elif not line and data:
+            payload, data = "\n".join(data), []
+            if payload == "[DONE]":
+                return
+            yield _DECODER.decode(payload)
+    if data and (payload := "\n".join(data)) != "[DONE]":
+        yield _DECODER.decode(payload)
+
+
+async def _responses_events(events: AsyncIterator[Any]) -> AsyncIterator[ModelEvent]:
+    async for ev in events:
+        kind = ev.get("type")
+        if kind == "response.output_text.delta":
+            yield TextDelta(ev["delta"])
+        elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
+            yield ReasoningDelta(ev["delta"])
+        elif kind == "response.output_item.done" and ev["item"].get("type") == "function_call":
+            item = ev["item"]
+            yield ToolCallReady(item["call_id"], item["name"], item.get("arguments") or "")
+        elif kind == "response.completed":
+            yield Finished(_responses_usage(ev["response"].get("usage")))
+            return
+        elif kind in ("response.failed", "response.incomplete"):
+            response = ev.get("response") or {}
+            why = response.get("error") or response.get("incomplete_details")
+            raise ModelError(f"The model stopped: {why}", retryable=False)
+        elif kind == "error":
+            raise ModelError(
+                f"The model endpoint reported an error: {ev.get('message')}", retryable=True
+            )
+    raise ModelError("The model stream ended before the response completed.", retryable=True)
+
+
+async def _chat_events(events: AsyncIterator[Any]) -> AsyncIterator[ModelEvent]:
+    calls: dict[int, list[str]] = {}  # index -> [id, name, argument chunks...]
+    usage: Usage | None = None
+    finished = False
+    async for chunk in events:
+        if chunk.get("error"):
+            raise ModelError(
+                f"The model endpoint reported an error: {chunk['error']}", retryable=True
+            )
+        if chunk.get("usage"):
+            usage = _chat_usage(chunk["usage"])
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") or {}
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if isinstance(reasoning, str) and reasoning:
+                yield ReasoningDelta(reasoning)
+            if delta.get("content"):
+                yield TextDelta(delta["content"])
+            for tc in delta.get("tool_calls") or ():
+                slot = calls.setdefault(tc.get("index", 0), ["", ""])
+                function = tc.get("function") or {}
+                if tc.get("id"):
+                    slot[0] = tc["id"]
+                if function.get("name"):
+                    slot[1] = function["name"]
+                if function.get("arguments"):
+                    slot.append(function["arguments"])
+            if choice.get("finish_reason"):
+                finished = True
+    if not finished:
+        raise ModelError("The model stream ended before the reply finished.", retryable=True)
+    for index in sorted(calls):
+        call_id, name, *parts = calls[index]
+        yield ToolCallReady(call_id or f"call_{index}", name, "".join(parts))
+    yield Finished(usage)
 
 
 def _status_error(exc: Any) -> ModelError:
@@ -289,23 +309,23 @@ def _error_detail(exc: Any) -> str:
     return str(exc.message)[:300]
 
 
-def _responses_usage(u: Any) -> Usage | None:
-    if u is None:
+def _responses_usage(u: dict[str, Any] | None) -> Usage | None:
+    if not u:
         return None
-    details = getattr(u, "input_tokens_details", None)
+    details = u.get("input_tokens_details") or {}
     return Usage(
-        input_tokens=u.input_tokens or 0,
-        cached_input_tokens=getattr(details, "cached_tokens", 0) or 0,
-        output_tokens=u.output_tokens or 0,
-        total_tokens=u.total_tokens or 0,
+        input_tokens=u.get("input_tokens") or 0,
+        cached_input_tokens=details.get("cached_tokens") or 0,
+        output_tokens=u.get("output_tokens") or 0,
+        total_tokens=u.get("total_tokens") or 0,
     )
 
 
-def _chat_usage(u: Any) -> Usage:
-    details = getattr(u, "prompt_tokens_details", None)
+def _chat_usage(u: dict[str, Any]) -> Usage:
+    details = u.get("prompt_tokens_details") or {}
     return Usage(
-        input_tokens=u.prompt_tokens or 0,
-        cached_input_tokens=getattr(details, "cached_tokens", 0) or 0,
-        output_tokens=u.completion_tokens or 0,
-        total_tokens=u.total_tokens or 0,
+        input_tokens=u.get("prompt_tokens") or 0,
+        cached_input_tokens=details.get("cached_tokens") or 0,
+        output_tokens=u.get("completion_tokens") or 0,
+        total_tokens=u.get("total_tokens") or 0,
     )

@@ -115,8 +115,9 @@ class Agent:
         )
         return state.thread
 
-    def list_threads(self, cursor: str | None, limit: int | None,
-                     cwd: str | None = None) -> ThreadListResult:
+    def list_threads(
+        self, cursor: str | None, limit: int | None, cwd: str | None = None
+    ) -> ThreadListResult:
         threads = sorted(
             self.threads.all_threads(), key=lambda t: (t.updated_at, t.id), reverse=True
         )

@@ -11,7 +11,12 @@ from __future__ import annotations
 from typing import Literal, Protocol, TypeVar
 
 from protocol.base import Usage
-from protocol.events import CommandOutputDeltaNotification, ItemDeltaNotification, ItemNotification
+from protocol.events import (
+    CommandOutputDeltaNotification,
+    ItemDeltaNotification,
+    ItemDiscardedNotification,
+    ItemNotification,
+)
 from protocol.item import Item
 from protocol.thread import ThreadTokenUsageNotification
 from protocol.turn import (
@@ -21,7 +26,7 @@ from protocol.turn import (
     TurnRetryingNotification,
     TurnStartedNotification,
 )
-from server.agent.journal import DeltaRecord, ItemRecord, TurnRecord
+from server.agent.journal import DeltaRecord, DiscardRecord, ItemRecord, TurnRecord
 from server.agent.threads import ThreadState
 
 T = TypeVar("T")
@@ -75,6 +80,15 @@ class TurnStream:
         self._replace(item)
         self._state.journal.append(ItemRecord(self.turn.id, item))
         self._send("item/completed", ItemNotification(self._thread_id, self.turn.id, item))
+
+    def discard(self, item_id: str, reason: str) -> None:
+        """Withdraw an item that should never have been (its model call failed)."""
+        self.turn.items = [i for i in self.turn.items if i.id != item_id]
+        self._state.journal.append(DiscardRecord(self.turn.id, item_id))
+        self._send(
+            "item/discarded",
+            ItemDiscardedNotification(self._thread_id, self.turn.id, item_id, reason),
+        )
 
     def add(self, item: Item) -> None:
         """An item that is complete as soon as it exists (a user message, an error)."""

@@ -20,6 +20,7 @@ from server.agent.journal import (
     ChangeRecord,
     CompactionRecord,
     DeltaRecord,
+    DiscardRecord,
     EntryRecord,
     ItemRecord,
     Journal,
@@ -195,6 +196,9 @@ def load_thread(path: Path) -> ThreadState | None:
         elif isinstance(record, ItemRecord):
             if (turn := turns.get(record.turn_id)) is not None:
                 _upsert(turn.items, record.item)
+        elif isinstance(record, DiscardRecord):
+            if (turn := turns.get(record.turn_id)) is not None:
+                turn.items = [i for i in turn.items if i.id != record.item_id]
         elif isinstance(record, DeltaRecord):
             if (turn := turns.get(record.turn_id)) is not None:
                 _append_delta(turn.items, record.item_id, record.text)

@@ -55,6 +55,9 @@ from server.edits.checkpoints import CheckpointStore
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+MAX_RETRY_AFTER_S = 60.0
+"""A longer Retry-After fails the turn, saying when to try again, instead of stalling it."""
+
 
 @dataclass
 class TurnServices:
@@ -171,6 +174,12 @@ class TurnRunner:
             except ModelError as exc:
                 if not exc.retryable or attempt > max_retries:
                     raise
+                if exc.retry_after is not None and exc.retry_after > MAX_RETRY_AFTER_S:
+                    raise ModelError(
+                        f"{exc} The endpoint asks to wait {exc.retry_after:.0f} s before trying "
+                        "again; try the turn again later.",
+                        retryable=False,
+                    ) from None
                 delay = (
                     exc.retry_after
                     if exc.retry_after is not None
@@ -230,8 +239,15 @@ class TurnRunner:
                     calls.append(event)
                 elif isinstance(event, Finished):
                     self._record_usage(event.usage)
-        finally:
-            text = open_text.close()
+        except ModelError as exc:
+            # What streamed before the failure is withdrawn: a retry streams it anew, and the
+            # model never saw it either way.
+            open_text.discard(f"The model call failed and is retried or ends the turn: {exc}")
+            raise
+        except BaseException:
+            open_text.close()  # an interrupt keeps what the user saw
+            raise
+        text = open_text.close()
         if text:
             self.state.add_entry(AssistantEntry(text))
         for call in calls:
@@ -325,6 +341,7 @@ class _OpenText:
         self._id = ""
         self._parts: list[str] = []
         self._message_text: list[str] = []
+        self._started: list[str] = []
 
     def message(self, delta: str) -> None:
         self._switch("message")
@@ -343,6 +360,7 @@ class _OpenText:
         self._kind, self._id, self._parts = kind, new_id("item"), []
         item = AgentMessageItem(self._id, "") if kind == "message" else ReasoningItem(self._id, "")
         self._stream.started(item)
+        self._started.append(self._id)
 
     def _complete(self) -> None:
         if self._kind is None:
@@ -359,3 +377,9 @@ class _OpenText:
         """Complete the open item; return all message text of this model call."""
         self._complete()
         return "".join(self._message_text)
+
+    def discard(self, reason: str) -> None:
+        """Withdraw every item this model call streamed."""
+        for item_id in self._started:
+            self._stream.discard(item_id, reason)
+        self._kind = None

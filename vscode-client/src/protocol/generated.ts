@@ -54,6 +54,7 @@ TurnCompletedNotification?: TurnCompletedNotification
 TurnDiffUpdatedNotification?: TurnDiffUpdatedNotification
 TurnRetryingNotification?: TurnRetryingNotification
 ItemNotification?: ItemNotification
+ItemDiscardedNotification?: ItemDiscardedNotification
 ItemDeltaNotification?: ItemDeltaNotification
 CommandOutputDeltaNotification?: CommandOutputDeltaNotification
 }
@@ -628,6 +629,21 @@ item: Item
 seq?: (number | null)
 }
 /**
+ * `item/discarded` (a Tether addition): an item streamed from a model call that then failed
+ *     (the call is retried or the turn fails); the client drops it, and `thread/read` no longer
+ *     has it.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ItemDiscardedNotification".
+ */
+export interface ItemDiscardedNotification {
+threadId: string
+turnId: string
+itemId: string
+reason: string
+seq?: (number | null)
+}
+/**
  * `item/agentMessage/delta` and `item/reasoning/delta`: their concatenation is the final text.
  * 
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
@@ -686,6 +702,7 @@ export interface Notifications {
   "item/started": ItemNotification;
   "item/updated": ItemNotification;
   "item/completed": ItemNotification;
+  "item/discarded": ItemDiscardedNotification;
   "item/agentMessage/delta": ItemDeltaNotification;
   "item/reasoning/delta": ItemDeltaNotification;
   "item/commandExecution/outputDelta": CommandOutputDeltaNotification;
