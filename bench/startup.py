@@ -98,8 +98,10 @@ def cold_start(base_url: str, runs: int) -> list[Row]:
             "(what a user typing at once feels)",
             None,
             f"thread/start + turn/start as soon as initialize answers; the turn/start result "
-            f"itself took {accepted:.0f} ms (codex {c_accepted:.0f} ms); "
-            f"tether {spread(firsts)}, codex {spread(c_firsts)}",
+            f"itself took {accepted:.0f} ms"
+            + (f" (codex {c_accepted:.0f} ms)" if theirs else "")
+            + f"; tether {spread(firsts)}"
+            + (f", codex {spread(c_firsts)}" if theirs else why),
         ),
     ]
 
