@@ -141,8 +141,9 @@ export class ChatSession {
     if (result) this.dispatch({ type: 'models', models: result.models.map((m) => m.id), model: this.state.model ?? result.default ?? undefined });
   }
 
+  /** Threads of this workspace, newest first. */
   async refreshHistory(): Promise<Thread[]> {
-    const result = await this.guarded('list the threads', () => this.rpc().request('thread/list', { limit: 50 }));
+    const result = await this.guarded('list the threads', () => this.rpc().request('thread/list', { limit: 50, cwd: this.ui.workspace()?.cwd ?? null }));
     if (result) this.dispatch({ type: 'history', threads: result.threads });
     return result?.threads ?? [];
   }

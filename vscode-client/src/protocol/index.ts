@@ -29,6 +29,7 @@ const notificationMethodSet: Record<NotificationMethod, true> = {
   'turn/diff/updated': true,
   'turn/retrying': true,
   'item/started': true,
+  'item/discarded': true,
   'item/updated': true,
   'item/completed': true,
   'item/agentMessage/delta': true,

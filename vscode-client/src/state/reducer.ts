@@ -136,6 +136,11 @@ function reduceNotification(state: ChatState, n: ServerNotification): ChatState 
     case 'item/updated':
     case 'item/completed':
       return upsertItem(state, n.params.turnId, n.params.item);
+    case 'item/discarded': {
+      // Streamed from a model call that then failed; the retry streams its own items.
+      const itemId = n.params.itemId;
+      return { ...state, turns: state.turns.map((t) => (t.id === n.params.turnId ? { ...t, items: t.items.filter((i) => i.id !== itemId) } : t)) };
+    }
     case 'item/agentMessage/delta':
     case 'item/reasoning/delta': {
       const delta = n.params.delta;

@@ -50,6 +50,17 @@ describe('reduce', () => {
     assert.equal((state.turns[0]!.items[1] as { text: string }).text, 'hmm');
   });
 
+  it('drops an item the server discards after a failed model call', () => {
+    const partial: Item = { type: 'agentMessage', id: 'a1', text: '' };
+    const state = run([
+      { type: 'threadLoaded', thread, turns: [turn] },
+      n({ method: 'item/started', params: { threadId: 'th', turnId: 'tu', item: partial } }),
+      n({ method: 'item/agentMessage/delta', params: { threadId: 'th', turnId: 'tu', itemId: 'a1', delta: 'half an ans' } }),
+      n({ method: 'item/discarded', params: { threadId: 'th', turnId: 'tu', itemId: 'a1', reason: 'the stream broke; retrying' } }),
+    ]);
+    assert.deepEqual(state.turns[0]!.items, []);
+  });
+
   it('appends command output chunks in order', () => {
     const cmd: Item = { type: 'commandExecution', id: 'c', command: 'ls', cwd: '/w', status: 'inProgress', output: '', sandbox: 'readOnly' };
     const state = run([
