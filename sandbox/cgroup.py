@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 
 from sandbox.layout import pid_alive
+from sandbox.watchdog import ensure_watchdog
 
 # controller -> (v1 limit file, v2 limit file)
 _LIMIT_FILES = {"pids": ("pids.max", "pids.max"), "memory": ("memory.limit_in_bytes", "memory.max")}
@@ -37,6 +38,7 @@ class CommandCgroup:
         if path is None:
             return None
         memory = _make_child("memory", max_memory_bytes) if max_memory_bytes else None
+        ensure_watchdog([p.parent for p in (path, memory) if p is not None])
         return cls(path, memory)
 
     def join_prefix(self) -> list[str]:

@@ -276,13 +276,6 @@ async def test_kill_9_at_random_points_loses_nothing(
     assert len(statuses) == TRIALS and "interrupted" in statuses
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="in fullAccess the command runs through the 'none' launcher with no parent-death "
-    "signal (only bwrap's --die-with-parent and sandbox/exec.py die_with_parent() set one), and "
-    "sandbox/cgroup.py _sweep_stale only removes *empty* cgroups a dead server left: after a "
-    "kill -9 of the server the command keeps running, even past the next server's start",
-)
 async def test_kill_9_during_an_unsandboxed_command_leaves_no_orphan(
     tmp_path: Path, model_server: ModelServer, workspace: Path
 ) -> None:
