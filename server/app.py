@@ -129,10 +129,34 @@ class TetherServer(LanguageServer):
         return doc.source if doc is not None else None
 
 
+class _TickWriter:
+    """Gathers what one turn of the event loop writes and sends it in one system call: a burst
+    of deltas read from one network packet costs one write, not one each. Order is kept."""
+
+    def __init__(self, out: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._out = out
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(data)
+
+    def flush(self) -> None:
+        if self._pending:
+            data, self._pending = b"".join(self._pending), []
+            self._out.write(data)
+
+    def close(self) -> None:
+        self.flush()
+        self._out.close()
+
+
 class _DropBootAnswer:
     """The stdout writer, minus pygls' second answer to the `initialize` boot answered."""
 
-    def __init__(self, out: StdoutWriter) -> None:
+    def __init__(self, out: _TickWriter) -> None:
         self._out = out
         self._marker: bytes | None = b'"id":"' + ANSWERED_ID.encode() + b'"'
 
@@ -151,7 +175,9 @@ async def run_stdio(server: TetherServer, start: Boot, answered: bool) -> None:
     every running turn, which kills its processes."""
     reader = stdin_reader(asyncio.get_running_loop(), sys.stdin.fileno(), start.rest)
     out = StdoutWriter(sys.stdout.buffer)
-    server.protocol.set_writer(_DropBootAnswer(out) if answered else out)
+    writer = _TickWriter(out, asyncio.get_running_loop())
+    # Frames are filtered one by one, before the tick writer joins them.
+    server.protocol.set_writer(_DropBootAnswer(writer) if answered else writer)
     dispatcher = MessageDispatcher(server.protocol, server._write)
     if start.first is not None:
         dispatcher.dispatch(start.first)
@@ -164,6 +190,7 @@ async def run_stdio(server: TetherServer, start: Boot, answered: bool) -> None:
         stopping.cancel()
         if server._agent is not None:
             await server._agent.shutdown()
+        writer.flush()
 
 
 def serve_after_boot(start: Boot, answered: bool) -> int:
