@@ -48,7 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="fewer runs per row (~3 minutes)")
     parser.add_argument("--only", default="", help="comma-separated row numbers, e.g. 1,2")
-    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=Path(__file__).resolve().parent / "results" / "latest.json",
+        help="also write the rows as JSON here (default bench/results/latest.json, git-ignored)",
+    )
     parser.add_argument("--no-imports", action="store_true", help="skip the -X importtime run")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
@@ -107,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     print(f"load average at end: {load()}; took {time.perf_counter() - started:.0f} s")
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
             json.dumps(
                 {
