@@ -44,6 +44,8 @@ const SCRIPT = [
   { echo: true },
   { tool_calls: [{ name: 'shell', arguments: { command: `touch ${SECOND_MARKER}` } }] },
   { text: 'Allowed from now on.' },
+  { tool_calls: [{ name: 'shell', arguments: { command: 'sleep 4' } }] },
+  { text: 'Steered: I will count the notes too.' },
 ];
 
 let tmp: string;
@@ -292,5 +294,18 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
       await snap('always-allow-failed');
       throw err;
     }
+  });
+
+  it('steers a running turn: the message joins it at the next model call', async () => {
+    await chat().locator('#mode').selectOption('agent');
+    await until('agent', async () => ((await chat().locator('#mode').inputValue()) === 'agent' ? true : undefined));
+    await send('Wait a moment');
+    await chat().locator('.card.command', { hasText: 'sleep 4' }).locator('.badge', { hasText: 'running' }).waitFor({ timeout: 30_000 });
+    assert.equal((await chat().locator('#send').textContent())?.trim(), 'Steer');
+    await send('Also count the notes');
+    const turn = chat().locator('.turn').last();
+    await turn.locator('.msg.agent', { hasText: 'Steered: I will count the notes too.' }).waitFor({ timeout: 30_000 });
+    assert.deepEqual(await turn.locator('.msg.user').allTextContents(), ['Wait a moment', 'Also count the notes']);
+    await snap('steered');
   });
 });
