@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.servers import SCRATCH, TetherSession, model_server
+from bench.servers import CACHE, SCRATCH, TetherSession, model_server
 from bench.turns import LONG, SHORT
 
 
@@ -125,7 +125,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--save", type=Path)
     args = parser.parse_args()
-    prof = args.save or Path(tempfile.mktemp(suffix=".prof", dir=SCRATCH))
+    prof = args.save or Path(tempfile.mktemp(prefix="tether-profile-", suffix=".prof", dir=CACHE))
     if args.scenario in ("start", "first"):
         _start(prof, turn=args.scenario == "first")
     elif args.scenario == "stream":

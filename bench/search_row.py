@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import Row, median, paired_ratio, spread
-from bench.servers import ROOT, SCRATCH, Session, model_server, start_session
+from bench.servers import CACHE, ROOT, Session, model_server, start_session
 from bench.turns import kinds
 
 FILES = 50_000
 PER_DIR = 100
 NEEDLE = "needle_marker_7"
-TREE = SCRATCH / f"tether-bench-tree-{FILES}-v1"
+TREE = CACHE / f"tether-bench-tree-{FILES}-v1"
 RG_FLAGS = [
     "--line-number",
     "--no-heading",

@@ -11,8 +11,10 @@ Both protocols share the names that matter here (`thread/start`, `turn/start`,
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,7 +34,9 @@ MODEL = "scripted-model"
 DELTA = "item/agentMessage/delta"
 API_KEY = "sk-bench-scripted"
 # Codex refuses to put its helper binaries under /tmp; the sandbox bench also uses /var/tmp.
-SCRATCH = Path("/var/tmp")
+CACHE = Path("/var/tmp")  # what is kept between runs (the generated search tree)
+SCRATCH = Path(tempfile.mkdtemp(prefix="tether-bench-", dir=CACHE))  # homes, workspaces
+atexit.register(shutil.rmtree, SCRATCH, True)
 
 
 def codex_binary() -> Path | None:
