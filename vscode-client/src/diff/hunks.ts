@@ -130,6 +130,9 @@ export type HunkDecision = 'accepted' | 'rejected';
 /** The user's per-hunk decisions on a proposed fileChange, and the approval answer they add up to. */
 export class HunkReview {
   private readonly decisions = new Map<string, HunkDecision>();
+  /** Accept all / Reject all: the only decision a change without hunks (a rename, deleting an
+   * empty file) can get. */
+  private wholeDecision?: HunkDecision;
 
   constructor(readonly changes: readonly FileChange[]) {}
 
@@ -144,6 +147,7 @@ export class HunkReview {
   }
 
   decideAll(decision: HunkDecision, path?: string): void {
+    if (path === undefined) this.wholeDecision = decision;
     for (const change of this.changes) {
       if (path !== undefined && change.path !== path) continue;
       for (const hunk of change.hunks) this.decisions.set(HunkReview.key(change.path, hunk.index), decision);
@@ -169,7 +173,12 @@ export class HunkReview {
     return rest;
   }
 
+  private get hunkCount(): number {
+    return this.changes.reduce((n, c) => n + c.hunks.length, 0);
+  }
+
   isComplete(): boolean {
+    if (this.hunkCount === 0) return this.wholeDecision !== undefined;
     return this.undecided().length === 0;
   }
 
@@ -179,7 +188,8 @@ export class HunkReview {
     const accepted = this.changes
       .map((c) => ({ path: c.path, indexes: c.hunks.filter((h) => this.decisionOf(c.path, h.index) === 'accepted').map((h) => h.index) }))
       .filter((s) => s.indexes.length > 0);
-    const total = this.changes.reduce((n, c) => n + c.hunks.length, 0);
+    const total = this.hunkCount;
+    if (total === 0) return { decision: this.wholeDecision === 'accepted' ? 'accept' : 'decline' };
     const count = accepted.reduce((n, s) => n + s.indexes.length, 0);
     if (count === 0) return { decision: 'decline' };
     if (count === total) return { decision: 'accept' };

@@ -77,6 +77,14 @@ describe('HunkReview', () => {
     assert.equal(review.shows('/w/a.txt', h0), false);
   });
 
+  it('answers a change without hunks (a rename) only through Accept all or Reject all', () => {
+    const review = new HunkReview([{ path: '/w/old.txt', movePath: '/w/new.txt', kind: 'update', diff: '', hunks: [] }]);
+    assert.equal(review.isComplete(), false);
+    review.decideAll('accepted');
+    assert.equal(review.isComplete(), true);
+    assert.deepEqual(review.result(), { decision: 'accept' });
+  });
+
   it('refuses a hunk that is not part of the proposal', () => {
     assert.throws(() => new HunkReview(changes).decide('/w/a.txt', 7, 'accepted'));
   });
