@@ -61,4 +61,5 @@ class FileReadApprovalParams(Wire):
 
 class FileReadApprovalResult(Wire):
     decision: Literal["accept", "acceptForSession", "decline", "cancel"]
-    """acceptForSession: reads under the same directory need no approval for the rest of the thread."""
+    """acceptForSession: reads under the same directory need no approval for the rest of the
+    thread."""

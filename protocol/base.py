@@ -6,7 +6,8 @@ import msgspec
 
 
 class Wire(msgspec.Struct, rename="camel", omit_defaults=True, forbid_unknown_fields=False):
-    """Base for wire types: snake_case in Python, camelCase on the wire; `None` fields are dropped."""
+    """Base for wire types: snake_case in Python, camelCase on the wire; `None` fields are
+    dropped."""
 
 
 Mode = Literal["readOnly", "agent", "fullAccess"]

@@ -17,7 +17,8 @@ class ItemNotification(Wire):
 
 
 class ItemDeltaNotification(Wire):
-    """`item/agentMessage/delta` and `item/reasoning/delta`: their concatenation is the final text."""
+    """`item/agentMessage/delta` and `item/reasoning/delta`: their concatenation is the final
+    text."""
 
     thread_id: str
     turn_id: str

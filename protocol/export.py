@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -41,9 +41,10 @@ def _name_unions(definitions: dict[str, Any], unions: dict[str, Any]) -> None:
             if node == inline:
                 return {"$ref": f"#/definitions/{name}"}
             if isinstance(node, dict):
-                return {k: substitute(v) for k, v in node.items()}
+                items = cast(dict[str, Any], node).items()
+                return {k: substitute(v) for k, v in items}
             if isinstance(node, list):
-                return [substitute(v) for v in node]
+                return [substitute(v) for v in cast(list[Any], node)]
             return node
 
         for key, schema in list(definitions.items()):
@@ -123,7 +124,7 @@ def render_typescript(schema_text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
         "--check", action="store_true", help="fail if the checked-in files are stale"
     )

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test suite and fails if any fails: the generated protocol files are current,
+# Runs every test suite and fails if any fails: lint and types (ruff, pyright: strict on
+# protocol/ and sandbox/), the generated protocol files are current,
 # the Python suites (unit, sandbox escape battery, e2e over stdio), and the VS Code client
 # (unit, webview in Chromium, end to end in code-server). `test.sh python|vscode` runs one part.
 set -uo pipefail
@@ -14,6 +15,9 @@ run() {
 }
 
 if [ "$part" = all ] || [ "$part" = python ]; then
+  run ruff .venv/bin/ruff check .
+  run ruff-format .venv/bin/ruff format --check .
+  run pyright .venv/bin/pyright
   run protocol-export .venv/bin/python -m protocol.export --check
   run pytest .venv/bin/python -m pytest -q -p no:cacheprovider tests
 fi

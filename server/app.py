@@ -18,17 +18,15 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path
 
-from protocol import PROTOCOL_VERSION
-from protocol.initialize import TetherCapabilities
 from protocol.methods import REQUESTS
 from sandbox.launchers import detect_launcher
 from server import __version__
 from server.agent.model import warm_up
 from server.agent.service import Agent
-from server.boot import ANSWERED_ID, Boot
-from server.config import MODES, Settings, load_settings, with_changes
+from server.boot import ANSWERED_ID, Boot, tether_capabilities
+from server.config import Settings, load_settings, with_changes
 from server.handlers import make_handler
-from server.rpc import Peer, make_converter, to_wire
+from server.rpc import Peer, make_converter
 from server.transport import MessageDispatcher, frame_reader, serve, stdin_reader
 
 log = logging.getLogger(__name__)
@@ -37,7 +35,7 @@ log = logging.getLogger(__name__)
 class TetherProtocol(LanguageServerProtocol):
     """Adds Tether's capabilities to the `initialize` result and reads its options."""
 
-    _server: TetherServer
+    _server: TetherServer  # type: ignore[assignment]  (pygls types it as LanguageServer)
 
     @lsp_method(lsp.INITIALIZE)
     def lsp_initialize(
@@ -47,14 +45,8 @@ class TetherProtocol(LanguageServerProtocol):
         self._server.configure(options if isinstance(options, dict) else {})
         result = yield from super().lsp_initialize(params)
         agent = self._server.agent
-        caps = TetherCapabilities(
-            protocol_version=PROTOCOL_VERSION,
-            modes=list(MODES),
-            sandbox=agent.launcher,
-            wire_api=agent.settings.wire_api,
-            model=agent.settings.effective_model,
-        )
-        result.capabilities.experimental = {"tether": to_wire(caps)}
+        tether = tether_capabilities(agent.settings, agent.launcher)
+        result.capabilities.experimental = {"tether": tether}
         threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
         return result
 

@@ -50,8 +50,9 @@ class Settings:
         if not self.api_key and not self.base_url:
             return (
                 "No model endpoint is configured. Set OPENAI_API_KEY for OpenAI, or "
-                "OPENAI_BASE_URL (with TETHER_MODEL, and TETHER_WIRE_API=chat for Chat Completions servers such as "
-                "Ollama, vLLM or llama.cpp) for another OpenAI-compatible endpoint; or set baseUrl "
+                "OPENAI_BASE_URL (with TETHER_MODEL, and TETHER_WIRE_API=chat for Chat "
+                "Completions servers such as Ollama, vLLM or llama.cpp) for another "
+                "OpenAI-compatible endpoint; or set baseUrl "
                 f"and model in the client's settings or in {self.home / 'config.toml'}."
             )
         if not self.effective_model:

@@ -153,7 +153,7 @@ class MessageDispatcher:
         if is_request and method == "shutdown":
             self.shutting_down = True
         try:
-            self._protocol.handle_message(message)
+            self._protocol.handle_message(message)  # type: ignore[arg-type]
         except Exception as exc:  # the server must outlive any one message
             log.error("failed to handle %s: %s", method, traceback.format_exc())
             if is_request:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from protocol.approval import FileChangeApprovalParams, FileChangeApprovalResult
-from protocol.item import FileChange, FileChangeItem
+from protocol.item import FileChange, FileChangeItem, HunkStatus
 from protocol.item import Hunk as WireHunk
 from server.agent.journal import ChangeFileRecord, ChangeRecord, HunkRecord
 from server.agent.threads import new_id
@@ -37,7 +37,7 @@ class FileOutcome:
     """Blob digest of the text written, for exact undo."""
 
 
-def to_wire(fd: FileDiff, statuses: dict[int, str] | None = None) -> FileChange:
+def to_wire(fd: FileDiff, statuses: dict[int, HunkStatus] | None = None) -> FileChange:
     hunks = [
         WireHunk(
             index=h.index,
@@ -47,7 +47,7 @@ def to_wire(fd: FileDiff, statuses: dict[int, str] | None = None) -> FileChange:
             new_lines=h.new_lines,
             lines=h.wire_lines(),
             status=(statuses or {}).get(h.index, "pending"),
-        )  # type: ignore[arg-type]
+        )
         for h in fd.hunks
     ]
     if fd.old_path is not None:
@@ -204,7 +204,7 @@ def _finish(
 ) -> str:
     changes: list[FileChange] = []
     for o in outcomes:
-        statuses = {
+        statuses: dict[int, HunkStatus] = {
             h.index: ("applied" if h.index in o.applied else "rejected") for h in o.diff.hunks
         }
         changes.append(to_wire(o.diff, statuses))

@@ -20,7 +20,7 @@ from protocol.base import LauncherKind, Mode, SandboxKind
 from protocol.item import CommandExecutionItem, Item
 from sandbox.approval_policy import CommandDecision, decide_command, decide_file_access
 from sandbox.paths import PathDenied, PathVerdict, resolve_for_read, resolve_for_write
-from sandbox.policy import DEFAULT_SECRET_PATHS, Policy
+from sandbox.policy import DEFAULT_SECRET_PATHS, Policy, PolicyKind
 from sandbox.rules import RuleError, broad_prefix_reason, load_rules, remember_approval
 from server.agent.stream import TurnStream
 from server.agent.threads import ThreadState
@@ -52,7 +52,7 @@ class Gate:
     ) -> None:
         self.state = state
         self.stream = stream
-        self.launcher = launcher
+        self.launcher: LauncherKind = launcher
         self.settings = settings
         self.home = settings.home
 
@@ -64,7 +64,7 @@ class Gate:
     def cwd(self) -> Path:
         return Path(self.state.thread.cwd)
 
-    def _policy(self, kind: str) -> Policy:
+    def _policy(self, kind: PolicyKind) -> Policy:
         # Tether's own state (sessions, rules, keys) stays out of reach wherever TETHER_HOME is.
         secrets = (*DEFAULT_SECRET_PATHS, str(self.home))
         return Policy(
@@ -186,9 +186,12 @@ class Gate:
         return "none" if sandbox == "none" else self.launcher
 
     def command_policy(self, sandbox: SandboxKind) -> Policy:
-        return self._policy(
-            {"readOnly": "readOnly", "workspaceWrite": "workspaceWrite"}.get(sandbox, "fullAccess")
-        )
+        kinds: dict[SandboxKind, PolicyKind] = {
+            "readOnly": "readOnly",
+            "workspaceWrite": "workspaceWrite",
+            "none": "fullAccess",
+        }
+        return self._policy(kinds[sandbox])
 
     async def approve_command(
         self, item: CommandExecutionItem, decision: CommandDecision, *, escalate: bool

@@ -58,7 +58,7 @@ class Agent:
         self.settings = settings
         self.notifier = notifier
         self.read_buffer = read_buffer
-        self.launcher = launcher
+        self.launcher: LauncherKind = launcher
         self.threads = ThreadManager(settings.home)
         self.checkpoints = CheckpointStore(settings.home / "checkpoints")
         self.tools = default_tools()

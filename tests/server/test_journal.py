@@ -70,4 +70,5 @@ def test_thread_list_is_newest_first_with_a_cursor(tmp_path: Path) -> None:
     assert [t.id for t in rest.threads] == ids[::-1][2:] and rest.next_cursor is None
     elsewhere = agent.threads.create(tmp_path / "other", [tmp_path], "agent", "m")
     assert [t.id for t in agent.list_threads(None, 10, str(tmp_path / "other")).threads] == [
-        elsewhere.thread.id]
+        elsewhere.thread.id
+    ]

@@ -644,7 +644,8 @@ reason: string
 seq?: (number | null)
 }
 /**
- * `item/agentMessage/delta` and `item/reasoning/delta`: their concatenation is the final text.
+ * `item/agentMessage/delta` and `item/reasoning/delta`: their concatenation is the final
+ *     text.
  * 
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "ItemDeltaNotification".
