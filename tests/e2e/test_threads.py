@@ -217,3 +217,21 @@ async def test_files_changed_between_turns_are_mentioned(
     text = model_server.requests[-1].user_texts()[-1]
     assert text.startswith("second") and "modified src/calc.py" in text
     assert "own.txt" not in text and "ignored.txt" not in text
+
+
+async def test_a_turn_can_override_the_model(
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
+    model_server.enqueue(Reply(text="a"), Reply(text="b"))
+    thread = await tether.start_thread(workspace)
+    await tether.request(
+        "turn/start",
+        {
+            "threadId": thread["id"],
+            "model": "other-model",
+            "input": [{"type": "text", "text": "x"}],
+        },
+    )
+    await tether.wait_for("turn/completed")
+    await tether.run_turn(thread["id"], "y")
+    assert [r.model for r in model_server.requests] == ["other-model", model_server.models[0]]
