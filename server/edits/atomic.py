@@ -26,6 +26,22 @@ def is_atomic_temp(name: str) -> bool:
     return name.startswith(".") and TEMP_MARKER in name and name.endswith(".tmp")
 
 
+def is_stale_atomic_temp(name: str) -> bool:
+    """One of our temporary files whose writer process is gone (killed mid-write)."""
+    if not is_atomic_temp(name):
+        return False
+    pid = name.rsplit(TEMP_MARKER, 1)[1].split("-", 1)[0]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 class UnsafePathError(OSError):
     """The target is a symlink or not a regular file; the message says what to do."""
 

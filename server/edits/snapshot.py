@@ -15,6 +15,7 @@ and cannot be restored.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -23,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from server.edits.atomic import is_atomic_temp
+from server.edits.atomic import is_atomic_temp, is_stale_atomic_temp
 from server.edits.blobs import BlobStore
 from server.edits.ignore import ALWAYS_IGNORED, IgnoreRules, ScopedSpec, matches
 
@@ -166,6 +167,9 @@ def _walk(root: Path, exclude: set[str]) -> tuple[list[tuple[str, os.stat_result
             info = child.stat(follow_symlinks=False)
             is_dir = stat.S_ISDIR(info.st_mode)
             if child.name in ALWAYS_IGNORED or is_atomic_temp(child.name):
+                if is_stale_atomic_temp(child.name):  # left by a writer killed mid-write
+                    with contextlib.suppress(OSError):
+                        os.unlink(child.path)
                 continue
             if matches(rel, is_dir, specs):
                 continue
