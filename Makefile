@@ -3,8 +3,10 @@
 
 .PHONY: run test setup setup-python setup-vscode test-python test-vscode bench
 
+FOLDER ?= $(CURDIR)
+
 run: setup                     ## set up, then start code-server on 127.0.0.1 with Tether installed
-	bash vscode-client/scripts/run.sh
+	bash vscode-client/scripts/run.sh "$(FOLDER)"
 
 test: setup                    ## set up, then run every test (Python, protocol, VS Code client)
 	bash scripts/test.sh
