@@ -25,5 +25,6 @@ test-python: setup-python
 test-vscode: setup
 	bash scripts/test.sh vscode
 
-bench: setup-python            ## speed and memory figures (bench/README.md)
+bench: setup-python            ## speed and memory figures against Codex (bench/README.md)
+	bash bench/setup.sh
 	.venv/bin/python -m bench

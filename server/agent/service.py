@@ -64,6 +64,7 @@ class Agent:
         self.tools = default_tools()
         self._client: ModelClient | None = None
         self._client_key: _ClientKey | None = None
+        self._client_lock = asyncio.Lock()
 
     def update_settings(self, settings: Settings) -> None:
         if settings.home != self.settings.home:
@@ -229,31 +230,36 @@ class Agent:
     async def list_models(self) -> ModelListResult:
         ids: list[str] = []
         if self.settings.endpoint_problem() is None:
-            ids = await self.model_client().list_models()
+            ids = await (await self.model_client()).list_models()
         configured = [m for m in (self.settings.effective_model, *self.settings.models) if m]
         merged = list(dict.fromkeys([*configured, *ids]))
         return ModelListResult(
             models=[ModelInfo(id=m) for m in merged], default=self.settings.effective_model
         )
 
-    def model_client(self) -> ModelClient:
+    async def model_client(self) -> ModelClient:
+        """The client for the configured endpoint. Built in a worker thread: it imports the
+        openai package (about a second), which must not stall the event loop and with it
+        every request, `turn/start`'s own answer included."""
         s = self.settings
         key = _ClientKey(s.base_url, s.api_key, s.wire_api)
-        if self._client is None or key != self._client_key:
-            self._client = ModelClient(
-                base_url=s.base_url,
-                api_key=s.api_key,
-                wire_api=s.wire_api,
-                timeout_s=s.request_timeout_s,
-            )
-            self._client_key = key
-        return self._client
+        async with self._client_lock:
+            if self._client is None or key != self._client_key:
+                self._client = await asyncio.to_thread(
+                    ModelClient,
+                    base_url=s.base_url,
+                    api_key=s.api_key,
+                    wire_api=s.wire_api,
+                    timeout_s=s.request_timeout_s,
+                )
+                self._client_key = key
+            return self._client
 
     def _services(self) -> TurnServices:
         return TurnServices(
             settings=self.settings,
             notifier=self.notifier,
-            model_client=self.model_client(),
+            model_client=self.model_client,
             tools=self.tools,
             gate_for=lambda state, stream: Gate(state, stream, self.launcher, self.settings),
             read_buffer=self.read_buffer,

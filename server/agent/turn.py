@@ -65,7 +65,7 @@ class TurnServices:
 
     settings: Settings
     notifier: Notifier
-    model_client: ModelClient
+    model_client: Callable[[], Awaitable[ModelClient]]
     tools: dict[str, Tool]
     gate_for: Callable[[ThreadState, TurnStream], Gate]
     read_buffer: Callable[[Path], str | None]
@@ -212,7 +212,7 @@ class TurnRunner:
         item = ContextCompactionItem(id=new_id("item"), summary="")
         self.stream.started(item)
         summary = await compaction.summarize(
-            self.services.model_client, self.model, entries[: cut.keep_from]
+            await self.services.model_client(), self.model, entries[: cut.keep_from]
         )
         earlier = entries[: cut.keep_from]
         self.state.compact(compaction.summary_entry(summary, earlier, window), cut.keep_from)
@@ -223,7 +223,8 @@ class TurnRunner:
         open_text = _OpenText(self.stream)
         calls: list[ToolCallReady] = []
         self.state.entries = repair(self.state.entries)
-        events = self.services.model_client.stream(
+        client = await self.services.model_client()
+        events = client.stream(
             model=self.model,
             instructions=instructions,
             entries=self.state.entries,
