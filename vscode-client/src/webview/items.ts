@@ -17,8 +17,13 @@ const OUTPUT_TAIL = 30_000;
 
 function collapsible(ctx: ItemContext, id: string, className: string, defaultOpen: boolean, summary: (Node | null)[], body: (Node | null)[]): HTMLDetailsElement {
   const details = h('details', { className: `card ${className}`, 'data-item': id });
-  details.open = ctx.expanded.get(id) ?? defaultOpen;
-  details.addEventListener('toggle', () => ctx.expanded.set(id, details.open));
+  const initial = ctx.expanded.get(id) ?? defaultOpen;
+  details.open = initial;
+  // Setting `open` above fires a toggle event later, possibly after this element was replaced:
+  // only a change away from the initial state is the user's choice worth keeping.
+  details.addEventListener('toggle', () => {
+    if (details.open !== initial || ctx.expanded.has(id)) ctx.expanded.set(id, details.open);
+  });
   details.append(h('summary', {}, ...summary), h('div', { className: 'card-body' }, ...body));
   return details;
 }

@@ -35,6 +35,13 @@ async function posted(): Promise<WebviewMessage[]> {
 }
 
 async function shot(name: string): Promise<void> {
+  // The newest item is the state under test: pin the transcript to its end so the picture does
+  // not depend on when the panel's own stick-to-bottom ran.
+  await page.evaluate(() => {
+    const transcript = document.getElementById('transcript')!;
+    transcript.scrollTop = transcript.scrollHeight;
+    return new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  });
   const png = await page.screenshot({ animations: 'disabled', caret: 'hide' });
   assert.ok(colourCount(png) > 20, `${name}: the screenshot looks blank or unstyled`);
   const problem = checkAgainstBaseline(name, png, BASELINES);
@@ -96,9 +103,12 @@ describe('chat webview', () => {
     await feed(stream.commandDone);
     assert.match((await card.locator('.badge').textContent()) ?? '', /exit 1/);
     assert.match((await card.locator('.meta').first().textContent()) ?? '', /workspaceWrite sandbox · 1\.2s/);
+    assert.equal(await card.getAttribute('open'), null, 'a finished command folds away');
     await card.locator('summary').focus();
     await page.keyboard.press('Enter');
-    assert.equal(await card.getAttribute('open'), null, 'Enter on the summary collapses the card');
+    assert.equal(await card.getAttribute('open'), '', 'Enter on the summary opens the card');
+    await page.keyboard.press('Enter');
+    assert.equal(await card.getAttribute('open'), null, 'and Enter again closes it');
   });
 
   it('shows a diff card with per-file line and hunk counts and a Review action', async () => {
@@ -106,7 +116,6 @@ describe('chat webview', () => {
     const card = page.locator('.diff-card[data-item="item_f"]');
     const rows = await card.locator('.file-row').evaluateAll((els) => els.map((e) => Array.from(e.children, (c) => c.textContent?.trim()).join(' ')));
     assert.deepEqual(rows, ['app.py +2 −1 2 hunks 2 pending', 'test_greet.py +1 −0 1 hunk 1 pending']);
-    await card.scrollIntoViewIfNeeded();
     await shot('diff-card');
     await card.getByRole('button', { name: 'Review' }).click();
     assert.deepEqual((await posted()).at(-1), { type: 'reviewChange', itemId: 'item_f' });
