@@ -8,6 +8,7 @@ so what it created, changed or deleted is recorded too. `turn/revert` restores a
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from server.agent.files import EditorFiles
@@ -15,6 +16,8 @@ from server.agent.stream import TurnStream
 from server.edits.checkpoints import Checkpoint, CheckpointStore
 from server.edits.diff import diff_file
 from server.edits.snapshot import Manifest
+
+log = logging.getLogger(__name__)
 
 DIFF_FILE_CAP = 2_000_000
 """Files larger than this (or binary) appear in the turn diff as a one-line note."""
@@ -45,11 +48,20 @@ class TurnFiles:
         self._before_command = [self._store.snapshot(root) for root in self._roots]
 
     def after_command(self, stream: TurnStream) -> None:
-        """Record what the command changed; tell the client when it changed anything."""
+        """Record what the command changed; tell the client when it changed anything. Runs in
+        the command's `finally`, interrupts included, so it must never raise: a failed
+        snapshot costs the undo of that command's changes, not the turn."""
         changed: list[str] = []
-        for before in self._before_command:
-            after = self._store.snapshot(before.root)
-            changed += self.checkpoint.record_command(before, after)
+        try:
+            for before in self._before_command:
+                after = self._store.snapshot(before.root)
+                changed += self.checkpoint.record_command(before, after)
+        except OSError as exc:
+            log.warning("could not record what a command changed: %s", exc)
+            stream.warn(
+                f"What the last command changed could not be recorded ({exc}); "
+                "turn/revert may miss it."
+            )
         self._before_command = []
         if changed:
             stream.diff_updated(self.diff())

@@ -164,7 +164,10 @@ def _walk(root: Path, exclude: set[str]) -> tuple[list[tuple[str, os.stat_result
             continue  # unreadable directory: nothing of it can be restored either
         for child in children:
             rel = f"{rel_dir}{child.name}"
-            info = child.stat(follow_symlinks=False)
+            try:
+                info = child.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # removed while we walked (a command's temporary cover, say)
             is_dir = stat.S_ISDIR(info.st_mode)
             if child.name in ALWAYS_IGNORED or is_atomic_temp(child.name):
                 if is_stale_atomic_temp(child.name):  # left by a writer killed mid-write

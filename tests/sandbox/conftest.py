@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,11 @@ import pytest
 from sandbox.launchers import LauncherName, available_launchers
 from sandbox.policy import DEFAULT_SECRET_PATHS, Policy
 from sandbox.run import CommandResult, run_command
+
+# The sandbox replaces /tmp with a private one, so a virtualenv cloned under /tmp (as CI may)
+# is invisible inside it; the interpreter it links to is not. Stdlib-only snippets use it.
+PY = os.path.realpath(sys.executable)
+VENV_HIDDEN = sys.prefix.startswith(("/tmp/", "/run/"))
 
 LAUNCHERS: list[LauncherName] = available_launchers()
 HOME_SECRETS = [entry for entry in DEFAULT_SECRET_PATHS if entry.startswith("~/")]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import sys
 import uuid
 from pathlib import Path
 
@@ -17,9 +16,7 @@ import pytest
 
 from sandbox.cgroup import CommandCgroup
 from sandbox.policy import DEFAULT_PROTECTED
-from tests.sandbox.conftest import HOME_SECRETS, SECRET_TEXT, Runner, secret_file
-
-PY = sys.executable
+from tests.sandbox.conftest import HOME_SECRETS, PY, SECRET_TEXT, Runner, secret_file
 
 
 def snapshot(path: Path) -> dict[str, bytes]:

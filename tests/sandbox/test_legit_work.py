@@ -7,9 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.sandbox.conftest import Runner, git
+from tests.sandbox.conftest import PY, VENV_HIDDEN, Runner, git
 
 
+@pytest.mark.skipif(
+    VENV_HIDDEN,
+    reason="this clone's venv (and its pytest) lives under /tmp, "
+    "which the sandbox replaces with a private /tmp; run from a clone elsewhere",
+)
 async def test_pytest_runs_on_a_small_project(run: Runner) -> None:
     (run.workspace / "calc.py").write_text("def add(a, b):\n    return a + b\n")
     (run.workspace / "test_calc.py").write_text(
@@ -79,7 +84,7 @@ async def test_processes_talk_over_socketpairs_and_pipes(run: Runner) -> None:
         "print(b.recv(2).decode(), subprocess.run(['echo', 'piped'], capture_output=True, "
         "text=True).stdout.strip())"
     )
-    result = await run(f'{sys.executable} -c "{script}"')
+    result = await run(f'{PY} -c "{script}"')
     assert result.output == "ok piped\n", result.output
 
 
@@ -89,7 +94,7 @@ async def test_a_server_on_the_sandbox_loopback_works_under_bwrap(run: Runner) -
         "c = socket.create_connection(s.getsockname()); a, _ = s.accept(); "
         "c.send(b'hi'); print(a.recv(2).decode())"
     )
-    result = await run(f'{sys.executable} -c "{script}"')
+    result = await run(f'{PY} -c "{script}"')
     if run.launcher == "landlock":
         # No network namespace: Landlock's sandbox can create no IP socket at all.
         assert result.exit_code != 0 and "Permission denied" in result.output
@@ -102,7 +107,7 @@ async def test_a_process_pool_works_under_bwrap(run: Runner) -> None:
         "from concurrent.futures import ProcessPoolExecutor as P; "
         "print(sum(P(2).map(abs, [-1, -2, -3])))"
     )
-    result = await run(f'{sys.executable} -c "{script}"')
+    result = await run(f'{PY} -c "{script}"')
     if run.launcher == "landlock":
         # Its semaphores live in the host's shared /dev/shm, which Landlock keeps read-only.
         assert result.exit_code != 0
