@@ -7,6 +7,7 @@ from `sandbox.approval_policy`; this module does the asking and the bookkeeping.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -77,12 +78,16 @@ class Gate:
     def file_policy(self) -> Policy:
         return self._policy("fullAccess" if self.mode == "fullAccess" else "workspaceWrite")
 
-    async def readable(self, requested: str, item: Item) -> Path:
-        """The real path to read, after the user approved a read outside the roots if needed."""
+    def _resolve(self, resolve: Callable[..., PathVerdict], requested: str) -> PathVerdict:
+        """`sandbox.paths`' verdict on a path; an escape trick becomes a message for the model."""
         try:
-            verdict = resolve_for_read(requested, cwd=self.cwd, policy=self.file_policy())
+            return resolve(requested, cwd=self.cwd, policy=self.file_policy())
         except PathDenied as exc:
             raise ToolFailed(str(exc)) from None
+
+    async def readable(self, requested: str, item: Item) -> Path:
+        """The real path to read, after the user approved a read outside the roots if needed."""
+        verdict = self._resolve(resolve_for_read, requested)
         if verdict.secret and self.mode != "fullAccess":
             raise ToolFailed(
                 f"{requested} is a secret file (credentials); Tether keeps it away "
@@ -121,10 +126,7 @@ class Gate:
         return verdict.path
 
     def _write_verdict(self, requested: str) -> PathVerdict:
-        try:
-            verdict = resolve_for_write(requested, cwd=self.cwd, policy=self.file_policy())
-        except PathDenied as exc:
-            raise ToolFailed(str(exc)) from None
+        verdict = self._resolve(resolve_for_write, requested)
         if verdict.secret and self.mode != "fullAccess":
             raise ToolFailed(
                 f"{requested} is a secret file (credentials); Tether does not let "
@@ -154,10 +156,7 @@ class Gate:
         """Where a command runs: the cwd, or a directory inside the roots."""
         if not workdir:
             return self.cwd
-        try:
-            verdict = resolve_for_read(workdir, cwd=self.cwd, policy=self.file_policy())
-        except PathDenied as exc:
-            raise ToolFailed(str(exc)) from None
+        verdict = self._resolve(resolve_for_read, workdir)
         if not verdict.path.is_dir():
             raise ToolFailed(f"workdir {workdir} is not a directory.")
         if not verdict.inside_roots and self.mode != "fullAccess":
