@@ -21,22 +21,12 @@ from typing import Any
 from bench.report import Row, median, paired_ratio, spread
 from bench.servers import CACHE, ROOT, Session, model_server, start_session
 from bench.turns import kinds
+from server.agent.tools.search import RG_FLAGS
 
 FILES = 50_000
 PER_DIR = 100
 NEEDLE = "needle_marker_7"
 TREE = CACHE / f"tether-bench-tree-{FILES}-v1"
-RG_FLAGS = [
-    "--line-number",
-    "--no-heading",
-    "--color=never",
-    "--max-columns=300",
-    "--max-columns-preview",
-    "--max-count=50",
-    "--hidden",
-    "--glob",
-    "!.git",
-]
 
 
 def tree() -> Path:

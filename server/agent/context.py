@@ -14,31 +14,22 @@ from protocol.item import FileInput, SelectionInput, TextInput, UserInput
 ATTACHMENT_CAP = 64_000
 
 
-def read_text(path: Path, read_buffer: Callable[[Path], str | None]) -> str:
-    """A file's current text: the open buffer when there is one, else the disk."""
-    buffered = read_buffer(path)
-    if buffered is not None:
-        return buffered
-    return path.read_text(encoding="utf-8", errors="replace")
-
-
-def render_user_input(content: list[UserInput], read_buffer: Callable[[Path], str | None]) -> str:
+def render_user_input(content: list[UserInput], read: Callable[[Path], str]) -> str:
+    """`read` is `EditorFiles.read_for_model`: open buffer first, then the disk."""
     parts: list[str] = []
     for item in content:
         if isinstance(item, TextInput):
             parts.append(item.text)
         elif isinstance(item, FileInput):
-            parts.append(_attachment(Path(item.path), None, read_buffer))
+            parts.append(_attachment(Path(item.path), None, read))
         elif isinstance(item, SelectionInput):
-            parts.append(_attachment(Path(item.path), item, read_buffer))
+            parts.append(_attachment(Path(item.path), item, read))
     return "\n\n".join(parts)
 
 
-def _attachment(
-    path: Path, selection: SelectionInput | None, read_buffer: Callable[[Path], str | None]
-) -> str:
+def _attachment(path: Path, selection: SelectionInput | None, read: Callable[[Path], str]) -> str:
     try:
-        text = read_text(path, read_buffer)
+        text = read(path)
     except OSError as exc:
         return f"<file path={str(path)!r}>(could not be read: {exc.strerror})</file>"
     if selection is None:

@@ -20,15 +20,18 @@ class EditorFiles:
         self._client = client
 
     def read(self, path: Path) -> str | None:
-        """The text the user sees, or None when there is no such file."""
+        """The text the user sees, or None when there is no such file; undecodable bytes
+        survive a round trip (surrogateescape), for edits."""
+        buffered = self._read_buffer(path)
+        return buffered if buffered is not None else self.disk(path)
+
+    def read_for_model(self, path: Path) -> str:
+        """The text the user sees, for the model to read (undecodable bytes replaced); raises
+        OSError when the file cannot be read."""
         buffered = self._read_buffer(path)
         if buffered is not None:
             return buffered
-        try:
-            data = path.read_bytes()
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        return data.decode("utf-8", errors="surrogateescape")
+        return path.read_text(encoding="utf-8", errors="replace")
 
     def disk(self, path: Path) -> str | None:
         try:

@@ -156,7 +156,7 @@ class TurnRunner:
 
     def _add_user_message(self, content: list[UserInput], note: str | None = None) -> None:
         self.stream.add(UserMessageItem(id=new_id("item"), content=content))
-        text = render_user_input(content, self.services.read_buffer)
+        text = render_user_input(content, self.files.read_for_model)
         self.state.add_entry(UserEntry(f"{text}\n\n<context>{note}</context>" if note else text))
 
     async def _call_model(self) -> list[ToolCallReady]:
@@ -279,7 +279,6 @@ class TurnRunner:
                 self.state,
                 self.stream,
                 self.gate,
-                self.services.read_buffer,
                 self.files,
                 self.turn_files,
             )

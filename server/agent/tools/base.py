@@ -47,8 +47,6 @@ class ToolContext:
     thread: ThreadState
     stream: TurnStream
     gate: Gate
-    read_buffer: Callable[[Path], str | None]
-    """The open editor buffer's text for a path, when the client has it open."""
     files: EditorFiles
     turn_files: TurnFiles
 

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from protocol.item import ToolCallItem
-from server.agent.context import read_text
 from server.agent.model import ToolSpec
 from server.agent.tools.base import Tool, ToolContext, ToolFailed
 from server.agent.tools.items import as_tool_item
@@ -33,7 +32,7 @@ async def read_file(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> st
         if path.is_dir():
             raise ToolFailed(f"{args['path']} is a directory; use list_dir to see what it holds.")
         try:
-            text = read_text(path, ctx.read_buffer)
+            text = ctx.files.read_for_model(path)
         except FileNotFoundError:
             raise ToolFailed(
                 f"{args['path']} does not exist. Use list_dir or search to find the right path."

@@ -13,6 +13,18 @@ from server.agent.tools.items import as_tool_item
 from server.agent.tools.ripgrep import run_rg
 
 MATCH_CAP = 200
+RG_FLAGS: tuple[str, ...] = (
+    "--line-number",
+    "--no-heading",
+    "--color=never",
+    "--max-columns=300",
+    "--max-columns-preview",
+    "--max-count=50",
+    "--hidden",
+    "--glob",
+    "!.git",
+)
+"""How the search tool runs ripgrep (the benchmark compares against the same flags)."""
 
 
 async def search(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
@@ -21,17 +33,7 @@ async def search(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
 
     async def work(item: ToolCallItem) -> str:
         path = await ctx.gate.readable(requested, item)
-        rg = [
-            "--line-number",
-            "--no-heading",
-            "--color=never",
-            "--max-columns=300",
-            "--max-columns-preview",
-            "--max-count=50",
-            "--hidden",
-            "--glob",
-            "!.git",
-        ]
+        rg: list[str] = list(RG_FLAGS)
         if args.get("case_insensitive"):
             rg.append("--ignore-case")
         if args.get("fixed_strings"):
