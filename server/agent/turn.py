@@ -9,7 +9,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -70,7 +70,6 @@ class TurnServices:
     gate_for: Callable[[ThreadState, TurnStream], Gate]
     read_buffer: Callable[[Path], str | None]
     checkpoints: CheckpointStore
-    on_finished: Callable[[ThreadState], None] = field(default=lambda _s: None)
 
 
 class TurnRunner:
@@ -329,7 +328,6 @@ class TurnRunner:
         self.state.thread.status = "idle"
         self.state.touch()
         self.stream.turn_completed()
-        self.services.on_finished(self.state)
 
 
 class _OpenText:
