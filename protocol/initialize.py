@@ -1,5 +1,7 @@
 """What Tether adds to LSP's `initialize`: its options and its capabilities."""
 
+from typing import Literal
+
 from protocol.base import LauncherKind, Mode, Wire, WireApi
 
 
@@ -14,11 +16,26 @@ class InitializationOptions(Wire):
     home: str | None = None
 
 
+class SandboxLauncherInfo(Wire):
+    """Which command sandbox is in force and what it means (as `tether sandbox --check` says)."""
+
+    name: LauncherKind
+    setting: Literal["auto", "bwrap", "landlock", "none"]
+    """`sandbox_launcher` as configured (config.toml or TETHER_SANDBOX_LAUNCHER)."""
+    weaker_than_bwrap: bool
+    """True when `name` is not bwrap: show the user `passedOver` and `guarantees`."""
+    guarantees: list[str]
+    """What the launcher enforces on every sandboxed command, one sentence each."""
+    passed_over: list[str]
+    """For each stronger launcher not used: why, and how to make it work."""
+
+
 class TetherCapabilities(Wire):
     """`capabilities.experimental.tether` in the `initialize` result."""
 
     protocol_version: int
     modes: list[Mode]
     sandbox: LauncherKind
+    sandbox_launcher: SandboxLauncherInfo | None = None
     wire_api: WireApi | None = None
     model: str | None = None

@@ -113,6 +113,10 @@ class CommandExecutionItem(Wire, tag_field="type", tag="commandExecution"):
     """The model's justification, or why the command was refused or needs approval."""
     timed_out: bool | None = None
     truncated: bool | None = None
+    containment: Literal["cgroup", "pidNamespace", "subreaper"] | None = None
+    """What ends the command's whole process tree with it (a sandboxed command)."""
+    restored: list[str] | None = None
+    """What the sandbox undid after the command: protected paths it changed or created."""
 
 
 class FileChangeItem(Wire, tag_field="type", tag="fileChange"):

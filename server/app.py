@@ -19,7 +19,7 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path
 
 from protocol.methods import REQUESTS
-from sandbox.launchers import detect_launcher
+from sandbox.launchers import choose_launcher
 from server import __version__
 from server.agent.model import warm_up
 from server.agent.service import Agent
@@ -98,7 +98,8 @@ class TetherServer(LanguageServer):
     def configure(self, options: dict[str, Any]) -> None:
         settings = load_settings(options)
         if self._agent is None:
-            self._agent = Agent(settings, self.peer, self.read_buffer, detect_launcher())
+            launcher = choose_launcher(settings.sandbox_launcher).name
+            self._agent = Agent(settings, self.peer, self.read_buffer, launcher)
         else:
             self._agent.update_settings(settings)
         self._show_warnings(settings)

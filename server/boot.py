@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 
 from protocol import PROTOCOL_VERSION
-from protocol.initialize import TetherCapabilities
+from protocol.initialize import SandboxLauncherInfo, TetherCapabilities
 from server import __version__
 from server.config import MODES, Settings, load_settings
 from server.framing import frame
@@ -41,10 +41,20 @@ SERVER_CAPABILITIES: dict[str, Any] = {
 
 
 def tether_capabilities(settings: Settings, launcher: str) -> dict[str, Any]:
+    from sandbox.launchers import choose_launcher
+
+    choice = choose_launcher(settings.sandbox_launcher)
     caps = TetherCapabilities(
         protocol_version=PROTOCOL_VERSION,
         modes=list(MODES),
         sandbox=launcher,  # type: ignore[arg-type]
+        sandbox_launcher=SandboxLauncherInfo(
+            name=choice.name,
+            setting=choice.setting,
+            weaker_than_bwrap=choice.weaker_than_bwrap,
+            guarantees=list(choice.guarantees),
+            passed_over=list(choice.passed_over),
+        ),
         wire_api=settings.wire_api,
         model=settings.effective_model,
     )
@@ -96,7 +106,7 @@ def _content_length(head: bytes) -> int | None:
 
 def boot(fd: int, write: Callable[[bytes], None]) -> tuple[Boot, bool]:
     """Read the first message and answer it if it is `initialize`; (boot, answered)."""
-    from sandbox.launchers import detect_launcher
+    from sandbox.launchers import choose_launcher
 
     start = read_first_message(fd)
     if start.first is None:
@@ -119,7 +129,9 @@ def boot(fd: int, write: Callable[[bytes], None]) -> tuple[Boot, bool]:
     capabilities = {
         "positionEncoding": position_encoding(params),
         **SERVER_CAPABILITIES,
-        "experimental": {"tether": tether_capabilities(settings, detect_launcher())},
+        "experimental": {
+            "tether": tether_capabilities(settings, choose_launcher(settings.sandbox_launcher).name)
+        },
     }
     write(
         frame(

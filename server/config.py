@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from protocol.base import Mode, WireApi
+from sandbox.launchers import LAUNCHER_SETTINGS, LauncherSetting
 
 MODES: tuple[Mode, ...] = get_args(Mode)
 WIRE_APIS: tuple[WireApi, ...] = get_args(WireApi)
@@ -39,6 +40,8 @@ class Settings:
     """Bytes of command output kept (head and tail); the model sees a smaller slice."""
     request_timeout_s: float = 600.0
     max_retries: int = 4
+    sandbox_launcher: LauncherSetting = "auto"
+    """The command sandbox: the strongest that works ("auto"), or "bwrap", "landlock", "none"."""
     warnings: tuple[str, ...] = ()
 
     @property
@@ -75,6 +78,7 @@ _FILE_KEYS = {
     "command_output_cap": "command_output_cap",
     "request_timeout_s": "request_timeout_s",
     "max_retries": "max_retries",
+    "sandbox_launcher": "sandbox_launcher",
 }
 _OPTION_KEYS = {
     "model": "model",
@@ -88,6 +92,7 @@ _ENV_KEYS = {
     "TETHER_MODEL": "model",
     "TETHER_WIRE_API": "wire_api",
     "TETHER_HOME": "home",
+    "TETHER_SANDBOX_LAUNCHER": "sandbox_launcher",
 }
 
 
@@ -108,6 +113,10 @@ def _check(name: str, value: Any) -> Any:
     if name == "default_mode":
         if value not in MODES:
             raise ValueError(f"expected one of {', '.join(MODES)}")
+        return value
+    if name == "sandbox_launcher":
+        if value not in LAUNCHER_SETTINGS:
+            raise ValueError(f"expected one of {', '.join(LAUNCHER_SETTINGS)}")
         return value
     if name == "models":
         if not isinstance(value, list) or not all(isinstance(m, str) for m in value):

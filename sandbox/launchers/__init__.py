@@ -13,25 +13,118 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from sandbox import seccomp
 from sandbox.errors import SandboxUnavailable
-from sandbox.launchers.bwrap import BWRAP_INSIDE, bwrap_argv, bwrap_works
-from sandbox.launchers.landlock import landlock_argv, landlock_inside, landlock_works
+from sandbox.launchers.bwrap import BWRAP_INSIDE, bwrap_argv, bwrap_failure, bwrap_works
+from sandbox.launchers.guarantees import guarantees_of
+from sandbox.launchers.landlock import (
+    landlock_argv,
+    landlock_failure,
+    landlock_inside,
+    landlock_works,
+)
 from sandbox.launchers.seatbelt import seatbelt_argv, seatbelt_inside, seatbelt_works
 from sandbox.layout import InsideView, PrivateDirs
 from sandbox.policy import Policy
 
 LauncherName = Literal["bwrap", "landlock", "seatbelt", "none"]
+LauncherSetting = Literal["auto", "bwrap", "landlock", "none"]
+"""The user's choice (`sandbox_launcher` in config.toml, `TETHER_SANDBOX_LAUNCHER`)."""
+LAUNCHER_SETTINGS: tuple[LauncherSetting, ...] = get_args(LauncherSetting)
 
 __all__ = [
+    "LAUNCHER_SETTINGS",
+    "LauncherChoice",
     "LauncherName",
+    "LauncherSetting",
     "SandboxUnavailable",
     "available_launchers",
+    "choose_launcher",
     "detect_launcher",
     "prepare",
 ]
+
+
+@dataclass(frozen=True)
+class LauncherChoice:
+    """The launcher commands run under, and what the user should know about that choice.
+
+    `passed_over` says, for each stronger launcher not used, why and how to make it work;
+    `guarantees` is what the chosen launcher enforces on every sandboxed command.
+    """
+
+    name: LauncherName
+    setting: LauncherSetting
+    passed_over: tuple[str, ...]
+    guarantees: tuple[str, ...]
+
+    @property
+    def weaker_than_bwrap(self) -> bool:
+        return self.name != "bwrap"
+
+
+@cache
+def choose_launcher(setting: LauncherSetting = "auto") -> LauncherChoice:
+    """The launcher for `setting`: "auto" takes the strongest that works; a forced one that
+    cannot run here gives "none" (commands then ask before running unsandboxed), never a
+    silently weaker one."""
+    if setting == "none":
+        passed = ("bwrap and Landlock: not tried, sandbox_launcher is set to none.",)
+        return LauncherChoice("none", setting, passed, guarantees_of("none"))
+    if sys.platform != "linux":
+        name = detect_launcher()
+        reasons = () if name != "none" else (unavailable_reason(),)
+        return LauncherChoice(name, setting, reasons, guarantees_of(name))
+    wanted: list[LauncherName] = ["bwrap", "landlock"] if setting == "auto" else [setting]
+    reasons: list[str] = []
+    if setting == "landlock":
+        reasons.append("bwrap: not tried, sandbox_launcher is set to landlock.")
+    for name in wanted:
+        failure = bwrap_failure() if name == "bwrap" else landlock_failure()
+        if failure is None:
+            return LauncherChoice(name, setting, tuple(reasons), guarantees_of(name))
+        reasons.append(_with_fix(name, failure))
+    return LauncherChoice("none", setting, tuple(reasons), guarantees_of("none"))
+
+
+def _with_fix(name: LauncherName, failure: str) -> str:
+    if name == "landlock":
+        return f"Landlock: {failure} (it needs Linux 5.13+ built with Landlock enabled)."
+    if "not installed" in failure:
+        return (
+            f"bwrap: {failure}; install the `bubblewrap` package (e.g. `apt install bubblewrap`)."
+        )
+    return f"bwrap: {failure}; {_userns_fix()}"
+
+
+def _userns_fix() -> str:
+    """How to let bwrap make user namespaces on this machine, from what the kernel says."""
+    apparmor = _read_sysctl("kernel/apparmor_restrict_unprivileged_userns")
+    if apparmor == "1":
+        return (
+            "AppArmor restricts unprivileged user namespaces here (Ubuntu 23.10+): allow bwrap "
+            "with a profile (/etc/apparmor.d/bwrap: `abi <abi/4.0>, include <tunables/global> "
+            "profile bwrap /usr/bin/bwrap flags=(unconfined) { userns, }`, then `sudo "
+            "apparmor_parser -r /etc/apparmor.d/bwrap`), or `sudo sysctl "
+            "kernel.apparmor_restrict_unprivileged_userns=0`."
+        )
+    if _read_sysctl("kernel/unprivileged_userns_clone") == "0":
+        return "user namespaces are off: `sudo sysctl kernel.unprivileged_userns_clone=1`."
+    if _read_sysctl("user/max_user_namespaces") == "0":
+        return "user namespaces are off: `sudo sysctl user.max_user_namespaces=15000`."
+    return (
+        "this system (often a container or its seccomp profile) refuses user namespaces; allow "
+        "them (e.g. Docker `--security-opt seccomp=unconfined`) to get the stronger sandbox."
+    )
+
+
+def _read_sysctl(name: str) -> str | None:
+    try:
+        return Path("/proc/sys", name).read_text().strip()
+    except OSError:
+        return None
 
 
 @cache

@@ -43,20 +43,28 @@ def bwrap_path() -> str | None:
     return shutil.which("bwrap")
 
 
-@cache
 def bwrap_works() -> bool:
     """Whether bwrap can build the namespaces we need here (it cannot in some containers)."""
+    return bwrap_failure() is None
+
+
+@cache
+def bwrap_failure() -> str | None:
+    """Why bwrap cannot run commands here (its own words), or None when it can."""
     path = bwrap_path()
     if path is None:
-        return False
+        return "bubblewrap (bwrap) is not installed"
     probe = [path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-net"]
     try:
         done = subprocess.run(
             [*probe, *_ISOLATION, "--", "/bin/true"], capture_output=True, timeout=10, check=False
         )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"bwrap did not start ({error})"
+    if done.returncode == 0:
+        return None
+    said = done.stderr.decode(errors="replace").strip().splitlines()
+    return f"bwrap cannot create its namespaces ({said[-1] if said else done.returncode})"
 
 
 def bwrap_argv(

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 
 import sandbox
-from sandbox import landlock
+from sandbox import landlock, seccomp
 from sandbox.exec import ExecSpec
 from sandbox.layout import InsideView, PrivateDirs
 from sandbox.policy import Policy
@@ -29,9 +29,20 @@ _BOOT = (
 )
 
 
-@cache
 def landlock_works() -> bool:
-    return sys.platform == "linux" and landlock.abi_version() >= 1
+    return landlock_failure() is None
+
+
+@cache
+def landlock_failure() -> str | None:
+    """Why the Landlock launcher cannot run here, or None when it can."""
+    if sys.platform != "linux":
+        return f"Landlock is Linux only, this is {sys.platform}"
+    if landlock.abi_version() < 1:
+        return "this kernel has no Landlock (or it is not enabled in the `lsm=` boot list)"
+    if not seccomp.network_filter_supported():
+        return "no seccomp filter for this CPU architecture"
+    return None
 
 
 def landlock_inside(dirs: PrivateDirs) -> InsideView:

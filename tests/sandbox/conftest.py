@@ -27,7 +27,19 @@ from sandbox.run import CommandResult, run_command
 PY = os.path.realpath(sys.executable)
 VENV_HIDDEN = sys.prefix.startswith(("/tmp/", "/run/"))
 
-LAUNCHERS: list[LauncherName] = available_launchers()
+
+def _launchers_under_test() -> list[LauncherName]:
+    """Every launcher that works here, or only the one a matrix cell forces (by the same
+    TETHER_SANDBOX_LAUNCHER the server reads)."""
+    forced = os.environ.get("TETHER_SANDBOX_LAUNCHER", "auto")
+    found = available_launchers()
+    if forced == "auto":
+        return found
+    assert forced in found, f"TETHER_SANDBOX_LAUNCHER={forced} but only {found} work here"
+    return [forced]  # type: ignore[list-item]
+
+
+LAUNCHERS: list[LauncherName] = _launchers_under_test()
 HOME_SECRETS = [entry for entry in DEFAULT_SECRET_PATHS if entry.startswith("~/")]
 SECRET_TEXT = "TOP-SECRET-CONTENT-4711"
 

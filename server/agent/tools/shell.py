@@ -69,6 +69,7 @@ async def shell(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
             timeout_s=min(timeout, settings.command_timeout_s * 4),
             output_cap_bytes=settings.command_output_cap,
             on_output=on_output,
+            launcher=item.launcher,  # type: ignore[arg-type]
         )
     except SandboxError as exc:
         item.status, item.reason = "failed", str(exc)

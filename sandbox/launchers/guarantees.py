@@ -1,0 +1,88 @@
+"""What each launcher guarantees on this machine, in words for `tether sandbox --check`, the
+`initialize` result and the editor.
+
+Facts that differ between machines (the Landlock ABI, whether a cgroup can be made) are probed,
+so the text says what holds here, not what holds at best.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from sandbox import landlock
+
+
+@cache
+def guarantees_of(name: str) -> tuple[str, ...]:
+    if name == "bwrap":
+        return _BWRAP
+    if name == "landlock":
+        return _landlock()
+    if name == "seatbelt":
+        return _SEATBELT
+    return (
+        "no OS sandbox: readOnly and agent commands ask before they run, unsandboxed; "
+        "the file tools still check every path.",
+    )
+
+
+_COMMON = (
+    "no secret-looking variable (API keys, tokens) in any command's environment.",
+    "readOnly: no writes anywhere but the command's private temporary directory.",
+)
+
+_BWRAP = (
+    "writes only in the workspace roots and a private /tmp: the rest of the filesystem is "
+    "mounted read-only in the command's own mount namespace.",
+    "protected paths (.git config and hooks, .vscode, .tether, ...) are read-only mounts: a "
+    "command cannot change or create them, not even while it runs; the guard re-checks them "
+    "after each command.",
+    "secret paths (~/.ssh, ~/.aws, ~/.tether, ...) are covered by empty mounts.",
+    "no network (own network namespace; Unix sockets refused by seccomp) unless escalated.",
+    "no capabilities; own user, pid, ipc and uts namespaces: a command sees and signals only "
+    "its own processes, and its whole tree dies with it.",
+    *_COMMON,
+)
+
+_SEATBELT = (
+    "writes only in the workspace roots and the private temporary directory (Seatbelt profile).",
+    "protected paths are denied by the profile; secret paths cannot be read.",
+    "no network unless escalated.",
+    *_COMMON,
+)
+
+
+def _landlock() -> tuple[str, ...]:
+    abi = landlock.abi_version()
+    scoped = (
+        f"signals and abstract Unix sockets stay inside the sandbox (Landlock ABI {abi}): a "
+        "command cannot signal or connect to the server or the user's other programs."
+        if abi >= 6
+        else f"this kernel's Landlock ABI {abi} < 6 cannot scope signals or abstract Unix "
+        "sockets: a command may signal the user's other processes and reach abstract sockets "
+        "of the same user (the server itself is shielded: it is not dumpable and runs outside "
+        "the command's session)."
+    )
+    root = os.geteuid() == 0
+    return (
+        "writes only in the workspace roots and the command's private temporary directory "
+        "(Landlock); the host's /tmp stays visible but read-only.",
+        "protected paths are guarded, not locked: Landlock grants whole trees, so a command can "
+        "change .git/config or .vscode while it runs. The guard records them before each "
+        "command and restores them (removing protected names and nested .git it created) as "
+        "soon as the command ends, and reports what it undid. A program outside the sandbox "
+        "(an editor's `git status`) that reads them during the command could see the change.",
+        "secret paths (~/.ssh, ~/.aws, ~/.tether, ...) cannot be read, nor their names listed.",
+        "no network: no socket but socketpair() can be made (seccomp; TCP also refused by "
+        "Landlock) unless escalated.",
+        ("running as root, the command is no root: " if root else "")
+        + "no capabilities (bounding and ambient sets emptied, no_new_privs, securebits locked); "
+        "no device nodes can be made; /dev is limited to null, zero, full, random, urandom and "
+        "tty; no TIOCSTI/TIOCLINUX; clock, module, reboot, mount, keyring, ptrace, perf_event, "
+        "bpf and namespace syscalls are refused (seccomp).",
+        scoped,
+        "other processes' /proc entries (command lines, environments) cannot be read; the "
+        "server is not dumpable.",
+        *_COMMON,
+    )
