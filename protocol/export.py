@@ -5,9 +5,13 @@
 
 The TypeScript comes from the schema through json-schema-to-typescript (installed in
 vscode-client/node_modules by its set-up), followed by method maps generated from the same table.
+Both texts depend on protocol/ alone, not on the Python or msgspec version that ran this: every
+description is cleaned like a docstring, and every object and list of names is sorted
+(tests/protocol/test_generation_identity.py checks it across interpreters and msgspec releases).
 """
 
 import argparse
+import inspect
 import json
 import subprocess
 import sys
@@ -52,6 +56,29 @@ def _name_unions(definitions: dict[str, Any], unions: dict[str, Any]) -> None:
                 definitions[key] = substitute(schema)
 
 
+# Lists whose order carries no meaning; sorted so a generator's whims cannot reorder them.
+_UNORDERED = ("required", "enum", "anyOf", "oneOf")
+
+
+def _normalise(node: Any) -> Any:
+    """The schema with every description cleaned as `inspect.cleandoc` does (Python 3.13 and
+    msgspec 0.23 strip a docstring's indentation, earlier releases keep it) and every unordered
+    list sorted. Object keys are sorted when the text is rendered."""
+    if isinstance(node, list):
+        return [_normalise(v) for v in cast(list[Any], node)]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in cast(dict[str, Any], node).items():
+        value = _normalise(value)
+        if key == "description" and isinstance(value, str):
+            value = inspect.cleandoc(value)
+        elif key in _UNORDERED and isinstance(value, list):
+            value = sorted(cast(list[Any], value), key=lambda v: json.dumps(v, sort_keys=True))
+        out[key] = value
+    return out
+
+
 def build_schema() -> dict[str, Any]:
     """The whole protocol as one JSON Schema document; every type sits in `definitions` and is
     reachable from the root's properties so code generators emit all of them."""
@@ -67,14 +94,14 @@ def build_schema() -> dict[str, Any]:
         return {"$ref": f"#/definitions/{_name(t)}"}
 
     properties: dict[str, Any] = {_name(t): ref(t) for t in unique}
-    return {
+    schema = {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "TetherProtocol",
         "description": f"Tether protocol version {PROTOCOL_VERSION}, generated from protocol/.",
         "type": "object",
         "properties": properties,
         "additionalProperties": False,
-        "definitions": dict(sorted(definitions.items())),
+        "definitions": definitions,
         "x-requests": {
             m: {"params": _name(r.params), "result": _name(r.result)} for m, r in REQUESTS.items()
         },
@@ -84,10 +111,11 @@ def build_schema() -> dict[str, Any]:
             for m, r in SERVER_REQUESTS.items()
         },
     }
+    return _normalise(schema)
 
 
 def render_schema() -> str:
-    return json.dumps(build_schema(), indent=2, sort_keys=False) + "\n"
+    return json.dumps(build_schema(), indent=2, sort_keys=True) + "\n"
 
 
 def _method_maps(schema: dict[str, Any]) -> str:
@@ -134,14 +162,16 @@ def main(argv: list[str] | None = None) -> int:
     outputs = {SCHEMA_PATH: schema_text}
     if not args.schema_only:
         outputs[TS_PATH] = render_typescript(schema_text)
-    stale = [p for p, text in outputs.items() if not p.exists() or p.read_text() != text]
+    stale = [
+        p for p, text in outputs.items() if not p.exists() or p.read_text(encoding="utf-8") != text
+    ]
     if args.check:
         for p in stale:
             print(f"stale: {p.relative_to(ROOT)} (run python -m protocol.export)", file=sys.stderr)
         return 1 if stale else 0
     for p in stale:
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(outputs[p])
+        p.write_text(outputs[p], encoding="utf-8")
         print(f"wrote {p.relative_to(ROOT)}")
     return 0
 

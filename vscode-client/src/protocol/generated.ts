@@ -10,67 +10,425 @@
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "Item".
  */
-export type Item = (UserMessageItem | AgentMessageItem | ReasoningItem | ToolCallItem | CommandExecutionItem | FileChangeItem | PlanItem | ContextCompactionItem | ErrorItem)
+export type Item = (AgentMessageItem | CommandExecutionItem | ContextCompactionItem | ErrorItem | FileChangeItem | PlanItem | ReasoningItem | ToolCallItem | UserMessageItem)
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "UserInput".
  */
-export type UserInput = (TextInput | FileInput | SelectionInput)
+export type UserInput = (FileInput | SelectionInput | TextInput)
 
 /**
  * Tether protocol version 1, generated from protocol/.
  */
 export interface TetherProtocol {
-InitializationOptions?: InitializationOptions
-TetherCapabilities?: TetherCapabilities
-ThreadStartParams?: ThreadStartParams
-ThreadResult?: ThreadResult
-ThreadListParams?: ThreadListParams
-ThreadListResult?: ThreadListResult
-ThreadIdParams?: ThreadIdParams
-ThreadWithTurnsResult?: ThreadWithTurnsResult
-ThreadSetModeParams?: ThreadSetModeParams
-Empty?: Empty
-TurnStartParams?: TurnStartParams
-TurnResult?: TurnResult
-TurnSteerParams?: TurnSteerParams
-TurnIdParams?: TurnIdParams
-TurnRevertParams?: TurnRevertParams
-TurnRevertResult?: TurnRevertResult
 ChangeRevertParams?: ChangeRevertParams
 ChangeRevertResult?: ChangeRevertResult
-ModelListResult?: ModelListResult
 CommandApprovalParams?: CommandApprovalParams
 CommandApprovalResult?: CommandApprovalResult
+CommandOutputDeltaNotification?: CommandOutputDeltaNotification
+Empty?: Empty
 FileChangeApprovalParams?: FileChangeApprovalParams
 FileChangeApprovalResult?: FileChangeApprovalResult
 FileReadApprovalParams?: FileReadApprovalParams
 FileReadApprovalResult?: FileReadApprovalResult
-ThreadStartedNotification?: ThreadStartedNotification
+InitializationOptions?: InitializationOptions
+ItemDeltaNotification?: ItemDeltaNotification
+ItemDiscardedNotification?: ItemDiscardedNotification
+ItemNotification?: ItemNotification
+ModelListResult?: ModelListResult
+TetherCapabilities?: TetherCapabilities
+ThreadIdParams?: ThreadIdParams
+ThreadListParams?: ThreadListParams
+ThreadListResult?: ThreadListResult
 ThreadModeChangedNotification?: ThreadModeChangedNotification
+ThreadResult?: ThreadResult
+ThreadSetModeParams?: ThreadSetModeParams
+ThreadStartParams?: ThreadStartParams
+ThreadStartedNotification?: ThreadStartedNotification
 ThreadTokenUsageNotification?: ThreadTokenUsageNotification
-TurnStartedNotification?: TurnStartedNotification
+ThreadWithTurnsResult?: ThreadWithTurnsResult
 TurnCompletedNotification?: TurnCompletedNotification
 TurnDiffUpdatedNotification?: TurnDiffUpdatedNotification
+TurnIdParams?: TurnIdParams
+TurnResult?: TurnResult
 TurnRetryingNotification?: TurnRetryingNotification
-ItemNotification?: ItemNotification
-ItemDiscardedNotification?: ItemDiscardedNotification
-ItemDeltaNotification?: ItemDeltaNotification
-CommandOutputDeltaNotification?: CommandOutputDeltaNotification
+TurnRevertParams?: TurnRevertParams
+TurnRevertResult?: TurnRevertResult
+TurnStartParams?: TurnStartParams
+TurnStartedNotification?: TurnStartedNotification
+TurnSteerParams?: TurnSteerParams
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ChangeRevertParams".
+ */
+export interface ChangeRevertParams {
+hunks?: (HunkSelection[] | null)
+itemId: string
+threadId: string
+}
+/**
+ * Hunks of one file, by their `index`.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "HunkSelection".
+ */
+export interface HunkSelection {
+indexes: number[]
+path: string
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ChangeRevertResult".
+ */
+export interface ChangeRevertResult {
+item: Item
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "AgentMessageItem".
+ */
+export interface AgentMessageItem {
+id: string
+text: string
+type: "agentMessage"
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "CommandExecutionItem".
+ */
+export interface CommandExecutionItem {
+command: string
+cwd: string
+durationMs?: (number | null)
+exitCode?: (number | null)
+id: string
+launcher?: (null | string)
+output: string
+reason?: (null | string)
+sandbox: ("none" | "readOnly" | "workspaceWrite")
+status: ("applied" | "completed" | "declined" | "failed" | "inProgress" | "partiallyApplied" | "pending" | "reverted")
+timedOut?: (boolean | null)
+truncated?: (boolean | null)
+type: "commandExecution"
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ContextCompactionItem".
+ */
+export interface ContextCompactionItem {
+id: string
+summary: string
+type: "contextCompaction"
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ErrorItem".
+ */
+export interface ErrorItem {
+id: string
+message: string
+type: "error"
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "FileChangeItem".
+ */
+export interface FileChangeItem {
+changes: FileChange[]
+id: string
+reason?: (null | string)
+status: ("applied" | "completed" | "declined" | "failed" | "inProgress" | "partiallyApplied" | "pending" | "reverted")
+type: "fileChange"
+}
+/**
+ * The change to one file: an absolute path, its unified diff and structured hunks.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "FileChange".
+ */
+export interface FileChange {
+diff: string
+hunks: Hunk[]
+kind: ("add" | "delete" | "update")
+movePath?: (null | string)
+path: string
+}
+/**
+ * One hunk of a unified diff. Starts are 1-based as in `@@ -a,b +c,d @@`; `lines` keep their
+ * " ", "-", "+" prefixes.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "Hunk".
+ */
+export interface Hunk {
+index: number
+lines: string[]
+newLines: number
+newStart: number
+oldLines: number
+oldStart: number
+status: ("applied" | "pending" | "rejected" | "reverted")
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "PlanItem".
+ */
+export interface PlanItem {
+explanation?: (null | string)
+id: string
+steps: PlanStep[]
+type: "plan"
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "PlanStep".
+ */
+export interface PlanStep {
+status: ("completed" | "inProgress" | "pending")
+text: string
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ReasoningItem".
+ */
+export interface ReasoningItem {
+id: string
+text: string
+type: "reasoning"
+}
+/**
+ * A read, listing, search or plan update the agent made.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ToolCallItem".
+ */
+export interface ToolCallItem {
+arguments: unknown
+id: string
+output?: (null | string)
+status: ("applied" | "completed" | "declined" | "failed" | "inProgress" | "partiallyApplied" | "pending" | "reverted")
+summary?: (null | string)
+tool: string
+type: "toolCall"
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "UserMessageItem".
+ */
+export interface UserMessageItem {
+content: UserInput[]
+id: string
+type: "userMessage"
+}
+/**
+ * A file the user attached (its current content, open buffer first, reaches the model).
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "FileInput".
+ */
+export interface FileInput {
+path: string
+type: "file"
+}
+/**
+ * A selection in a file the user attached.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "SelectionInput".
+ */
+export interface SelectionInput {
+path: string
+range: Range
+type: "selection"
+}
+/**
+ * A 0-based, end-exclusive range, like LSP.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "Range".
+ */
+export interface Range {
+end: Position
+start: Position
+}
+/**
+ * A 0-based line and character, like LSP.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "Position".
+ */
+export interface Position {
+character: number
+line: number
+}
+/**
+ * Text the user typed.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "TextInput".
+ */
+export interface TextInput {
+text: string
+type: "text"
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "CommandApprovalParams".
+ */
+export interface CommandApprovalParams {
+command: string
+cwd: string
+escalation?: (("network" | "noSandbox" | "outsideRoots") | null)
+itemId: string
+reason?: (null | string)
+ruleWarnings?: ({
+[k: string]: string
+} | null)
+sandbox: ("none" | "readOnly" | "workspaceWrite")
+suggestedRules: string[][]
+threadId: string
+turnId: string
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "CommandApprovalResult".
+ */
+export interface CommandApprovalResult {
+decision: ("accept" | "acceptAlways" | "acceptForSession" | "cancel" | "decline")
+rule?: (string[] | null)
+scope?: (("user" | "workspace") | null)
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "CommandOutputDeltaNotification".
+ */
+export interface CommandOutputDeltaNotification {
+chunk: string
+itemId: string
+seq?: (number | null)
+stream: ("stderr" | "stdout")
+threadId: string
+turnId: string
+}
+/**
+ * An empty params or result object `{}`.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "Empty".
+ */
+export interface Empty {
+
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "FileChangeApprovalParams".
+ */
+export interface FileChangeApprovalParams {
+changes: FileChange[]
+itemId: string
+reason?: (null | string)
+threadId: string
+turnId: string
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "FileChangeApprovalResult".
+ */
+export interface FileChangeApprovalResult {
+accepted?: (HunkSelection[] | null)
+decision: ("accept" | "acceptForSession" | "cancel" | "decline")
+}
+/**
+ * `approval/fileRead` (a Tether addition): the agent wants to read outside the workspace
+ * roots, which PROTOCOL.md §6 puts behind an approval in readOnly and agent modes.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "FileReadApprovalParams".
+ */
+export interface FileReadApprovalParams {
+itemId: string
+path: string
+reason?: (null | string)
+threadId: string
+turnId: string
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "FileReadApprovalResult".
+ */
+export interface FileReadApprovalResult {
+decision: ("accept" | "acceptForSession" | "cancel" | "decline")
 }
 /**
  * `initializationOptions`; every field optional. Later changes come by
- *     `workspace/didChangeConfiguration` with the same shape under `settings.tether`.
+ * `workspace/didChangeConfiguration` with the same shape under `settings.tether`.
  * 
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "InitializationOptions".
  */
 export interface InitializationOptions {
-model?: (string | null)
-baseUrl?: (string | null)
-wireApi?: (("chat" | "responses") | null)
+baseUrl?: (null | string)
 defaultMode?: (("agent" | "fullAccess" | "readOnly") | null)
-home?: (string | null)
+home?: (null | string)
+model?: (null | string)
+wireApi?: (("chat" | "responses") | null)
+}
+/**
+ * `item/agentMessage/delta` and `item/reasoning/delta`: their concatenation is the final
+ * text.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ItemDeltaNotification".
+ */
+export interface ItemDeltaNotification {
+delta: string
+itemId: string
+seq?: (number | null)
+threadId: string
+turnId: string
+}
+/**
+ * `item/discarded` (a Tether addition): an item streamed from a model call that then failed
+ * (the call is retried or the turn fails); the client drops it, and `thread/read` no longer
+ * has it.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ItemDiscardedNotification".
+ */
+export interface ItemDiscardedNotification {
+itemId: string
+reason: string
+seq?: (number | null)
+threadId: string
+turnId: string
+}
+/**
+ * `item/started`, `item/updated` and `item/completed` (the last is authoritative).
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ItemNotification".
+ */
+export interface ItemNotification {
+item: Item
+seq?: (number | null)
+threadId: string
+turnId: string
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ModelListResult".
+ */
+export interface ModelListResult {
+default: (null | string)
+models: ModelInfo[]
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ModelInfo".
+ */
+export interface ModelInfo {
+id: string
 }
 /**
  * `capabilities.experimental.tether` in the `initialize` result.
@@ -79,21 +437,58 @@ home?: (string | null)
  * via the `definition` "TetherCapabilities".
  */
 export interface TetherCapabilities {
-protocolVersion: number
+model?: (null | string)
 modes: ("agent" | "fullAccess" | "readOnly")[]
+protocolVersion: number
 sandbox: ("bwrap" | "landlock" | "none" | "seatbelt")
 wireApi?: (("chat" | "responses") | null)
-model?: (string | null)
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ThreadStartParams".
+ * via the `definition` "ThreadIdParams".
  */
-export interface ThreadStartParams {
+export interface ThreadIdParams {
+threadId: string
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ThreadListParams".
+ */
+export interface ThreadListParams {
+cursor?: (null | string)
+cwd?: (null | string)
+limit?: (number | null)
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ThreadListResult".
+ */
+export interface ThreadListResult {
+nextCursor: (null | string)
+threads: Thread[]
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "Thread".
+ */
+export interface Thread {
+createdAt: number
 cwd: string
-roots?: (string[] | null)
-mode?: (("agent" | "fullAccess" | "readOnly") | null)
-model?: (string | null)
+id: string
+mode: ("agent" | "fullAccess" | "readOnly")
+model: string
+roots: string[]
+status: ("idle" | "running")
+title?: (null | string)
+updatedAt: number
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ThreadModeChangedNotification".
+ */
+export interface ThreadModeChangedNotification {
+mode: ("agent" | "fullAccess" | "readOnly")
+threadId: string
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
@@ -104,42 +499,49 @@ thread: Thread
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "Thread".
+ * via the `definition` "ThreadSetModeParams".
  */
-export interface Thread {
-id: string
-cwd: string
-roots: string[]
+export interface ThreadSetModeParams {
 mode: ("agent" | "fullAccess" | "readOnly")
-model: string
-status: ("idle" | "running")
-createdAt: number
-updatedAt: number
-title?: (string | null)
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ThreadListParams".
- */
-export interface ThreadListParams {
-cursor?: (string | null)
-limit?: (number | null)
-cwd?: (string | null)
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ThreadListResult".
- */
-export interface ThreadListResult {
-threads: Thread[]
-nextCursor: (string | null)
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ThreadIdParams".
- */
-export interface ThreadIdParams {
 threadId: string
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ThreadStartParams".
+ */
+export interface ThreadStartParams {
+cwd: string
+mode?: (("agent" | "fullAccess" | "readOnly") | null)
+model?: (null | string)
+roots?: (string[] | null)
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ThreadStartedNotification".
+ */
+export interface ThreadStartedNotification {
+thread: Thread
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ThreadTokenUsageNotification".
+ */
+export interface ThreadTokenUsageNotification {
+threadId: string
+usage: Usage
+}
+/**
+ * Token usage of a turn or thread, as the model endpoint reported it.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "Usage".
+ */
+export interface Usage {
+cachedInputTokens: number
+contextWindow?: (number | null)
+inputTokens: number
+outputTokens: number
+totalTokens: number
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
@@ -154,202 +556,14 @@ turns: Turn[]
  * via the `definition` "Turn".
  */
 export interface Turn {
-id: string
-threadId: string
-status: ("completed" | "failed" | "inProgress" | "interrupted")
-items: Item[]
-error?: (ErrorInfo | null)
-usage?: (Usage | null)
-startedAt?: (number | null)
 completedAt?: (number | null)
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "UserMessageItem".
- */
-export interface UserMessageItem {
-type: "userMessage"
+error?: (ErrorInfo | null)
 id: string
-content: UserInput[]
-}
-/**
- * Text the user typed.
- * 
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "TextInput".
- */
-export interface TextInput {
-type: "text"
-text: string
-}
-/**
- * A file the user attached (its current content, open buffer first, reaches the model).
- * 
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "FileInput".
- */
-export interface FileInput {
-type: "file"
-path: string
-}
-/**
- * A selection in a file the user attached.
- * 
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "SelectionInput".
- */
-export interface SelectionInput {
-type: "selection"
-path: string
-range: Range
-}
-/**
- * A 0-based, end-exclusive range, like LSP.
- * 
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "Range".
- */
-export interface Range {
-start: Position
-end: Position
-}
-/**
- * A 0-based line and character, like LSP.
- * 
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "Position".
- */
-export interface Position {
-line: number
-character: number
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "AgentMessageItem".
- */
-export interface AgentMessageItem {
-type: "agentMessage"
-id: string
-text: string
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ReasoningItem".
- */
-export interface ReasoningItem {
-type: "reasoning"
-id: string
-text: string
-}
-/**
- * A read, listing, search or plan update the agent made.
- * 
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ToolCallItem".
- */
-export interface ToolCallItem {
-type: "toolCall"
-id: string
-tool: string
-arguments: unknown
-status: ("applied" | "completed" | "declined" | "failed" | "inProgress" | "partiallyApplied" | "pending" | "reverted")
-summary?: (string | null)
-output?: (string | null)
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "CommandExecutionItem".
- */
-export interface CommandExecutionItem {
-type: "commandExecution"
-id: string
-command: string
-cwd: string
-status: ("applied" | "completed" | "declined" | "failed" | "inProgress" | "partiallyApplied" | "pending" | "reverted")
-output: string
-sandbox: ("none" | "readOnly" | "workspaceWrite")
-exitCode?: (number | null)
-durationMs?: (number | null)
-launcher?: (string | null)
-reason?: (string | null)
-timedOut?: (boolean | null)
-truncated?: (boolean | null)
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "FileChangeItem".
- */
-export interface FileChangeItem {
-type: "fileChange"
-id: string
-status: ("applied" | "completed" | "declined" | "failed" | "inProgress" | "partiallyApplied" | "pending" | "reverted")
-changes: FileChange[]
-reason?: (string | null)
-}
-/**
- * The change to one file: an absolute path, its unified diff and structured hunks.
- * 
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "FileChange".
- */
-export interface FileChange {
-path: string
-kind: ("add" | "delete" | "update")
-diff: string
-hunks: Hunk[]
-movePath?: (string | null)
-}
-/**
- * One hunk of a unified diff. Starts are 1-based as in `@@ -a,b +c,d @@`; `lines` keep their
- *     " ", "-", "+" prefixes.
- * 
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "Hunk".
- */
-export interface Hunk {
-index: number
-oldStart: number
-oldLines: number
-newStart: number
-newLines: number
-lines: string[]
-status: ("applied" | "pending" | "rejected" | "reverted")
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "PlanItem".
- */
-export interface PlanItem {
-type: "plan"
-id: string
-steps: PlanStep[]
-explanation?: (string | null)
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "PlanStep".
- */
-export interface PlanStep {
-text: string
-status: ("completed" | "inProgress" | "pending")
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ContextCompactionItem".
- */
-export interface ContextCompactionItem {
-type: "contextCompaction"
-id: string
-summary: string
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ErrorItem".
- */
-export interface ErrorItem {
-type: "error"
-id: string
-message: string
+items: Item[]
+startedAt?: (number | null)
+status: ("completed" | "failed" | "inProgress" | "interrupted")
+threadId: string
+usage?: (Usage | null)
 }
 /**
  * Why a turn failed.
@@ -358,63 +572,27 @@ message: string
  * via the `definition` "ErrorInfo".
  */
 export interface ErrorInfo {
+code?: (null | string)
 message: string
-code?: (string | null)
-}
-/**
- * Token usage of a turn or thread, as the model endpoint reported it.
- * 
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "Usage".
- */
-export interface Usage {
-inputTokens: number
-cachedInputTokens: number
-outputTokens: number
-totalTokens: number
-contextWindow?: (number | null)
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ThreadSetModeParams".
+ * via the `definition` "TurnCompletedNotification".
  */
-export interface ThreadSetModeParams {
+export interface TurnCompletedNotification {
+seq?: (number | null)
 threadId: string
-mode: ("agent" | "fullAccess" | "readOnly")
-}
-/**
- * An empty params or result object `{}`.
- * 
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "Empty".
- */
-export interface Empty {
-
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "TurnStartParams".
- */
-export interface TurnStartParams {
-threadId: string
-input: UserInput[]
-model?: (string | null)
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "TurnResult".
- */
-export interface TurnResult {
 turn: Turn
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "TurnSteerParams".
+ * via the `definition` "TurnDiffUpdatedNotification".
  */
-export interface TurnSteerParams {
+export interface TurnDiffUpdatedNotification {
+diff: string
+seq?: (number | null)
 threadId: string
 turnId: string
-input: UserInput[]
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
@@ -426,266 +604,88 @@ turnId: string
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "TurnResult".
+ */
+export interface TurnResult {
+turn: Turn
+}
+/**
+ * `turn/retrying` (a Tether addition): the model endpoint failed in a way worth retrying;
+ * the turn waits `delayMs` and tries again.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "TurnRetryingNotification".
+ */
+export interface TurnRetryingNotification {
+attempt: number
+delayMs: number
+maxAttempts: number
+message: string
+seq?: (number | null)
+threadId: string
+turnId: string
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "TurnRevertParams".
  */
 export interface TurnRevertParams {
+force?: boolean
 threadId: string
 turnId: string
-force?: boolean
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "TurnRevertResult".
  */
 export interface TurnRevertResult {
-restored: string[]
 conflicts: string[]
+restored: string[]
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ChangeRevertParams".
+ * via the `definition` "TurnStartParams".
  */
-export interface ChangeRevertParams {
+export interface TurnStartParams {
+input: UserInput[]
+model?: (null | string)
 threadId: string
-itemId: string
-hunks?: (HunkSelection[] | null)
-}
-/**
- * Hunks of one file, by their `index`.
- * 
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "HunkSelection".
- */
-export interface HunkSelection {
-path: string
-indexes: number[]
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ChangeRevertResult".
- */
-export interface ChangeRevertResult {
-item: Item
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ModelListResult".
- */
-export interface ModelListResult {
-models: ModelInfo[]
-default: (string | null)
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ModelInfo".
- */
-export interface ModelInfo {
-id: string
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "CommandApprovalParams".
- */
-export interface CommandApprovalParams {
-threadId: string
-turnId: string
-itemId: string
-command: string
-cwd: string
-sandbox: ("none" | "readOnly" | "workspaceWrite")
-suggestedRules: string[][]
-reason?: (string | null)
-escalation?: (("network" | "noSandbox" | "outsideRoots") | null)
-ruleWarnings?: ({
-[k: string]: string
-} | null)
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "CommandApprovalResult".
- */
-export interface CommandApprovalResult {
-decision: ("accept" | "acceptAlways" | "acceptForSession" | "cancel" | "decline")
-rule?: (string[] | null)
-scope?: (("user" | "workspace") | null)
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "FileChangeApprovalParams".
- */
-export interface FileChangeApprovalParams {
-threadId: string
-turnId: string
-itemId: string
-changes: FileChange[]
-reason?: (string | null)
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "FileChangeApprovalResult".
- */
-export interface FileChangeApprovalResult {
-decision: ("accept" | "acceptForSession" | "cancel" | "decline")
-accepted?: (HunkSelection[] | null)
-}
-/**
- * `approval/fileRead` (a Tether addition): the agent wants to read outside the workspace
- *     roots, which PROTOCOL.md §6 puts behind an approval in readOnly and agent modes.
- * 
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "FileReadApprovalParams".
- */
-export interface FileReadApprovalParams {
-threadId: string
-turnId: string
-itemId: string
-path: string
-reason?: (string | null)
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "FileReadApprovalResult".
- */
-export interface FileReadApprovalResult {
-decision: ("accept" | "acceptForSession" | "cancel" | "decline")
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ThreadStartedNotification".
- */
-export interface ThreadStartedNotification {
-thread: Thread
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ThreadModeChangedNotification".
- */
-export interface ThreadModeChangedNotification {
-threadId: string
-mode: ("agent" | "fullAccess" | "readOnly")
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ThreadTokenUsageNotification".
- */
-export interface ThreadTokenUsageNotification {
-threadId: string
-usage: Usage
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "TurnStartedNotification".
  */
 export interface TurnStartedNotification {
+seq?: (number | null)
 threadId: string
 turn: Turn
-seq?: (number | null)
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "TurnCompletedNotification".
+ * via the `definition` "TurnSteerParams".
  */
-export interface TurnCompletedNotification {
-threadId: string
-turn: Turn
-seq?: (number | null)
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "TurnDiffUpdatedNotification".
- */
-export interface TurnDiffUpdatedNotification {
+export interface TurnSteerParams {
+input: UserInput[]
 threadId: string
 turnId: string
-diff: string
-seq?: (number | null)
-}
-/**
- * `turn/retrying` (a Tether addition): the model endpoint failed in a way worth retrying;
- *     the turn waits `delayMs` and tries again.
- * 
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "TurnRetryingNotification".
- */
-export interface TurnRetryingNotification {
-threadId: string
-turnId: string
-attempt: number
-maxAttempts: number
-delayMs: number
-message: string
-seq?: (number | null)
-}
-/**
- * `item/started`, `item/updated` and `item/completed` (the last is authoritative).
- * 
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ItemNotification".
- */
-export interface ItemNotification {
-threadId: string
-turnId: string
-item: Item
-seq?: (number | null)
-}
-/**
- * `item/discarded` (a Tether addition): an item streamed from a model call that then failed
- *     (the call is retried or the turn fails); the client drops it, and `thread/read` no longer
- *     has it.
- * 
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ItemDiscardedNotification".
- */
-export interface ItemDiscardedNotification {
-threadId: string
-turnId: string
-itemId: string
-reason: string
-seq?: (number | null)
-}
-/**
- * `item/agentMessage/delta` and `item/reasoning/delta`: their concatenation is the final
- *     text.
- * 
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ItemDeltaNotification".
- */
-export interface ItemDeltaNotification {
-threadId: string
-turnId: string
-itemId: string
-delta: string
-seq?: (number | null)
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "CommandOutputDeltaNotification".
- */
-export interface CommandOutputDeltaNotification {
-threadId: string
-turnId: string
-itemId: string
-stream: ("stderr" | "stdout")
-chunk: string
-seq?: (number | null)
 }
 
 // Method maps, generated from protocol/methods.py.
 
 export const PROTOCOL_VERSION = 1;
 export interface Requests {
-  "thread/start": { params: ThreadStartParams; result: ThreadResult };
+  "change/revert": { params: ChangeRevertParams; result: ChangeRevertResult };
+  "model/list": { params: Empty; result: ModelListResult };
+  "thread/compact": { params: ThreadIdParams; result: Empty };
   "thread/list": { params: ThreadListParams; result: ThreadListResult };
   "thread/read": { params: ThreadIdParams; result: ThreadWithTurnsResult };
   "thread/resume": { params: ThreadIdParams; result: ThreadWithTurnsResult };
   "thread/setMode": { params: ThreadSetModeParams; result: ThreadResult };
-  "thread/compact": { params: ThreadIdParams; result: Empty };
-  "turn/start": { params: TurnStartParams; result: TurnResult };
-  "turn/steer": { params: TurnSteerParams; result: Empty };
+  "thread/start": { params: ThreadStartParams; result: ThreadResult };
   "turn/interrupt": { params: TurnIdParams; result: Empty };
   "turn/revert": { params: TurnRevertParams; result: TurnRevertResult };
-  "change/revert": { params: ChangeRevertParams; result: ChangeRevertResult };
-  "model/list": { params: Empty; result: ModelListResult };
+  "turn/start": { params: TurnStartParams; result: TurnResult };
+  "turn/steer": { params: TurnSteerParams; result: Empty };
 }
 export interface ServerRequests {
   "approval/commandExecution": { params: CommandApprovalParams; result: CommandApprovalResult };
@@ -693,18 +693,18 @@ export interface ServerRequests {
   "approval/fileRead": { params: FileReadApprovalParams; result: FileReadApprovalResult };
 }
 export interface Notifications {
-  "thread/started": ThreadStartedNotification;
+  "item/agentMessage/delta": ItemDeltaNotification;
+  "item/commandExecution/outputDelta": CommandOutputDeltaNotification;
+  "item/completed": ItemNotification;
+  "item/discarded": ItemDiscardedNotification;
+  "item/reasoning/delta": ItemDeltaNotification;
+  "item/started": ItemNotification;
+  "item/updated": ItemNotification;
   "thread/modeChanged": ThreadModeChangedNotification;
+  "thread/started": ThreadStartedNotification;
   "thread/tokenUsage/updated": ThreadTokenUsageNotification;
-  "turn/started": TurnStartedNotification;
   "turn/completed": TurnCompletedNotification;
   "turn/diff/updated": TurnDiffUpdatedNotification;
   "turn/retrying": TurnRetryingNotification;
-  "item/started": ItemNotification;
-  "item/updated": ItemNotification;
-  "item/completed": ItemNotification;
-  "item/discarded": ItemDiscardedNotification;
-  "item/agentMessage/delta": ItemDeltaNotification;
-  "item/reasoning/delta": ItemDeltaNotification;
-  "item/commandExecution/outputDelta": CommandOutputDeltaNotification;
+  "turn/started": TurnStartedNotification;
 }
