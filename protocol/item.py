@@ -117,6 +117,10 @@ class CommandExecutionItem(Wire, tag_field="type", tag="commandExecution"):
     """What ends the command's whole process tree with it (a sandboxed command)."""
     restored: list[str] | None = None
     """What the sandbox undid after the command: protected paths it changed or created."""
+    tracking_note: str | None = None
+    """Set when what the command changed is recorded only in part (special files skipped,
+    files too large or too many to keep, the workspace folder gone): undo and the turn diff
+    may miss those files."""
 
 
 class FileChangeItem(Wire, tag_field="type", tag="fileChange"):

@@ -143,7 +143,11 @@ async def _write(ctx: ToolContext, o: FileOutcome, chosen: set[int]) -> None:
         return
     files = ctx.files
     source = o.old_path or o.path
-    current = files.read(source)
+    try:
+        current = files.read(source)
+    except OSError as exc:  # swapped for a FIFO or grown too large since it was read
+        o.conflict = f"{source} could not be read again before writing: {exc}"
+        return
     kind = o.diff.kind
     if kind == "add":
         if current is not None:

@@ -2,7 +2,9 @@
 
 Reads prefer the editor's open buffer. Writes to a file whose buffer has unsaved changes go
 through the editor (`workspace/applyEdit`), so they land in that buffer and its undo stack;
-everything else is written atomically on disk, keeping the file's mode.
+everything else is written atomically on disk, keeping the file's mode. Disk reads go through
+`server.edits.safe_read`: bounded, never a FIFO or a device, never through a final symlink
+(callers pass the gate's resolved path).
 """
 
 from __future__ import annotations
@@ -12,6 +14,12 @@ from pathlib import Path
 
 from server.agent.stream import Notifier
 from server.edits.atomic import atomic_delete, atomic_write
+from server.edits.safe_read import read_bounded, read_head
+
+EDIT_READ_CAP = 32 * 1024 * 1024
+"""Largest file the edit tools and undo read whole; a larger one is refused with its size."""
+MODEL_READ_CAP = 1024 * 1024
+"""Bytes of a file given to the model at once (attachments); the attachment cut is smaller."""
 
 
 class EditorFiles:
@@ -25,32 +33,43 @@ class EditorFiles:
         buffered = self._read_buffer(path)
         return buffered if buffered is not None else self.disk(path)
 
+    def open_buffer(self, path: Path) -> str | None:
+        """The editor's buffer of `path`, None when it is not open."""
+        return self._read_buffer(path)
+
     def read_for_model(self, path: Path) -> str:
-        """The text the user sees, for the model to read (undecodable bytes replaced); raises
-        OSError when the file cannot be read."""
+        """The text the user sees, for the model to read (undecodable bytes replaced; at most
+        `MODEL_READ_CAP` bytes of a disk file); raises OSError when the file cannot be read,
+        with a message saying why (`safe_read.NotReadable`)."""
         buffered = self._read_buffer(path)
         if buffered is not None:
             return buffered
-        return path.read_text(encoding="utf-8", errors="replace")
+        head, _size = read_head(path, MODEL_READ_CAP)
+        return head.decode("utf-8", errors="replace")
 
     def disk(self, path: Path) -> str | None:
+        """The file's text on disk, None when it does not exist; OSError when it is not a
+        regular file or is larger than `EDIT_READ_CAP`."""
         try:
-            return path.read_bytes().decode("utf-8", errors="surrogateescape")
+            data = read_bounded(path, EDIT_READ_CAP)
         except (FileNotFoundError, NotADirectoryError):
             return None
+        return data.decode("utf-8", errors="surrogateescape")
 
     def has_unsaved_changes(self, path: Path) -> bool:
         buffered = self._read_buffer(path)
         return buffered is not None and buffered != self.disk(path)
 
-    async def write(self, path: Path, text: str) -> None:
+    async def write(self, path: Path, text: str, *, beneath: Path) -> None:
+        """Write `path`, resolved below `beneath` (its workspace root) without following any
+        symlink; see `server.edits.atomic`."""
         if self.has_unsaved_changes(path):
             await self._apply_in_editor(path, text)
             return
-        atomic_write(path, text.encode("utf-8", errors="surrogateescape"))
+        atomic_write(path, text.encode("utf-8", errors="surrogateescape"), beneath=beneath)
 
-    def delete(self, path: Path) -> None:
-        atomic_delete(path, missing_ok=True)
+    def delete(self, path: Path, *, beneath: Path) -> None:
+        atomic_delete(path, missing_ok=True, beneath=beneath)
 
     async def _apply_in_editor(self, path: Path, text: str) -> None:
         # A range past the end is clamped to the document's end by the editor, which avoids

@@ -95,7 +95,9 @@ class TurnRunner:
         self.stream = TurnStream(services.notifier, state, self.turn)
         self.gate = services.gate_for(state, self.stream)
         self.files = EditorFiles(services.read_buffer, services.notifier)
-        self.turn_files = TurnFiles(self.files, services.checkpoints, self.turn.id, state.roots)
+        self.turn_files = TurnFiles(
+            self.files, services.checkpoints, self.turn.id, state.roots, self.gate.file_policy()
+        )
         self._input = user_input
         self._steering: list[list[UserInput]] = []
         self._usage = Usage(0, 0, 0, 0)

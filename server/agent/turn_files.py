@@ -4,32 +4,69 @@ A git-independent checkpoint per turn (`server.edits.checkpoints`): before the t
 write to a path its content is stored; each command runs between two snapshots of the roots,
 so what it created, changed or deleted is recorded too. `turn/revert` restores all of it, and
 `diff()` is the turn's aggregated diff (`turn/diff/updated`) against those originals.
+
+Snapshots run in a worker thread (a big workspace takes seconds to walk; the event loop keeps
+answering). The diff never reads through a symlink: a symlink appears as one (its target
+text, as git shows it), a path below a root is opened component by component without
+following links (`safe_read.open_beneath`), secret paths and special files are never read,
+and the whole diff is capped in files and bytes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox.paths import PathDenied, resolve_for_read
+from sandbox.policy import Policy, homes_of, secret_paths_for
 from server.agent.files import EditorFiles
 from server.agent.stream import TurnStream
-from server.edits.checkpoints import Checkpoint, CheckpointStore
+from server.edits.checkpoints import Checkpoint, CheckpointStore, FileState
 from server.edits.diff import diff_file
+from server.edits.safe_read import NotReadable, human_size, kind_of, open_beneath, read_fd
 from server.edits.snapshot import Manifest
 
 log = logging.getLogger(__name__)
 
 DIFF_FILE_CAP = 2_000_000
 """Files larger than this (or binary) appear in the turn diff as a one-line note."""
+DIFF_FILES_CAP = 300
+"""Files shown in the turn diff; the rest are counted in a last line."""
+DIFF_BYTES_CAP = 8_000_000
+"""Bytes the turn diff reads from disk at most (it is rebuilt after every change)."""
+SYMLINK_MODE = "120000"
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One side of a file's diff: its text (None: absent), or why it cannot be shown."""
+
+    text: str | None
+    link: bool = False
+    note: str | None = None
+
+
+_ABSENT = _Side(None)
 
 
 class TurnFiles:
     def __init__(
-        self, files: EditorFiles, store: CheckpointStore, turn_id: str, roots: list[Path]
+        self,
+        files: EditorFiles,
+        store: CheckpointStore,
+        turn_id: str,
+        roots: list[Path],
+        policy: Policy | None = None,
     ) -> None:
         self._files = files
         self._store = store
         self._roots = roots
+        self._policy = policy or Policy("workspaceWrite", roots=tuple(roots))
+        self._secrets = secret_paths_for(self._policy, homes_of())
         self.checkpoint: Checkpoint = store.open(turn_id)
         self._before_command: list[Manifest] = []
 
@@ -44,50 +81,142 @@ class TurnFiles:
         """Store a text Tether wrote; its digest lets undo merge exactly later."""
         return self._store.blobs.put(text.encode("utf-8", errors="surrogateescape"))
 
-    def before_command(self) -> None:
-        self._before_command = [self._store.snapshot(root) for root in self._roots]
+    async def before_command(self, stream: TurnStream) -> None:
+        """Snapshot the roots before a command. A root that cannot be walked is left out (its
+        changes go unrecorded) and the user is told; the command still runs."""
+        self._before_command = []
+        for root in self._roots:
+            try:
+                manifest = await asyncio.to_thread(self._store.snapshot, root, self._secrets)
+            except OSError as exc:
+                log.warning("could not snapshot %s before a command: %s", root, exc)
+                stream.warn(f"What the next command changes cannot be recorded: {exc}.")
+                continue
+            self._before_command.append(manifest)
 
-    def after_command(self, stream: TurnStream) -> None:
+    async def after_command(self, stream: TurnStream) -> str | None:
         """Record what the command changed; tell the client when it changed anything. Runs in
         the command's `finally`, interrupts included, so it must never raise: a failed
-        snapshot costs the undo of that command's changes, not the turn."""
-        changed: list[str] = []
+        snapshot costs the undo of that command's changes, not the turn. Returns what the
+        snapshots gave up, in words for the command item (None when they saw everything)."""
+        befores, self._before_command = self._before_command, []
+        notes: list[str] = []
         try:
-            for before in self._before_command:
-                after = self._store.snapshot(before.root)
-                changed += self.checkpoint.record_command(before, after)
-        except OSError as exc:
-            log.warning("could not record what a command changed: %s", exc)
-            stream.warn(
-                f"What the last command changed could not be recorded ({exc}); "
-                "turn/revert may miss it."
-            )
-        self._before_command = []
-        if changed:
-            stream.diff_updated(self.diff())
+            changed = await asyncio.to_thread(self._record_command, befores, notes)
+            if changed:
+                stream.diff_updated(await asyncio.to_thread(self.diff))
+        except Exception as exc:  # a bug or an odd file must cost the record, not the turn
+            log.exception("could not record what a command changed")
+            message = str(exc) or type(exc).__name__
+            notes.append(f"What this command changed could not be recorded ({message}).")
+            stream.warn(f"{notes[-1]} turn/revert may miss it.")
+        return " ".join(notes) or None
+
+    def _record_command(self, befores: list[Manifest], notes: list[str]) -> list[str]:
+        changed: list[str] = []
+        for before in befores:
+            try:
+                after = self._store.snapshot(before.root, self._secrets)
+            except OSError as exc:
+                notes.append(f"What this command changed could not be recorded: {exc}.")
+                continue
+            changed += self.checkpoint.record_command(before, after)
+            note = after.report.describe() or before.report.describe()
+            if note and note not in notes:
+                notes.append(note)
+        return changed
 
     def diff(self) -> str:
-        """One unified diff of every file the turn changed, original against now."""
-        diffs = []
-        for path, _kind in self.checkpoint.changes().items():
+        """One unified diff of every file the turn changed, original against now; a file
+        that cannot be read or shown becomes a one-line note. Never raises on what is on
+        disk."""
+        diffs: list[str] = []
+        budget = [DIFF_BYTES_CAP]
+        changes = self.checkpoint.changes()
+        for shown, path in enumerate(changes):
+            if shown == DIFF_FILES_CAP:
+                diffs.append(f"[... {len(changes) - shown} more changed files not shown ...]\n")
+                break
             entry = self.checkpoint.data.entries[path]
-            before = self._text_of(entry.before.digest) if entry.before.exists else None
-            now = self._files.read(Path(path))
-            if before is None and entry.before.exists:
-                diffs.append(f"Binary or large file {path} changed\n")
-                continue
-            if now is not None and (len(now) > DIFF_FILE_CAP or "\x00" in now[:8192]):
-                diffs.append(f"Binary or large file {path} changed\n")
-                continue
-            if before == now:
-                continue
-            diffs.append(diff_file(path, before, now).diff)
+            diffs.append(self._file_diff(path, self._before(entry.before), self._now(path, budget)))
         return "".join(diffs)
 
-    def _text_of(self, digest: str | None) -> str | None:
-        if digest is None:
-            return None
-        data = self._store.blobs.get(digest)
+    def _file_diff(self, path: str, before: _Side, now: _Side) -> str:
+        note = before.note or now.note
+        if note is not None:
+            return f"{note} ({path} changed)\n"
+        if before == now:
+            return ""
+        text = diff_file(path, before.text, now.text).diff
+        if not (before.link or now.link):
+            return text
+        if before.text is None:
+            modes = f"new file mode {SYMLINK_MODE}\n"
+        elif now.text is None:
+            modes = f"deleted file mode {SYMLINK_MODE}\n"
+        elif before.link != now.link:
+            old, new = (SYMLINK_MODE, "100644") if before.link else ("100644", SYMLINK_MODE)
+            modes = f"old mode {old}\nnew mode {new}\n"
+        else:
+            modes = ""
+        rel = path.lstrip("/")
+        return f"diff --git a/{rel} b/{rel}\n{modes}{text}"
+
+    def _before(self, state: FileState) -> _Side:
+        if not state.exists:
+            return _ABSENT
+        if state.link is not None:
+            return _Side(state.link, link=True)
+        if state.digest is None:
+            return _Side(None, note="Binary or large file")
+        data = self._store.blobs.get(state.digest)
         if len(data) > DIFF_FILE_CAP or b"\x00" in data[:8192]:
-            return None
-        return data.decode("utf-8", errors="surrogateescape")
+            return _Side(None, note="Binary or large file")
+        return _Side(data.decode("utf-8", errors="surrogateescape"))
+
+    def _now(self, path: str, budget: list[int]) -> _Side:
+        """The file as it is now, read without following any symlink below its root."""
+        try:
+            info = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return _ABSENT
+        except OSError as exc:
+            return _Side(None, note=f"Unreadable file ({exc.strerror})")
+        if stat.S_ISLNK(info.st_mode):
+            try:
+                return _Side(os.readlink(path), link=True)
+            except OSError as exc:
+                return _Side(None, note=f"Unreadable symlink ({exc.strerror})")
+        if not stat.S_ISREG(info.st_mode):
+            return _Side(None, note=f"Now {kind_of(info.st_mode)}, not shown:")
+        if info.st_size > min(DIFF_FILE_CAP, budget[0]):
+            return _Side(None, note=f"Binary or large file ({human_size(info.st_size)})")
+        buffered = self._files.open_buffer(Path(path))
+        if buffered is not None:
+            return _Side(buffered)
+        try:
+            data = self._read_below_root(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return _ABSENT
+        except OSError as exc:
+            return _Side(None, note=f"Not shown: {exc}")
+        budget[0] -= len(data)
+        if b"\x00" in data[:8192]:
+            return _Side(None, note="Binary or large file")
+        return _Side(data.decode("utf-8", errors="surrogateescape"))
+
+    def _read_below_root(self, path: str) -> bytes:
+        try:
+            verdict = resolve_for_read(path, cwd=Path(path).parent, policy=self._policy)
+        except PathDenied as exc:
+            raise NotReadable(str(exc)) from None
+        if verdict.secret:
+            raise NotReadable(f"{path} is a secret path (credentials)")
+        root = next((r for r in self._roots if Path(path).is_relative_to(r)), None)
+        if root is None:  # an approved edit outside the roots: its own path, no final link
+            root = Path(path).parent
+        fd, info = open_beneath(root, os.path.relpath(path, root))
+        try:
+            return read_fd(fd, DIFF_FILE_CAP, path, info.st_size)
+        finally:
+            os.close(fd)

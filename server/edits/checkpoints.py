@@ -32,6 +32,7 @@ import msgspec
 
 from server.edits.atomic import atomic_delete, atomic_write
 from server.edits.blobs import BlobError, BlobStore
+from server.edits.safe_read import read_bounded
 from server.edits.snapshot import (
     DEFAULT_MAX_BLOB_BYTES,
     Manifest,
@@ -261,12 +262,19 @@ class CheckpointStore:
     def save(self, checkpoint: Checkpoint) -> None:
         atomic_write(self._checkpoint_path(checkpoint.id), msgspec.json.encode(checkpoint.data))
 
-    def snapshot(self, root: str | os.PathLike[str]) -> Manifest:
-        """Snapshot a workspace root, reusing what the previous snapshot of it learned."""
+    def snapshot(self, root: str | os.PathLike[str], secrets: Iterable[Path] = ()) -> Manifest:
+        """Snapshot a workspace root, reusing what the previous snapshot of it learned;
+        `secrets` (credential files and directories) are never read. Raises
+        `RootUnavailable` when the root cannot be opened."""
         key = os.path.abspath(root)
         previous = self._latest.get(key) or self._load_manifest(key)
         manifest = take_snapshot(
-            Path(key), self.blobs, previous, self.max_blob_bytes, exclude=[self.state_dir]
+            Path(key),
+            self.blobs,
+            previous,
+            self.max_blob_bytes,
+            exclude=[self.state_dir],
+            secrets=secrets,
         )
         self._latest[key] = manifest
         atomic_write(self._manifest_path(key), msgspec.json.encode(manifest))
@@ -284,8 +292,10 @@ class CheckpointStore:
         if not stat.S_ISREG(info.st_mode):
             return FileState(True, mode=mode)
         if keep_content and info.st_size <= self.max_blob_bytes:
-            try:
-                return FileState(True, self.blobs.put(path.read_bytes()), mode)
+            try:  # never a FIFO or a symlink swapped in since the lstat
+                return FileState(
+                    True, self.blobs.put(read_bounded(path, self.max_blob_bytes)), mode
+                )
             except OSError:
                 return FileState(True, mode=mode)
         return FileState(True, digest_of(path), mode)

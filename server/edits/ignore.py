@@ -17,7 +17,9 @@ from pathlib import Path
 import pathspec
 
 from server.edits.atomic import is_atomic_temp
+from server.edits.safe_read import read_bounded
 
+GITIGNORE_CAP = 1024 * 1024
 ALWAYS_IGNORED = frozenset({".git", "node_modules"})
 
 ScopedSpec = tuple[str, pathspec.PathSpec]
@@ -74,8 +76,8 @@ class IgnoreRules:
         cached = self._cache.get(directory)
         if cached is not None and cached[0] == mtime:
             return cached[1]
-        try:
-            text = file.read_text(encoding="utf-8", errors="replace")
+        try:  # a FIFO or a huge file named .gitignore must not stall a walk
+            text = read_bounded(file, GITIGNORE_CAP).decode("utf-8", errors="replace")
         except OSError:
             return None
         spec = pathspec.GitIgnoreSpec.from_lines(text.splitlines())

@@ -11,6 +11,14 @@ The walk skips what `ignore.IgnoreRules` ignores (`.git`, `node_modules`, `.giti
 trees): build outputs and caches are large and rebuilt, not restored. Symlinks are recorded
 by target and never followed; files larger than `max_blob_bytes` are recorded by stat only
 and cannot be restored.
+
+Whatever a command leaves, a snapshot ends and never blocks: the walk goes from directory
+fds with O_NOFOLLOW (a directory swapped for a symlink mid-walk is not entered), reads
+files through `safe_read` (a FIFO or device is skipped, never opened), skips secret paths
+and names that are not UTF-8, enters a directory seen before (a bind-mount loop) only
+once, and stops reading content past a byte and time budget (stat-only from then on) and
+walking past an entry cap or deadline (the manifest is then `complete=False`). What it
+gave up is counted in `Manifest.report`, which says so in words for the user.
 """
 
 from __future__ import annotations
@@ -21,18 +29,41 @@ import os
 import stat
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from server.edits.atomic import is_atomic_temp, is_stale_atomic_temp
 from server.edits.blobs import BlobStore
 from server.edits.ignore import ALWAYS_IGNORED, IgnoreRules, ScopedSpec, matches
+from server.edits.safe_read import NotReadable, TooLarge, open_regular, read_fd
 
 RACY_WINDOW_NS = 2_000_000_000
 DEFAULT_MAX_BLOB_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
+class SnapshotLimits:
+    """How much one snapshot may cost before it degrades (see the module docstring)."""
+
+    max_entries: int = 300_000
+    """Files and directories walked; past it the walk stops (memory: ~200 bytes each)."""
+    read_budget_bytes: int = 512 * 1024 * 1024
+    """New content read per snapshot; past it files are recorded by stat only."""
+    read_deadline_s: float = 20.0
+    walk_deadline_s: float = 60.0
+    max_depth: int = 200
+    """Directories nested deeper are skipped (each level holds one open fd)."""
+
+
+DEFAULT_LIMITS = SnapshotLimits()
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class RootUnavailable(OSError):
+    """The workspace root itself cannot be opened (deleted, unmounted, not a directory)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ManifestEntry:
     size: int
     mtime_ns: int
@@ -62,6 +93,55 @@ class ManifestEntry:
 
 
 @dataclass(frozen=True)
+class SnapshotReport:
+    """What a snapshot gave up, counted; all zero for a snapshot that saw everything."""
+
+    special: int = 0
+    """FIFOs, sockets and devices: skipped, never opened."""
+    bad_names: int = 0
+    """Entries whose name is not UTF-8 (nothing on the wire could name them)."""
+    unreadable: int = 0
+    """Directories or files that could not be opened, or vanished mid-walk."""
+    large: int = 0
+    """Files over the size cap, recorded by stat only."""
+    over_budget: int = 0
+    """Files recorded by stat only because the snapshot's read budget was spent."""
+    loops: int = 0
+    """Directories reached a second time (a bind-mount loop), or nested too deep."""
+    secret: int = 0
+    """Secret paths (credentials) below the root, never read."""
+    stopped: bool = False
+    """The walk stopped early (entry cap or deadline): the manifest is incomplete."""
+
+    def degraded(self) -> bool:
+        return any(getattr(self, f.name) for f in fields(self) if f.name != "secret")
+
+    def describe(self) -> str | None:
+        """In words for the user, or None when nothing that matters was given up."""
+        if not self.degraded():
+            return None
+        parts = [
+            f"{n} {what}"
+            for n, what in (
+                (self.special, "FIFOs, sockets or devices skipped (never opened)"),
+                (self.bad_names, "names that are not UTF-8 skipped"),
+                (self.unreadable, "entries that could not be read skipped"),
+                (self.large, "large files tracked by size and time only"),
+                (self.over_budget, "files tracked by size and time only (read budget spent)"),
+                (self.loops, "directory loops or too-deep directories not entered"),
+            )
+            if n
+        ]
+        if self.stopped:
+            parts.append("the walk stopped early (too many files or too slow)")
+        return (
+            "What commands change here is tracked only in part: "
+            + "; ".join(parts)
+            + ". Undo and the turn diff may miss those files."
+        )
+
+
+@dataclass(frozen=True)
 class Manifest:
     """Every file under `root` (absolute) by its POSIX path relative to it."""
 
@@ -70,6 +150,9 @@ class Manifest:
     entries: dict[str, ManifestEntry] = field(default_factory=dict[str, ManifestEntry])
     dirs: frozenset[str] = frozenset()
     """Every directory walked, so a revert can remove the ones a command created."""
+    report: SnapshotReport = SnapshotReport()
+    complete: bool = True
+    """False when the walk stopped early: absences prove nothing then."""
 
 
 @dataclass(frozen=True)
@@ -83,14 +166,18 @@ class ManifestChanges:
 
 
 def diff_manifests(before: Manifest, after: Manifest) -> ManifestChanges:
-    """Relative paths created, modified and deleted between two snapshots of one root."""
+    """Relative paths created, modified and deleted between two snapshots of one root. When
+    either walk stopped early, a path missing from one side may just not have been reached:
+    only modifications are reported then (recording a "creation" would let a revert delete a
+    file that was there all along)."""
     old, new = before.entries, after.entries
+    both = before.complete and after.complete
     return ManifestChanges(
-        created=tuple(sorted(new.keys() - old.keys())),
+        created=tuple(sorted(new.keys() - old.keys())) if both else (),
         modified=tuple(
             sorted(p for p in old.keys() & new.keys() if not old[p].same_content(new[p]))
         ),
-        deleted=tuple(sorted(old.keys() - new.keys())),
+        deleted=tuple(sorted(old.keys() - new.keys())) if both else (),
     )
 
 
@@ -100,25 +187,217 @@ def take_snapshot(
     previous: Manifest | None = None,
     max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES,
     exclude: Iterable[Path] = (),
+    secrets: Iterable[Path] = (),
+    limits: SnapshotLimits = DEFAULT_LIMITS,
 ) -> Manifest:
     """Snapshot `root`, storing contents not already known from `previous`. Directories in
-    `exclude` are skipped: the blob store itself, when it lives inside the workspace."""
-    started = time.time_ns()
-    reuse = previous.entries if previous and previous.root == str(root) else {}
-    racy_after = previous.taken_at_ns - RACY_WINDOW_NS if previous else 0
-    entries: dict[str, ManifestEntry] = {}
-    files, dirs = _walk(root, {os.path.abspath(p) for p in exclude})
-    for rel, info in files:
+    `exclude` are skipped (the blob store itself, when it lives inside the workspace), and
+    so are `secrets` (files or directories, never read). Raises RootUnavailable when the
+    root cannot be opened."""
+    walk = _Walk(root, blobs, previous, max_blob_bytes, exclude, secrets, limits)
+    return walk.run()
+
+
+class _Walk:
+    """One snapshot's walk: from directory fds, depth first, at most `max_depth` fds open."""
+
+    def __init__(
+        self,
+        root: Path,
+        blobs: BlobStore,
+        previous: Manifest | None,
+        max_blob_bytes: int,
+        exclude: Iterable[Path],
+        secrets: Iterable[Path],
+        limits: SnapshotLimits,
+    ) -> None:
+        self.root = root
+        self.blobs = blobs
+        self.reuse = previous.entries if previous and previous.root == str(root) else {}
+        self.racy_after = previous.taken_at_ns - RACY_WINDOW_NS if previous else 0
+        self.max_blob_bytes = max_blob_bytes
+        real_root = os.path.realpath(root)
+        self.real_root = real_root
+        self.skip = {os.path.realpath(p) for p in exclude}
+        self.secrets = {os.path.realpath(p) for p in secrets}
+        self.limits = limits
+        self.rules = IgnoreRules(root)
+        self.entries: dict[str, ManifestEntry] = {}
+        self.dirs: list[str] = []
+        self.seen_dirs: set[tuple[int, int]] = set()
+        self.counts = dict.fromkeys(
+            ("special", "bad_names", "unreadable", "large", "over_budget", "loops", "secret"), 0
+        )
+        self.read_bytes = 0
+        self.started = time.monotonic()
+        self.stopped = False
+
+    def run(self) -> Manifest:
+        started_ns = time.time_ns()
+        if any(_is_under(self.real_root, s) for s in self.secrets):
+            self.counts["secret"] += 1  # the whole root is a secret: nothing of it is read
+            return self._manifest(started_ns)
+        try:
+            root_fd = os.open(self.root, _DIR_FLAGS)
+            info = os.fstat(root_fd)
+        except OSError as exc:
+            raise RootUnavailable(
+                exc.errno or 0,
+                f"the workspace folder {self.root} cannot be opened ({exc.strerror}); "
+                "was it deleted or unmounted?",
+            ) from None
+        self.seen_dirs.add((info.st_dev, info.st_ino))
+        stack: list[tuple[int, str, list[ScopedSpec], list[str]]] = []
+        try:
+            specs = self.rules.extend([], self.root, "")
+            stack.append((root_fd, "", specs, self._list(root_fd, "", specs)))
+            while stack and not self.stopped:
+                fd, rel_dir, specs, subdirs = stack[-1]
+                if not subdirs:
+                    os.close(fd)
+                    stack.pop()
+                    continue
+                name = subdirs.pop()
+                child = self._enter(fd, rel_dir + name, len(stack))
+                if child is not None:
+                    rel = rel_dir + name + "/"
+                    child_specs = self.rules.extend(specs, self.root / rel, rel)
+                    stack.append((child, rel, child_specs, self._list(child, rel, child_specs)))
+        finally:
+            for fd, *_rest in stack:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        return self._manifest(started_ns)
+
+    def _manifest(self, started_ns: int) -> Manifest:
+        report = SnapshotReport(**self.counts, stopped=self.stopped)
+        return Manifest(
+            str(self.root),
+            started_ns,
+            self.entries,
+            frozenset(self.dirs),
+            report,
+            complete=not self.stopped,
+        )
+
+    def _enter(self, parent: int, rel: str, depth: int) -> int | None:
+        """An fd on the subdirectory `rel`, or None when it must not be walked."""
+        if depth > self.limits.max_depth:
+            self.counts["loops"] += 1
+            return None
+        try:
+            fd = os.open(rel.rsplit("/", 1)[-1], _DIR_FLAGS, dir_fd=parent)
+            info = os.fstat(fd)
+        except OSError:  # gone, unreadable, or swapped for a symlink since it was listed
+            self.counts["unreadable"] += 1
+            return None
+        identity = (info.st_dev, info.st_ino)
+        if identity in self.seen_dirs:
+            os.close(fd)
+            self.counts["loops"] += 1
+            return None
+        self.seen_dirs.add(identity)
+        return fd
+
+    def _list(self, fd: int, rel_dir: str, specs: list[ScopedSpec]) -> list[str]:
+        """Record the files of the directory `fd`; return its subdirectories to walk."""
+        subdirs: list[str] = []
+        try:
+            children = list(os.scandir(fd))
+        except OSError:
+            self.counts["unreadable"] += 1
+            return subdirs
+        for child in children:
+            if self._over_limits():
+                break
+            name = child.name
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                self.counts["bad_names"] += 1
+                continue
+            try:
+                info = child.stat(follow_symlinks=False)
+            except OSError:
+                continue  # removed while we walked (a command's temporary cover, say)
+            if name in ALWAYS_IGNORED or is_atomic_temp(name):
+                if is_stale_atomic_temp(name):  # left by a writer killed mid-write
+                    with contextlib.suppress(OSError):
+                        os.unlink(name, dir_fd=fd)
+                continue
+            rel = f"{rel_dir}{name}"
+            is_dir = stat.S_ISDIR(info.st_mode)
+            if matches(rel, is_dir, specs):
+                continue
+            real = os.path.join(self.real_root, rel)
+            if real in self.secrets:
+                self.counts["secret"] += 1
+                continue
+            if is_dir:
+                if real not in self.skip:
+                    self.dirs.append(rel)
+                    subdirs.append(name)
+            elif stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode):
+                self._record(fd, name, rel, info)
+            else:
+                self.counts["special"] += 1
+        return subdirs
+
+    def _over_limits(self) -> bool:
+        if len(self.entries) + len(self.dirs) >= self.limits.max_entries or (
+            time.monotonic() - self.started > self.limits.walk_deadline_s
+        ):
+            self.stopped = True
+        return self.stopped
+
+    def _record(self, fd: int, name: str, rel: str, info: os.stat_result) -> None:
         entry = _stat_entry(info)
-        known = reuse.get(rel)
+        known = self.reuse.get(rel)
         if stat.S_ISLNK(info.st_mode):
-            entry = replace(entry, link=os.readlink(root / rel))
-        elif known and known.same_stat(entry) and known.digest and entry.mtime_ns < racy_after:
+            try:
+                entry = replace(entry, link=os.readlink(name, dir_fd=fd))
+            except OSError:
+                self.counts["unreadable"] += 1
+                return
+        elif known and known.same_stat(entry) and known.digest and entry.mtime_ns < self.racy_after:
             entry = known
-        elif entry.size <= max_blob_bytes:
-            entry = replace(entry, digest=_store(root / rel, blobs))
-        entries[rel] = entry
-    return Manifest(str(root), started, entries, frozenset(dirs))
+        elif entry.size > self.max_blob_bytes:
+            self.counts["large"] += 1
+        elif self._budget_spent(entry.size):
+            self.counts["over_budget"] += 1
+        else:
+            entry = replace(entry, digest=self._store(fd, name))
+        self.entries[rel] = entry
+
+    def _budget_spent(self, size: int) -> bool:
+        if self.read_bytes + size > self.limits.read_budget_bytes:
+            return True
+        return time.monotonic() - self.started > self.limits.read_deadline_s
+
+    def _store(self, fd: int, name: str) -> str | None:
+        """The content digest of `name` in the directory `fd`; None (stat only) when it is no
+        longer a regular file, grew past the cap, or is gone."""
+        try:
+            file_fd, info = open_regular(name, dir_fd=fd)
+        except OSError:
+            self.counts["unreadable"] += 1
+            return None
+        try:
+            data = read_fd(file_fd, self.max_blob_bytes, name, info.st_size)
+        except TooLarge:
+            self.counts["large"] += 1
+            return None
+        except (NotReadable, OSError):
+            self.counts["unreadable"] += 1
+            return None
+        finally:
+            os.close(file_fd)
+        self.read_bytes += len(data)
+        return self.blobs.put(data)
+
+
+def _is_under(path: str, base: str) -> bool:
+    return path == base or path.startswith(base.rstrip("/") + "/")
 
 
 def _stat_entry(info: os.stat_result) -> ManifestEntry:
@@ -131,56 +410,15 @@ def _stat_entry(info: os.stat_result) -> ManifestEntry:
     )
 
 
-def _store(path: Path, blobs: BlobStore) -> str | None:
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None  # unreadable or gone mid-walk: recorded by stat only
-    return blobs.put(data)
-
-
 def digest_of(path: Path) -> str | None:
-    """The SHA-256 of a regular file's content, None if it cannot be read."""
+    """The SHA-256 of a regular file's content, None if it cannot be read (a FIFO, a device
+    or a symlink is not opened)."""
     try:
-        with path.open("rb") as handle:
+        fd, _info = open_regular(path)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError:
         return None
-
-
-def _walk(root: Path, exclude: set[str]) -> tuple[list[tuple[str, os.stat_result]], list[str]]:
-    """(relative POSIX path, lstat) of regular files and symlinks, and the relative paths
-    of directories, honouring ignores."""
-    rules = IgnoreRules(root)
-    found: list[tuple[str, os.stat_result]] = []
-    dirs: list[str] = []
-    stack: list[tuple[Path, str, list[ScopedSpec]]] = [(root, "", [])]
-    while stack:
-        directory, rel_dir, specs = stack.pop()
-        specs = rules.extend(specs, directory, rel_dir)
-        try:
-            children = list(os.scandir(directory))
-        except OSError:
-            continue  # unreadable directory: nothing of it can be restored either
-        for child in children:
-            rel = f"{rel_dir}{child.name}"
-            try:
-                info = child.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue  # removed while we walked (a command's temporary cover, say)
-            is_dir = stat.S_ISDIR(info.st_mode)
-            if child.name in ALWAYS_IGNORED or is_atomic_temp(child.name):
-                if is_stale_atomic_temp(child.name):  # left by a writer killed mid-write
-                    with contextlib.suppress(OSError):
-                        os.unlink(child.path)
-                continue
-            if matches(rel, is_dir, specs):
-                continue
-            if is_dir and child.path in exclude:
-                continue
-            if is_dir:
-                dirs.append(rel)
-                stack.append((Path(child.path), rel + "/", specs))
-            elif stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode):
-                found.append((rel, info))
-    return found, dirs

@@ -30,7 +30,7 @@ async def apply_patch_tool(args: dict[str, Any], ctx: ToolContext, _call_id: str
                 resolved[name] = ctx.gate.writable(name)
     try:
         edits = apply_patch(ops, read)
-    except PatchError as exc:
+    except (PatchError, OSError) as exc:  # OSError: a FIFO, a device, a file too large
         raise ToolFailed(f"{exc} Nothing was changed.") from None
     return await review_and_apply(
         ctx,
@@ -49,7 +49,10 @@ async def apply_patch_tool(args: dict[str, Any], ctx: ToolContext, _call_id: str
 async def edit_file_tool(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
     path = ctx.gate.writable(args["path"])
     old_string, new_string = args["old_string"], args["new_string"]
-    current = ctx.files.read(path)
+    try:
+        current = ctx.files.read(path)
+    except OSError as exc:  # a FIFO, a device, a file too large to edit
+        raise ToolFailed(f"{exc} Nothing was changed.") from None
     if current is None:
         if old_string:
             raise ToolFailed(

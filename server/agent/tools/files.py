@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import codecs
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +15,14 @@ from server.agent.model import ToolSpec
 from server.agent.tools.base import Tool, ToolContext, ToolFailed
 from server.agent.tools.items import as_tool_item
 from server.agent.tools.ripgrep import run_rg
+from server.edits.safe_read import CHUNK, NotRegularFile, human_size, open_regular
 
 READ_LINE_CAP = 2000
+LINE_CHAR_CAP = 4000
+"""Longer lines are cut (a minified bundle, a file of zeros without a newline)."""
+SCAN_CAP = 512 * 1024 * 1024
+"""read_file reads at most this much of a file to find the requested lines."""
+BINARY_SNIFF = 8192
 LIST_ENTRY_CAP = 400
 
 
@@ -24,36 +35,136 @@ def display_path(path: Path, cwd: Path) -> str:
 
 async def read_file(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
     start = max(int(args.get("start_line") or 1), 1)
-    end = args.get("end_line")
+    end = int(args["end_line"]) if args.get("end_line") else None
     shown = args["path"] + (f" (lines {start}-{end or 'end'})" if start > 1 or end else "")
 
     async def work(item: ToolCallItem) -> str:
         path = await ctx.gate.readable(args["path"], item)
-        if path.is_dir():
-            raise ToolFailed(f"{args['path']} is a directory; use list_dir to see what it holds.")
+        buffered = ctx.files.open_buffer(path)
         try:
-            text = ctx.files.read_for_model(path)
+            if buffered is not None:
+                window = buffer_window(buffered, start, end)
+            else:  # off the event loop: even a bounded read of a slow disk must not stall it
+                window = await asyncio.to_thread(read_disk_window, path, start, end)
         except FileNotFoundError:
             raise ToolFailed(
                 f"{args['path']} does not exist. Use list_dir or search to find the right path."
             ) from None
+        except NotRegularFile as exc:
+            hint = "; use list_dir to see what it holds" if exc.kind == "a directory" else ""
+            raise ToolFailed(f"{args['path']} is {exc.kind}; not read{hint}.") from None
         except OSError as exc:
             raise ToolFailed(f"{args['path']} could not be read: {exc.strerror}.") from None
-        if "\x00" in text[:8192]:
-            return f"{args['path']} is a binary file ({path.stat().st_size} bytes); not shown."
-        lines = text.splitlines()
-        last = min(int(end) if end else len(lines), len(lines), start + READ_LINE_CAP - 1)
-        if start > len(lines) and lines:
-            raise ToolFailed(f"{args['path']} has only {len(lines)} lines.")
-        body = "\n".join(f"{n:>6}\t{lines[n - 1]}" for n in range(start, last + 1))
-        if last < len(lines):
-            body += (
-                f"\n[... lines {last + 1}-{len(lines)} not shown; read them with "
-                f"start_line={last + 1} ...]"
-            )
-        return body or "(empty file)"
+        return window.render(args["path"], start)
 
     return await as_tool_item(ctx, "read_file", args, f"Read {shown}", work)
+
+
+@dataclass
+class LineWindow:
+    """The lines of a file shown to the model, and what it should know about the rest."""
+
+    lines: list[tuple[int, str]]
+    size: int
+    total: int | None
+    """How many lines the file has; None when it was too large to count them all."""
+    binary: bool = False
+
+    def render(self, name: str, start: int) -> str:
+        if self.binary:
+            return f"{name} is a binary file ({self.size} bytes); not shown."
+        if not self.lines:
+            if self.total is not None and start > self.total and self.total:
+                raise ToolFailed(f"{name} has only {self.total} lines.")
+            if self.total is None:
+                raise ToolFailed(
+                    f"{name} is {human_size(self.size)}; line {start} is beyond the first "
+                    f"{human_size(SCAN_CAP)} Tether scans. Use shell (e.g. sed -n or tail -c) "
+                    "for that part."
+                )
+            return "(empty file)"
+        body = "\n".join(f"{n:>6}\t{text}" for n, text in self.lines)
+        last = self.lines[-1][0]
+        if self.total is not None and last < self.total:
+            body += (
+                f"\n[... lines {last + 1}-{self.total} not shown; read them with "
+                f"start_line={last + 1} ...]"
+            )
+        elif self.total is None:
+            body += (
+                f"\n[... {name} is {human_size(self.size)}; more lines follow. Read them with "
+                f"start_line={last + 1} ...]"
+            )
+        return body
+
+
+def read_disk_window(path: Path, start: int, end: int | None) -> LineWindow:
+    """The requested lines of a file on disk, reading at most `SCAN_CAP` bytes of it (a 2 GB
+    sparse file costs one window, not 2 GB of memory); refuses FIFOs, devices and sockets."""
+    fd, info = open_regular(path)
+    try:
+        if b"\x00" in os.pread(fd, BINARY_SNIFF, 0):
+            return LineWindow([], info.st_size, 0, binary=True)
+        last = _last_line(start, end)
+        shown = [(n, text) for n, text in enumerate(_fd_lines(fd, last), 1) if n >= start]
+        return LineWindow(shown, info.st_size, _count_lines(fd))
+    finally:
+        os.close(fd)
+
+
+def buffer_window(text: str, start: int, end: int | None) -> LineWindow:
+    lines = text.splitlines()
+    shown = lines[start - 1 : _last_line(start, end)]
+    return LineWindow([(start + i, _cut(t)) for i, t in enumerate(shown)], len(text), len(lines))
+
+
+def _last_line(start: int, end: int | None) -> int:
+    cap = start + READ_LINE_CAP - 1
+    return cap if end is None else min(end, cap)
+
+
+def _fd_lines(fd: int, last: int) -> Iterator[str]:
+    """Lines 1..`last` of `fd` (undecodable bytes replaced, each cut to `LINE_CHAR_CAP`),
+    within its first `SCAN_CAP` bytes; a line never grows past the cap in memory."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    partial, offset, count = "", 0, 0
+    while offset < SCAN_CAP:
+        chunk = os.pread(fd, min(CHUNK, SCAN_CAP - offset), offset)
+        if not chunk:
+            break
+        offset += len(chunk)
+        *complete, rest = decoder.decode(chunk).split("\n")
+        for piece in complete:
+            yield _cut(partial + piece)
+            partial = ""
+            count += 1
+            if count == last:
+                return
+        partial = (partial + rest)[: LINE_CHAR_CAP + 1]
+    else:
+        return  # the scan cap: what lies further is not shown
+    partial += decoder.decode(b"", final=True)
+    if partial:
+        yield _cut(partial)
+
+
+def _count_lines(fd: int) -> int | None:
+    """How many lines `fd` holds; None when it is longer than `SCAN_CAP`."""
+    count, offset, last_byte = 0, 0, b"\n"
+    while chunk := os.pread(fd, CHUNK, offset):
+        if offset >= SCAN_CAP:
+            return None
+        count += chunk.count(b"\n")
+        offset += len(chunk)
+        last_byte = chunk[-1:]
+    return count + (last_byte != b"\n")
+
+
+def _cut(line: str) -> str:
+    line = line.removesuffix("\r")
+    if len(line) <= LINE_CHAR_CAP:
+        return line
+    return line[:LINE_CHAR_CAP] + f" [... line cut at {LINE_CHAR_CAP} characters ...]"
 
 
 async def list_dir(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:

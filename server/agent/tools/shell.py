@@ -59,7 +59,7 @@ async def shell(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
     # A read-only sandbox cannot change the workspace: no snapshots needed around it.
     tracked = item.sandbox != "readOnly"
     if tracked:
-        ctx.turn_files.before_command()
+        await ctx.turn_files.before_command(ctx.stream)
     try:
         result = await run_command(
             command,
@@ -77,7 +77,7 @@ async def shell(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
         raise ToolFailed(f"The sandbox could not start: {exc}") from None
     finally:
         if tracked:
-            ctx.turn_files.after_command(ctx.stream)
+            item.tracking_note = await ctx.turn_files.after_command(ctx.stream)
     item.exit_code, item.duration_ms = result.exit_code, result.duration_ms
     item.timed_out = result.timed_out or None
     item.truncated = result.truncated or None
