@@ -16,6 +16,21 @@ Redirections that cannot create or change a file are exempt from flagging, becau
 them to almost every command and flagging them would bring back approval fatigue: duplicating or
 closing a descriptor (`2>&1`, `>&2`, `3>&-`) and sending output to or reading from `/dev/null`.
 Every other redirection, here-docs and here-strings included, is flagged.
+
+Constructs that run text no rule can read are flagged like `eval`: a shell fed its commands on
+stdin (`echo 'rm x' | bash`, `bash <<< ...`, `sh -s`, `su` without `-c`), a script read from a
+process substitution (`source <(...)`, `bash <(...)`), and commands set to run later or under
+another name (`trap`, `alias`, `coproc`, `hash -p`). Wrappers (`sudo`, `timeout`, `flock`,
+`script -c`, `watch`, ... see `sandbox.wrappers`) are seen through to the command they run.
+
+tree-sitter-bash is given ASCII only: each byte of a non-ASCII character becomes `X` before
+parsing, so byte offsets stay the same and node text is sliced from the original bytes. Its
+external scanner passes the lookahead code point to `isdigit`/`isalpha`, which index a 384-entry
+glibc table; an astral character reads up to 2 MiB past it and crashes the process with SIGSEGV
+(`{` then U+10FFFF is enough). bash's metacharacters are all ASCII, so a non-ASCII character is a
+plain word character to bash as `X` is to the grammar. The scanner also truncates code points to
+bytes when it compares here-doc delimiters, and `X` can equal real text, so a here-doc with
+non-ASCII text in it is flagged as unsupported: where it ends is not certain.
 """
 
 from __future__ import annotations
@@ -28,6 +43,15 @@ from functools import cache
 
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
+
+from sandbox.wrappers import (
+    SHELLS,
+    Unwrapped,
+    basename,
+    split_short_cluster,
+    strip_wrappers,
+    unwrap,
+)
 
 _SHOWN_CHARS = 60
 _SHOWN_FLAGS = 3
@@ -44,6 +68,8 @@ class Construct(StrEnum):
     DYNAMIC_COMMAND_NAME = "command name that is computed"
     ASSIGNMENT = "variable assignment"
     EVAL = "eval"
+    SHELL_INPUT = "shell that runs the text fed to it"
+    DEFERRED = "command set to run later or under another name"
     NESTED_SHELL = "shell script that cannot be checked"
     COMPOUND = "compound statement or function"
     BACKGROUND = "background job"
@@ -115,7 +141,6 @@ class ParsedCommand:
         return f"{shown} and {hidden} more" if hidden > 0 else shown
 
 
-SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "mksh", "ash", "busybox-sh"})
 _SHELL_OPTION = re.compile(r"[-+][abefhiklmnprtuvxBCEHPT]*c?[abefhiklmnprtuvxBCEHPT]*")
 _SHELL_LONG_OPTIONS = frozenset({"--login", "--norc", "--noprofile", "--posix", "--noediting"})
 _MAX_NESTED_SHELLS = 3
@@ -142,9 +167,13 @@ def _bash() -> Language:
     return Language(tree_sitter_bash.language())
 
 
+_ASCII_ONLY = bytes.maketrans(bytes(range(0x80, 0x100)), b"X" * 0x80)
+
+
 def _parse_tree(source: bytes) -> Node:
     # A fresh parser per call: cheap (microseconds), and parsers must not be shared by threads.
-    return Parser(_bash()).parse(source).root_node
+    # ASCII only, so the scanner never feeds a code point above 127 to the ctype functions.
+    return Parser(_bash()).parse(source.translate(_ASCII_ONLY)).root_node
 
 
 def parse_command(source: str) -> ParsedCommand:
@@ -159,10 +188,6 @@ def parse_command(source: str) -> ParsedCommand:
     return ParsedCommand(source, tuple(walker.commands), tuple(walker.flags))
 
 
-def _text(node: Node) -> str:
-    return (node.text or b"").decode(errors="replace")
-
-
 @dataclass
 class _Walker:
     """Collects the simple commands and flags of one (possibly nested) shell script."""
@@ -172,8 +197,12 @@ class _Walker:
     commands: list[SimpleCommand] = field(default_factory=lambda: [])
     flags: list[Flag] = field(default_factory=lambda: [])
 
+    def text(self, node: Node) -> str:
+        """The node's source as written (the tree itself was parsed from an ASCII copy)."""
+        return self.source[node.start_byte : node.end_byte].decode(errors="replace")
+
     def flag(self, construct: Construct, node: Node) -> None:
-        self.flags.append(Flag(construct, _text(node)))
+        self.flags.append(Flag(construct, self.text(node)))
 
     def statement(self, node: Node) -> None:
         """Walk a node in statement position (a command, list, pipeline, compound...)."""
@@ -244,13 +273,34 @@ class _Walker:
                 self.statement(child)
 
     def redirect(self, node: Node) -> None:
-        if not _is_harmless_redirect(node):
+        if not self.is_harmless_redirect(node):
             self.flag(Construct.REDIRECTION, node)
+        if (
+            node.type == "heredoc_redirect"
+            and not self.source[node.start_byte : node.end_byte].isascii()
+        ):
+            # The grammar saw `X` for each non-ASCII byte, so where the here-doc ends is not sure.
+            self.flag(Construct.UNSUPPORTED, node)
         for child in node.named_children:
             if child.type in _WORD_TYPES:
                 self.word(child)
             else:
                 self.descend(child)
+
+    def is_harmless_redirect(self, node: Node) -> bool:
+        """True for `2>&1`-style descriptor duplication or closing and for `/dev/null` targets."""
+        if node.type != "file_redirect":
+            return False
+        destinations = node.children_by_field_name("destination")
+        operators = [c.type for c in node.children if not c.is_named]
+        if not destinations:
+            return self.text(node).endswith("&-")
+        if len(destinations) != 1:
+            return False
+        target = destinations[0]
+        if target.type == "number" and operators in ([">&"], ["<&"]):
+            return True
+        return target.type == "word" and self.text(target) in _HARMLESS_FILE_TARGETS
 
     def variable_assignment(self, node: Node) -> None:
         self.flag(Construct.ASSIGNMENT, node)
@@ -285,34 +335,58 @@ class _Walker:
                 self.simple_command(executed, node)
 
     def command_name(self, node: Node) -> Word:
-        word = self.word(node.named_children[0]) if node.named_children else Word(_text(node))
+        word = self.word(node.named_children[0]) if node.named_children else Word(self.text(node))
         if not word.literal or word.pattern:
             self.flag(Construct.DYNAMIC_COMMAND_NAME, node)
         return word
 
     def simple_command(self, command: SimpleCommand, node: Node) -> None:
-        """Record a command; a shell's -c script is parsed and its commands recorded too.
+        """Record a command; a script it hands to a shell is parsed and recorded too.
 
         A bare `bash -c SCRIPT` is replaced by the commands of SCRIPT, so rules judge what really
-        runs. Behind a wrapper (`sudo bash -c ...`) the outer command is kept as well, so the
-        wrapper still has to be allowed on its own.
+        runs. Behind a wrapper (`sudo bash -c ...`, `su -c SCRIPT`) the outer command is kept as
+        well, so the wrapper still has to be allowed on its own.
         """
-        argv = command.argv
-        inner = strip_wrappers(argv)
-        if inner[:1] == ("eval",):
-            self.flag(Construct.EVAL, node)
-        script = _shell_script_index(inner) if inner and basename(inner[0]) in SHELLS else None
-        if script is not None and script < 0:
-            self.flag(Construct.NESTED_SHELL, node)
-            script = None
-        if script is None:
+        unwrapped = unwrap(command.argv)
+        self.flag_hidden_runs(command, unwrapped, node)
+        if unwrapped.script is not None:
             self.commands.append(command)
+            script = Word(unwrapped.script, literal=command.exact)
+            self.nested_shell((script,), 0, node)
             return
-        offset = len(argv) - len(inner)
-        if offset:  # keep the wrapper: it must still be allowed on its own
+        words = _inner_words(command, unwrapped.argv)
+        script_index = None
+        if words and basename(words[0].text) in SHELLS:
+            script_index = _shell_script_index(unwrapped.argv)
+        if script_index is not None and script_index < 0:
+            self.flag(Construct.NESTED_SHELL, node)
+            script_index = None
+        wrapped = len(words) != len(command.words)
+        if script_index is None or wrapped:  # keep the wrapper: it must still be allowed
             self.commands.append(command)
-        if not self.nested_shell(command.words, offset + script, node) and not offset:
+        checked = script_index is not None and self.nested_shell(words, script_index, node)
+        if script_index is not None and not checked and not wrapped:
             self.commands.append(command)
+
+    def flag_hidden_runs(self, command: SimpleCommand, unwrapped: Unwrapped, node: Node) -> None:
+        """Flag a command that runs text no rule can see: eval, a shell fed on stdin, a trap..."""
+        if unwrapped.hidden:
+            self.flag(Construct.DYNAMIC_COMMAND_NAME, node)
+        if unwrapped.stdin_shell:
+            self.flag(Construct.SHELL_INPUT, node)
+        if basename(command.argv[0]) == "coproc":
+            self.flag(Construct.DEFERRED, node)
+        words = _inner_words(command, unwrapped.argv)
+        if not words:
+            return
+        name = basename(words[0].text)
+        args = [word.text for word in words[1:]]
+        if name == "eval":
+            self.flag(Construct.EVAL, node)
+        elif _reads_script_from_stdin(name, words):
+            self.flag(Construct.SHELL_INPUT, node)
+        elif _defers_commands(name, args):
+            self.flag(Construct.DEFERRED, node)
 
     def nested_shell(self, words: tuple[Word, ...], index: int, node: Node) -> bool:
         """Parse the -c script at `words[index]`; False (and flagged) when it cannot be checked."""
@@ -330,9 +404,9 @@ class _Walker:
         """Resolve one argument node; expansions and substitutions inside are flagged."""
         kind = node.type
         if kind in ("word", "number"):
-            return _unquoted_word(_text(node))
+            return _unquoted_word(self.text(node))
         if kind == "raw_string":
-            return Word(_text(node)[1:-1])
+            return Word(self.text(node)[1:-1])
         if kind == "string":
             return self.double_quoted(node)
         if kind == "ansi_c_string":
@@ -340,7 +414,7 @@ class _Walker:
         if kind == "concatenation":
             return self.concatenation(node)
         if kind == "brace_expression":
-            return Word(_text(node), pattern=True)
+            return Word(self.text(node), pattern=True)
         if kind in ("command_substitution", "process_substitution"):
             self.substitution(node)
         elif kind in ("simple_expansion", "expansion", "arithmetic_expansion"):
@@ -348,7 +422,7 @@ class _Walker:
             self.descend(node)
         else:
             self.statement(node)
-        return Word(_text(node), literal=False)
+        return Word(self.text(node), literal=False)
 
     def double_quoted(self, node: Node) -> Word:
         literal = True
@@ -360,16 +434,16 @@ class _Walker:
                 self.word(child)
             else:
                 self.flag(Construct.UNSUPPORTED, node)
-        raw = _text(node)
+        raw = self.text(node)
         if not raw.startswith('"'):
             return Word(raw, literal=False)
         return Word(_unescape_double_quoted(raw[1:-1]), literal=literal)
 
     def ansi_c(self, node: Node) -> Word:
-        decoded = _decode_ansi_c(_text(node)[2:-1])
+        decoded = _decode_ansi_c(self.text(node)[2:-1])
         if decoded is None:
             self.flag(Construct.UNSUPPORTED, node)
-            return Word(_text(node), literal=False)
+            return Word(self.text(node), literal=False)
         return Word(decoded)
 
     def concatenation(self, node: Node) -> Word:
@@ -378,12 +452,14 @@ class _Walker:
         for child in node.children:
             if child.start_byte != position or not child.is_named:
                 self.flag(Construct.UNSUPPORTED, node)
-            parts.append(self.word(child) if child.is_named else Word(_text(child), literal=False))
+            parts.append(
+                self.word(child) if child.is_named else Word(self.text(child), literal=False)
+            )
             position = child.end_byte
         text = "".join(part.text for part in parts)
         literal = all(part.literal for part in parts)
         unquoted = "".join(
-            _mask_escapes(_text(c)) if c.type == "word" else "_" for c in node.children
+            _mask_escapes(self.text(c)) if c.type == "word" else "_" for c in node.children
         )
         pattern = any(part.pattern for part in parts) or _is_pattern(unquoted)
         return Word(text, literal=literal, pattern=pattern)
@@ -407,31 +483,14 @@ _WORD_TYPES = frozenset(
 )
 
 
-def _is_harmless_redirect(node: Node) -> bool:
-    """True for `2>&1`-style descriptor duplication or closing and for `/dev/null` targets."""
-    if node.type != "file_redirect":
-        return False
-    destinations = node.children_by_field_name("destination")
-    operators = [c.type for c in node.children if not c.is_named]
-    if not destinations:
-        return _text(node).endswith("&-")
-    if len(destinations) != 1:
-        return False
-    target = destinations[0]
-    if target.type == "number" and operators in ([">&"], ["<&"]):
-        return True
-    return target.type == "word" and _text(target) in _HARMLESS_FILE_TARGETS
-
-
 _FIND_EXEC_ACTIONS = frozenset({"-exec", "-execdir", "-ok", "-okdir"})
 
 
 def _find_exec_commands(command: SimpleCommand) -> list[SimpleCommand]:
     """The commands `find ... -exec CMD ARGS ;` would run, so forbid rules see them too."""
-    inner = strip_wrappers(command.argv)
-    if not inner or basename(inner[0]) != "find":
+    words = _inner_words(command, strip_wrappers(command.argv))
+    if not words or basename(words[0].text) != "find":
         return []
-    words = command.words[len(command.words) - len(inner) :]
     found: list[SimpleCommand] = []
     start = None
     for index, word in enumerate(words):
@@ -444,6 +503,79 @@ def _find_exec_commands(command: SimpleCommand) -> list[SimpleCommand]:
     if start is not None and start < len(words):
         found.append(SimpleCommand(tuple(words[start:])))
     return found
+
+
+def _inner_words(command: SimpleCommand, inner: tuple[str, ...]) -> tuple[Word, ...]:
+    """The words of the command a wrapper runs; `env -S` makes new ones, as exact as the line."""
+    tail = command.words[len(command.words) - len(inner) :] if inner else ()
+    if tuple(word.text for word in tail) == inner:
+        return tail
+    return tuple(Word(text, literal=command.exact) for text in inner)
+
+
+_STDIN_PATH = re.compile(r"/dev/(stdin|fd/\d+)|/proc/[^/]+/fd/\d+")
+# Interpreters that run a program read from stdin when given none: their options that take a
+# value, and those whose value is the program itself (so stdin is only data).
+_STDIN_INTERPRETERS: dict[str, tuple[str, str]] = {
+    "python": ("WX", "cm"),
+    "perl": ("", "eE"),
+    "ruby": ("IrCEF", "e"),
+    "node": ("r", "ep"),
+    "php": ("cdz", "rBRFE"),
+    "lua": ("l", "e"),
+}
+_PYTHON_NAME = re.compile(r"(python|pypy)[0-9.]*")
+
+
+def _names_stdin(word: Word) -> bool:
+    """True for a script operand that is the line's own text: `<(...)`, /dev/stdin, /dev/fd/N."""
+    process = not word.literal and word.text.startswith(("<(", ">("))
+    return process or _STDIN_PATH.fullmatch(word.text) is not None
+
+
+def _reads_script_from_stdin(name: str, words: tuple[Word, ...]) -> bool:
+    """True when a shell, `source` or an interpreter runs commands fed to it, not a file."""
+    if name in ("source", "."):
+        return len(words) > 1 and _names_stdin(words[1])
+    if name in SHELLS:
+        values, inline = "oO", "c"
+    else:
+        key = "python" if _PYTHON_NAME.fullmatch(name) else "node" if name == "nodejs" else name
+        if key not in _STDIN_INTERPRETERS:
+            return False
+        values, inline = _STDIN_INTERPRETERS[key]
+    index = 1
+    while index < len(words):
+        arg = words[index].text
+        if arg == "-":
+            return True
+        if arg == "--":
+            index += 1
+            break
+        if arg.startswith("--"):
+            index += 1
+            continue
+        if arg[:1] not in ("-", "+"):
+            break
+        letters, value = split_short_cluster(arg, values)
+        if set(letters) & set(inline):
+            return False  # the program is an argument (`-c`, `-e`), stdin is only data
+        if name in SHELLS and "s" in letters:
+            return True  # `sh -s`: commands from stdin, words as arguments
+        index += 2 if value == "" else 1
+    return index >= len(words) or _names_stdin(words[index])
+
+
+def _defers_commands(name: str, args: list[str]) -> bool:
+    """`trap CMD SIG`, `alias x=CMD`, `hash -p PATH x`, `enable -f LIB x` run code later."""
+    if name == "trap":
+        return any(arg not in ("-l", "-p", "--") for arg in args)
+    if name == "alias":
+        return any("=" in arg for arg in args)
+    if name in ("hash", "enable"):
+        letter = "p" if name == "hash" else "f"
+        return any(arg.startswith("-") and letter in arg for arg in args)
+    return False
 
 
 def _shell_script_index(argv: Sequence[str]) -> int | None:
@@ -469,54 +601,6 @@ def _shell_script_index(argv: Sequence[str]) -> int | None:
     if not saw_c:
         return None
     return index + 1 if index < len(argv) and argv[index] == "--" else index
-
-
-# Wrappers run the command that follows them; the sets name their options that take a value.
-_WRAPPERS: dict[str, frozenset[str]] = {
-    "sudo": frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"}),
-    "doas": frozenset({"-u", "-C"}),
-    "env": frozenset({"-u", "-C", "--unset", "--chdir"}),
-    "nice": frozenset({"-n", "--adjustment"}),
-    "ionice": frozenset({"-c", "-n", "-p", "-P", "-u"}),
-    "timeout": frozenset({"-s", "-k", "--signal", "--kill-after"}),
-    "stdbuf": frozenset({"-i", "-o", "-e"}),
-    "xargs": frozenset({"-a", "-d", "-E", "-e", "-I", "-i", "-L", "-l", "-n", "-P", "-s"}),
-    "nohup": frozenset(),
-    "time": frozenset({"-f", "-o"}),
-    "command": frozenset(),
-    "builtin": frozenset(),
-    "exec": frozenset({"-a"}),
-    "setsid": frozenset(),
-    "chrt": frozenset(),
-    "taskset": frozenset(),
-}
-WRAPPERS = frozenset(_WRAPPERS)
-_WRAPPER_OPERANDS = {"timeout": 1, "chrt": 1, "taskset": 1}
-
-
-def strip_wrappers(argv: Sequence[str]) -> tuple[str, ...]:
-    """The command a chain of wrappers (`sudo -u x env A=1 timeout 5 rm`) finally runs."""
-    rest = tuple(argv)
-    while rest and (name := basename(rest[0])) in _WRAPPERS:
-        rest = rest[1:]
-        operands = _WRAPPER_OPERANDS.get(name, 0)
-        while rest:
-            head = rest[0]
-            if head in _WRAPPERS[name]:
-                rest = rest[2:]
-            elif head.startswith("-") or (name == "env" and "=" in head):
-                rest = rest[1:]
-            elif operands:
-                operands -= 1
-                rest = rest[1:]
-            else:
-                break
-    return rest
-
-
-def basename(name: str) -> str:
-    """The program name without its directory: `/usr/bin/git` -> `git`."""
-    return name.rsplit("/", 1)[-1]
 
 
 def _joined(first: Word, second: Word) -> Word:

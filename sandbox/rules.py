@@ -9,8 +9,9 @@ How a command line is judged (`RuleSet.evaluate`):
   combine by "most restrictive wins", so a workspace file can add restrictions but never lift
   one from the user's file. They also see through wrappers (`sudo rm`, `env X=1 rm`, `xargs rm`)
   and path-qualified names (`/bin/rm`), and find commands hidden in substitutions and `bash -c`.
-- when forbid rules exist, a line that hides what it runs (`$CMD`, `eval`, `bash -c "$S"`)
-  is set to ask: the forbid rules cannot be checked against it.
+- when forbid rules exist, a line that hides what it runs (`$CMD`, `eval`, `bash -c "$S"`,
+  a shell fed on stdin, `source <(...)`, `trap`, `alias`, `coproc`, `hash -p`) is set to ask:
+  the forbid rules cannot be checked against it.
 - allow needs every simple command to match an allow rule (or be known-safe) and the line to
   have no flagged construct: redirections, substitutions, subshells never match a rule.
   Matching is token by token on the command as written: `./git` or `/usr/bin/git` is not
@@ -44,16 +45,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, cast
 
-from sandbox.commands import (
-    WRAPPERS,
-    Construct,
-    ParsedCommand,
-    SimpleCommand,
-    basename,
-    parse_command,
-    strip_wrappers,
-)
+from sandbox.commands import Construct, ParsedCommand, SimpleCommand, parse_command
 from sandbox.safe_commands import is_safe_simple_command
+from sandbox.wrappers import WRAPPERS, basename, command_starts, strip_wrappers
 
 RuleDecision = Literal["allow", "prompt", "forbid"]
 RuleScope = Literal["user", "workspace", "session"]
@@ -143,9 +137,17 @@ class RuleSet:
         return RuleVerdict("allow", tuple(deciding), f"allowed by {sources}")
 
 
-# Constructs that can run a command no rule sees (`$CMD`, `eval "$X"`, `bash -c "$S"`).
+# Constructs that can run a command no rule sees (`$CMD`, `eval "$X"`, `bash -c "$S"`,
+# `echo "$X" | sh`, `trap "$X" EXIT`).
 _HIDING_CONSTRUCTS = frozenset(
-    {Construct.DYNAMIC_COMMAND_NAME, Construct.EVAL, Construct.NESTED_SHELL, Construct.UNSUPPORTED}
+    {
+        Construct.DYNAMIC_COMMAND_NAME,
+        Construct.EVAL,
+        Construct.NESTED_SHELL,
+        Construct.SHELL_INPUT,
+        Construct.DEFERRED,
+        Construct.UNSUPPORTED,
+    }
 )
 
 
@@ -171,8 +173,12 @@ def _first_restrictive_hit(
 
 
 def _restrictive_views(argv: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """The argv forms a forbid or prompt rule is checked against."""
-    views = [argv, strip_wrappers(argv)]
+    """The argv forms a forbid or prompt rule is checked against.
+
+    Behind a wrapper that is every word that could start the wrapped command, not only the one
+    our option tables pick, so an option they miss cannot hide the command.
+    """
+    views = [argv, strip_wrappers(argv), *command_starts(argv)]
     return views + [(basename(v[0]), *v[1:]) for v in views if v]
 
 

@@ -28,7 +28,7 @@ def constructs(source: str) -> set[Construct]:
     ("source", "expected"),
     [
         ("git status", [("git", "status")]),
-        ("git status && curl x | sh", [("git", "status"), ("curl", "x"), ("sh",)]),
+        ("git status && curl x | tee f", [("git", "status"), ("curl", "x"), ("tee", "f")]),
         ("a; b || c && d", [("a",), ("b",), ("c",), ("d",)]),
         ("ls |& cat", [("ls",), ("cat",)]),
         ("! grep -q x f", [("grep", "-q", "x", "f")]),
