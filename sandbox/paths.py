@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox.policy import Policy, homes_of, secret_paths_for
+from sandbox.policy import Policy, homes_of, is_protected, secret_paths_for
 
 
 class PathDenied(Exception):
@@ -26,8 +26,9 @@ class PathVerdict:
     """Where a requested path really leads, for the approval layer to decide on.
 
     `path` is the realpath to use from now on. `root` is the workspace root holding it (None when
-    outside every root); `protected` names the protected entry it falls under (".git/config", ...);
-    `secret` is true under a secret path such as ~/.ssh.
+    outside every root); `protected` names the protected entry it falls under (".git", ".vscode",
+    ...) as given or as resolved: a `.vscode` that is a symlink to `tools/vscode` is protected
+    either way. `secret` is true under a secret path such as ~/.ssh.
     """
 
     path: Path
@@ -84,7 +85,9 @@ def _resolve(
         protected = None
     else:
         _refuse_hard_link(real, requested)
-        protected = _protected_entry(real.relative_to(real_root), policy.protected)
+        protected = is_protected(real_root, real.relative_to(real_root), policy) or _as_given(
+            Path(os.path.normpath(requested)), policy
+        )
     secrets = [
         Path(os.path.realpath(p))
         for p in secret_paths_for(policy, tuple(homes) if homes is not None else homes_of())
@@ -169,11 +172,9 @@ def _tail_below_identity(real: Path, root: Path) -> Path:
     return Path()
 
 
-def _protected_entry(relative: Path, protected: Sequence[str]) -> str | None:
-    # Compared case-insensitively: on a case-insensitive filesystem ".GIT/config" is .git/config.
-    folded = tuple(part.casefold() for part in relative.parts)
-    for entry in protected:
-        entry_parts = tuple(part.casefold() for part in Path(entry).parts)
-        if folded[: len(entry_parts)] == entry_parts:
-            return entry
+def _as_given(requested: Path, policy: Policy) -> str | None:
+    """The protected entry the path falls under as spelled (symlinks not followed)."""
+    for root in dict.fromkeys([*policy.roots, *(Path(os.path.realpath(r)) for r in policy.roots)]):
+        if _is_under(requested, root) and requested != root:
+            return is_protected(root, requested.relative_to(root), policy)
     return None

@@ -271,7 +271,9 @@ def is_protected(root: Path, relative: str | os.PathLike[str], policy: Policy) -
     parts = Path(relative).parts
     folded = _folded(parts)
     if GIT_DIR in folded:
-        return GIT_DIR
+        below = folded[folded.index(GIT_DIR) + 1 :]
+        inner = next((n for n in GIT_READ_ONLY if below[:1] == (n.casefold(),)), None)
+        return f"{GIT_DIR}/{inner}" if inner else GIT_DIR
     for part, name in zip(folded, parts, strict=True):
         if part in _ANY_DEPTH_NAMES:
             return name

@@ -177,12 +177,12 @@ async def _write(ctx: ToolContext, o: FileOutcome, chosen: set[int]) -> None:
         if o.old_path is not None:
             ctx.turn_files.before_write(o.path)
         if text is None:
-            files.delete(source)
+            files.delete(source, beneath=ctx.gate.write_root(source))
         else:
-            await files.write(o.path, text)
+            await files.write(o.path, text, beneath=ctx.gate.write_root(o.path))
             o.written = ctx.turn_files.keep_text(text)
             if o.old_path is not None:
-                files.delete(o.old_path)
+                files.delete(o.old_path, beneath=ctx.gate.write_root(o.old_path))
         ctx.turn_files.after_write(source)
         if o.old_path is not None:
             ctx.turn_files.after_write(o.path)

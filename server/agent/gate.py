@@ -47,6 +47,59 @@ def rule_warnings(rules: list[list[str]]) -> dict[str, str]:
     return warnings
 
 
+def thread_policy(state: ThreadState, home: Path | None, kind: PolicyKind) -> Policy:
+    """The sandbox policy of one thread's commands or file tools."""
+    # Tether's own state (sessions, rules, keys) stays out of reach wherever TETHER_HOME is.
+    secrets = (*DEFAULT_SECRET_PATHS, *([str(home)] if home else []))
+    return Policy(
+        kind=kind,
+        roots=tuple(state.roots),
+        secret_paths=secrets,  # type: ignore[arg-type]
+        max_memory_bytes=COMMAND_MEMORY_CAP,
+    )
+
+
+def write_root(roots: list[Path], path: Path) -> Path:
+    """The directory a write to `path` (as the gate resolved it) must stay below: its workspace
+    root, or `/` for an approved write outside the roots. No directory on the way may be a
+    symlink either way (`server.edits.atomic`), so a swap after the check cannot redirect it."""
+    return next((root for root in roots if path.is_relative_to(root)), Path("/"))
+
+
+def undo_refusal(state: ThreadState, path: Path, home: Path | None = None) -> str | None:
+    """Why an undo (`change/revert`, `turn/revert`) may not write `path`, or None when it may.
+
+    The checks of a fresh edit: escape tricks and secrets are refused; protected paths and paths
+    outside the roots need fullAccess (an undo cannot ask, and the user's click approved the
+    content, not a path that may have changed meaning since). A path that now leads elsewhere
+    through a symlink is refused too: the undo would write somewhere the change never touched.
+    """
+    mode = state.thread.mode
+    kind: PolicyKind = "fullAccess" if mode == "fullAccess" else "workspaceWrite"
+    try:
+        verdict = resolve_for_write(
+            path, cwd=Path(state.thread.cwd), policy=thread_policy(state, home, kind)
+        )
+    except PathDenied as exc:
+        return f"{exc} The undo was not applied."
+    if verdict.path != path:
+        return (
+            f"{path} now leads to {verdict.path} through a symlink; the undo was not applied. "
+            "Put the directory back, or restore the file by hand."
+        )
+    if mode == "fullAccess":
+        return None
+    if verdict.secret:
+        return f"{path} is a secret file (credentials); the undo was not applied."
+    if verdict.protected is not None or not verdict.inside_roots:
+        where = f"protected ({verdict.protected})" if verdict.protected else "outside the workspace"
+        return (
+            f"{path} is {where}, so an undo may not write it in {mode} mode; it was left as it "
+            "is. Restore it by hand, or switch to fullAccess and undo again."
+        )
+    return None
+
+
 class Gate:
     def __init__(
         self, state: ThreadState, stream: TurnStream, launcher: LauncherKind, settings: Settings
@@ -66,14 +119,7 @@ class Gate:
         return Path(self.state.thread.cwd)
 
     def _policy(self, kind: PolicyKind) -> Policy:
-        # Tether's own state (sessions, rules, keys) stays out of reach wherever TETHER_HOME is.
-        secrets = (*DEFAULT_SECRET_PATHS, str(self.home))
-        return Policy(
-            kind=kind,
-            roots=tuple(self.state.roots),
-            secret_paths=secrets,  # type: ignore[arg-type]
-            max_memory_bytes=COMMAND_MEMORY_CAP,
-        )
+        return thread_policy(self.state, self.home, kind)
 
     def file_policy(self) -> Policy:
         return self._policy("fullAccess" if self.mode == "fullAccess" else "workspaceWrite")
@@ -119,6 +165,10 @@ class Gate:
         if answer.decision == "acceptForSession":
             self.state.read_grants.append(verdict.path.parent)
         return verdict.path
+
+    def write_root(self, path: Path) -> Path:
+        """See `write_root`: where a write to the resolved `path` must stay."""
+        return write_root(self.state.roots, path)
 
     def writable(self, requested: str) -> Path:
         """The real path an edit would write; escape tricks and secrets are refused."""

@@ -17,6 +17,7 @@ from protocol.events import ItemNotification
 from protocol.item import FileChangeItem
 from protocol.turn import Turn
 from server.agent.files import EditorFiles
+from server.agent.gate import undo_refusal, write_root
 from server.agent.journal import ChangeFileRecord, ChangeRecord, ItemRecord
 from server.agent.stream import Notifier
 from server.agent.threads import ThreadState
@@ -132,26 +133,47 @@ async def revert_change(
     plans = []
     for f in record.files:
         chosen = None if wanted is None else wanted.get(f.path, wanted.get(f.old_path or "", []))
+        if chosen is None or chosen:
+            _refuse_unsafe_target(state, f)
         if (plan := _plan_file(files, store, f, chosen)) is not None:
             plans.append(plan)
     for plan in plans:  # every plan was checked first: all of the request applies, or none
-        if plan.text is None:
-            files.delete(plan.target)
-            plan.record.written = None
-        else:
-            await files.write(plan.target, plan.text)
-            plan.record.written = store.blobs.put(
-                plan.text.encode("utf-8", errors="surrogateescape")
-            )
-        if plan.target != Path(plan.record.path):
-            files.delete(Path(plan.record.path))
-        plan.record.applied = sorted(set(plan.record.applied) - set(plan.indexes))
+        try:
+            await _apply_plan(state, files, store, plan)
+        except OSError as exc:  # a directory swapped for a symlink since the checks
+            raise UndoError(
+                ErrorCode.CHANGE_CONFLICT, f"{plan.target} could not be restored: {exc}"
+            ) from None
     item = turn.items[index]
     assert isinstance(item, FileChangeItem)
     _mark(item, {(Path(p.record.path), i) for p in plans for i in p.indexes}, record)
     state.record_change(record)
     _publish(state, notifier, turn, item)
     return item
+
+
+def _refuse_unsafe_target(state: ThreadState, record: ChangeFileRecord) -> None:
+    """An undo passes the checks a fresh edit of the same paths would (see `undo_refusal`)."""
+    paths = [record.path] if record.old_path is None else [record.path, record.old_path]
+    for path in paths:
+        if (why := undo_refusal(state, Path(path))) is not None:
+            raise UndoError(ErrorCode.CHANGE_CONFLICT, why)
+
+
+async def _apply_plan(
+    state: ThreadState, files: EditorFiles, store: CheckpointStore, plan: _Plan
+) -> None:
+    target = plan.target
+    if plan.text is None:
+        files.delete(target, beneath=write_root(state.roots, target))
+        plan.record.written = None
+    else:
+        await files.write(target, plan.text, beneath=write_root(state.roots, target))
+        plan.record.written = store.blobs.put(plan.text.encode("utf-8", errors="surrogateescape"))
+    if target != Path(plan.record.path):
+        moved = Path(plan.record.path)
+        files.delete(moved, beneath=write_root(state.roots, moved))
+    plan.record.applied = sorted(set(plan.record.applied) - set(plan.indexes))
 
 
 def revert_turn(
@@ -166,7 +188,9 @@ def revert_turn(
         )
     if not store.exists(turn_id):
         return [], []
-    restored, conflicts = store.open(turn_id).revert(force)
+    restored, conflicts = store.open(turn_id).revert(
+        force, refuse=lambda path: undo_refusal(state, path), roots=state.roots
+    )
     restored_paths = {Path(p) for p in restored}
     for item in turn.items:
         record = state.changes.get(item.id)

@@ -23,14 +23,14 @@ import os
 import re
 import stat
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 import msgspec
 
-from server.edits.atomic import atomic_delete, atomic_write
+from server.edits.atomic import atomic_delete, atomic_write, make_symlink, remove_empty_dir
 from server.edits.blobs import BlobError, BlobStore
 from server.edits.safe_read import read_bounded
 from server.edits.snapshot import (
@@ -43,6 +43,8 @@ from server.edits.snapshot import (
 )
 
 ChangeKind = Literal["created", "changed", "deleted"]
+Refusal = Callable[[Path], "str | None"]
+"""Why a path may not be restored (it would not pass the gate now), or None."""
 
 
 @dataclass(frozen=True)
@@ -150,21 +152,27 @@ class Checkpoint:
             kinds[path] = _kind(entry.before, after)
         return kinds
 
-    def revert(self, force: bool = False) -> tuple[list[str], list[str]]:
+    def revert(
+        self, force: bool = False, refuse: Refusal | None = None, roots: Sequence[Path] = ()
+    ) -> tuple[list[str], list[str]]:
         """Restore every path to its state before the turn: (restored, conflicts).
 
         A path whose current state is not what the turn left (the user changed it since)
-        is a conflict and stays as it is, unless `force`.
+        is a conflict and stays as it is, unless `force`. So is a path `refuse` gives a reason
+        for (the gate's checks of a fresh edit). Writes stay below the root of `roots` holding
+        the path (or `/`) without following symlinks (`atomic`).
         """
-        report = self.revert_report(force)
+        report = self.revert_report(force, refuse, roots)
         return list(report.restored), sorted(report.conflicts)
 
-    def revert_report(self, force: bool = False) -> RevertReport:
+    def revert_report(
+        self, force: bool = False, refuse: Refusal | None = None, roots: Sequence[Path] = ()
+    ) -> RevertReport:
         """`revert`, with the reason for each conflict."""
         restored: list[str] = []
         conflicts: dict[str, str] = {}
         for path, entry in _restore_order(self.data.entries):
-            reason = self._revert_one(Path(path), entry, force)
+            reason = self._revert_one(Path(path), entry, force, refuse, roots)
             if reason is None:
                 restored.append(path)
             else:
@@ -173,10 +181,19 @@ class Checkpoint:
         self.save()
         return RevertReport(tuple(restored), conflicts)
 
-    def _revert_one(self, path: Path, entry: CheckpointEntry, force: bool) -> str | None:
+    def _revert_one(
+        self,
+        path: Path,
+        entry: CheckpointEntry,
+        force: bool,
+        refuse: Refusal | None,
+        roots: Sequence[Path],
+    ) -> str | None:
         current = self.store.capture(path)
         if current.same_as(entry.before):
             return None
+        if refuse is not None and (why := refuse(path)) is not None:
+            return why
         if not force and (entry.after is None or not current.same_as(entry.after)):
             return (
                 f"{path} was changed after the turn wrote it; it was left as it is. Revert "
@@ -186,7 +203,8 @@ class Checkpoint:
         if before.exists and before.link is None and before.digest is None:
             return f"{path}: its earlier content was too large or unreadable to keep."
         try:
-            self.store.restore(path, before, entry.created_dirs)
+            beneath = next((r for r in roots if path.is_relative_to(r)), Path("/"))
+            self.store.restore(path, before, entry.created_dirs, beneath=beneath)
         except (OSError, BlobError) as error:
             return f"{path} could not be restored: {error}"
         return None
@@ -300,22 +318,29 @@ class CheckpointStore:
                 return FileState(True, mode=mode)
         return FileState(True, digest_of(path), mode)
 
-    def restore(self, path: Path, state: FileState, created_dirs: Iterable[str] = ()) -> None:
-        """Put `state` back at `path` (see `Checkpoint.revert` for when that is safe)."""
+    def restore(
+        self,
+        path: Path,
+        state: FileState,
+        created_dirs: Iterable[str] = (),
+        *,
+        beneath: Path = Path("/"),
+    ) -> None:
+        """Put `state` back at `path` (see `Checkpoint.revert` for when that is safe), below
+        `beneath` without following a symlink on the way (`atomic`)."""
         if path.is_symlink():
-            path.unlink()
+            atomic_delete(path, beneath=beneath)
         if not state.exists:
-            atomic_delete(path, missing_ok=True)
+            atomic_delete(path, missing_ok=True, beneath=beneath)
             for directory in created_dirs:
                 try:
-                    os.rmdir(directory)
+                    remove_empty_dir(directory, beneath=beneath)
                 except OSError:
                     break  # not empty: something else lives there now
         elif state.link is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.symlink(state.link, path)
+            make_symlink(path, state.link, beneath=beneath)
         elif state.digest is not None:
-            atomic_write(path, self.blobs.get(state.digest), mode=state.mode)
+            atomic_write(path, self.blobs.get(state.digest), mode=state.mode, beneath=beneath)
 
     def prune(self, keep: Iterable[str]) -> int:
         """Delete checkpoints not in `keep` and blobs nothing kept refers to; returns how

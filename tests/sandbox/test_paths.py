@@ -109,9 +109,10 @@ def test_protected_entries_are_reported(root: Path, relative: str, entry: str) -
     assert verdict.inside_roots and verdict.protected == entry
 
 
-def test_ordinary_git_files_are_not_protected(root: Path) -> None:
+def test_all_of_git_is_protected_for_the_file_tools(root: Path) -> None:
+    # Commands may write .git/HEAD (sandbox.policy.GIT_WRITABLE); an edit of it asks.
     verdict = resolve_for_write(".git/HEAD", cwd=root, policy=policy(root), homes=())
-    assert verdict.protected is None
+    assert verdict.protected == ".git"
 
 
 def test_secret_paths_are_marked(root: Path, tmp_path: Path) -> None:
