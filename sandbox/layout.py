@@ -40,10 +40,15 @@ class PrivateDirs:
     empty: Path
     # Mount points a launcher had to create inside a writable root; removed on cleanup.
     created_mountpoints: list[Path] = field(default_factory=lambda: [])
+    placeholder_files: dict[Path, bytes] = field(default_factory=lambda: {})
 
-    def claim_mountpoint(self, path: Path) -> None:
+    def claim_mountpoint(self, path: Path, placeholder: bytes | None = None) -> None:
+        """Count a use of a mount point made for a missing protected entry: an empty directory,
+        or a file holding `placeholder` (removed only while it still holds exactly that)."""
         with _mountpoint_lock:
             _mountpoint_users[path] += 1
+        if placeholder is not None:
+            self.placeholder_files[path] = placeholder
         self.created_mountpoints.append(path)
 
     @classmethod
@@ -66,9 +71,16 @@ class PrivateDirs:
                     del _mountpoint_users[mountpoint]
                     # Only an empty directory we made stands there; anything else is the user's.
                     with contextlib.suppress(OSError):
-                        mountpoint.rmdir()
+                        _remove_mountpoint(mountpoint, self.placeholder_files.get(mountpoint))
         self.created_mountpoints.clear()
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def _remove_mountpoint(path: Path, placeholder: bytes | None) -> None:
+    if placeholder is None:
+        path.rmdir()
+    elif not path.is_symlink() and path.read_bytes() == placeholder:
+        path.unlink()
 
 
 def pid_alive(pid: int) -> bool:

@@ -2,9 +2,11 @@
 
 Mount order matters (later mounts cover earlier ones): the host read-only, a fresh /dev and /proc,
 an empty /run (no daemon sockets such as docker's), the private /tmp, the roots, the protected
-entries re-covered read-only, then the secret paths masked. Every directory between a root and a
-protected entry is bound onto itself so it becomes a mount point: a mount point cannot be renamed
-or removed, which stops `mv .git .x && mkdir .git` from trading the protected files for new ones.
+set re-covered read-only (`sandbox.protect.command_targets`: `.git` but for what git writes,
+nested repositories, the deny list, Tether's own files; placeholders where they are missing),
+then the secret paths masked. Every directory between a root and a protected entry is bound onto
+itself so it becomes a mount point: a mount point cannot be renamed or removed, which stops
+`mv .git .x && mkdir .git` from trading the protected files for new ones.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from pathlib import Path
 
 from sandbox.errors import SandboxUnavailable
 from sandbox.layout import InsideView, PrivateDirs, is_claimed_mountpoint
-from sandbox.policy import Policy
-from sandbox.protect import protected_targets
+from sandbox.policy import Policy, homes_of
+from sandbox.protect import command_targets
 
 BWRAP_INSIDE = InsideView(tmp=Path("/tmp"), home=Path("/tmp/home"))
 
@@ -94,7 +96,7 @@ def bwrap_argv(
         args += ["--ro-bind", str(cwd), str(cwd)]
     if writable:
         for root in roots:
-            args += _protect_args(root, policy.protected, dirs)
+            args += _protect_args(root, policy, dirs)
     args += _secret_masks(secrets, dirs)
     args += _ISOLATION
     if not policy.allows_network:
@@ -116,10 +118,10 @@ def _run_mask(roots: Sequence[Path], cwd: Path, network: bool) -> list[str]:
     return args
 
 
-def _protect_args(root: Path, protected: Sequence[str], dirs: PrivateDirs) -> list[str]:
+def _protect_args(root: Path, policy: Policy, dirs: PrivateDirs) -> list[str]:
     args: list[str] = []
     pinned: set[Path] = set()
-    for target in protected_targets(root, protected):
+    for target in command_targets(root, policy, homes_of(os.environ)):
         if target.is_symlink:
             raise SandboxUnavailable(
                 f"The protected path {target.path} is a symlink, and the sandbox cannot keep a "
@@ -132,11 +134,26 @@ def _protect_args(root: Path, protected: Sequence[str], dirs: PrivateDirs) -> li
                 args += ["--bind", str(ancestor), str(ancestor)]
         if target.exists and not is_claimed_mountpoint(target.path):
             args += ["--ro-bind", str(target.path), str(target.path)]
+        elif target.placeholder is not None:
+            # Made here, not by bwrap: git outside the sandbox reads it meanwhile, and an empty
+            # `commondir` would make it fail. Cleanup removes it while it still holds this.
+            _make_placeholder_file(target.path, target.placeholder)
+            dirs.claim_mountpoint(target.path, target.placeholder)
+            args += ["--ro-bind", str(target.path), str(target.path)]
         else:
             # bwrap creates the mount point on the host; cleanup removes it while it is empty.
             dirs.claim_mountpoint(target.path)
             args += ["--ro-bind", str(dirs.empty), str(target.path)]
     return args
+
+
+def _make_placeholder_file(path: Path, content: bytes) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o444)
+    except FileExistsError:
+        return  # another command's placeholder, still mounted in its sandbox
+    with os.fdopen(fd, "wb") as out:
+        out.write(content)
 
 
 def _secret_masks(secrets: Sequence[Path], dirs: PrivateDirs) -> list[str]:
