@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -177,7 +178,9 @@ def test_snapshot_skips_ignored_trees_and_honours_nested_gitignore(
 def test_unchanged_files_are_not_read_again(
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    old = 1_000_000_000 * 1_000_000_000  # 2001: well outside the racy window
+    # An hour before this test's own clock (not a fixed date, which a clock set back can be
+    # before): well outside the racy window of the snapshot below.
+    old = time.time_ns() - 3_600 * 1_000_000_000
     for path in workspace.rglob("*"):
         os.utime(path, ns=(old, old), follow_symlinks=False)
     store = CheckpointStore(tmp_path / "state")

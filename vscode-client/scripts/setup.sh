@@ -17,16 +17,7 @@ CODE_SERVER=$CODE_SERVER_DIR/node_modules/code-server/out/node/entry.js
 say() { echo "setup(vscode-client): $*"; }
 
 # 1. System packages: the browser the tests drive and the Kerberos headers code-server builds against.
-missing=()
-for pkg in chromium libkrb5-dev; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-  say "installing ${missing[*]} with apt-get"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+bash ../scripts/apt-install.sh chromium libkrb5-dev
 
 # 2. npm dependencies, exactly as locked; redone only when the lock file changed.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
