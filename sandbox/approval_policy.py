@@ -9,11 +9,12 @@ Choices beyond the table, and why:
 - forbid rules refuse in every mode, fullAccess included; prompt rules ask in every mode too.
 - Known-safe commands run in the read-only sandbox in agent mode as well as in readOnly: they
   only read, so the stricter sandbox costs nothing and guards against a mistake in the safe list.
-- With no OS sandbox on the machine, a command that would have relied on one to run without
-  asking (agent mode's "any other command", an allow rule from a workspace file) asks instead,
-  and the reason says so. Known-safe commands still run: their arguments were checked, the
-  sandbox is only a second line. Allow rules from the user's own file and session approvals are
-  the user's explicit word and still run, unsandboxed, with the reason saying so.
+- With no OS sandbox on the machine (launcher `none`), a command that would have relied on one
+  to run without asking asks instead, and the reason says so: agent mode's "any other command",
+  an allow rule from a workspace file, and known-safe commands too, because the read-only
+  sandbox is what makes a reader harmless when the workspace is hostile (`git status` runs a
+  `core.fsmonitor` a repository can set). Allow rules from the user's own file and session
+  approvals are the user's explicit word and still run, unsandboxed, with the reason saying so.
 - An escalation (network or writes outside the roots) runs with no sandbox and always asks
   outside fullAccess, unless the user approved that escalation for the session; allow rules
   never cover escalations.
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sandbox.commands import ParsedCommand, parse_command
+from sandbox.launchers import LauncherName
 from sandbox.policy import SandboxLabel
 from sandbox.rules import RuleSet, RuleVerdict, SessionRules, suggest_rules
 from sandbox.safe_commands import is_known_safe
@@ -66,10 +68,14 @@ def decide_command(
     rules: RuleSet,
     session: SessionRules,
     *,
-    sandbox_available: bool,
+    launcher: LauncherName,
     wants_escalation: bool,
 ) -> CommandDecision:
-    """Apply PROTOCOL.md §6 to a command line the model wants to run."""
+    """Apply PROTOCOL.md §6 to a command line the model wants to run.
+
+    `launcher` is the OS sandbox commands run in on this machine; `none` when none works.
+    """
+    sandbox_available = launcher != "none"
     parsed = parse_command(command)
     verdict = rules.evaluate(parsed, session.prefix_rules(escalated=wants_escalation))
     if verdict.decision == "forbid":
@@ -108,14 +114,20 @@ def _decide_unforbidden(
         return CommandDecision("auto", "none", "full access: commands run without a sandbox")
     if wants_escalation:
         return _decide_escalation(parsed, session)
-    if is_known_safe(parsed):
-        if sandbox_available:
-            return CommandDecision("auto", "readOnly", "a known-safe read-only command")
-        return CommandDecision(
-            "auto", "none", f"a known-safe read-only command; {_NO_SANDBOX_NOTE}"
-        )
+    known_safe = is_known_safe(parsed)
+    if known_safe and sandbox_available:
+        return CommandDecision("auto", "readOnly", "a known-safe read-only command")
     if session.allows_command(parsed.source, escalated=False) or verdict.decision == "allow":
         return _decide_allowed(parsed, verdict, sandbox_available)
+    if known_safe:
+        return CommandDecision(
+            "prompt",
+            "none",
+            "a known-safe read-only command, but no OS sandbox is available on this machine and "
+            "even a reader can run code a workspace sets up (git status runs core.fsmonitor); "
+            "approve to run it unsandboxed",
+            suggest_rules(parsed, include_known_safe=True),
+        )
     return _decide_other(parsed, mode, sandbox_available)
 
 

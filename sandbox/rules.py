@@ -604,19 +604,22 @@ _SCRIPT = re.compile(r"[\w./@+-]+")
 _MAX_SUGGESTIONS = 4
 
 
-def suggest_rules(command: str | ParsedCommand) -> list[list[str]]:
+def suggest_rules(
+    command: str | ParsedCommand, *, include_known_safe: bool = False
+) -> list[list[str]]:
     """Prefixes worth offering for "always allow", most specific first.
 
     Only subcommand words are taken (`git commit`, never the message of `git commit -m x`), no
-    broad prefix is offered, known-safe commands need no rule, and a line with a flagged
-    construct gets none because no rule could ever approve it.
+    broad prefix is offered, known-safe commands need no rule (unless `include_known_safe`: with
+    no OS sandbox they ask too), and a line with a flagged construct gets none because no rule
+    could ever approve it.
     """
     parsed = parse_command(command) if isinstance(command, str) else command
     if not parsed.plain:
         return []
     suggestions: list[tuple[str, ...]] = []
     for simple in parsed.commands:
-        if is_safe_simple_command(simple):
+        if is_safe_simple_command(simple) and not include_known_safe:
             continue
         for prefix in _prefixes_for(simple):
             if prefix not in suggestions and broad_prefix_reason(prefix) is None:

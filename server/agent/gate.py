@@ -227,7 +227,7 @@ class Gate:
             self.mode,
             rules,
             self.state.session_rules,
-            sandbox_available=self.launcher != "none",
+            launcher=self.launcher,
             wants_escalation=escalate,
         )
 

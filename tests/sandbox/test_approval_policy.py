@@ -42,7 +42,7 @@ def decide(
         mode,
         rules,
         session or SessionRules(),
-        sandbox_available=sandbox,
+        launcher="bwrap" if sandbox else "none",
         wants_escalation=escalate,
     )
 
@@ -131,7 +131,16 @@ TABLE = [
 
 # The same rows on a machine with no OS sandbox.
 TABLE_NO_SANDBOX = [
-    ("known-safe", "ls -la", False, {m: ("auto", "none") for m in MODES}),
+    (
+        "known-safe",
+        "git status && ls -la",
+        False,
+        {
+            "readOnly": ("prompt", "none"),
+            "agent": ("prompt", "none"),
+            "fullAccess": ("auto", "none"),
+        },
+    ),
     (
         "other command",
         "pytest -q",
@@ -424,3 +433,18 @@ def test_twenty_step_task_in_read_only_mode_asks_only_for_changes() -> None:
         "curl -sS https://pypi.org/simple/",
         "python -m pytest -q 2>&1 | tail -n 5",
     ]
+
+
+def test_known_safe_without_sandbox_asks_and_offers_a_rule() -> None:
+    """launcher `none`: git status could run a workspace's fsmonitor, so even it asks."""
+    decision = decide("git status", "readOnly", sandbox=False)
+    assert decision.action == "prompt"
+    assert "core.fsmonitor" in decision.reason
+    assert decision.suggested_rules == [["git", "status"]]
+    allowed = RuleSet((Rule(("git", "status"), "allow", "user", "/home/rules.toml"),))
+    assert decide("git status", "agent", rules=allowed, sandbox=False).action == "auto"
+    session = SessionRules()
+    session.allow_command("git status")
+    assert decide("git status", "readOnly", session=session, sandbox=False).action == "auto"
+    # Control: with a sandbox the same command runs by itself in the read-only one.
+    assert decide("git status", "readOnly").sandbox == "readOnly"
