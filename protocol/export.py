@@ -16,11 +16,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 import msgspec
 
 from protocol import PROTOCOL_VERSION
+from protocol.base import Mode
+from protocol.errors import ErrorCode
 from protocol.initialize import InitializationOptions, TetherCapabilities
 from protocol.item import Item, UserInput
 from protocol.methods import NOTIFICATIONS, REQUESTS, SERVER_REQUESTS
@@ -110,6 +112,9 @@ def build_schema() -> dict[str, Any]:
             m: {"params": _name(r.params), "result": _name(r.result)}
             for m, r in SERVER_REQUESTS.items()
         },
+        # Constants the client needs as values, not only as types (PROTOCOL.md §2, §7).
+        "x-modes": list(get_args(Mode)),
+        "x-errorCodes": {_camel(code.name): code.value for code in ErrorCode},
     }
     return _normalise(schema)
 
@@ -118,10 +123,26 @@ def render_schema() -> str:
     return json.dumps(build_schema(), indent=2, sort_keys=True) + "\n"
 
 
+def _camel(name: str) -> str:
+    """THREAD_NOT_FOUND -> threadNotFound."""
+    first, *rest = name.lower().split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def _constants(schema: dict[str, Any]) -> list[str]:
+    """The modes in their order of trust and the JSON-RPC error codes, as TypeScript values."""
+    out = [f"export const MODES = {json.dumps(schema['x-modes'])} as const;"]
+    out.append("export const ErrorCodes = {")
+    out += [f"  {name}: {code}," for name, code in schema["x-errorCodes"].items()]
+    out.append("} as const;")
+    return out
+
+
 def _method_maps(schema: dict[str, Any]) -> str:
     """TypeScript maps from method name to params/result types, from the same table."""
     out = ["", "// Method maps, generated from protocol/methods.py.", ""]
     out.append(f"export const PROTOCOL_VERSION = {PROTOCOL_VERSION};")
+    out += _constants(schema)
     for const, key in (("Requests", "x-requests"), ("ServerRequests", "x-serverRequests")):
         out.append(f"export interface {const} {{")
         for method, pr in schema[key].items():

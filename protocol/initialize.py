@@ -39,3 +39,5 @@ class TetherCapabilities(Wire):
     sandbox_launcher: SandboxLauncherInfo | None = None
     wire_api: WireApi | None = None
     model: str | None = None
+    default_mode: Mode | None = None
+    """A Tether addition: the mode a thread starts in when `thread/start` names none."""

@@ -24,7 +24,7 @@ from server import __version__
 from server.agent.model import warm_up
 from server.agent.service import Agent
 from server.boot import ANSWERED_ID, Boot, tether_capabilities
-from server.config import Settings, load_settings, with_changes
+from server.config import Settings, load_settings
 from server.handlers import make_handler
 from server.rpc import Peer, make_converter
 from server.transport import MessageDispatcher, frame_reader, serve, stdin_reader
@@ -72,10 +72,11 @@ class TetherServer(LanguageServer):
 
         @self.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
         def did_change_configuration(params: lsp.DidChangeConfigurationParams) -> None:
+            # The payload is the client's whole `tether` section, as in `initialize`: a setting the
+            # user cleared falls back to the environment, config.toml or the default again.
             settings = params.settings
             if isinstance(settings, dict) and isinstance(settings.get("tether"), dict):
-                self.agent.update_settings(with_changes(self.agent.settings, settings["tether"]))
-                self._show_warnings(self.agent.settings)
+                self.configure(settings["tether"])
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """pygls would show every failed notification (say, a didChange for a document that was

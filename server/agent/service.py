@@ -171,6 +171,7 @@ class Agent:
         chosen = model or state.thread.model or self.settings.effective_model
         if (problem := self.settings.endpoint_problem()) is not None or not chosen:
             raise AgentError(ErrorCode.MODEL_UNAVAILABLE, problem or "No model is configured.")
+        state.name_after(user_input)
         runner = TurnRunner(self._services(), state, chosen, user_input)
         runner.start()
         return runner.turn

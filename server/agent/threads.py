@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from protocol.base import Mode, Usage
-from protocol.item import AgentMessageItem, CommandExecutionItem, Item, ReasoningItem
+from protocol.item import (
+    AgentMessageItem,
+    CommandExecutionItem,
+    Item,
+    ReasoningItem,
+    TextInput,
+    UserInput,
+    UserMessageItem,
+)
 from protocol.thread import Thread
 from protocol.turn import Turn
 from sandbox.rules import SessionRules
@@ -41,6 +49,20 @@ def now_ms() -> int:
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+TITLE_CHARS = 80
+
+
+def title_of(content: list[UserInput]) -> str | None:
+    """A thread's title, made from its first message without asking a model: the first line of
+    its text, cut at a word boundary when longer than TITLE_CHARS."""
+    text = next((part.text for part in content if isinstance(part, TextInput)), "")
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    if len(line) <= TITLE_CHARS:
+        return line or None
+    cut = line[: TITLE_CHARS - 1].rsplit(" ", 1)[0] or line[: TITLE_CHARS - 1]
+    return cut.rstrip(" ,.;:") + "…"
 
 
 @dataclass
@@ -77,6 +99,12 @@ class ThreadState:
     def set_mode(self, mode: Mode) -> None:
         self.thread.mode = mode
         self.touch()
+
+    def name_after(self, content: list[UserInput]) -> None:
+        """Title an untitled thread after a message (its first one)."""
+        if self.thread.title is None and (title := title_of(content)) is not None:
+            self.thread.title = title
+            self.touch()
 
     def add_entry(self, entry: Entry) -> None:
         self.entries.append(entry)
@@ -163,17 +191,27 @@ class ThreadManager:
 
 
 def _last_thread_record(path: Path) -> Thread | None:
+    """The thread as its log last recorded it; a log from before threads had titles gets one
+    from its first user message."""
     thread: Thread | None = None
+    first_message: list[UserInput] | None = None
     decoder = msgspec.json.Decoder(ThreadRecord)
+    items = msgspec.json.Decoder(ItemRecord)
     with path.open("rb") as f:
         for line in f:
-            if line.startswith(b'{"type":"thread"'):
-                try:
+            try:
+                if line.startswith(b'{"type":"thread"'):
                     thread = decoder.decode(line).thread
-                except msgspec.DecodeError:
-                    continue
+                elif first_message is None and b'"type":"userMessage"' in line:
+                    item = items.decode(line).item
+                    if isinstance(item, UserMessageItem):
+                        first_message = item.content
+            except msgspec.DecodeError:
+                continue
     if thread is not None:
         thread.status = "idle"
+        if thread.title is None and first_message is not None:
+            thread.title = title_of(first_message)
     return thread
 
 
@@ -217,6 +255,9 @@ def load_thread(path: Path) -> ThreadState | None:
                 if getattr(item, "status", None) in ("inProgress", "pending"):
                     item.status = "failed"  # type: ignore[union-attr]
     thread.status = "idle"
+    if thread.title is None:
+        firsts = [i for t in turns.values() for i in t.items if isinstance(i, UserMessageItem)]
+        thread.title = title_of(firsts[0].content) if firsts else None
     state = ThreadState(
         thread, Journal(path), turns=list(turns.values()), entries=entries, changes=changes
     )

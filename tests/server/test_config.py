@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from server.config import load_settings, with_changes
+from server.config import load_settings
 
 
 def test_precedence_and_forgiveness(tmp_path: Path) -> None:
@@ -29,7 +29,9 @@ def test_defaults_and_endpoint_problems(tmp_path: Path) -> None:
     assert "OPENAI_API_KEY" in (s.endpoint_problem() or "")
     local = load_settings({"baseUrl": "http://127.0.0.1:11434/v1"}, {"TETHER_HOME": str(tmp_path)})
     assert "TETHER_MODEL" in (local.endpoint_problem() or "")  # a local server needs a model
-    ready = with_changes(local, {"model": "qwen"})
+    ready = load_settings(
+        {"baseUrl": "http://127.0.0.1:11434/v1", "model": "qwen"}, {"TETHER_HOME": str(tmp_path)}
+    )
     assert ready.endpoint_problem() is None and ready.effective_model == "qwen"
 
 

@@ -14,13 +14,19 @@ export async function setApiKey(secrets: vscode.SecretStorage, restart: () => Pr
     ignoreFocusOut: true,
   });
   if (key === undefined) return;
+  if (!key.trim()) {
+    void api.showInformationMessage('No key was entered; the stored API key is unchanged.');
+    return;
+  }
   await secrets.store(API_KEY_SECRET, key.trim());
   await restart();
+  void api.showInformationMessage('Tether: API key saved. The backend uses it from now on.');
 }
 
 export async function clearApiKey(secrets: vscode.SecretStorage, restart: () => Promise<void>): Promise<void> {
   await secrets.delete(API_KEY_SECRET);
   await restart();
+  void api.showInformationMessage('Tether: API key removed.');
 }
 
 export async function showHistory(session: ChatSession): Promise<void> {

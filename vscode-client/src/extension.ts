@@ -4,7 +4,7 @@ import { CommandApprovals } from './approvals/commandApproval';
 import { FileReadApprovals } from './approvals/fileReadApproval';
 import { Backend } from './backend/lifecycle';
 import { clearApiKey, setApiKey, showHistory, showPendingApproval } from './commands';
-import { readSettings } from './backend/settings';
+import { modelSetupMessage, readSettings } from './backend/settings';
 import { ChatViewProvider } from './chat/chatView';
 import { findMentionCandidates } from './chat/mentions';
 import { ChatSession } from './chat/session';
@@ -17,24 +17,27 @@ let backend: Backend | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const log = api.createOutputChannel('Tether');
-  const { settings } = readSettings(api.getConfiguration('tether'));
-  const session = new ChatSession(
-    {
-      confirmFullAccess,
-      showError: (message, configure) => {
-        const actions = configure ? ['Set API Key', 'Open Settings'] : [];
-        void api.showErrorMessage(message, ...actions).then((choice) => {
-          if (choice === 'Set API Key') void api.executeCommand('tether.setApiKey');
-          if (choice === 'Open Settings') void api.executeCommand('workbench.action.openSettings', 'tether.');
-        });
-      },
-      workspace: () => {
-        const [first, ...rest] = api.workspaceFolders().map((f) => f.uri.fsPath);
-        return first ? { cwd: first, roots: rest } : undefined;
-      },
+  const LAST_THREAD = 'tether.lastThread';
+  const session = new ChatSession({
+    confirmFullAccess,
+    showError: (message) => void api.showErrorMessage(message),
+    showModelSetup: () => {
+      const message = modelSetupMessage(readSettings(api.getConfiguration('tether')).settings);
+      void api.showErrorMessage(message, 'Set API Key', 'Open Settings').then((choice) => {
+        if (choice === 'Set API Key') void api.executeCommand('tether.setApiKey');
+        if (choice === 'Open Settings') void api.executeCommand('workbench.action.openSettings', 'tether.');
+      });
     },
-    settings.defaultMode,
-  );
+    workspace: () => {
+      const [first, ...rest] = api.workspaceFolders().map((f) => f.uri.fsPath);
+      return first ? { cwd: first, roots: rest } : undefined;
+    },
+    configuredMode: () => readSettings(api.getConfiguration('tether')).settings.defaultMode,
+    lastThread: {
+      get: () => context.workspaceState.get<string>(LAST_THREAD),
+      set: (threadId) => void context.workspaceState.update(LAST_THREAD, threadId),
+    },
+  });
   const commandApprovals = new CommandApprovals(session);
   const proposals = new FileProposals(session);
   const reads = new FileReadApprovals(session);
@@ -81,7 +84,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     api.onDidChangeConfiguration((e) => {
       // The interpreter and the state directory are fixed for a process's life.
       if (e.affectsConfiguration('tether.pythonPath') || e.affectsConfiguration('tether.home')) void backend?.restart();
-      else if (e.affectsConfiguration('tether')) void backend?.settingsChanged();
+      else if (e.affectsConfiguration('tether')) void backend?.settingsChanged(e);
     }),
   );
   void backend.start();

@@ -40,8 +40,10 @@ export function createModeStatusItem(session: ChatSession): vscode.Disposable {
   const render = (): void => {
     const mode = session.current.mode;
     const pending = session.current.approvals.length;
-    item.text = `$(${MODE_LABELS[mode].icon}) Tether: ${MODE_LABELS[mode].label}${pending ? `  $(bell-dot) ${pending}` : ''}`;
-    item.tooltip = `${MODE_LABELS[mode].detail}\n\nClick to change the mode.${pending ? `\n${pending} approval(s) waiting in the Tether panel.` : ''}`;
+    const bell = pending ? `  $(bell-dot) ${pending}` : '';
+    const waiting = pending ? `\n${pending} approval(s) waiting in the Tether panel.` : '';
+    item.text = mode ? `$(${MODE_LABELS[mode].icon}) Tether: ${MODE_LABELS[mode].label}${bell}` : `$(loading~spin) Tether${bell}`;
+    item.tooltip = mode ? `${MODE_LABELS[mode].detail}\n\nClick to change the mode.${waiting}` : 'Tether is starting.';
     item.backgroundColor = mode === 'fullAccess' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
   };
   render();

@@ -61,3 +61,11 @@ export function findFiles(include: string, exclude: string, maxResults: number):
 export function asRelativePath(path: string): string {
   return vscode.workspace.asRelativePath(path, vscode.workspace.workspaceFolders?.length !== 1);
 }
+
+export async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await vscode.workspace.fs.stat(vscode.Uri.file(path))).type === vscode.FileType.File;
+  } catch {
+    return false;
+  }
+}

@@ -29,8 +29,26 @@ export class RpcError extends Error {
   }
 }
 
+/** The languageclient logs a stop it was asked for as "[Error] Server process exited with code
+ * 0."; on a planned stop (a restart for a new key) that line is noise, so it is left out. */
+function quietOnStop(channel: vscode.OutputChannel, stopping: () => boolean): vscode.OutputChannel {
+  const appendLine = (value: string): void => {
+    if (!(stopping() && /Server process exited with (code 0|signal SIGTERM)\./.test(value))) channel.appendLine(value);
+  };
+  // The channel outlives this connection (a restart makes a new one): never disposed from here.
+  return new Proxy(channel, {
+    get(target, property) {
+      if (property === 'appendLine') return appendLine;
+      if (property === 'dispose') return () => undefined;
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 export class BackendConnection {
   private readonly client: LanguageClient;
+  private stopping = false;
   private notificationListeners: ((n: ServerNotification) => void)[] = [];
   capabilities?: TetherCapabilities;
 
@@ -44,7 +62,7 @@ export class BackendConnection {
       // Every file buffer is synced so the agent reads what the user sees, saved or not.
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
       initializationOptions: options.initializationOptions,
-      outputChannel: options.outputChannel,
+      outputChannel: quietOnStop(options.outputChannel, () => this.stopping),
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       // The server's failures reach the user through the panel, not as language-server popups.
       initializationFailedHandler: () => false,
@@ -102,6 +120,7 @@ export class BackendConnection {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.client.isRunning()) await this.client.stop(5000);
   }
 }

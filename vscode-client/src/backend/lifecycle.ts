@@ -13,11 +13,6 @@ import { initializationOptions, readSettings, serverEnvironment } from './settin
 
 export const API_KEY_SECRET = 'tether.openaiApiKey';
 
-function wireApiIsExplicit(config: vscode.WorkspaceConfiguration): boolean {
-  const wireApi = config.inspect('wireApi');
-  return [wireApi?.globalValue, wireApi?.workspaceValue, wireApi?.workspaceFolderValue].some((v) => v !== undefined);
-}
-
 export class Backend implements vscode.Disposable {
   private connection?: BackendConnection;
   private starting?: Promise<void>;
@@ -36,28 +31,32 @@ export class Backend implements vscode.Disposable {
     return this.starting;
   }
 
+  /** A new key, interpreter or home: the panel says "starting" meanwhile, not "stopped". */
   async restart(): Promise<void> {
-    await this.stop();
+    await this.stop('starting');
     await this.start();
   }
 
-  async stop(): Promise<void> {
+  async stop(status: 'stopped' | 'starting' = 'stopped'): Promise<void> {
     const connection = this.connection;
     this.connection = undefined;
     this.commands.cancelAll();
     this.proposals.cancelAll();
     this.reads.cancelAll();
     if (connection) {
-      this.session.detach('stopped');
+      this.session.detach(status);
       await connection.stop().catch((err: unknown) => this.log.warn(`stopping the backend: ${String(err)}`));
     }
   }
 
-  /** Forwards model, endpoint and mode defaults to the running server without a restart. */
-  async settingsChanged(): Promise<void> {
-    const config = api.getConfiguration('tether');
-    const { settings } = readSettings(config);
-    await this.connection?.sendSettings(initializationOptions(settings, wireApiIsExplicit(config)));
+  /** Forwards model and endpoint settings to the running server without a restart, then shows
+   * what they mean for the next turn (the model picker, the mode of a new thread). */
+  async settingsChanged(e: vscode.ConfigurationChangeEvent): Promise<void> {
+    const connection = this.connection;
+    if (!connection) return;
+    const { settings } = readSettings(api.getConfiguration('tether'));
+    await connection.sendSettings(initializationOptions(settings));
+    await this.session.settingsChanged({ model: e.affectsConfiguration('tether.model'), mode: e.affectsConfiguration('tether.defaultMode') });
   }
 
   dispose(): void {
@@ -65,8 +64,7 @@ export class Backend implements vscode.Disposable {
   }
 
   private async doStart(): Promise<void> {
-    const config = api.getConfiguration('tether');
-    const { settings, problems } = readSettings(config);
+    const { settings, problems } = readSettings(api.getConfiguration('tether'));
     for (const problem of problems) void api.showWarningMessage(problem, { modal: false });
     try {
       const python = await this.python(settings.pythonPath);
@@ -75,7 +73,7 @@ export class Backend implements vscode.Disposable {
         python,
         cwd: api.workspaceFolders()[0]?.uri.fsPath,
         env: serverEnvironment(process.env, apiKey),
-        initializationOptions: initializationOptions(settings, wireApiIsExplicit(config)),
+        initializationOptions: initializationOptions(settings),
         outputChannel: this.log,
       });
       connection.onServerRequests({

@@ -1,13 +1,18 @@
-/** The extension's settings, read forgivingly: every option has a default, a bad value falls back
- * to it and the user is told which setting was ignored and why. */
+/** The extension's settings, read forgivingly: a bad value is ignored and the user is told which
+ * setting and why. A setting the user did not set is absent, never filled with a default: the
+ * backend's own defaults (its config.toml, then its built-ins) are the only ones, stated once. */
 import type { InitializationOptions, Mode } from '../protocol';
 import { MODES } from '../protocol';
+
+export type WireApi = NonNullable<InitializationOptions['wireApi']>;
+const WIRE_APIS: readonly WireApi[] = ['responses', 'chat'];
 
 export interface Settings {
   model?: string;
   baseUrl?: string;
-  wireApi: 'responses' | 'chat';
-  defaultMode: Mode;
+  wireApi?: WireApi;
+  /** Mode of new threads; absent: the backend's `default_mode`. */
+  defaultMode?: Mode;
   pythonPath?: string;
   home?: string;
 }
@@ -57,36 +62,53 @@ function optionalString(source: SettingsSource, key: string, problems: string[])
   return value.trim() || undefined;
 }
 
+/** One of `choices`, or undefined when unset ("" is the settings UI's "backend default"). */
+function optionalChoice<T extends string>(source: SettingsSource, key: string, choices: readonly T[], problems: string[]): T | undefined {
+  const value = source.get(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T;
+  problems.push(`tether.${key} must be one of ${choices.join(', ')}; the backend's default is used.`);
+  return undefined;
+}
+
 export function readSettings(config: InspectableSettings): ReadSettings {
   const problems: string[] = [];
   const source = userOnlySource(config, problems);
-  const settings: Settings = { wireApi: 'responses', defaultMode: 'agent' };
-  settings.model = optionalString(source, 'model', problems);
-  settings.pythonPath = optionalString(source, 'pythonPath', problems);
-  settings.home = optionalString(source, 'home', problems);
+  const settings: Settings = {
+    model: optionalString(source, 'model', problems),
+    wireApi: optionalChoice(source, 'wireApi', WIRE_APIS, problems),
+    defaultMode: optionalChoice(source, 'defaultMode', MODES, problems),
+    pythonPath: optionalString(source, 'pythonPath', problems),
+    home: optionalString(source, 'home', problems),
+  };
   const baseUrl = optionalString(source, 'baseUrl', problems);
   if (baseUrl !== undefined) {
     if (/^https?:\/\/[^\s]+$/.test(baseUrl)) settings.baseUrl = baseUrl;
     else problems.push(`tether.baseUrl "${baseUrl}" is not an http(s) URL; the backend's default endpoint is used.`);
   }
-  const wireApi = source.get('wireApi');
-  if (wireApi === 'responses' || wireApi === 'chat') settings.wireApi = wireApi;
-  else if (wireApi !== undefined && wireApi !== null && wireApi !== '') problems.push(`tether.wireApi must be "responses" or "chat"; "responses" is used.`);
-  const mode = source.get('defaultMode');
-  if (typeof mode === 'string' && (MODES as readonly string[]).includes(mode)) settings.defaultMode = mode as Mode;
-  else if (mode !== undefined && mode !== null && mode !== '') problems.push(`tether.defaultMode must be one of ${MODES.join(', ')}; "agent" is used.`);
   return { settings, problems };
 }
 
-/** What `initialize` carries. wireApi is only sent when a base URL or model is set, so an
- * environment's TETHER_WIRE_API is not overridden by an untouched default. */
-export function initializationOptions(settings: Settings, wireApiExplicit: boolean): InitializationOptions {
-  const options: InitializationOptions = { defaultMode: settings.defaultMode };
+/** What `initialize` (and every later `workspace/didChangeConfiguration`) carries: only what the
+ * user set, so the environment and config.toml decide the rest. The mode of new threads is not a
+ * server setting: the client sends it with `thread/start` when the user chose one. */
+export function initializationOptions(settings: Settings): InitializationOptions {
+  const options: InitializationOptions = {};
   if (settings.model) options.model = settings.model;
   if (settings.baseUrl) options.baseUrl = settings.baseUrl;
-  if (wireApiExplicit) options.wireApi = settings.wireApi;
+  if (settings.wireApi) options.wireApi = settings.wireApi;
   if (settings.home) options.home = settings.home;
   return options;
+}
+
+/** What to tell a user whose first message found no model to talk to (error -32003), in terms
+ * of the editor's settings rather than the backend's environment variables. */
+export function modelSetupMessage(settings: Settings): string {
+  const what =
+    settings.baseUrl && !settings.model
+      ? `Tether has no model for ${settings.baseUrl}: set tether.model to a model id that server offers (and tether.wireApi to "chat" for Ollama, vLLM or llama.cpp).`
+      : 'Tether has no model to talk to yet. For OpenAI, run "Set API Key"; for another OpenAI-compatible server, set tether.baseUrl and tether.model (and tether.wireApi to "chat" for Ollama, vLLM or llama.cpp).';
+  return `${what} Your message is still in the box.`;
 }
 
 /** The server's environment: the editor's own plus the API key from SecretStorage, which must

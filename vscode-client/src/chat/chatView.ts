@@ -6,6 +6,7 @@ import type { CommandChoice } from '../approvals/rules';
 import type { ReadChoice } from '../approvals/rules';
 import type { Mode } from '../protocol';
 import type { HostMessage, MentionCandidate, WebviewMessage } from './messages';
+import { resolveFileRefs } from './fileRefs';
 import type { ChatSession } from './session';
 
 export interface ChatViewActions {
@@ -54,7 +55,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
         this.post({ type: 'snapshot', state: session.current });
         return;
       case 'send':
-        return session.send(message.text, message.files);
+        // A message the server did not take goes back into the box rather than being lost.
+        if (!(await session.send(message.text, message.files))) this.post({ type: 'restoreInput', text: message.text, files: message.files });
+        return;
       case 'stop':
         return session.stop();
       case 'setMode':
@@ -82,6 +85,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
         await vscode.window.showTextDocument(vscode.Uri.file(message.path), { selection: new vscode.Range(position, position), preview: true });
         return;
       }
+      case 'resolveFileRefs':
+        this.post({ type: 'fileRefs', resolved: await resolveFileRefs(message.refs) });
+        return;
       case 'undoChange':
         await session.revertChange(message.itemId);
         return;

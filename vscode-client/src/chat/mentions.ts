@@ -2,7 +2,7 @@
 import type { MentionCandidate } from './messages';
 import * as api from '../vscodeapi';
 
-const EXCLUDE = '**/{node_modules,.git,.venv,venv,dist,out,build,__pycache__}/**';
+export const EXCLUDE = '**/{node_modules,.git,.venv,venv,dist,out,build,__pycache__}/**';
 
 /** Escapes glob metacharacters so a typed name matches literally. */
 export function literalGlob(text: string): string {

@@ -14,7 +14,9 @@ export type HostMessage =
   | { type: 'snapshot'; state: ChatState }
   | { type: 'event'; event: ChatEvent }
   | { type: 'mentions'; query: string; candidates: MentionCandidate[] }
-  | { type: 'focusInput' };
+  | { type: 'focusInput' }
+  | { type: 'restoreInput'; text: string; files: string[] }
+  | { type: 'fileRefs'; resolved: Record<string, string | null> };
 
 export type WebviewMessage =
   | { type: 'ready' }
@@ -30,4 +32,5 @@ export type WebviewMessage =
   | { type: 'fileReadApproval'; itemId: string; choice: ReadChoice }
   | { type: 'reviewChange'; itemId: string }
   | { type: 'openFile'; path: string; line?: number }
+  | { type: 'resolveFileRefs'; refs: string[] }
   | { type: 'undoChange'; itemId: string };

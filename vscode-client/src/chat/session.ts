@@ -3,16 +3,22 @@
  * is decided by the server and arrives back through the reducer. */
 import type { BackendConnection } from '../backend/connection';
 import { RpcError } from '../backend/connection';
-import type { HunkSelection, Item, Mode, Thread, UserInput } from '../protocol';
+import type { HunkSelection, Item, Mode, Thread, Turn, UserInput } from '../protocol';
 import { ErrorCodes } from '../protocol';
-import { type ChatEvent, type ChatState, initialState, reduce, runningTurn } from '../state/reducer';
+import { type ChatEvent, type ChatState, initialState, nextModel, reduce, runningTurn } from '../state/reducer';
 
 export interface SessionUi {
   /** Asks before full access; true to go ahead. */
   confirmFullAccess(): Promise<boolean>;
-  /** Tells the user a request failed; `configure` offers the way to set up a model. */
-  showError(message: string, configure: boolean): void;
+  /** Tells the user a request failed. */
+  showError(message: string): void;
+  /** No model is configured: says which settings to set and offers the way there. */
+  showModelSetup(): void;
   workspace(): { cwd: string; roots: string[] } | undefined;
+  /** tether.defaultMode when the user set it. */
+  configuredMode(): Mode | undefined;
+  /** The thread the panel showed last in this workspace, kept across reloads. */
+  lastThread: { get(): string | undefined; set(threadId: string | undefined): void };
 }
 
 export type StateListener = (event: ChatEvent, state: ChatState) => void;
@@ -21,12 +27,13 @@ export class ChatSession {
   private state: ChatState;
   private connection?: BackendConnection;
   private readonly listeners = new Set<StateListener>();
+  /** The mode picked in the panel for a thread not started yet. */
+  private pickedMode?: Mode;
+  /** The backend's `default_mode` (config.toml, else its built-in default). */
+  private backendMode?: Mode;
 
-  constructor(
-    private readonly ui: SessionUi,
-    defaultMode: Mode,
-  ) {
-    this.state = initialState(defaultMode);
+  constructor(private readonly ui: SessionUi) {
+    this.state = initialState();
   }
 
   get current(): ChatState {
@@ -46,13 +53,41 @@ export class ChatSession {
   /** Binds to a freshly started server; a thread shown before a restart is resumed on it. */
   async attach(connection: BackendConnection): Promise<void> {
     this.connection = connection;
+    this.backendMode = connection.capabilities?.defaultMode ?? undefined;
     connection.onNotification((notification) => this.dispatch({ type: 'notification', notification }));
     this.dispatch({ type: 'server', status: 'ready' });
     await Promise.all([this.refreshModels(), this.refreshHistory()]);
     if (this.state.thread) await this.openThread(this.state.thread.id);
+    else await this.restoreLastThread();
+    this.showNewThreadMode();
   }
 
-  detach(status: 'stopped' | 'error', message?: string): void {
+  /** After a reload, the thread the user was in; one that is gone is forgotten quietly. */
+  private async restoreLastThread(): Promise<void> {
+    const threadId = this.ui.lastThread.get();
+    if (!threadId) return;
+    try {
+      const { thread, turns } = await this.rpc().request('thread/resume', { threadId });
+      this.dispatch({ type: 'threadLoaded', thread, turns });
+    } catch {
+      this.ui.lastThread.set(undefined);
+    }
+  }
+
+  /** Without a thread, the panel shows the mode the next one starts in. */
+  private showNewThreadMode(): void {
+    const mode = this.pickedMode ?? this.ui.configuredMode() ?? this.backendMode;
+    if (!this.state.thread && mode) this.dispatch({ type: 'modeSelected', mode });
+  }
+
+  /** The user changed tether.* settings the backend has just been sent: a new tether.model
+   * replaces a model picked earlier in the panel, so the picker shows what the next turn uses. */
+  async settingsChanged(changed: { model: boolean; mode: boolean }): Promise<void> {
+    if (changed.mode) this.showNewThreadMode();
+    await this.refreshModels(changed.model);
+  }
+
+  detach(status: 'stopped' | 'starting' | 'error', message?: string): void {
     this.connection = undefined;
     this.dispatch({ type: 'server', status, message });
   }
@@ -67,9 +102,8 @@ export class ChatSession {
     try {
       return await action();
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      const configure = err instanceof RpcError && err.code === ErrorCodes.modelNotConfigured;
-      this.ui.showError(`Tether could not ${what}: ${message}`, configure);
+      if (err instanceof RpcError && err.code === ErrorCodes.modelUnavailable) this.ui.showModelSetup();
+      else this.ui.showError(`Tether could not ${what}: ${err instanceof Error ? err.message : String(err)}`);
       return undefined;
     }
   }
@@ -78,27 +112,37 @@ export class ChatSession {
     if (this.state.thread) return this.state.thread;
     const where = this.ui.workspace();
     if (!where) {
-      this.ui.showError('Open a folder first: Tether works inside a workspace.', false);
+      this.ui.showError('Open a folder first: Tether works inside a workspace.');
       return undefined;
     }
-    const { thread } = await this.rpc().request('thread/start', { ...where, mode: this.state.mode, model: this.state.model ?? null });
-    this.dispatch({ type: 'threadLoaded', thread, turns: [] });
+    // Only a mode the user chose is sent; otherwise the backend's default_mode decides.
+    const mode = this.pickedMode ?? this.ui.configuredMode() ?? null;
+    const { thread } = await this.rpc().request('thread/start', { ...where, mode, model: nextModel(this.state) ?? null });
+    this.loaded(thread, []);
     return thread;
   }
 
-  async send(text: string, files: string[] = []): Promise<void> {
+  private loaded(thread: Thread, turns: Turn[]): void {
+    this.dispatch({ type: 'threadLoaded', thread, turns });
+    this.ui.lastThread.set(thread.id);
+  }
+
+  /** True when the server took the message; false leaves it with the user (in the input box). */
+  async send(text: string, files: string[] = []): Promise<boolean> {
     const input: UserInput[] = [{ type: 'text', text }, ...files.map((path): UserInput => ({ type: 'file', path }))];
-    await this.guarded('send the message', async () => {
+    const sent = await this.guarded('send the message', async () => {
       const thread = await this.ensureThread();
-      if (!thread) return;
+      if (!thread) return false;
       const running = runningTurn(this.state);
       if (running) {
         await this.rpc().request('turn/steer', { threadId: thread.id, turnId: running.id, input });
-        return;
+        return true;
       }
-      const { turn } = await this.rpc().request('turn/start', { threadId: thread.id, input, model: this.state.model ?? null });
+      const { turn } = await this.rpc().request('turn/start', { threadId: thread.id, input, model: nextModel(this.state) ?? null });
       this.dispatch({ type: 'turnAccepted', turn });
+      return true;
     });
+    return sent === true;
   }
 
   async stop(): Promise<void> {
@@ -109,13 +153,16 @@ export class ChatSession {
   }
 
   newThread(): void {
+    this.pickedMode = undefined;
     this.dispatch({ type: 'threadCleared' });
+    this.ui.lastThread.set(undefined);
+    this.showNewThreadMode();
   }
 
   async openThread(threadId: string): Promise<void> {
     await this.guarded('open the thread', async () => {
       const { thread, turns } = await this.rpc().request('thread/resume', { threadId });
-      this.dispatch({ type: 'threadLoaded', thread, turns });
+      this.loaded(thread, turns);
     });
   }
 
@@ -124,6 +171,7 @@ export class ChatSession {
     if (mode === 'fullAccess' && !(await this.ui.confirmFullAccess())) return false;
     const thread = this.state.thread;
     if (!thread) {
+      this.pickedMode = mode;
       this.dispatch({ type: 'modeSelected', mode });
       return true;
     }
@@ -136,9 +184,10 @@ export class ChatSession {
     this.dispatch({ type: 'modelSelected', model });
   }
 
-  async refreshModels(): Promise<void> {
+  /** The models to offer and the backend's default; `forgetPick` drops the panel's pick. */
+  async refreshModels(forgetPick = false): Promise<void> {
     const result = await this.guarded('list the models', () => this.rpc().request('model/list', {}));
-    if (result) this.dispatch({ type: 'models', models: result.models.map((m) => m.id), model: this.state.model ?? result.default ?? undefined });
+    if (result) this.dispatch({ type: 'models', models: result.models.map((m) => m.id), defaultModel: result.default ?? undefined, forgetPick });
   }
 
   /** Threads of this workspace, newest first. */

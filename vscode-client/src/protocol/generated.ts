@@ -99,6 +99,7 @@ type: "agentMessage"
  */
 export interface CommandExecutionItem {
 command: string
+containment?: (("cgroup" | "pidNamespace" | "subreaper") | null)
 cwd: string
 durationMs?: (number | null)
 exitCode?: (number | null)
@@ -106,9 +107,11 @@ id: string
 launcher?: (null | string)
 output: string
 reason?: (null | string)
+restored?: (string[] | null)
 sandbox: ("none" | "readOnly" | "workspaceWrite")
 status: ("applied" | "completed" | "declined" | "failed" | "inProgress" | "partiallyApplied" | "pending" | "reverted")
 timedOut?: (boolean | null)
+trackingNote?: (null | string)
 truncated?: (boolean | null)
 type: "commandExecution"
 }
@@ -437,11 +440,26 @@ id: string
  * via the `definition` "TetherCapabilities".
  */
 export interface TetherCapabilities {
+defaultMode?: (("agent" | "fullAccess" | "readOnly") | null)
 model?: (null | string)
 modes: ("agent" | "fullAccess" | "readOnly")[]
 protocolVersion: number
 sandbox: ("bwrap" | "landlock" | "none" | "seatbelt")
+sandboxLauncher?: (SandboxLauncherInfo | null)
 wireApi?: (("chat" | "responses") | null)
+}
+/**
+ * Which command sandbox is in force and what it means (as `tether sandbox --check` says).
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "SandboxLauncherInfo".
+ */
+export interface SandboxLauncherInfo {
+guarantees: string[]
+name: ("bwrap" | "landlock" | "none" | "seatbelt")
+passedOver: string[]
+setting: ("auto" | "bwrap" | "landlock" | "none")
+weakerThanBwrap: boolean
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
@@ -673,6 +691,19 @@ turnId: string
 // Method maps, generated from protocol/methods.py.
 
 export const PROTOCOL_VERSION = 1;
+export const MODES = ["readOnly", "agent", "fullAccess"] as const;
+export const ErrorCodes = {
+  changeConflict: -32005,
+  internalError: -32603,
+  invalidParams: -32602,
+  invalidRequest: -32600,
+  methodNotFound: -32601,
+  modelUnavailable: -32003,
+  parseError: -32700,
+  threadNotFound: -32001,
+  turnAlreadyRunning: -32002,
+  turnNotRunning: -32004,
+} as const;
 export interface Requests {
   "change/revert": { params: ChangeRevertParams; result: ChangeRevertResult };
   "model/list": { params: Empty; result: ModelListResult };

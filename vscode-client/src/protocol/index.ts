@@ -1,10 +1,10 @@
 /** The wire types the client uses, named once: everything comes from generated.ts (see
- * `python -m protocol.export`); this module only adds names for things the schema inlines. */
+ * `python -m protocol.export`), the modes and error codes included; this module only adds names
+ * for things the schema inlines. */
 export * from './generated';
-import type { Item, Notifications, Requests, ServerRequests, Thread } from './generated';
+import type { Item, MODES, Notifications, Requests, ServerRequests } from './generated';
 
-export type Mode = Thread['mode'];
-export const MODES: readonly Mode[] = ['readOnly', 'agent', 'fullAccess'];
+export type Mode = (typeof MODES)[number];
 export type ItemType = Item['type'];
 export type ItemOf<T extends ItemType> = Extract<Item, { type: T }>;
 export type ItemStatus = ItemOf<'commandExecution'>['status'];
@@ -37,11 +37,3 @@ const notificationMethodSet: Record<NotificationMethod, true> = {
   'item/commandExecution/outputDelta': true,
 };
 export const NOTIFICATION_METHODS = Object.keys(notificationMethodSet) as NotificationMethod[];
-
-/** JSON-RPC error codes of PROTOCOL.md section 7 the client reacts to. */
-export const ErrorCodes = {
-  threadNotFound: -32001,
-  turnAlreadyRunning: -32002,
-  modelNotConfigured: -32003,
-  turnNotRunning: -32004,
-} as const;

@@ -1,6 +1,6 @@
 /** How items are arranged and summarised for display: grouping of reads and searches, diff
  * counts, the context meter. Pure and shared by the webview and the host. */
-import type { FileChange, Item, ItemOf, Usage } from '../protocol';
+import type { FileChange, Hunk, Item, ItemOf, Usage } from '../protocol';
 
 export type Block =
   | { kind: 'item'; item: Item }
@@ -71,6 +71,13 @@ export interface ChangeStats {
   byStatus: Record<'pending' | 'applied' | 'rejected' | 'reverted', number>;
 }
 
+/** Whether a hunk's change is in the file (applied) or would be (still proposed). */
+export function hunkInEffect(hunk: Hunk): boolean {
+  return hunk.status === 'applied' || hunk.status === 'pending';
+}
+
+/** Lines added and removed count only hunks in effect: after a rejection or an undo the card
+ * shows what is on disk, not what was once proposed. */
 export function changeStats(change: FileChange): ChangeStats {
   const stats: ChangeStats = {
     added: 0,
@@ -80,6 +87,7 @@ export function changeStats(change: FileChange): ChangeStats {
   };
   for (const hunk of change.hunks) {
     stats.byStatus[hunk.status ?? 'pending']++;
+    if (!hunkInEffect(hunk)) continue;
     for (const line of hunk.lines) {
       if (line.startsWith('+')) stats.added++;
       else if (line.startsWith('-')) stats.removed++;
@@ -116,4 +124,32 @@ function compact(n: number): string {
 export function basename(path: string): string {
   const parts = path.split(/[\\/]/);
   return parts[parts.length - 1] || path;
+}
+
+/** `path` relative to the first root that holds it (as git shows it), else unchanged. */
+export function relativeTo(roots: readonly string[], path: string): string {
+  for (const root of roots) {
+    const base = root.endsWith('/') ? root : `${root}/`;
+    if (path.startsWith(base)) return path.slice(base.length);
+  }
+  return path;
+}
+
+/** A fileChange item's state in words: "2 of 3 changes applied", not `partiallyApplied`. */
+export function changeStatusLabel(item: ItemOf<'fileChange'>): string {
+  const hunks = item.changes.flatMap((c) => c.hunks);
+  const applied = hunks.filter((h) => h.status === 'applied').length;
+  switch (item.status) {
+    case 'pending':
+      return 'waiting for your review';
+    case 'inProgress':
+      return 'applying';
+    case 'failed':
+      return 'failed';
+    case 'declined':
+      return 'rejected';
+  }
+  if (hunks.length === 0 || applied === hunks.length) return item.status === 'reverted' ? 'undone' : 'applied';
+  if (applied > 0) return `${applied} of ${plural(hunks.length, 'change')} applied`;
+  return hunks.some((h) => h.status === 'reverted') ? 'undone' : 'rejected';
 }

@@ -33,14 +33,17 @@ export type ServerStatus = 'starting' | 'ready' | 'error' | 'stopped';
 export interface ChatState {
   /** The thread the panel shows; absent until the first prompt starts one. */
   thread?: Thread;
-  /** Mode of the shown thread, or of the next thread when none is started yet. */
-  mode: Mode;
+  /** Mode of the shown thread, or of the next thread when none is started yet; unknown until
+   * the backend has said its default. */
+  mode?: Mode;
   turns: TurnView[];
   usage?: Usage | null;
   approvals: PendingApproval[];
   models: string[];
-  /** The model the next turn asks for; undefined means the server's default. */
-  model?: string;
+  /** The backend's model (tether.model, else its environment or config.toml). */
+  defaultModel?: string;
+  /** A model the user picked in the panel; it wins until tether.model changes. */
+  pickedModel?: string;
   history: Thread[];
   server: { status: ServerStatus; message?: string };
 }
@@ -53,14 +56,19 @@ export type ChatEvent =
   | { type: 'itemReplaced'; threadId: string; item: Item }
   | { type: 'approvalOpened'; approval: PendingApproval }
   | { type: 'approvalClosed'; itemId: string }
-  | { type: 'models'; models: string[]; model?: string }
+  | { type: 'models'; models: string[]; defaultModel?: string; forgetPick?: boolean }
   | { type: 'modelSelected'; model?: string }
   | { type: 'modeSelected'; mode: Mode }
   | { type: 'history'; threads: Thread[] }
   | { type: 'server'; status: ServerStatus; message?: string };
 
-export function initialState(mode: Mode = 'agent'): ChatState {
+export function initialState(mode?: Mode): ChatState {
   return { mode, turns: [], approvals: [], models: [], history: [], server: { status: 'starting' } };
+}
+
+/** The model the next turn asks for, which is also what the panel's picker shows. */
+export function nextModel(state: ChatState): string | undefined {
+  return state.pickedModel ?? state.defaultModel;
 }
 
 export function reduce(state: ChatState, event: ChatEvent): ChatState {
@@ -81,7 +89,7 @@ export function reduce(state: ChatState, event: ChatEvent): ChatState {
       return { ...state, thread: undefined, turns: [], usage: undefined, approvals: [] };
     case 'turnAccepted':
       if (event.turn.threadId !== state.thread?.id) return state;
-      return upsertTurn(state, event.turn);
+      return acceptTurn(state, event.turn);
     case 'itemReplaced':
       if (event.threadId !== state.thread?.id) return state;
       return mapItem(state, event.item.id, () => event.item);
@@ -93,9 +101,9 @@ export function reduce(state: ChatState, event: ChatEvent): ChatState {
     case 'approvalClosed':
       return { ...state, approvals: state.approvals.filter((a) => a.itemId !== event.itemId) };
     case 'models':
-      return { ...state, models: event.models, model: event.model };
+      return { ...state, models: event.models, defaultModel: event.defaultModel, pickedModel: event.forgetPick ? undefined : state.pickedModel };
     case 'modelSelected':
-      return { ...state, model: event.model };
+      return { ...state, pickedModel: event.model };
     case 'modeSelected':
       return { ...state, mode: event.mode, thread: state.thread && { ...state.thread, mode: event.mode } };
     case 'history':
@@ -161,9 +169,20 @@ function turnView(turn: Turn): TurnView {
   return { id: turn.id, status: turn.status, items: turn.items, error: turn.error, usage: turn.usage };
 }
 
-/** A turn's own fields win. Its items are authoritative once the turn is over; while it runs,
- * the turn object is a snapshot that may be older than the stream (the turn/start result can
- * arrive after the first items), so streamed items are kept and only unseen ones are added. */
+/** The `turn/start` result: a snapshot taken when the turn began. Its notifications may have
+ * arrived before it (a model that answers at once can finish the turn first), and they are newer:
+ * a turn already known keeps its status and items and only gains items it has not seen. */
+function acceptTurn(state: ChatState, turn: Turn): ChatState {
+  const known = state.turns.find((t) => t.id === turn.id);
+  if (!known) return { ...state, turns: [...state.turns, turnView(turn)] };
+  const unseen = turn.items.filter((i) => !known.items.some((o) => o.id === i.id));
+  if (unseen.length === 0) return state;
+  return { ...state, turns: state.turns.map((t) => (t === known ? { ...t, items: [...unseen, ...t.items] } : t)) };
+}
+
+/** turn/started and turn/completed: the turn's own fields win. Its items are authoritative once
+ * the turn is over; while it runs, the turn object is a snapshot that may be older than the
+ * stream, so streamed items are kept and only unseen ones are added. */
 function upsertTurn(state: ChatState, turn: Turn): ChatState {
   const index = state.turns.findIndex((t) => t.id === turn.id);
   if (index < 0) return { ...state, turns: [...state.turns, turnView(turn)] };

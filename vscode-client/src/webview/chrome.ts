@@ -6,7 +6,7 @@ import { READ_CHOICES, fileReadMessage } from '../approvals/rules';
 import type { Mode } from '../protocol';
 import { MODES } from '../protocol';
 import { basename, contextMeter, plural } from '../state/present';
-import type { ChatState, PendingApproval } from '../state/reducer';
+import { type ChatState, type PendingApproval, nextModel } from '../state/reducer';
 import { h, icon } from './dom';
 
 type Post = (message: WebviewMessage) => void;
@@ -16,20 +16,19 @@ const CHOICE_ICONS: Record<CommandChoice, string> = { 'Run once': 'play', 'Run f
 
 export function renderToolbar(root: HTMLElement, state: ChatState, post: Post, toggleHistory: () => void): void {
   const mode = h('select', { id: 'mode', 'aria-label': 'Mode', title: 'Mode: what the agent may do without asking' }, ...MODES.map((m) => h('option', { value: m }, MODE_NAMES[m])));
-  mode.value = state.mode;
+  mode.value = state.mode ?? '';
   // The host confirms full access and answers with the mode in force; until then show the old one.
   mode.addEventListener('change', () => {
     const wanted = mode.value as Mode;
-    mode.value = state.mode;
+    mode.value = state.mode ?? '';
     post({ type: 'setMode', mode: wanted });
   });
-  const model = h(
-    'select',
-    { id: 'model', 'aria-label': 'Model', title: 'Model for the next turn' },
-    ...(state.models.length ? state.models : state.model ? [state.model] : []).map((m) => h('option', { value: m }, m)),
-  );
-  if (state.model) model.value = state.model;
-  model.disabled = state.models.length === 0;
+  // The model the next turn asks for is always among the choices, and always the one shown.
+  const next = nextModel(state);
+  const choices = [...new Set([...(next ? [next] : []), ...state.models])];
+  const model = h('select', { id: 'model', 'aria-label': 'Model', title: 'Model for the next turn' }, ...choices.map((m) => h('option', { value: m }, m)));
+  model.value = next ?? '';
+  model.disabled = choices.length === 0;
   model.addEventListener('change', () => post({ type: 'selectModel', model: model.value || undefined }));
   root.replaceChildren(
     h('div', { className: `mode-indicator ${state.mode}` }, icon(state.mode === 'fullAccess' ? 'warning' : state.mode === 'readOnly' ? 'eye' : 'shield')),

@@ -22,6 +22,8 @@ export class Composer {
   private candidates: MentionCandidate[] = [];
   private active = 0;
   private running = false;
+  /** What was sent last, with its attachments, in case the host hands it back. */
+  private lastSent?: { text: string; attached: Map<string, string> };
   private queryTimer?: ReturnType<typeof setTimeout>;
 
   constructor(private readonly post: Post) {
@@ -137,11 +139,25 @@ export class Composer {
     }
   }
 
+  /** A message the host could not send (no model yet, the backend down) comes back to the box,
+   * unless the user has started typing another one. */
+  restore(text: string, files: string[]): void {
+    if (this.input.value.trim()) return;
+    this.input.value = text;
+    this.attached.clear();
+    const sent = this.lastSent;
+    if (sent?.text === text) for (const [label, path] of sent.attached) if (files.includes(path)) this.attached.set(label, path);
+    this.renderChips();
+    this.input.focus();
+    this.input.setSelectionRange(text.length, text.length);
+  }
+
   private submit(): void {
     const text = this.input.value.trim();
     if (!text) return;
     this.renderChips();
     this.post({ type: 'send', text, files: [...this.attached.values()] });
+    this.lastSent = { text, attached: new Map(this.attached) };
     this.input.value = '';
     this.attached.clear();
     this.renderChips();

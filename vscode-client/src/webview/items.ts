@@ -1,8 +1,8 @@
 /** Renders the transcript: one element per item (messages, command and tool cards, diff cards,
  * plans), reused as long as the item object is unchanged. */
 import type { WebviewMessage } from '../chat/messages';
-import type { Item, ItemOf } from '../protocol';
-import { arrangeItems, basename, changeStats, explorationSummary, plural, toolKind } from '../state/present';
+import type { FileChange, Hunk, Item, ItemOf } from '../protocol';
+import { arrangeItems, basename, changeStats, changeStatusLabel, explorationSummary, hunkInEffect, plural, relativeTo, toolKind } from '../state/present';
 import type { TurnView } from '../state/reducer';
 import { h, icon, reconcile } from './dom';
 import { renderMarkdown } from './markdown';
@@ -11,6 +11,8 @@ export interface ItemContext {
   post(message: WebviewMessage): void;
   /** User's open/closed choice per collapsible card, kept across re-renders. */
   expanded: Map<string, boolean>;
+  /** The shown thread's workspace roots, to name files relative to them. */
+  roots(): string[];
 }
 
 const OUTPUT_TAIL = 30_000;
@@ -99,11 +101,21 @@ function explorationCard(ctx: ItemContext, id: string, items: ItemOf<'toolCall'>
   );
 }
 
-function diffLines(diff: string): HTMLElement {
-  const pre = h('pre', { className: 'diff', tabindex: '0', 'aria-label': 'Diff' });
-  for (const line of diff.split('\n')) {
-    const kind = line.startsWith('+') && !line.startsWith('+++') ? 'add' : line.startsWith('-') && !line.startsWith('---') ? 'del' : line.startsWith('@@') ? 'hunk' : '';
-    pre.append(h('span', { className: kind }, `${line}\n`));
+const HUNK_NOTES: Partial<Record<NonNullable<Hunk['status']>, string>> = { rejected: 'rejected, not applied', reverted: 'undone' };
+
+/** The diff of one file as git would show it (paths relative to the workspace root), built from
+ * its hunks so each one shows its state: a rejected or undone hunk is marked and struck out. */
+function fileDiff(ctx: ItemContext, change: FileChange): HTMLElement {
+  const name = relativeTo(ctx.roots(), change.path);
+  const pre = h('pre', { className: 'diff', tabindex: '0', 'aria-label': `Diff of ${name}` });
+  const line = (className: string, text: string): void => void pre.append(h('span', { className }, `${text}\n`));
+  line('file', `--- ${change.kind === 'add' ? '/dev/null' : `a/${name}`}`);
+  line('file', `+++ ${change.kind === 'delete' ? '/dev/null' : `b/${relativeTo(ctx.roots(), change.movePath ?? change.path)}`}`);
+  for (const hunk of change.hunks) {
+    const note = hunk.status ? HUNK_NOTES[hunk.status] : undefined;
+    const off = hunkInEffect(hunk) ? '' : ' off';
+    line(`hunk${off}`, `@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@${note ? `  (${note})` : ''}`);
+    for (const text of hunk.lines) line((text.startsWith('+') ? 'add' : text.startsWith('-') ? 'del' : 'ctx') + off, text);
   }
   return pre;
 }
@@ -111,14 +123,16 @@ function diffLines(diff: string): HTMLElement {
 function fileChangeCard(ctx: ItemContext, item: ItemOf<'fileChange'>): HTMLElement {
   const files = item.changes.map((change) => {
     const stats = changeStats(change);
-    const statusParts = (['applied', 'rejected', 'reverted', 'pending'] as const).filter((s) => stats.byStatus[s] > 0).map((s) => `${stats.byStatus[s]} ${s}`);
+    const statusParts = (['applied', 'rejected', 'reverted', 'pending'] as const)
+      .filter((s) => stats.byStatus[s] > 0)
+      .map((s) => `${stats.byStatus[s]} ${s === 'reverted' ? 'undone' : s === 'pending' ? 'proposed' : s}`);
+    const name = relativeTo(ctx.roots(), change.path);
     return h(
       'li',
       { className: 'file-row' },
-      h('button', { className: 'link', title: change.path, onclick: () => ctx.post({ type: 'openFile', path: change.path }) }, icon(change.kind === 'add' ? 'new-file' : change.kind === 'delete' ? 'trash' : 'file'), ` ${basename(change.path)}`),
-      h('span', { className: 'added' }, `+${stats.added}`),
-      h('span', { className: 'removed' }, `−${stats.removed}`),
-      h('span', { className: 'hunks' }, plural(stats.hunks, 'hunk')),
+      h('button', { className: 'link', title: `Open ${name}`, onclick: () => ctx.post({ type: 'openFile', path: change.path }) }, icon(change.kind === 'add' ? 'new-file' : change.kind === 'delete' ? 'trash' : 'file'), ` ${basename(change.path)}`),
+      h('span', { className: 'added', title: 'lines added (on disk now)' }, `+${stats.added}`),
+      h('span', { className: 'removed', title: 'lines removed (on disk now)' }, `−${stats.removed}`),
       statusParts.length ? h('span', { className: 'meta' }, statusParts.join(' · ')) : null,
     );
   });
@@ -130,12 +144,12 @@ function fileChangeCard(ctx: ItemContext, item: ItemOf<'fileChange'>): HTMLEleme
   const card = h(
     'div',
     { className: 'card diff-card', 'data-item': item.id },
-    h('div', { className: 'card-title' }, icon('diff'), ` ${plural(item.changes.length, 'file')} changed`, h('span', { className: `badge ${item.status}` }, item.status)),
+    h('div', { className: 'card-title' }, icon('diff'), ` ${plural(item.changes.length, 'file')} changed`, h('span', { className: `badge ${item.status}` }, changeStatusLabel(item))),
     h('ul', { className: 'files' }, ...files),
     item.reason ? h('div', { className: 'meta' }, item.reason) : null,
     actions.length ? h('div', { className: 'actions' }, ...actions) : null,
   );
-  card.append(collapsible(ctx, `diff:${item.id}`, 'diff-text', false, [h('span', {}, 'Show diff')], item.changes.map((c) => diffLines(c.diff))));
+  card.append(collapsible(ctx, `diff:${item.id}`, 'diff-text', false, [h('span', {}, 'Show diff')], item.changes.map((c) => fileDiff(ctx, c))));
   return card;
 }
 

@@ -5,6 +5,8 @@ import { type ChatState, initialState, reduce, runningTurn } from '../state/redu
 import { renderApprovals, renderBanner, renderHistory, renderMeter, renderToolbar } from './chrome';
 import { Composer } from './composer';
 import { h, icon } from './dom';
+import { FileLinks } from './fileLinks';
+import { FollowLatest } from './follow';
 import { TranscriptRenderer } from './items';
 
 declare function acquireVsCodeApi(): { postMessage(message: WebviewMessage): void };
@@ -18,12 +20,17 @@ const banner = h('div', { className: 'banner', id: 'banner' });
 const approvals = h('section', { className: 'approvals', id: 'approvals', 'aria-label': 'Pending approvals', 'aria-live': 'assertive' });
 const history = h('section', { className: 'history card', id: 'history', 'aria-label': 'Thread history' });
 const transcript = h('main', { className: 'transcript', id: 'transcript', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation' });
+const turnsRoot = h('div', { className: 'transcript-content', id: 'transcript-content' });
+transcript.append(turnsRoot);
 const empty = h('div', { className: 'empty', id: 'empty' }, icon('comment-discussion'), h('p', {}, 'Ask Tether to explore, explain or change this workspace.'), h('p', { className: 'meta' }, 'Type @ to attach a file.'));
 const composer = new Composer(post);
 history.hidden = true;
-document.getElementById('app')!.append(toolbar, meter, banner, approvals, history, transcript, empty, composer.element);
+const follow = new FollowLatest(transcript, turnsRoot);
+const fileLinks = new FileLinks(turnsRoot, post);
+const conversation = h('div', { className: 'conversation' }, transcript, follow.button);
+document.getElementById('app')!.append(toolbar, meter, banner, approvals, history, conversation, empty, composer.element);
 
-const renderer = new TranscriptRenderer(transcript, { post, expanded: new Map() });
+const renderer = new TranscriptRenderer(turnsRoot, { post, expanded: new Map(), roots: () => (state.thread ? [state.thread.cwd, ...state.thread.roots] : []) });
 let state: ChatState = initialState();
 let shown: Partial<ChatState> = {};
 let frame = 0;
@@ -44,9 +51,7 @@ function closeHistory(): void {
 
 function render(): void {
   frame = 0;
-  // Stay at the bottom while streaming unless the user scrolled up to read.
-  const atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
-  if (state.mode !== shown.mode || state.models !== shown.models || state.model !== shown.model) {
+  if (state.mode !== shown.mode || state.models !== shown.models || state.pickedModel !== shown.pickedModel || state.defaultModel !== shown.defaultModel) {
     const hadFocus = toolbar.contains(document.activeElement) ? document.activeElement?.id : undefined;
     renderToolbar(toolbar, state, post, toggleHistory);
     if (hadFocus) document.getElementById(hadFocus)?.focus();
@@ -55,13 +60,16 @@ function render(): void {
   if (state.server !== shown.server) renderBanner(banner, state);
   if (state.approvals !== shown.approvals) renderApprovals(approvals, state, post);
   if (state.history !== shown.history && !history.hidden) renderHistory(history, state, post, closeHistory);
+  // Another thread: start at its newest message.
+  if (state.thread?.id !== shown.thread?.id) follow.jump();
   if (state.turns !== shown.turns) {
     renderer.render(state.turns);
+    fileLinks.scan();
     empty.hidden = state.turns.length > 0;
     composer.setRunning(runningTurn(state) !== undefined);
     document.body.dataset.running = String(runningTurn(state) !== undefined);
   }
-  if (atBottom) transcript.scrollTop = transcript.scrollHeight;
+  follow.settle();
   shown = { ...state };
 }
 
@@ -84,6 +92,12 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       return;
     case 'focusInput':
       composer.focus();
+      return;
+    case 'fileRefs':
+      fileLinks.resolved(message.resolved);
+      return;
+    case 'restoreInput':
+      composer.restore(message.text, message.files);
       return;
   }
   schedule();

@@ -1,12 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { Item, ServerNotification, Thread, Turn } from '../../src/protocol';
-import { type ChatEvent, initialState, reduce, runningTurn } from '../../src/state/reducer';
+import { type ChatEvent, initialState, nextModel, reduce, runningTurn } from '../../src/state/reducer';
 
 const thread: Thread = { id: 'th', cwd: '/w', roots: [], mode: 'agent', model: 'm', status: 'idle', createdAt: 1, updatedAt: 1 };
 const turn: Turn = { id: 'tu', threadId: 'th', status: 'inProgress', items: [] };
 const n = (notification: ServerNotification): ChatEvent => ({ type: 'notification', notification });
-const run = (events: ChatEvent[]) => events.reduce(reduce, initialState());
+const run = (events: ChatEvent[]) => events.reduce(reduce, initialState('agent'));
 
 describe('reduce', () => {
   it('streams an agent message from deltas and keeps the completed item authoritative', () => {
@@ -48,6 +48,33 @@ describe('reduce', () => {
     ]);
     assert.deepEqual(state.turns[0]!.items.map((i) => i.id), ['u1', 'r1']);
     assert.equal((state.turns[0]!.items[1] as { text: string }).text, 'hmm');
+  });
+
+  it('keeps a turn finished before its turn/start result arrived (a model that answers at once)', () => {
+    const user: Item = { type: 'userMessage', id: 'u1', content: [{ type: 'text', text: 'hi' }] };
+    const reply: Item = { type: 'agentMessage', id: 'a1', text: 'Hi!' };
+    const state = run([
+      { type: 'threadLoaded', thread, turns: [] },
+      n({ method: 'turn/started', params: { threadId: 'th', turn } }),
+      n({ method: 'item/completed', params: { threadId: 'th', turnId: 'tu', item: user } }),
+      n({ method: 'item/completed', params: { threadId: 'th', turnId: 'tu', item: reply } }),
+      n({ method: 'turn/completed', params: { threadId: 'th', turn: { ...turn, status: 'completed', items: [user, reply] } } }),
+      // The result was taken when the turn began: still inProgress, only the user's message.
+      { type: 'turnAccepted', turn: { ...turn, items: [user] } },
+    ]);
+    assert.equal(state.turns[0]!.status, 'completed');
+    assert.deepEqual(state.turns[0]!.items.map((i) => i.id), ['u1', 'a1']);
+    assert.equal(runningTurn(state), undefined, 'the composer goes back to Send');
+  });
+
+  it('shows the backend model until the user picks one, and a new tether.model replaces the pick', () => {
+    const listed = run([{ type: 'models', models: ['gpt-5-codex'], defaultModel: 'gpt-5-codex' }]);
+    assert.equal(nextModel(listed), 'gpt-5-codex');
+    const configured = reduce(listed, { type: 'models', models: ['qwen', 'llama'], defaultModel: 'qwen' });
+    assert.equal(nextModel(configured), 'qwen', 'the setting reaches the picker without a pick in between');
+    const picked = reduce(configured, { type: 'modelSelected', model: 'llama' });
+    assert.equal(nextModel(reduce(picked, { type: 'models', models: ['qwen', 'llama'], defaultModel: 'qwen' })), 'llama', 'a refresh keeps the pick');
+    assert.equal(nextModel(reduce(picked, { type: 'models', models: ['mistral'], defaultModel: 'mistral', forgetPick: true })), 'mistral');
   });
 
   it('drops an item the server discards after a failed model call', () => {
