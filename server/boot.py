@@ -57,6 +57,7 @@ def tether_capabilities(settings: Settings, launcher: str) -> dict[str, Any]:
         ),
         wire_api=settings.wire_api,
         model=settings.effective_model,
+        default_mode=settings.default_mode,
     )
     return msgspec.to_builtins(caps)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args
 
@@ -182,11 +182,3 @@ def load_settings(
     values["api_key"] = env.get("OPENAI_API_KEY") or None
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known}, warnings=tuple(warns))
-
-
-def with_changes(settings: Settings, changes: dict[str, Any]) -> Settings:
-    """Apply a `workspace/didChangeConfiguration` payload (same keys as initializationOptions)."""
-    warns: list[str] = []
-    values: dict[str, Any] = {}
-    _merge(values, changes, _OPTION_KEYS, "settings", warns)
-    return replace(settings, **values, warnings=tuple(warns))
