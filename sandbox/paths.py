@@ -85,8 +85,10 @@ def _resolve(
         protected = None
     else:
         _refuse_hard_link(real, requested)
-        protected = is_protected(real_root, real.relative_to(real_root), policy) or _as_given(
-            Path(os.path.normpath(requested)), policy
+        protected = (
+            is_protected(real_root, real.relative_to(real_root), policy)
+            or _as_given(Path(os.path.normpath(requested)), policy)
+            or _behind_protected_link(real, real_root, policy)
         )
     secrets = [
         Path(os.path.realpath(p))
@@ -170,6 +172,20 @@ def _tail_below_identity(real: Path, root: Path) -> Path:
         if _identity(ancestor) == root_ident:
             return real.relative_to(ancestor)
     return Path()
+
+
+def _behind_protected_link(real: Path, root: Path, policy: Policy) -> str | None:
+    """The protected name at the root that is a symlink leading to (an ancestor of) `real`:
+    with `.vscode -> tools/vscode`, `tools/vscode/tasks.json` is what the editor runs."""
+    try:
+        entries = [e for e in os.scandir(root) if e.is_symlink()]
+    except OSError:
+        return None
+    for entry in entries:
+        name = is_protected(root, entry.name, policy)
+        if name is not None and _is_under(real, Path(os.path.realpath(entry.path))):
+            return name
+    return None
 
 
 def _as_given(requested: Path, policy: Policy) -> str | None:

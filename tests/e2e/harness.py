@@ -142,17 +142,23 @@ def make_client(tether_ref: list[Tether]) -> LanguageClient:
 
 
 async def start_tether(
-    env: dict[str, str], home: Path, *, options: dict[str, Any] | None = None
+    env: dict[str, str],
+    home: Path,
+    *,
+    options: dict[str, Any] | None = None,
+    python: str = sys.executable,
 ) -> Tether:
-    """Start the server process with `env` on top of a clean environment and initialize it."""
+    """Start the server process with `env` on top of a clean environment and initialize it
+    (with another interpreter, `python`, e.g. a virtual environment inside the workspace)."""
     base = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("OPENAI_", "TETHER_")) or k == "TETHER_LOG_LEVEL"
+        if not k.startswith(("OPENAI_", "TETHER_"))
+        or k in ("TETHER_LOG_LEVEL", "TETHER_SANDBOX_LAUNCHER")  # the matrix cell's launcher
     }
     ref: list[Tether] = []
     config = ClientServerConfig(
-        server_command=[sys.executable, "-m", "server", "--stdio"],
+        server_command=[python, "-m", "server", "--stdio"],
         client_factory=lambda: make_client(ref),
         server_env={**base, "TETHER_HOME": str(home), **env},
     )

@@ -160,3 +160,17 @@ def test_messages_tell_the_model_what_to_do(root: Path, outside: Path) -> None:
         resolve_for_read("link/secret.txt", cwd=root, policy=policy(root), homes=())
     assert "Use the real path" in str(denied.value)
     assert str(outside / "secret.txt") in str(denied.value)
+
+
+def test_protected_as_given_as_resolved_and_behind_a_protected_link(root: Path) -> None:
+    """A repository shipping `.vscode -> tools/vscode` (issue 12, point 6)."""
+    (root / "tools" / "vscode").mkdir(parents=True)
+    (root / ".vscode").symlink_to("tools/vscode")
+    given = resolve_for_write(".vscode/settings.json", cwd=root, policy=policy(root), homes=())
+    behind = resolve_for_write("tools/vscode/tasks.json", cwd=root, policy=policy(root), homes=())
+    plain = resolve_for_write("tools/other.json", cwd=root, policy=policy(root), homes=())
+    assert given.protected == behind.protected == ".vscode"
+    assert plain.protected is None
+    (root / "notes").symlink_to(".git")  # resolving into .git counts as .git
+    into_git = resolve_for_write("notes/config", cwd=root, policy=policy(root), homes=())
+    assert into_git.protected == ".git/config"
