@@ -26,8 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sandbox.commands import ParsedCommand, parse_command
+from sandbox.commands import ParsedCommand
 from sandbox.launchers import LauncherName
+from sandbox.parse_worker import parse_isolated
 from sandbox.policy import SandboxLabel
 from sandbox.rules import RuleSet, RuleVerdict, SessionRules, suggest_rules
 from sandbox.safe_commands import is_known_safe
@@ -76,7 +77,7 @@ def decide_command(
     `launcher` is the OS sandbox commands run in on this machine; `none` when none works.
     """
     sandbox_available = launcher != "none"
-    parsed = parse_command(command)
+    parsed = parse_isolated(command)  # in a child: a parser crash must not end the server
     verdict = rules.evaluate(parsed, session.prefix_rules(escalated=wants_escalation))
     if verdict.decision == "forbid":
         return CommandDecision(

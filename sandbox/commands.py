@@ -4,7 +4,8 @@ The approval policy needs two facts about a command line: the argv of every simp
 would run (pipelines, `&&`, `||`, `;`, and also those nested in substitutions, subshells and
 `bash -c` scripts), and whether it uses a construct whose effect a prefix rule cannot see
 (redirections to files, substitutions, subshells, `eval`, expansions, ...). `parse_command`
-returns both as a `ParsedCommand`; it never raises on bad input, it flags it.
+returns both as a `ParsedCommand`; it never raises on bad input, it flags it. The server calls it
+through `sandbox.parse_worker`, in a child process, so a crash in the C parser cannot end it.
 
 The parser is tree-sitter-bash rather than bashlex because it covers the whole bash grammar
 (`[[ ]]`, `case`, here-docs, process substitution, arithmetic, functions) where bashlex raises

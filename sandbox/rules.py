@@ -45,7 +45,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, cast
 
-from sandbox.commands import Construct, ParsedCommand, SimpleCommand, parse_command
+from sandbox.commands import Construct, ParsedCommand, SimpleCommand
+from sandbox.parse_worker import parse_isolated
 from sandbox.safe_commands import is_safe_simple_command
 from sandbox.wrappers import WRAPPERS, basename, command_starts, strip_wrappers
 
@@ -566,7 +567,7 @@ def remember_approval(
 
 def _require_prefix_of(command: str, rule: Sequence[str]) -> None:
     prefix = tuple(rule)
-    parts = parse_command(command).commands
+    parts = parse_isolated(command).commands
     if not prefix or not any(_allow_matches(prefix, part) for part in parts):
         raise RuleError(
             f"the rule `{shlex.join(prefix)}` is not a prefix of any part of `{command}`; "
@@ -614,7 +615,7 @@ def suggest_rules(
     no OS sandbox they ask too), and a line with a flagged construct gets none because no rule
     could ever approve it.
     """
-    parsed = parse_command(command) if isinstance(command, str) else command
+    parsed = parse_isolated(command) if isinstance(command, str) else command
     if not parsed.plain:
         return []
     suggestions: list[tuple[str, ...]] = []
