@@ -7,7 +7,7 @@
 .PHONY: run test setup setup-python setup-vscode test-python test-vscode test-latest lock \
 	lock-upgrade bench
 
-FOLDER ?= $(CURDIR)
+FOLDER ?= $(CURDIR)/.tether-demo
 
 run: setup                     ## set up, then start code-server on 127.0.0.1 with Tether installed
 	bash vscode-client/scripts/run.sh "$(FOLDER)"

