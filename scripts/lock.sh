@@ -30,4 +30,5 @@ env -u UV_INDEX_URL -u UV_EXTRA_INDEX_URL -u UV_INDEX -u UV_FIND_LINKS -u UV_CON
   --universal --python-version 3.11 --generate-hashes "${upgrade[@]}" \
   --no-config --index-url https://pypi.org/simple \
   --custom-compile-command "make lock" \
-  --output-file requirements.lock.txt <<<"$build_requires"
+  --quiet --output-file requirements.lock.txt <<<"$build_requires"
+echo "lock: wrote requirements.lock.txt"

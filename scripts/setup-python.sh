@@ -48,6 +48,9 @@ elif [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
   "$VENV/bin/python" -m pip install -q --require-hashes --no-deps -r "$LOCK"
   # The project itself, built by the locked setuptools rather than whatever the index has today.
   "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
+  # --no-deps would hide a dependency pyproject.toml gained without a `make lock`.
+  "$VENV/bin/python" scripts/check_lock.py
+  "$VENV/bin/python" -m pip check
   echo "$wanted" >"$stamp"
 else
   exit 0
