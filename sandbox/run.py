@@ -1,44 +1,58 @@
 """Run one shell command under a policy: sandboxed, streamed, capped, timed, and cleaned up.
 
-Each command gets its own process group, a pids cgroup when one can be made, and a private
-temporary directory. On timeout, on cancellation of the awaiting task, and after the main process
-exits, the whole tree is killed (background jobs do not outlive their command); then the private
-directories are removed.
+Each command gets its own process group, a pids cgroup when one can be made (else the Landlock
+helper's subreaper, or bwrap's pid namespace, ends its tree), and a private temporary directory.
+On timeout, on cancellation of the awaiting task, and after the main process exits, the whole
+tree is killed (background jobs do not outlive their command); then `sandbox.guard` puts back
+protected entries a workspace-write command changed, and the private directories are removed.
+A command that grows the workspace's disk or its private temporary directory past its quota is
+killed and reported.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
+import sys
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from sandbox.cgroup import CommandCgroup
 from sandbox.denial import Denial, detect_denial
 from sandbox.env import scrub_env
 from sandbox.errors import CommandSetupError, SandboxError, SandboxUnavailable
+from sandbox.guard import Guard, GuardReport
 from sandbox.launchers import LauncherName, detect_launcher, prepare
 from sandbox.layout import InsideView, PrivateDirs
 from sandbox.output import CappedOutput, OutputCallback, Stream
 from sandbox.policy import Policy, SandboxLabel, homes_of, secret_paths_for
+from sandbox.quota import Quotas, QuotaWatch
 
 __all__ = [
     "CommandResult",
     "CommandSetupError",
+    "Quotas",
     "SandboxError",
     "SandboxUnavailable",
     "run_command",
+    "shield_this_process",
 ]
 
 _READ_CHUNK = 65536
 _KILL_WAIT_S = 0.25  # cancellation must be done within 500 ms
 _DRAIN_S = 5.0
+
+_PR_SET_DUMPABLE = 4
+
+Containment = Literal["cgroup", "pidNamespace", "subreaper"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,13 @@ class CommandResult:
     sandbox: SandboxLabel
     launcher: LauncherName
     denial: Denial | None = None
+    containment: Containment | None = None
+    """What ended the whole process tree: its cgroup, bwrap's pid namespace, or the Landlock
+    helper's subreaper; None: only its process group (an unsandboxed command without cgroups)."""
+    guard: GuardReport | None = None
+    """What `sandbox.guard` undid (workspace-write commands only)."""
+    over_quota: str | None = None
+    """Why the command was killed for the space it took, in words for the model and the user."""
 
 
 async def run_command(
@@ -63,6 +84,7 @@ async def run_command(
     output_cap_bytes: int,
     on_output: OutputCallback | None = None,
     launcher: LauncherName | None = None,
+    quotas: Quotas | None = None,
 ) -> CommandResult:
     """Run `bash -c command` in `cwd` under `policy`.
 
@@ -78,8 +100,9 @@ async def run_command(
     dirs = PrivateDirs.create()
     cgroup = CommandCgroup.create(policy.max_processes, policy.max_memory_bytes)
     cancelled = False
+    homes = homes_of(env)
+    guard = Guard.record(policy, homes) if policy.writable_roots and policy.sandboxed else None
     try:
-        homes = homes_of(env)
         prepared = prepare(
             chosen,
             [_bash(), "-c", command],
@@ -92,8 +115,11 @@ async def run_command(
         child_env = command_env(env, policy, prepared.inside)
         output = CappedOutput(output_cap_bytes, on_output)
         started = time.monotonic()
-        spawn = _Spawn(argv, cwd, child_env, prepared.pass_fds)
-        exit_code, timed_out = await _supervise(spawn, output, timeout_s, cgroup)
+        spawn = _Spawn(argv, cwd, child_env, prepared.pass_fds, graceful=chosen == "landlock")
+        watch = QuotaWatch(quotas or Quotas(), roots=policy.writable_roots, tmp=dirs.tmp)
+        exit_code, timed_out = await _supervise(spawn, output, timeout_s, cgroup, watch)
+        report = guard.restore() if guard is not None else None
+        guard = None
         text = output.finish()
         return CommandResult(
             exit_code=exit_code,
@@ -104,16 +130,35 @@ async def run_command(
             sandbox=policy.label,
             launcher=chosen,
             denial=detect_denial(text, exit_code) if policy.sandboxed and not timed_out else None,
+            containment=containment_of(chosen, cgroup),
+            guard=report,
+            over_quota=watch.exceeded,
         )
     except asyncio.CancelledError:
         cancelled = True
         raise
     finally:
+        if guard is not None:  # interrupted or failed: protected entries are put back all the same
+            guard.restore()
         if cancelled:
             # The canceller waits on us: hand the slow part (a big temp dir) to a thread.
             threading.Thread(target=_clean_up, args=(cgroup, dirs), daemon=True).start()
         else:
             _clean_up(cgroup, dirs)
+
+
+def shield_this_process() -> None:
+    """Make the process that runs commands non-dumpable, so none of them (same user, or root
+    without capabilities) can read its memory or /proc/<pid>/environ, where the API key is."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def containment_of(launcher: LauncherName, cgroup: CommandCgroup | None) -> Containment | None:
+    """What ends a command's whole tree under `launcher` (with its cgroup, if one was made)."""
+    if cgroup is not None:
+        return "cgroup"
+    return {"bwrap": "pidNamespace", "landlock": "subreaper"}.get(launcher)  # type: ignore[return-value]
 
 
 def _clean_up(cgroup: CommandCgroup | None, dirs: PrivateDirs) -> None:
@@ -171,10 +216,16 @@ class _Spawn:
     cwd: Path
     env: dict[str, str]
     pass_fds: tuple[int, ...]
+    graceful: bool
+    """The first process ends the tree itself on SIGTERM (the Landlock helper): ask it first."""
 
 
 async def _supervise(
-    spawn: _Spawn, output: CappedOutput, timeout_s: float, cgroup: CommandCgroup | None
+    spawn: _Spawn,
+    output: CappedOutput,
+    timeout_s: float,
+    cgroup: CommandCgroup | None,
+    watch: QuotaWatch,
 ) -> tuple[int, bool]:
     loop = asyncio.get_running_loop()
     exited = asyncio.Event()
@@ -200,26 +251,30 @@ async def _supervise(
         asyncio.create_task(_pump(process.stderr, "stderr", output)),
     ]
     timed_out = False
+    watcher = asyncio.create_task(watch.until_exceeded())
     try:
-        try:
-            await asyncio.wait_for(exited.wait(), timeout_s)
-        except TimeoutError:
-            timed_out = True
+        ended = asyncio.create_task(exited.wait())
+        done, _ = await asyncio.wait(
+            [ended, watcher], timeout=timeout_s, return_when="FIRST_COMPLETED"
+        )
+        ended.cancel()
+        timed_out = not done
         # Background jobs die with their command; their open pipes would keep us reading.
-        _kill_tree(process.pid, cgroup)
+        await _kill_tree(process.pid, cgroup, exited, spawn.graceful)
         await _drain(readers, _DRAIN_S)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(exited.wait(), _KILL_WAIT_S)
         code = transport.get_returncode()
         return (code if code is not None else -signal.SIGKILL), timed_out
     except BaseException:
-        _kill_tree(process.pid, cgroup)
+        await asyncio.shield(_kill_tree(process.pid, cgroup, exited, spawn.graceful))
         for reader in readers:
             reader.cancel()
         with contextlib.suppress(BaseException):
             await asyncio.wait_for(exited.wait(), _KILL_WAIT_S)
         raise
     finally:
+        watcher.cancel()
         transport.close()
 
 
@@ -248,7 +303,15 @@ async def _pump(reader: asyncio.StreamReader, stream: Stream, output: CappedOutp
         output.feed(stream, chunk)
 
 
-def _kill_tree(pid: int, cgroup: CommandCgroup | None) -> None:
+async def _kill_tree(
+    pid: int, cgroup: CommandCgroup | None, exited: asyncio.Event, graceful: bool
+) -> None:
+    if graceful and not exited.is_set():
+        # The Landlock helper kills every descendant (it is their subreaper), then exits.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGTERM)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(exited.wait(), _KILL_WAIT_S)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
     if cgroup is not None:

@@ -161,6 +161,9 @@ def main_stdio() -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     out = sys.stdout.buffer
+    from sandbox.run import shield_this_process
+
+    shield_this_process()  # commands must not read the API key from our /proc/<pid>/environ
 
     def write(data: bytes) -> None:
         out.write(data)

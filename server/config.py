@@ -42,6 +42,10 @@ class Settings:
     max_retries: int = 4
     sandbox_launcher: LauncherSetting = "auto"
     """The command sandbox: the strongest that works ("auto"), or "bwrap", "landlock", "none"."""
+    workspace_growth_cap: int = 10 * 1024**3
+    """Bytes the workspace's disk may fill up by during one command before it is killed."""
+    tmp_cap: int = 4 * 1024**3
+    """Bytes a command's private /tmp may hold before it is killed."""
     warnings: tuple[str, ...] = ()
 
     @property
@@ -79,6 +83,8 @@ _FILE_KEYS = {
     "request_timeout_s": "request_timeout_s",
     "max_retries": "max_retries",
     "sandbox_launcher": "sandbox_launcher",
+    "workspace_growth_cap": "workspace_growth_cap",
+    "tmp_cap": "tmp_cap",
 }
 _OPTION_KEYS = {
     "model": "model",
@@ -130,6 +136,10 @@ def _check(name: str, value: Any) -> Any:
         if not isinstance(value, int | float) or value <= 0:
             raise ValueError("expected a positive number of seconds")
         return float(value)
+    if name in ("workspace_growth_cap", "tmp_cap"):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError("expected a positive number of bytes")
+        return value
     if name in ("context_window", "command_output_cap", "max_retries"):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError("expected a non-negative integer")

@@ -1,9 +1,9 @@
-"""The Landlock launcher: `python -m sandbox.exec` confines itself, then execs the command.
+"""The Landlock launcher: `python -m sandbox.exec` confines itself, then runs the command.
 
 Weaker than bwrap by construction: no mount namespace, so the private temporary directory is
 only $TMPDIR (the host /tmp is not writable, but not replaced either), and Landlock can only
-grant whole subtrees, so a directory holding a protected entry (the root itself, `.git`) admits
-no new entries at all: `git commit` cannot take `.git/index.lock` here.
+grant whole subtrees, so the roots are granted whole and protected entries are kept by
+`sandbox.guard` (recorded before the command, restored right after it) instead of by the kernel.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from sandbox import landlock, seccomp
 from sandbox.exec import ExecSpec
 from sandbox.layout import InsideView, PrivateDirs
 from sandbox.policy import Policy
-from sandbox.protect import protected_targets
 
 _PACKAGE_PARENT = str(Path(sandbox.__file__).resolve().parent.parent)
 # -I: ignore the command's PYTHON* variables and user site; sys.path is set explicitly instead.
@@ -52,12 +51,12 @@ def landlock_inside(dirs: PrivateDirs) -> InsideView:
 def landlock_argv(
     argv: Sequence[str], *, policy: Policy, dirs: PrivateDirs, secrets: Sequence[Path]
 ) -> list[str]:
+    # Landlock grants whole trees: the roots are writable whole, protected entries included.
+    # `sandbox.guard` puts those back after the command (see sandbox.launchers.guarantees).
     roots = [Path(os.path.realpath(r)) for r in policy.writable_roots if os.path.isdir(r)]
-    protected = [t.path for root in roots for t in protected_targets(root, policy.protected)]
     spec = ExecSpec(
         hidden=tuple(Path(os.path.realpath(s)) for s in secrets),
         writable=(dirs.tmp, *roots),
-        protected=tuple(protected),
         network=policy.allows_network,
     )
     return [sys.executable, "-I", "-c", _BOOT, _PACKAGE_PARENT, spec.to_json(), "--", *argv]

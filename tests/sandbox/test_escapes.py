@@ -16,7 +16,14 @@ import pytest
 
 from sandbox.cgroup import CommandCgroup
 from sandbox.policy import DEFAULT_PROTECTED
+from sandbox.run import CommandResult
 from tests.sandbox.conftest import HOME_SECRETS, PY, SECRET_TEXT, Runner, secret_file
+
+
+def refused_or_undone(result: CommandResult) -> bool:
+    """bwrap refuses a write to a protected path; under Landlock (which grants whole trees) the
+    write lands and `sandbox.guard` undoes it when the command ends, and says so."""
+    return result.exit_code != 0 or bool(result.guard and result.guard.restored)
 
 
 def snapshot(path: Path) -> dict[str, bytes]:
@@ -100,14 +107,14 @@ async def test_renaming_the_parent_of_protected_paths_does_not_help(run: Runner)
         "mv .git .gitx && mkdir .git && cp -r .gitx/. .git/ && rm -rf .gitx; "
         "echo '[core]' >> .git/config && echo '  hooksPath = /x' >> .git/config"
     )
-    assert result.exit_code != 0
+    assert refused_or_undone(result)
     assert snapshot(run.workspace) == before
 
 
 async def test_git_config_hooks_path_is_refused(run: Runner) -> None:
     config = (run.workspace / ".git" / "config").read_text()
     result = await run("mkdir -p myhooks && git config core.hooksPath myhooks")
-    assert result.exit_code != 0
+    assert refused_or_undone(result)
     assert (run.workspace / ".git" / "config").read_text() == config
     assert "hooksPath" not in config
 
@@ -323,5 +330,5 @@ async def test_concurrent_commands_keep_missing_protected_paths_covered(run: Run
     )
     assert (await first).exit_code == 0
     result = await second
-    assert result.exit_code != 0, result.output
+    assert refused_or_undone(result), result.output
     assert not (run.workspace / ".vscode").exists()

@@ -42,7 +42,7 @@ def test_grants_skip_excluded_subtrees_and_list_their_parents(tmp_path: Path) ->
 
 
 def test_exec_spec_round_trips() -> None:
-    spec = ExecSpec((Path("/h/.ssh"),), (Path("/w"),), (Path("/w/.git/config"),), False)
+    spec = ExecSpec((Path("/h/.ssh"),), (Path("/w"),), False)
     assert ExecSpec.from_json(spec.to_json()) == spec
     assert json.loads(spec.to_json())["network"] is False
 
@@ -75,7 +75,7 @@ def test_network_filter_allows_socketpair_only(tmp_path: Path) -> None:
         "    raise SystemExit(f'{family} socket was allowed')\n"
         "print('ok')\n"
     )
-    done = _confined(ExecSpec((), (tmp_path,), (), network=False), code)
+    done = _confined(ExecSpec((), (tmp_path,), network=False), code)
     assert done.stdout == "ok\n", done.stderr
 
 
@@ -88,7 +88,7 @@ def test_signals_to_processes_outside_are_refused(tmp_path: Path) -> None:
             f"import os, signal\ntry:\n    os.kill({outside.pid}, signal.SIGKILL)\n"
             "except PermissionError:\n    print('refused')\n"
         )
-        done = _confined(ExecSpec((), (tmp_path,), (), network=False), code)
+        done = _confined(ExecSpec((), (tmp_path,), network=False), code)
         assert done.stdout == "refused\n", done.stderr
         assert outside.poll() is None
     finally:
@@ -135,7 +135,7 @@ def test_command_dies_with_the_server(tmp_path: Path) -> None:
         f"import sys; sys.path.insert(0, {root!r}); "
         "from sandbox.exec import main; sys.exit(main(sys.argv[1:]))"
     )
-    spec = ExecSpec((), (tmp_path,), (), network=False).to_json()
+    spec = ExecSpec((), (tmp_path,), network=False).to_json()
     # A stand-in "server" that starts the helper, then is killed without cleaning up.
     server_code = (
         "import subprocess, sys, time; "

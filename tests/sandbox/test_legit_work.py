@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -26,8 +27,6 @@ async def test_pytest_runs_on_a_small_project(run: Runner) -> None:
 
 
 async def test_git_add_and_commit_work_while_hooks_and_config_stay_protected(run: Runner) -> None:
-    if run.launcher == "landlock":
-        pytest.skip("Landlock cannot let .git take new files without exposing hooks and config")
     result = await run(
         "echo more >> hello.txt && echo new > new.txt && git add -A && git commit -q -m work "
         "&& git log --oneline | wc -l"
@@ -36,15 +35,6 @@ async def test_git_add_and_commit_work_while_hooks_and_config_stay_protected(run
     assert result.output.strip().endswith("2")
     assert git(run.workspace, "status", "--porcelain") == ""
     assert not (run.workspace / ".vscode").exists()
-
-
-async def test_git_commit_under_landlock_fails_cleanly(run: Runner) -> None:
-    if run.launcher != "landlock":
-        pytest.skip("only Landlock keeps all of .git's top level closed")
-    result = await run("echo more >> hello.txt && git commit -qam work")
-    assert result.exit_code != 0
-    assert "index.lock" in result.output
-    assert git(run.workspace, "log", "--oneline").count("\n") == 1
 
 
 async def test_npm_version(run: Runner) -> None:
@@ -70,12 +60,66 @@ async def test_private_tmp_is_writable_and_removed_afterwards(run: Runner, kind:
 
 
 async def test_workspace_files_are_written(run: Runner) -> None:
-    # Landlock grants whole subtrees only: the root itself holds protected entries (.git,
-    # .vscode, ...), so new top-level entries are refused there; subdirectories are free.
-    (run.workspace / "src").mkdir()
     result = await run("mkdir -p src/pkg && echo 'x = 1' > src/pkg/mod.py && cat src/pkg/mod.py")
     assert result.exit_code == 0, result.output
     assert (run.workspace / "src/pkg/mod.py").read_text() == "x = 1\n"
+
+
+async def test_top_level_entries_are_created_changed_and_deleted(run: Runner) -> None:
+    result = await run(
+        "echo hi > f.txt && mkdir build && touch build/o && echo more >> hello.txt "
+        "&& mv f.txt g.txt && rm -rf build && mkdir keep && rm hello.txt && ls"
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.split() == ["g.txt", "keep"]
+    assert result.guard is not None and result.guard.lines == []
+
+
+async def test_git_init_of_the_workspace_itself(run: Runner) -> None:
+    if run.launcher == "bwrap":
+        pytest.xfail("bwrap still covers a missing .git read-only (sandbox/protect.py)")
+    shutil.rmtree(run.workspace / ".git")
+    result = await run(
+        "git init -q . && git add -A && git -c user.name=T -c user.email=t@e commit -qm one "
+        "&& git log --oneline | wc -l"
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "1"
+    assert git(run.workspace, "log", "--format=%s") == "one\n"  # still a working repository
+    assert not (run.workspace / ".git" / "hooks").exists() or run.launcher != "landlock"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="no make here")
+async def test_make_builds_and_cleans(run: Runner) -> None:
+    (run.workspace / "Makefile").write_text(
+        "out/app.txt:\n\tmkdir -p out && echo built > $@\n\nclean:\n\trm -rf out\n"
+    )
+    result = await run("make -s && cat out/app.txt && make -s clean && ls")
+    assert result.exit_code == 0, result.output
+    assert result.output.split() == ["built", "Makefile", "hello.txt"]
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="no npm here")
+async def test_npm_init_writes_package_json(run: Runner) -> None:
+    result = await run(
+        "npm init -y >/dev/null && node -e \"console.log(require('./package.json').name)\""
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "ws"
+
+
+async def test_a_venv_is_made_and_runs_pytest(run: Runner) -> None:
+    # The workspace's own virtual environment, from the system's stdlib (no network needed);
+    # pytest comes from the interpreter running this suite, through PYTHONPATH.
+    (run.workspace / "test_one.py").write_text("def test_one():\n    assert 1 + 1 == 2\n")
+    pytest_dir = str(Path(pytest.__file__).resolve().parents[1])
+    result = await run(
+        f"{PY} -m venv --without-pip .venv && PYTHONPATH={pytest_dir} .venv/bin/python -m pytest "
+        "-q -p no:cacheprovider test_one.py"
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 passed" in result.output
+    assert (run.workspace / ".venv" / "pyvenv.cfg").is_file()
 
 
 async def test_processes_talk_over_socketpairs_and_pipes(run: Runner) -> None:

@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from protocol.item import CommandExecutionItem
-from sandbox.run import SandboxError, run_command
+from sandbox.run import Quotas, SandboxError, run_command
 from server.agent.model import ToolSpec
 from server.agent.threads import new_id
 from server.agent.tools.base import Tool, ToolContext, ToolFailed, cap_for_model
@@ -70,6 +70,7 @@ async def shell(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
             output_cap_bytes=settings.command_output_cap,
             on_output=on_output,
             launcher=item.launcher,  # type: ignore[arg-type]
+            quotas=Quotas(settings.workspace_growth_cap, settings.tmp_cap),
         )
     except SandboxError as exc:
         item.status, item.reason = "failed", str(exc)
@@ -82,6 +83,9 @@ async def shell(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
     item.timed_out = result.timed_out or None
     item.truncated = result.truncated or None
     item.launcher = result.launcher
+    item.containment = result.containment
+    undone = result.guard.lines if result.guard is not None else []
+    item.restored = undone or None
     item.output = result.output[-ITEM_OUTPUT_CAP:]
     item.status = "completed" if result.exit_code == 0 else "failed"
     ctx.stream.completed(item)
@@ -92,6 +96,11 @@ def _observation(result: Any, escalated: bool) -> str:
     head = f"Exit code: {result.exit_code}" + (" (timed out, killed)" if result.timed_out else "")
     text = f"{head}\nWall time: {result.duration_ms / 1000:.1f} s\nOutput:\n"
     text += cap_for_model(result.output) or "(no output)"
+    if result.over_quota:
+        text += f"\n\nKilled: {result.over_quota}"
+    if result.guard is not None and result.guard.lines:
+        text += "\n\nThe sandbox undid changes to protected paths (they stay as they were):\n"
+        text += "\n".join(f"- {line}" for line in result.guard.lines)
     denial = result.denial
     if denial is not None and not escalated:
         what = "network access" if denial.kind == "network" else "writing outside the workspace"

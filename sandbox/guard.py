@@ -1,0 +1,369 @@
+"""Protected entries survive a workspace-write command under every launcher.
+
+bwrap keeps protected paths read-only with mounts; Landlock cannot (it grants whole trees), so the
+roots are granted whole and this module enforces the protected set around each command instead,
+under every launcher (under bwrap it is a second line):
+
+- before the command, `Guard.record` keeps each protected entry of each root: the content of
+  protected files, the listing and content of protected directories (they are small; past a cap
+  only their size and times are kept), and that a missing one is missing. It also notes every
+  `.git` and protected name found deeper down (nested repositories, `sub/.vscode`, ...).
+- after it, `Guard.restore` puts back what changed, removes protected entries the command created
+  and removes every new `.git` file or directory below a root, then says what it undid.
+
+Every change is made through directory file descriptors opened with O_NOFOLLOW, so a command
+that swapped a directory for a symlink cannot steer the restore outside the root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandbox.layout import is_claimed_mountpoint
+from sandbox.policy import (
+    GIT_DIR,
+    GIT_READ_ONLY,
+    HOME_PROTECTED,
+    PROJECT_PROTECTED,
+    Policy,
+    protected_cover_points,
+)
+
+MAX_KEPT_BYTES = 16 * 1024 * 1024
+"""Content kept per command, all protected files together; past it only size and times."""
+MAX_FILE_BYTES = 1024 * 1024
+"""A protected file larger than this is compared by size and times, not restored."""
+MAX_WALK_ENTRIES = 500_000
+"""Directory entries looked at when searching a root for new repositories and protected names."""
+
+# Names protected at any depth; a directory of that name is guarded as a whole.
+_ANY_DEPTH = frozenset(name for name in (*PROJECT_PROTECTED, *HOME_PROTECTED) if "/" not in name)
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+@dataclass(frozen=True)
+class _Node:
+    kind: str  # "file", "dir", "link" or "other"
+    mode: int
+    stamp: tuple[int, int, int]  # inode, size, mtime_ns: detects changes to content not kept
+    data: bytes | None = None
+    target: str | None = None
+
+
+@dataclass
+class _Budget:
+    left: int = MAX_KEPT_BYTES
+
+
+@dataclass(frozen=True)
+class GuardReport:
+    """What the guard undid after one command, one sentence per entry, for the model and user."""
+
+    restored: tuple[str, ...] = ()
+    unrestorable: tuple[str, ...] = ()
+
+    @property
+    def lines(self) -> list[str]:
+        return [*self.restored, *self.unrestorable]
+
+
+@dataclass
+class Guard:
+    """The protected state of some roots, recorded before one command."""
+
+    points: dict[Path, tuple[Path, dict[str, _Node] | None]] = field(default_factory=lambda: {})
+    """absolute point -> (its root, its tree: relative path -> node; None when it was absent)"""
+    nested: dict[Path, set[tuple[str, int]]] = field(default_factory=lambda: {})
+    """root -> (relative path, inode) of every `.git` and protected name below the root level"""
+
+    @classmethod
+    def record(cls, policy: Policy, homes: Sequence[Path] = ()) -> Guard:
+        guard = cls()
+        budget = _Budget()
+        for root in _roots(policy):
+            for point in protected_cover_points(root, policy, homes):
+                if point != root and _under(point, root):
+                    guard.points[point] = (root, _snapshot(root, point, budget))
+            found = set(_walk_named(root))
+            guard.nested[root] = found
+            for relative, _inode in found:
+                for point in _points_of_named(root / relative):
+                    guard.points.setdefault(point, (root, _snapshot(root, point, budget)))
+        return guard
+
+    def restore(self) -> GuardReport:
+        restored: list[str] = []
+        unrestorable: list[str] = []
+        for point, (root, tree) in sorted(self.points.items(), key=lambda p: len(p[0].parts)):
+            _restore_point(root, point, tree, restored, unrestorable)
+        for root, before in self.nested.items():
+            known = {relative for relative, _ in before}
+            for relative, inode in _walk_named(root):
+                if (relative, inode) in before:
+                    continue
+                point = root / relative
+                if point in self.points:
+                    continue  # restored above
+                if relative in known and Path(relative).name != GIT_DIR:
+                    continue  # the same name replaced: its own points were restored above
+                if _remove(root, point):
+                    restored.append(
+                        f"the command created {_shown(root, point)}, which is protected "
+                        "(a repository or a file other programs run); removed it"
+                    )
+        return GuardReport(tuple(restored), tuple(unrestorable))
+
+
+def _roots(policy: Policy) -> list[Path]:
+    return [Path(os.path.realpath(r)) for r in policy.writable_roots if os.path.isdir(r)]
+
+
+def _points_of_named(path: Path) -> list[Path]:
+    """The entries to guard for a protected name found below the root level."""
+    if path.name == GIT_DIR and path.is_dir() and not path.is_symlink():
+        return [path / name for name in GIT_READ_ONLY]
+    return [path]
+
+
+def _under(path: Path, base: Path) -> bool:
+    return path.parts[: len(base.parts)] == base.parts
+
+
+def _shown(root: Path, point: Path) -> str:
+    return str(point.relative_to(root)) if _under(point, root) else str(point)
+
+
+# -- walking a root for nested repositories and protected names --------------------------------
+
+
+def _walk_named(root: Path) -> Iterator[tuple[str, int]]:
+    """(relative path, inode) of every `.git` and any-depth protected name below `root`,
+    except the top-level `.git` (its entries are guarded as points). Does not descend into them."""
+    pending = [""]
+    seen = 0
+    while pending and seen < MAX_WALK_ENTRIES:
+        relative = pending.pop()
+        try:
+            entries = list(os.scandir(root / relative if relative else root))
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            child = f"{relative}/{entry.name}" if relative else entry.name
+            named = entry.name == GIT_DIR or entry.name in _ANY_DEPTH
+            if named and child != GIT_DIR:
+                with contextlib.suppress(OSError):
+                    yield child, entry.inode()
+            elif not named and entry.is_dir(follow_symlinks=False):
+                pending.append(child)
+
+
+# -- recording ---------------------------------------------------------------------------------
+
+
+def _snapshot(root: Path, point: Path, budget: _Budget) -> dict[str, _Node] | None:
+    if is_claimed_mountpoint(point):
+        return None  # bwrap's empty mount point for a missing entry: it is missing
+    parent_fd = _open_parents(root, point, create=False)
+    if parent_fd is None:
+        return None
+    try:
+        return _read_tree(parent_fd, point.name, "", budget)
+    finally:
+        os.close(parent_fd)
+
+
+def _read_tree(dir_fd: int, name: str, relative: str, budget: _Budget) -> dict[str, _Node] | None:
+    node = _read_node(dir_fd, name, budget)
+    if node is None:
+        return None
+    tree = {relative: node}
+    if node.kind == "dir":
+        fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+        try:
+            for child in sorted(os.listdir(fd)):
+                below = _read_tree(fd, child, f"{relative}/{child}" if relative else child, budget)
+                tree.update(below or {})
+        finally:
+            os.close(fd)
+    return tree
+
+
+def _read_node(dir_fd: int, name: str, budget: _Budget) -> _Node | None:
+    try:
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
+    mode = stat.S_IMODE(info.st_mode)
+    if stat.S_ISLNK(info.st_mode):
+        return _Node("link", mode, stamp, target=os.readlink(name, dir_fd=dir_fd))
+    if stat.S_ISDIR(info.st_mode):
+        return _Node("dir", mode, stamp)
+    if not stat.S_ISREG(info.st_mode):
+        return _Node("other", mode, stamp)
+    data = None
+    if info.st_size <= min(MAX_FILE_BYTES, budget.left):
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+        with os.fdopen(fd, "rb") as file:
+            data = file.read()
+        budget.left -= len(data)
+    return _Node("file", mode, stamp, data=data)
+
+
+# -- restoring ---------------------------------------------------------------------------------
+
+
+def _restore_point(
+    root: Path,
+    point: Path,
+    tree: dict[str, _Node] | None,
+    restored: list[str],
+    unrestorable: list[str],
+) -> None:
+    shown = _shown(root, point)
+    if tree is None:
+        if is_claimed_mountpoint(point):
+            return  # bwrap made it to mount a mask on; the command could not write there
+        if _remove(root, point):
+            restored.append(f"the command created {shown}, which is protected; removed it")
+        return
+    parent_fd = _open_parents(root, point, create=True, fixed=restored)
+    if parent_fd is None:
+        unrestorable.append(f"could not restore {shown}: its parent directory is not reachable")
+        return
+    try:
+        changed, lost = _restore_tree(parent_fd, point.name, "", tree)
+    finally:
+        os.close(parent_fd)
+    if changed:
+        restored.append(f"the command changed {shown}, which is protected; restored it")
+    for relative in lost:
+        where = f"{shown}/{relative}" if relative else shown
+        unrestorable.append(
+            f"the command changed {where}, which is protected, and it is too large to have been "
+            "kept: check it before running git or opening it in the editor"
+        )
+
+
+def _restore_tree(
+    dir_fd: int, name: str, relative: str, tree: dict[str, _Node]
+) -> tuple[bool, list[str]]:
+    """Make `name` (in `dir_fd`) match `tree` below `relative`; (anything changed, entries that
+    differ but whose content was not kept)."""
+    want = tree[relative]
+    have = _read_node(dir_fd, name, _Budget(0))
+    changed = False
+    lost: list[str] = []
+    if have is None or have.kind != want.kind or not _same(have, want, dir_fd, name):
+        if (want.kind == "file" and want.data is None) or want.kind == "other":
+            if have is None or have.stamp != want.stamp:
+                lost.append(relative)
+            return False, lost
+        if have is not None:
+            _remove_at(dir_fd, name)
+        _create(dir_fd, name, want)
+        changed = True
+    elif have.mode != want.mode and want.kind != "link":
+        os.chmod(name, want.mode, dir_fd=dir_fd, follow_symlinks=False)
+        changed = True
+    if want.kind != "dir":
+        return changed, lost
+    fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+    try:
+        prefix = f"{relative}/" if relative else ""
+        wanted = {key[len(prefix) :] for key in tree if key.startswith(prefix) and key != relative}
+        children = {child for child in wanted if "/" not in child}
+        for extra in sorted(set(os.listdir(fd)) - children):
+            _remove_at(fd, extra)
+            changed = True
+        for child in sorted(children):
+            child_changed, child_lost = _restore_tree(fd, child, prefix + child, tree)
+            changed |= child_changed
+            lost += child_lost
+    finally:
+        os.close(fd)
+    return changed, lost
+
+
+def _same(have: _Node, want: _Node, dir_fd: int, name: str) -> bool:
+    if want.kind == "link":
+        return have.target == want.target
+    if want.kind != "file" or want.data is None:
+        return want.kind == "dir" or have.stamp == want.stamp
+    if have.stamp[1] != len(want.data):
+        return False
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    with os.fdopen(fd, "rb") as file:
+        return file.read() == want.data
+
+
+def _create(dir_fd: int, name: str, node: _Node) -> None:
+    if node.kind == "dir":
+        os.mkdir(name, node.mode, dir_fd=dir_fd)
+        os.chmod(name, node.mode, dir_fd=dir_fd, follow_symlinks=False)
+    elif node.kind == "link":
+        os.symlink(node.target or "", name, dir_fd=dir_fd)
+    else:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(name, flags, node.mode, dir_fd=dir_fd)
+        with os.fdopen(fd, "wb") as file:
+            file.write(node.data or b"")
+        os.chmod(name, node.mode, dir_fd=dir_fd, follow_symlinks=False)
+
+
+def _remove(root: Path, point: Path) -> bool:
+    """Remove `point` without following symlinks; True when something was there."""
+    parent_fd = _open_parents(root, point, create=False)
+    if parent_fd is None:
+        return False
+    try:
+        return _remove_at(parent_fd, point.name)
+    finally:
+        os.close(parent_fd)
+
+
+def _remove_at(dir_fd: int, name: str) -> bool:
+    try:
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    if stat.S_ISDIR(info.st_mode):
+        shutil.rmtree(name, dir_fd=dir_fd)
+    else:
+        os.unlink(name, dir_fd=dir_fd)
+    return True
+
+
+def _open_parents(
+    root: Path, point: Path, *, create: bool, fixed: list[str] | None = None
+) -> int | None:
+    """An fd of `point`'s parent, reached from `root` without following symlinks. With `create`,
+    a missing parent is made and one that is not a directory (a symlink put there) is replaced;
+    otherwise None is returned for either."""
+    fd = os.open(root, _DIR_FLAGS)
+    walked = root
+    for part in point.relative_to(root).parts[:-1]:
+        walked = walked / part
+        try:
+            next_fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+        except OSError:
+            if not create:
+                os.close(fd)
+                return None
+            if _remove_at(fd, part) and fixed is not None:
+                fixed.append(
+                    f"the command replaced {_shown(root, walked)}, which holds protected "
+                    "entries, by something that is not a directory; put a directory back"
+                )
+            os.mkdir(part, 0o755, dir_fd=fd)
+            next_fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+        os.close(fd)
+        fd = next_fd
+    return fd
