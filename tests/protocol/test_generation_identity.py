@@ -25,11 +25,12 @@ MINORS = (11, 12, 13)
 
 # Run inside each throwaway environment, with the checkout on PYTHONPATH: write both texts.
 GENERATE = """
-import sys
+import pathlib, sys
 from protocol import export
+out = pathlib.Path(sys.argv[1])
 schema = export.render_schema()
-Path(sys.argv[1], "schema.json").write_text(schema, encoding="utf-8")
-Path(sys.argv[1], "generated.ts").write_text(export.render_typescript(schema), encoding="utf-8")
+(out / "schema.json").write_text(schema, encoding="utf-8")
+(out / "generated.ts").write_text(export.render_typescript(schema), encoding="utf-8")
 """
 
 
