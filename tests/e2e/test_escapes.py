@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import venv
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,7 @@ async def session(
     *,
     env: dict[str, str] | None = None,
     python: str = sys.executable,
-):  # type: ignore[no-untyped-def]
+) -> AsyncIterator[Session]:
     home = tmp_path / f"tether-home-{mode}"
     home.mkdir(exist_ok=True)
     extra = {"TETHER_SANDBOX_LAUNCHER": launcher, **(env or {})}
@@ -113,6 +113,7 @@ def write(path: str, text: str, old: str = "") -> ToolCall:
 
 
 MODES = ["agent", "fullAccess"]
+COPY_REPOSITORY = shell("mkdir -p sub/evil && cp -r .git/objects .git/refs .git/HEAD sub/evil/")
 FSMONITOR = '[core]\n\tfsmonitor = "touch PWNED; echo"\n'
 
 
@@ -125,7 +126,7 @@ async def test_commondir_through_the_shell(
 ) -> None:
     async with session(model_server, tmp_path, repo, mode, launcher) as s:
         await s.turn(
-            shell("mkdir -p sub/evil && cp -r .git/objects .git/refs .git/HEAD sub/evil/"),
+            COPY_REPOSITORY,
             shell("git config -f sub/evil/config core.fsmonitor 'touch PWNED; echo'"),
             shell("echo ../sub/evil > .git/commondir"),
         )
@@ -140,7 +141,7 @@ async def test_commondir_through_edit_file(
 ) -> None:
     async with session(model_server, tmp_path, repo, mode, launcher) as s:
         await s.turn(
-            shell("mkdir -p sub/evil && cp -r .git/objects .git/refs .git/HEAD sub/evil/"),
+            COPY_REPOSITORY,
             write("sub/evil/config", FSMONITOR),
             write(".git/commondir", "../sub/evil\n"),
         )
@@ -275,6 +276,9 @@ async def test_own_interpreter_inside_the_workspace(
 async def test_undo_through_a_symlinked_directory(
     model_server: ModelServer, tmp_path: Path, repo: Path, launcher: str, swap: bool
 ) -> None:
+    """The agent adds then deletes `sub/x/payload.sh`; a command swaps `sub/x` for a symlink to
+    a fake HOME; undo must not write there. (Not `.bash_login`: that name is protected at any
+    depth, so its edit would ask first and the control's undo would be refused in agent mode.)"""
     fake_home = Path(f"{repo}-home")
     fake_home.mkdir()
     async with session(model_server, tmp_path, repo, "agent", launcher) as s:
