@@ -30,6 +30,7 @@ from typing import Literal
 
 import msgspec
 
+from sandbox.policy import Policy, homes_of, secret_paths_for
 from server.edits.atomic import atomic_delete, atomic_write, make_symlink, remove_empty_dir
 from server.edits.blobs import BlobError, BlobStore
 from server.edits.safe_read import read_bounded
@@ -128,14 +129,19 @@ class Checkpoint:
     def record_command(self, before: Manifest, after: Manifest) -> list[str]:
         """Record what a command changed, from snapshots taken around it; returns the
         absolute paths it created, modified or deleted."""
-        root = Path(before.root)
+        root = os.path.abspath(before.root)
         changed: list[str] = []
+        new_dirs: dict[str, tuple[str, ...]] = {}  # per parent: a command may make 100,000 files
         for rel in diff_manifests(before, after).all():
-            key = os.path.abspath(root / rel)
-            entry = self.data.entries.get(key) or CheckpointEntry(
-                _state(before.entries.get(rel)), created_dirs=_new_dirs(root, rel, before, after)
-            )
-            self.data.entries[key] = replace(entry, after=_state(after.entries.get(rel)))
+            key = os.path.join(root, rel)
+            entry = self.data.entries.get(key)
+            if entry is None:
+                parent = rel.rpartition("/")[0]
+                if parent not in new_dirs:
+                    new_dirs[parent] = _new_dirs(root, parent, before, after)
+                entry = CheckpointEntry(_state(before.entries.get(rel)), None, new_dirs[parent])
+            after_state = _state(after.entries.get(rel))
+            self.data.entries[key] = CheckpointEntry(entry.before, after_state, entry.created_dirs)
             changed.append(key)
         if changed:
             self.save()
@@ -225,12 +231,15 @@ def _kind(before: FileState, after: FileState) -> ChangeKind:
     return "deleted" if not after.exists else "changed"
 
 
-def _new_dirs(root: Path, rel: str, before: Manifest, after: Manifest) -> tuple[str, ...]:
-    """Parents of `rel` that the command created, deepest first."""
-    parents = [p.as_posix() for p in Path(rel).parents if p.as_posix() != "."]
-    return tuple(
-        os.path.abspath(root / p) for p in parents if p in after.dirs and p not in before.dirs
-    )
+def _new_dirs(root: str, parent: str, before: Manifest, after: Manifest) -> tuple[str, ...]:
+    """`parent` (a relative directory, "" for the root) and its parents that the command
+    created, deepest first."""
+    created: list[str] = []
+    while parent:
+        if parent in after.dirs and parent not in before.dirs:
+            created.append(os.path.join(root, parent))
+        parent = parent.rpartition("/")[0]
+    return tuple(created)
 
 
 def _missing_parents(path: Path) -> tuple[str, ...]:
@@ -260,6 +269,12 @@ class CheckpointStore:
         self.blobs = BlobStore(state_dir / "blobs")
         self.max_blob_bytes = max_blob_bytes
         self._latest: dict[str, Manifest] = {}
+        # Credentials never enter the blob store, whoever asks for a snapshot (a workspace that
+        # is $HOME holds ~/.ssh): the sandbox's secret paths, and Tether's own home.
+        self.secrets: tuple[Path, ...] = (
+            *secret_paths_for(Policy("workspaceWrite"), homes_of()),
+            state_dir.parent,
+        )
 
     def open(self, checkpoint_id: str) -> Checkpoint:
         """The checkpoint with this id (a turn id), loaded from disk or new."""
@@ -282,8 +297,8 @@ class CheckpointStore:
 
     def snapshot(self, root: str | os.PathLike[str], secrets: Iterable[Path] = ()) -> Manifest:
         """Snapshot a workspace root, reusing what the previous snapshot of it learned;
-        `secrets` (credential files and directories) are never read. Raises
-        `RootUnavailable` when the root cannot be opened."""
+        `secrets` (credential files and directories), besides the store's own, are never
+        read. Raises `RootUnavailable` when the root cannot be opened."""
         key = os.path.abspath(root)
         previous = self._latest.get(key) or self._load_manifest(key)
         manifest = take_snapshot(
@@ -292,7 +307,7 @@ class CheckpointStore:
             previous,
             self.max_blob_bytes,
             exclude=[self.state_dir],
-            secrets=secrets,
+            secrets=[*self.secrets, *secrets],
         )
         self._latest[key] = manifest
         atomic_write(self._manifest_path(key), msgspec.json.encode(manifest))

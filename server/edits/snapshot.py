@@ -29,7 +29,7 @@ import os
 import stat
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from server.edits.atomic import is_atomic_temp, is_stale_atomic_temp
@@ -351,23 +351,29 @@ class _Walk:
         return self.stopped
 
     def _record(self, fd: int, name: str, rel: str, info: os.stat_result) -> None:
-        entry = _stat_entry(info)
         known = self.reuse.get(rel)
+        digest = link = None
         if stat.S_ISLNK(info.st_mode):
             try:
-                entry = replace(entry, link=os.readlink(name, dir_fd=fd))
+                link = os.readlink(name, dir_fd=fd)
             except OSError:
                 self.counts["unreadable"] += 1
                 return
-        elif known and known.same_stat(entry) and known.digest and entry.mtime_ns < self.racy_after:
-            entry = known
-        elif entry.size > self.max_blob_bytes:
+        elif (
+            known
+            and known.digest
+            and info.st_mtime_ns < self.racy_after
+            and known.same_stat(_stat_entry(info))
+        ):
+            self.entries[rel] = known
+            return
+        elif info.st_size > self.max_blob_bytes:
             self.counts["large"] += 1
-        elif self._budget_spent(entry.size):
+        elif self._budget_spent(info.st_size):
             self.counts["over_budget"] += 1
         else:
-            entry = replace(entry, digest=self._store(fd, name))
-        self.entries[rel] = entry
+            digest = self._store(fd, name)
+        self.entries[rel] = _stat_entry(info, digest, link)
 
     def _budget_spent(self, size: int) -> bool:
         if self.read_bytes + size > self.limits.read_budget_bytes:
@@ -400,13 +406,17 @@ def _is_under(path: str, base: str) -> bool:
     return path == base or path.startswith(base.rstrip("/") + "/")
 
 
-def _stat_entry(info: os.stat_result) -> ManifestEntry:
+def _stat_entry(
+    info: os.stat_result, digest: str | None = None, link: str | None = None
+) -> ManifestEntry:
     return ManifestEntry(
-        size=info.st_size,
-        mtime_ns=info.st_mtime_ns,
-        ctime_ns=info.st_ctime_ns,
-        inode=info.st_ino,
-        mode=stat.S_IMODE(info.st_mode),
+        info.st_size,
+        info.st_mtime_ns,
+        info.st_ctime_ns,
+        info.st_ino,
+        stat.S_IMODE(info.st_mode),
+        digest,
+        link,
     )
 
 

@@ -1,16 +1,25 @@
-"""search: ripgrep over the workspace, respecting .gitignore."""
+"""search: ripgrep over the workspace, respecting .gitignore.
+
+rg follows no symlink and skips FIFOs and devices while it walks; a path given that is one of
+them is refused before rg could block on it. Matches in secret files (a workspace that is
+$HOME holds ~/.ssh) are dropped unless the mode is fullAccess, as `read_file` refuses them.
+"""
 
 from __future__ import annotations
 
+import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from protocol.item import ToolCallItem
+from sandbox.paths import PathDenied, resolve_for_read
 from server.agent.model import ToolSpec
-from server.agent.tools.base import Tool, ToolContext
+from server.agent.tools.base import Tool, ToolContext, ToolFailed
 from server.agent.tools.files import display_path
 from server.agent.tools.items import as_tool_item
 from server.agent.tools.ripgrep import run_rg
+from server.edits.safe_read import kind_of
 
 MATCH_CAP = 200
 RG_FLAGS: tuple[str, ...] = (
@@ -33,6 +42,7 @@ async def search(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
 
     async def work(item: ToolCallItem) -> str:
         path = await ctx.gate.readable(requested, item)
+        refuse_special(path, requested)
         rg: list[str] = list(RG_FLAGS)
         if args.get("case_insensitive"):
             rg.append("--ignore-case")
@@ -41,7 +51,8 @@ async def search(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
         if glob := args.get("glob"):
             rg += ["--glob", str(glob)]
         result = await run_rg([*rg, "-e", pattern, "--", str(path)], cwd=ctx.cwd)
-        lines = [display_line(line, ctx) for line in result.stdout.splitlines()]
+        shown = _not_secret(ctx)
+        lines = [display_line(line, ctx) for line in result.stdout.splitlines() if shown(line)]
         if not lines:
             return f"No matches for {pattern!r} in {requested}."
         text = "\n".join(lines[:MATCH_CAP])
@@ -50,6 +61,35 @@ async def search(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
         return text
 
     return await as_tool_item(ctx, "search", args, f"Search {pattern!r} in {requested}", work)
+
+
+def refuse_special(path: Path, requested: str) -> None:
+    """ToolFailed unless `path` is a directory or a regular file (rg would block on a FIFO)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # rg reports a missing path itself
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise ToolFailed(f"{requested} is {kind_of(mode)}; not searched.")
+
+
+def _not_secret(ctx: ToolContext) -> Callable[[str], bool]:
+    """A filter keeping rg output lines whose file is not a secret path."""
+    if ctx.gate.mode == "fullAccess":
+        return lambda _line: True
+    policy = ctx.gate.file_policy()
+    verdicts: dict[str, bool] = {}
+
+    def shown(line: str) -> bool:
+        path = line.partition(":")[0]
+        if path not in verdicts:
+            try:
+                verdicts[path] = not resolve_for_read(path, cwd=ctx.cwd, policy=policy).secret
+            except PathDenied:
+                verdicts[path] = True  # rg follows no symlink: what it read is what it names
+        return verdicts[path]
+
+    return shown
 
 
 def display_line(line: str, ctx: ToolContext) -> str:
