@@ -128,7 +128,7 @@ def unwrap(argv: Sequence[str]) -> Unwrapped:
     """Follow a chain of wrappers (`sudo -u x env A=1 timeout 5 rm`) to what it finally runs."""
     rest = tuple(argv)
     while rest and (name := basename(rest[0])) in _WRAPPERS:
-        step = _unwrap_one(name, rest)
+        step, _ = _unwrap_one(name, rest)
         if step.script is not None or step.stdin_shell or step.hidden:
             return step
         if name == "xargs" and step.argv and not unwrap(step.argv).argv:
@@ -143,47 +143,58 @@ def strip_wrappers(argv: Sequence[str]) -> tuple[str, ...]:
 
 
 def command_starts(argv: Sequence[str]) -> list[tuple[str, ...]]:
-    """Every tail of a wrapper's argv that could be the command it runs.
+    """Other commands a wrapper chain could run, if an option we read as a flag takes a value.
 
-    A forbid rule checked against each one still fires when a wrapper has an option our tables
-    miss, which would shift where the command starts.
+    `strace --new-option VALUE rm x`: our tables would start the command at VALUE, so `rm x`
+    (and what it unwraps to) is returned too, and forbid rules are checked against it.
     """
-    if not argv or basename(argv[0]) not in _WRAPPERS:
-        return []
-    return [tuple(argv[i:]) for i in range(1, len(argv)) if not argv[i].startswith("-")]
+    starts: list[tuple[str, ...]] = []
+    rest = tuple(argv)
+    while rest and (name := basename(rest[0])) in _WRAPPERS:
+        step, after_flag = _unwrap_one(name, rest)
+        if after_flag and len(step.argv) > 1:
+            starts += [step.argv[1:], strip_wrappers(step.argv[1:])]
+        rest = step.argv
+    return [start for start in starts if start]
 
 
-def _unwrap_one(name: str, argv: tuple[str, ...]) -> Unwrapped:
+def _unwrap_one(name: str, argv: tuple[str, ...]) -> tuple[Unwrapped, bool]:
+    """One wrapper's options read off; True if the word before the command was a flag."""
     spec = _WRAPPERS[name]
     script: str | None = None
     shell_flag = False  # sudo -s / -i, doas -s: run the command through a shell, or start one
     exec_direct = False  # watch -x
     replace: str | None = None  # xargs -I R
     operands = spec.operands
+    after_flag = False  # the last word read was an option we take to have no value
     index = 1
     while index < len(argv):
         arg = argv[index]
         if arg == "--":
+            after_flag = False
             index += 1
             break
         if arg == "-" and name in ("env", "su", "runuser", "sg"):
+            after_flag = False
             index += 1
         elif arg.startswith("--"):
             option, has_value, value = arg.partition("=")
             if option in spec.long_values and not has_value and index + 1 < len(argv):
                 value = argv[index + 1]
                 index += 1
+            after_flag = not has_value and option not in spec.long_values
             if option in _SCRIPT_LONG:
                 script = value
             elif name == "env" and option == "--split-string":
-                return _env_split(value, argv[index + 1 :])
+                return _env_split(value, argv[index + 1 :]), False
             elif option == "--replace":
                 replace = value or "{}"
             exec_direct = exec_direct or option == "--exec"
             shell_flag = shell_flag or (name == "sudo" and option in ("--shell", "--login"))
             index += 1
-        elif arg.startswith("-") and len(arg) > 1 and not (name == "nice" and arg[1:].isdigit()):
+        elif arg.startswith("-") and len(arg) > 1:  # `nice -5` is a cluster of no-value "flags"
             letters, value = split_short_cluster(arg, spec.short_values)
+            after_flag = value is None
             if value is not None and value == "" and index + 1 < len(argv):
                 value = argv[index + 1]
                 index += 1
@@ -191,7 +202,7 @@ def _unwrap_one(name: str, argv: tuple[str, ...]) -> Unwrapped:
             if value is not None and last in spec.script:
                 script = value
             elif value is not None and name == "env" and last == "S":
-                return _env_split(value, argv[index + 1 :])
+                return _env_split(value, argv[index + 1 :]), False
             elif value is not None and name == "xargs" and last == "I":
                 replace = value
             if name == "xargs" and "i" in letters:
@@ -200,8 +211,10 @@ def _unwrap_one(name: str, argv: tuple[str, ...]) -> Unwrapped:
             shell_flag = shell_flag or (name in ("sudo", "doas") and bool(set(letters) & set("si")))
             index += 1
         elif name == "env" and "=" in arg:
+            after_flag = False
             index += 1
         elif operands:
+            after_flag = False
             operands -= 1
             index += 1
             if name == "flock" and argv[index : index + 1] in (("-c",), ("--command",)):
@@ -212,13 +225,26 @@ def _unwrap_one(name: str, argv: tuple[str, ...]) -> Unwrapped:
         else:
             break
     rest = argv[index:]
+    return _wrapped_run(name, rest, script, shell_flag, exec_direct, replace), after_flag
+
+
+def _wrapped_run(
+    name: str,
+    rest: tuple[str, ...],
+    script: str | None,
+    shell_flag: bool,
+    exec_direct: bool,
+    replace: str | None,
+) -> Unwrapped:
+    """What a wrapper runs, once its options are read: `rest` is what follows them."""
     if name == "sg" and rest:
         return Unwrapped((), script=" ".join(rest[1:] if rest[0] == "-c" else rest))
     if name == "watch" and rest and not exec_direct:
         return Unwrapped((), script=" ".join(rest))  # watch runs `sh -c "<args joined>"`
     if script is not None:
         return Unwrapped((), script=script)
-    if name in ("su", "runuser") or (not rest and (spec.shell_when_bare or shell_flag)):
+    bare_shell = _WRAPPERS[name].shell_when_bare or shell_flag
+    if name in ("su", "runuser") or (not rest and bare_shell):
         return Unwrapped((), stdin_shell=True)  # su without -c: the user's shell reads stdin
     if replace and rest and _runs_replaced(rest, replace):
         return Unwrapped((), hidden=True)
