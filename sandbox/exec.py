@@ -82,10 +82,11 @@ def grants_for(spec: ExecSpec, abi: int, *, other_processes: bool) -> list[landl
     `other_processes`, every process's /proc directory; write the writable trees whole (no
     device nodes there). The helper keeps /proc (it must find the command's descendants)."""
     withheld = [*spec.hidden, Path("/dev"), Path("/proc")]
-    grants = landlock.grants_excluding(Path("/"), withheld, landlock.READ_RIGHTS)
+    unlisted = [path for path in spec.hidden if path.is_dir()]
+    grants = landlock.grants_excluding(Path("/"), withheld, landlock.READ_RIGHTS, unlisted=unlisted)
     everything = landlock.fs_rights(abi) & _NO_DEVICE_NODES
     for root in spec.writable:
-        grants += landlock.grants_excluding(root, list(spec.hidden), everything)
+        grants += landlock.grants_excluding(root, spec.hidden, everything, unlisted=unlisted)
     grants.append(landlock.Grant(Path("/dev"), landlock.READ_DIR))
     grants += [landlock.Grant(Path(d), _DEVICE_RIGHTS) for d in DEVICES if os.path.exists(d)]
     if other_processes:
@@ -113,10 +114,10 @@ def confine(spec: ExecSpec) -> list[landlock.Grant]:
         raise landlock.LandlockError(0, "this kernel has no Landlock support")
     if not seccomp.network_filter_supported():
         raise OSError(0, "no seccomp filter for this CPU architecture")
-    landlock.restrict_self(
-        grants_for(spec, abi, other_processes=True), abi=abi, deny_tcp=not spec.network
-    )
+    # Both layers are listed before either is enforced: once confined, / cannot be listed.
+    helper_layer = grants_for(spec, abi, other_processes=True)
     command_layer = grants_for(spec, abi, other_processes=False)
+    landlock.restrict_self(helper_layer, abi=abi, deny_tcp=not spec.network)
     drop_capabilities()
     hardening = seccomp.Hardening(shielded=(os.getppid(),))
     seccomp.install(seccomp.program(allow_ip=False, network=spec.network, hardening=hardening))

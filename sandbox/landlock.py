@@ -2,7 +2,8 @@
 
 Landlock rules only grant, and a grant on a directory covers everything beneath it. So "all of /
 except ~/.ssh" is spelled as grants on each sibling along the way down to ~/.ssh (see
-`grants_excluding`), with only listing rights on the directories that contain a hidden path.
+`grants_excluding`); the directories on that way cannot even be listed (a listing right there
+would list ~/.ssh too), though what they hold can still be opened by name.
 """
 
 from __future__ import annotations
@@ -163,26 +164,30 @@ def _check(result: int, what: str) -> int:
     return result
 
 
-def grants_excluding(base: Path, excluded: Sequence[Path], rights: int) -> list[Grant]:
+def grants_excluding(
+    base: Path, excluded: Sequence[Path], rights: int, *, unlisted: Sequence[Path] = ()
+) -> list[Grant]:
     """Grants giving `rights` on all of `base` except the `excluded` subtrees.
 
     Directories on the way to an excluded path get READ_DIR only (so they can be listed, their
-    new entries stay out of reach); symlinks are skipped, their targets are granted where they
-    really live.
+    new entries stay out of reach), except those on the way to an `unlisted` one: a grant covers
+    everything beneath it, so READ_DIR there would list the names inside the excluded directory
+    too. Symlinks are skipped; their targets are granted where they really live.
     """
     inside = [e for e in excluded if _under(e, base)]
     if not inside:
         return [Grant(base, rights)]
     if base in inside or base.is_symlink() or not base.is_dir():
         return []
-    grants = [Grant(base, rights & READ_DIR)]
+    hidden_below = any(_under(u, base) and u != base for u in unlisted)
+    grants = [] if hidden_below else [Grant(base, rights & READ_DIR)]
     try:
         entries = sorted(os.scandir(base), key=lambda e: e.name)
     except OSError:
         return grants
     for entry in entries:
         if not entry.is_symlink():
-            grants += grants_excluding(Path(entry.path), inside, rights)
+            grants += grants_excluding(Path(entry.path), inside, rights, unlisted=unlisted)
     return grants
 
 
