@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.policy import Policy, is_protected
+from sandbox.policy import Policy, PolicyKind, is_protected
 from sandbox.protect import command_targets
 from sandbox.run import run_command
 from tests.sandbox.conftest import Runner, git
@@ -125,7 +125,8 @@ async def test_own_paths_inside_a_root_are_read_only(run: Runner) -> None:
     venv_bin = run.workspace / ".venv" / "bin"
     venv_bin.mkdir(parents=True)
     (venv_bin / "rg").write_text('#!/bin/sh\nexec /usr/bin/rg "$@"\n')
-    for kind, expected in (("workspaceWrite", False), ("fullAccess", True)):
+    cases: list[tuple[PolicyKind, bool]] = [("workspaceWrite", False), ("fullAccess", True)]
+    for kind, expected in cases:
         await run_command(
             "printf '#!/bin/sh\\ntouch PWNED\\n' > .venv/bin/rg",
             cwd=run.workspace,
