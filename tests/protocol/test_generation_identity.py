@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import pytest
 from packaging.requirements import Requirement
+from uv import find_uv_bin
 
 from protocol import export
 
@@ -79,7 +80,8 @@ Generate = Callable[[str, str], dict[str, str]]
 @pytest.fixture(scope="session")
 def generate(tmp_path_factory: pytest.TempPathFactory) -> Generate:
     """Builds a throwaway environment for (interpreter, msgspec requirement), once per run, and
-    returns what protocol.export renders in it."""
+    returns what protocol.export renders in it. uv installs (a dev dependency, and its cache
+    keeps the wheels across runs where pip's HTTP cache may not)."""
     built: dict[tuple[str, str], dict[str, str]] = {}
 
     def run(python: str, requirement: str) -> dict[str, str]:
@@ -91,11 +93,9 @@ def generate(tmp_path_factory: pytest.TempPathFactory) -> Generate:
         req_file = work / "requirements.txt"
         req_file.write_text(requirement + "\n", encoding="utf-8")
         hashed = ["--require-hashes"] if "--hash=" in requirement else []
-        pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python")]
+        uv = [find_uv_bin(), "pip", "install", "-q", "--python", str(venv / "bin" / "python")]
         install = subprocess.run(
-            [*pip, "install", "-q", "--no-deps", *hashed, "-r", str(req_file)],
-            capture_output=True,
-            text=True,
+            [*uv, "--no-deps", *hashed, "-r", str(req_file)], capture_output=True, text=True
         )
         assert install.returncode == 0, f"installing {requirement}:\n{install.stderr}"
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
