@@ -362,7 +362,7 @@ class _Walker:
         if script_index is not None and script_index < 0:
             self.flag(Construct.NESTED_SHELL, node)
             script_index = None
-        wrapped = len(words) != len(command.words)
+        wrapped = unwrapped.argv != command.argv
         if script_index is None or wrapped:  # keep the wrapper: it must still be allowed
             self.commands.append(command)
         checked = script_index is not None and self.nested_shell(words, script_index, node)
