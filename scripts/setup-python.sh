@@ -22,8 +22,9 @@ say() { echo "setup(python): $*"; }
 
 bash scripts/apt-install.sh bubblewrap git ca-certificates tzdata python3-venv
 
-if ! command -v "$PYTHON" >/dev/null; then
-  say "$PYTHON not found; install Python 3.11 or newer, or name one with PYTHON=python3.12" >&2
+if ! command -v "$PYTHON" >/dev/null || ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  say "$PYTHON is missing or older than 3.11; install Python 3.11 or newer, or name one with" \
+    "PYTHON=python3.12" >&2
   exit 1
 fi
 version() { "$1" -c 'import sys; print(sys.version.split()[0])'; }
