@@ -38,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args and args[0] == "sandbox":
         from sandbox.cli import sandbox_main
+        from server.config import load_settings
 
-        return sandbox_main(args[1:])
+        return sandbox_main(args[1:], load_settings().sandbox_launcher)
     ns = parser.parse_args(args)
     if ns.command == "serve":
         from server.boot import main_stdio

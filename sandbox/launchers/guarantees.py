@@ -30,6 +30,8 @@ def guarantees_of(name: str) -> tuple[str, ...]:
 _COMMON = (
     "no secret-looking variable (API keys, tokens) in any command's environment.",
     "readOnly: no writes anywhere but the command's private temporary directory.",
+    "quotas: a command that fills the workspace's disk past workspace_growth_cap (10 GiB) or "
+    "its private /tmp past tmp_cap (4 GiB) is killed and reported.",
 )
 
 _BWRAP = (
@@ -60,9 +62,9 @@ def _landlock() -> tuple[str, ...]:
         "command cannot signal or connect to the server or the user's other programs."
         if abi >= 6
         else f"this kernel's Landlock ABI {abi} < 6 cannot scope signals or abstract Unix "
-        "sockets: a command may signal the user's other processes and reach abstract sockets "
-        "of the same user (the server itself is shielded: it is not dumpable and runs outside "
-        "the command's session)."
+        "sockets: a command may signal the user's other processes (never the server or its "
+        "helper: seccomp refuses those pids) and reach abstract sockets of the same user "
+        "(only socketpair() is left with no network, so none without an escalation)."
     )
     root = os.geteuid() == 0
     return (
@@ -82,7 +84,12 @@ def _landlock() -> tuple[str, ...]:
         "tty; no TIOCSTI/TIOCLINUX; clock, module, reboot, mount, keyring, ptrace, perf_event, "
         "bpf and namespace syscalls are refused (seccomp).",
         scoped,
-        "other processes' /proc entries (command lines, environments) cannot be read; the "
-        "server is not dumpable.",
+        "no process's /proc entries (command lines, environments) can be read, its own "
+        "included (`ps` does not work); the server is not dumpable.",
+        "the whole process tree ends with the command: its cgroup where one can be made, else "
+        "the helper, its child subreaper, kills every descendant left (setsid and double forks "
+        "included) when the command exits, times out or the server dies.",
+        "/ and the directories leading to a hidden one cannot be listed (a listing right there "
+        "would list the hidden names too); what they hold opens by name as usual.",
         *_COMMON,
     )
