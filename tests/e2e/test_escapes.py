@@ -310,15 +310,13 @@ async def test_undo_through_a_symlinked_directory(
 # 4. The check-then-write race -----------------------------------------------------------------
 
 SWAPPER = """
-import os, sys
+import ctypes, os, sys
 os.chdir(sys.argv[1])
+os.symlink(sys.argv[2], "link")
+exchange = ctypes.CDLL(None, use_errno=True).renameat2
 print("swapping", flush=True)
-while True:
-    try:
-        os.rename("d", "d.real"); os.symlink(sys.argv[2], "d")
-        os.unlink("d"); os.rename("d.real", "d")
-    except OSError:
-        pass
+while True:  # "d" is always there: the real directory or, atomically swapped in, the symlink
+    exchange(-100, b"d", -100, b"link", 2)  # AT_FDCWD, RENAME_EXCHANGE
 """
 
 
