@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from sandbox.cli import sandbox_main
-from sandbox.launchers import detect_launcher
+from sandbox.launchers import available_launchers, detect_launcher
 
 pytestmark = pytest.mark.skipif(detect_launcher() == "none", reason="no sandbox here")
 
@@ -48,3 +49,48 @@ def test_exit_code_passes_through(tmp_path: Path) -> None:
 def test_missing_command_is_a_usage_error(capfd: pytest.CaptureFixture[str]) -> None:
     assert sandbox_main(["--"]) == 2
     assert "give a command" in capfd.readouterr().err
+
+
+def test_check_names_the_launcher_and_its_guarantees(capfd: pytest.CaptureFixture[str]) -> None:
+    assert sandbox_main(["--check"]) == 0
+    out = capfd.readouterr().out
+    assert out.startswith(f"launcher: {detect_launcher()} (sandbox_launcher = 'auto')")
+    assert "process tree contained by:" in out and "guaranteed for every sandboxed command" in out
+
+
+def test_check_under_a_forced_landlock_says_what_is_weaker(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    if "landlock" not in available_launchers():
+        pytest.skip("no Landlock here")
+    assert sandbox_main(["--check", "--launcher", "landlock"]) == 0
+    out = capfd.readouterr().out
+    assert out.startswith("launcher: landlock")
+    assert "bwrap: not tried, sandbox_launcher is set to landlock" in out
+    assert "guarded, not locked" in out
+    assert ("is no root" in out) == (os.geteuid() == 0)
+
+
+def test_a_refused_bwrap_is_explained_with_its_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sandbox.launchers as launchers
+
+    monkeypatch.setattr(
+        launchers,
+        "bwrap_failure",
+        lambda: "bwrap cannot create its namespaces (setting up uid map)",
+    )
+    monkeypatch.setattr(launchers, "landlock_failure", lambda: None)
+    monkeypatch.setattr(
+        launchers,
+        "_read_sysctl",
+        lambda name: "1" if name == "kernel/apparmor_restrict_unprivileged_userns" else None,
+    )
+    choice = launchers.choose_launcher.__wrapped__("auto")
+    assert choice.name == "landlock" and choice.weaker_than_bwrap
+    assert "apparmor_restrict_unprivileged_userns=0" in choice.passed_over[0]
+    assert "apparmor_parser" in choice.passed_over[0]
+    missing = "bubblewrap (bwrap) is not installed"
+    monkeypatch.setattr(launchers, "bwrap_failure", lambda: missing)
+    assert "apt install bubblewrap" in launchers.choose_launcher.__wrapped__("auto").passed_over[0]
+    forced = launchers.choose_launcher.__wrapped__("bwrap")
+    assert forced.name == "none"  # a forced launcher that cannot run is never silently swapped

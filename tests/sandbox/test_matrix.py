@@ -40,6 +40,7 @@ SANDBOX_MODULES = (
     "tests/sandbox/test_legit_work.py",
     "tests/sandbox/test_guard.py",
     "tests/sandbox/test_landlock.py",
+    "tests/sandbox/test_run.py",  # only its tests marked sandbox_matrix
 )
 E2E_MODULES = (
     "tests/e2e/test_matrix_launcher.py",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import os
 import subprocess
 import tempfile
 import time
@@ -15,6 +16,7 @@ import pytest
 from sandbox.errors import CommandSetupError, SandboxUnavailable
 from sandbox.output import Stream
 from sandbox.policy import Policy
+from sandbox.quota import GIB, Quotas
 from sandbox.run import process_limit_prefix, run_command
 from tests.sandbox.conftest import Runner
 from tests.sandbox.test_escapes import _pids_with  # pyright: ignore[reportPrivateUsage]
@@ -193,3 +195,78 @@ async def test_symlinked_protected_path_refuses_under_bwrap(run: Runner, outside
 async def test_missing_cwd_is_a_setup_error(run: Runner) -> None:
     with pytest.raises(CommandSetupError, match="does not exist"):
         await run("true", cwd=run.workspace / "nope")
+
+
+@pytest.mark.sandbox_matrix
+async def test_no_survivors_without_a_cgroup(run: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As a normal user no cgroup can be made: the launcher alone must end the tree.
+    monkeypatch.setattr("sandbox.run.CommandCgroup.create", lambda *_args: None)
+    token = f"survivor{uuid.uuid4().hex[:8]}"
+    command = (
+        f"setsid bash -c 'exec -a {token} sleep 30' & "
+        f"(setsid bash -c '(exec -a {token} sleep 30) &' &) ; sleep 0.3; echo started"
+    )
+    result = await run(command)
+    assert result.output == "started\n", result.output
+    assert result.containment == {"bwrap": "pidNamespace", "landlock": "subreaper"}[run.launcher]
+    await asyncio.sleep(0.2)
+    assert _pids_with(token) == []
+    # Control: unsandboxed and without a cgroup, the setsid'd jobs do outlive their command.
+    control = await run(command, "fullAccess")
+    assert control.containment is None
+    await asyncio.sleep(0.2)
+    survivors = _pids_with(token)
+    for pid in survivors:
+        os.kill(pid, 9)
+    assert survivors
+
+
+@pytest.mark.sandbox_matrix
+async def test_filling_the_private_tmp_past_its_quota_is_stopped(run: Runner) -> None:
+    quotas = Quotas(workspace_growth_bytes=10 * GIB, tmp_bytes=32 * 1024 * 1024)
+    policy = Policy("workspaceWrite", roots=(run.workspace,))
+    result = await run_command(
+        'head -c 64M /dev/zero > "$TMPDIR/fill" && sleep 20; echo survived',
+        cwd=run.workspace,
+        policy=policy,
+        env=run.env,
+        timeout_s=30,
+        output_cap_bytes=10_000,
+        launcher=run.launcher,
+        quotas=quotas,
+    )
+    assert "survived" not in result.output
+    assert result.over_quota is not None and "private /tmp" in result.over_quota
+    assert result.duration_ms < 15_000 and not result.timed_out
+    # Control: under the quota the same command runs to its end.
+    fine = await run_command(
+        'head -c 1M /dev/zero > "$TMPDIR/fill"; echo survived',
+        cwd=run.workspace,
+        policy=policy,
+        env=run.env,
+        timeout_s=30,
+        output_cap_bytes=10_000,
+        launcher=run.launcher,
+        quotas=quotas,
+    )
+    assert fine.output == "survived\n" and fine.over_quota is None
+
+
+async def test_growing_the_workspace_past_its_quota_is_stopped(run: Runner) -> None:
+    quotas = Quotas(workspace_growth_bytes=48 * 1024 * 1024)
+    policy = Policy("workspaceWrite", roots=(run.workspace,))
+    result = await run_command(
+        "for i in 1 2 3 4 5 6; do head -c 32M /dev/urandom > big$i; sync; sleep 0.3; done; "
+        "sleep 20; echo survived",
+        cwd=run.workspace,
+        policy=policy,
+        env=run.env,
+        timeout_s=40,
+        output_cap_bytes=10_000,
+        launcher=run.launcher,
+        quotas=quotas,
+    )
+    assert "survived" not in result.output
+    assert result.over_quota is not None and "filled up" in result.over_quota, result
+    assert not result.timed_out
+    assert len(list(run.workspace.glob("big*"))) < 6
