@@ -71,6 +71,7 @@ GIT_WRITABLE: tuple[str, ...] = (
     "gc.log",
     "shallow",
     "description",
+    "lfs",  # git-lfs's object store, written by its clean filter during `git add`
 )
 
 # Read by git from a repository's `.git` to decide what to run or where the repository really is;

@@ -365,7 +365,7 @@ LEGIT_GIT = (
     "set -e; echo a > a.txt; git add a.txt; git commit -qm a; git checkout -qb topic; "
     "echo b > b.txt; git add b.txt; git commit -qm b; echo dirty >> a.txt; git stash -q; "
     "git stash pop -q; git checkout -q a.txt; git checkout -q main; git merge -q topic; "
-    "GIT_SEQUENCE_EDITOR=true git rebase -qi HEAD~2; git worktree list"
+    "GIT_SEQUENCE_EDITOR=true git rebase -qi HEAD~2; git branch -q other; git worktree list"
 )
 
 
@@ -379,4 +379,5 @@ async def test_legitimate_git_in_agent_mode(
     assert command["exitCode"] == 0, command.get("aggregatedOutput")
     assert asked == 0
     assert git(repo, "log", "--format=%s").stdout.split() == ["b", "a", "init"]
+    assert git(repo, "branch", "--list", "other").stdout.strip() == "other"
     assert git(repo, "status", "--porcelain").stdout == ""
