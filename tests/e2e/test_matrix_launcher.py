@@ -38,3 +38,24 @@ async def test_initialize_names_the_launcher_in_force(
     if sandbox_cell.userns_blocked:
         # bwrap is installed but cannot make its namespaces: the user is told why and what to do.
         assert any(line.startswith("bwrap: bwrap cannot create") for line in info["passedOver"])
+
+
+async def test_config_toml_chooses_the_launcher_and_a_bad_value_falls_back(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    for setting, expected in (("none", "none"), ("bubblewrap", None)):
+        (home / "config.toml").write_text(f'sandbox_launcher = "{setting}"\n')
+        server = await RawServer.start(home)
+        try:
+            server.send(
+                {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}
+            )
+            caps = (await server.response(1, timeout=60))["result"]["capabilities"]
+        finally:
+            await server.close()
+        info = caps["experimental"]["tether"]["sandboxLauncher"]
+        if expected is None:  # "bubblewrap" is no setting: the default (auto) applies
+            assert info["setting"] == "auto", info
+        else:
+            assert (info["name"], info["setting"]) == (expected, setting), info
+            assert "not tried, sandbox_launcher is set to none" in info["passedOver"][0]
