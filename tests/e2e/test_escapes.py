@@ -21,6 +21,7 @@ import pytest
 
 from sandbox.launchers import available_launchers
 from tests.e2e.harness import ROOT, Tether, start_tether, stop_tether
+from tests.edits.swapper import swapping
 from tests.model_server import ModelServer, Reply, ToolCall
 
 pytestmark = pytest.mark.sandbox_matrix
@@ -309,16 +310,6 @@ async def test_undo_through_a_symlinked_directory(
 
 # 4. The check-then-write race -----------------------------------------------------------------
 
-SWAPPER = """
-import ctypes, os, sys
-os.chdir(sys.argv[1])
-os.symlink(sys.argv[2], "link")
-exchange = ctypes.CDLL(None, use_errno=True).renameat2
-print("swapping", flush=True)
-while True:  # "d" is always there: the real directory or, atomically swapped in, the symlink
-    exchange(-100, b"d", -100, b"link", 2)  # AT_FDCWD, RENAME_EXCHANGE
-"""
-
 
 async def test_edits_race_a_directory_swapped_for_a_symlink(
     model_server: ModelServer, tmp_path: Path, repo: Path, launcher: str
@@ -326,17 +317,10 @@ async def test_edits_race_a_directory_swapped_for_a_symlink(
     outside = Path(f"{repo}-outside")
     outside.mkdir()
     (repo / "sub" / "d").mkdir(parents=True)
-    swapper = subprocess.Popen(
-        [sys.executable, "-c", SWAPPER, str(repo / "sub"), str(outside)], stdout=subprocess.PIPE
-    )
-    try:
-        assert swapper.stdout is not None and swapper.stdout.readline() == b"swapping\n"
+    with swapping(repo / "sub", outside):
         async with session(model_server, tmp_path, repo, "agent", launcher) as s:
             await s.turn(*(write(f"sub/d/f{i}", f"{i}\n") for i in range(40)))
-        assert list(outside.iterdir()) == []
-    finally:
-        swapper.kill()
-        swapper.wait()
+    assert list(outside.iterdir()) == []
 
 
 # 6. A protected name that is a symlink --------------------------------------------------------

@@ -5,8 +5,6 @@ writes never redirects a write (the control: a plain path write does get redirec
 from __future__ import annotations
 
 import contextlib
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,16 +12,7 @@ import pytest
 
 from server.edits import atomic
 from server.edits.atomic import UnsafePathError, atomic_delete, atomic_write, make_symlink
-
-SWAPPER = """
-import ctypes, os, sys
-os.chdir(sys.argv[1])
-os.symlink(sys.argv[2], "link")
-exchange = ctypes.CDLL(None, use_errno=True).renameat2
-print("swapping", flush=True)
-while True:  # "d" is always there: the real directory or, atomically swapped in, the symlink
-    exchange(-100, b"d", -100, b"link", 2)  # AT_FDCWD, RENAME_EXCHANGE
-"""
+from tests.edits.swapper import swapping as swapping_dir
 
 
 @pytest.fixture(params=["openat2", "walk"])
@@ -70,15 +59,8 @@ def swapping(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     root, outside = tmp_path / "root", tmp_path / "outside"
     (root / "sub" / "d").mkdir(parents=True)
     outside.mkdir()
-    swapper = subprocess.Popen(
-        [sys.executable, "-c", SWAPPER, str(root / "sub"), str(outside)], stdout=subprocess.PIPE
-    )
-    assert swapper.stdout is not None and swapper.stdout.readline() == b"swapping\n"
-    try:
+    with swapping_dir(root / "sub", outside):
         yield root, outside
-    finally:
-        swapper.kill()
-        swapper.wait()
 
 
 def test_race_with_a_swapped_directory_never_escapes(
