@@ -215,6 +215,7 @@ def _check(done: subprocess.CompletedProcess[str], cell: SandboxCell) -> None:
     assert " passed" in done.stdout, tail
 
 
+@pytest.mark.timeout(CELL_TIMEOUT_S + 60)
 @pytest.mark.parametrize("name", ["bwrap-user", "landlock-user"])
 def test_cell_as_a_normal_user(name: str, user_tree: Tree) -> None:
     cell = CELLS[name]
@@ -224,6 +225,7 @@ def test_cell_as_a_normal_user(name: str, user_tree: Tree) -> None:
     _check(_run_cell(user_tree, cell, home), cell)
 
 
+@pytest.mark.timeout(CELL_TIMEOUT_S + 60)
 @pytest.mark.parametrize("name", ["landlock-root", "no-userns-root"])
 def test_cell_as_root(name: str, tmp_path: Path) -> None:
     if os.geteuid() != 0:

@@ -17,7 +17,7 @@ from sandbox.errors import CommandSetupError, SandboxUnavailable
 from sandbox.output import Stream
 from sandbox.policy import Policy
 from sandbox.quota import GIB, Quotas
-from sandbox.run import process_limit_prefix, run_command
+from sandbox.run import CommandResult, process_limit_prefix, run_command
 from tests.sandbox.conftest import Runner
 from tests.sandbox.test_escapes import _pids_with  # pyright: ignore[reportPrivateUsage]
 
@@ -221,51 +221,38 @@ async def test_no_survivors_without_a_cgroup(run: Runner, monkeypatch: pytest.Mo
     assert survivors
 
 
-@pytest.mark.sandbox_matrix
-async def test_filling_the_private_tmp_past_its_quota_is_stopped(run: Runner) -> None:
-    quotas = Quotas(workspace_growth_bytes=10 * GIB, tmp_bytes=32 * 1024 * 1024)
-    policy = Policy("workspaceWrite", roots=(run.workspace,))
-    result = await run_command(
-        'head -c 64M /dev/zero > "$TMPDIR/fill" && sleep 20; echo survived',
+async def _with_quotas(run: Runner, command: str, quotas: Quotas) -> CommandResult:
+    return await run_command(
+        command,
         cwd=run.workspace,
-        policy=policy,
-        env=run.env,
-        timeout_s=30,
-        output_cap_bytes=10_000,
-        launcher=run.launcher,
-        quotas=quotas,
-    )
-    assert "survived" not in result.output
-    assert result.over_quota is not None and "private /tmp" in result.over_quota
-    assert result.duration_ms < 15_000 and not result.timed_out
-    # Control: under the quota the same command runs to its end.
-    fine = await run_command(
-        'head -c 1M /dev/zero > "$TMPDIR/fill"; echo survived',
-        cwd=run.workspace,
-        policy=policy,
-        env=run.env,
-        timeout_s=30,
-        output_cap_bytes=10_000,
-        launcher=run.launcher,
-        quotas=quotas,
-    )
-    assert fine.output == "survived\n" and fine.over_quota is None
-
-
-async def test_growing_the_workspace_past_its_quota_is_stopped(run: Runner) -> None:
-    quotas = Quotas(workspace_growth_bytes=48 * 1024 * 1024)
-    policy = Policy("workspaceWrite", roots=(run.workspace,))
-    result = await run_command(
-        "for i in 1 2 3 4 5 6; do head -c 32M /dev/urandom > big$i; sync; sleep 0.3; done; "
-        "sleep 20; echo survived",
-        cwd=run.workspace,
-        policy=policy,
+        policy=Policy("workspaceWrite", roots=(run.workspace,)),
         env=run.env,
         timeout_s=40,
         output_cap_bytes=10_000,
         launcher=run.launcher,
         quotas=quotas,
     )
+
+
+@pytest.mark.sandbox_matrix
+async def test_filling_the_private_tmp_past_its_quota_is_stopped(run: Runner) -> None:
+    quotas = Quotas(workspace_growth_bytes=10 * GIB, tmp_bytes=32 * 1024 * 1024)
+    fill = 'head -c 64M /dev/zero > "$TMPDIR/fill" && sleep 20; echo survived'
+    result = await _with_quotas(run, fill, quotas)
+    assert "survived" not in result.output
+    assert result.over_quota is not None and "private /tmp" in result.over_quota
+    assert result.duration_ms < 15_000 and not result.timed_out
+    # Control: under the quota the same command runs to its end.
+    fine = await _with_quotas(run, 'head -c 1M /dev/zero > "$TMPDIR/fill"; echo survived', quotas)
+    assert fine.output == "survived\n" and fine.over_quota is None
+
+
+async def test_growing_the_workspace_past_its_quota_is_stopped(run: Runner) -> None:
+    grow = (
+        "for i in 1 2 3 4 5 6; do head -c 32M /dev/urandom > big$i; sync; sleep 0.3; done; "
+        "sleep 20; echo survived"
+    )
+    result = await _with_quotas(run, grow, Quotas(workspace_growth_bytes=48 * 1024 * 1024))
     assert "survived" not in result.output
     assert result.over_quota is not None and "filled up" in result.over_quota, result
     assert not result.timed_out
