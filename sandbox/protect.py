@@ -79,7 +79,12 @@ def command_targets(
             yield _cover_point(root, point.relative_to(root))
         yield from _git_entries(root / GIT_DIR)
         for nested in _walk(root, walk_limit):
-            if nested.name == GIT_DIR and nested.is_dir() and not nested.is_symlink():
+            if nested.is_symlink():
+                # A mount would follow it, and refusing every command over a link deep in the
+                # tree (dotfiles repositories are full of them) costs too much: the guard
+                # (`sandbox.guard`) puts such a link back after the command instead.
+                continue
+            if nested.name == GIT_DIR and nested.is_dir():
                 yield from (_cover_point(root, nested.relative_to(root) / n) for n in GIT_READ_ONLY)
                 yield from _git_entries(nested)
             else:

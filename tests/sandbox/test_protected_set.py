@@ -186,6 +186,17 @@ def test_targets_cover_nested_repositories_and_names(tmp_path: Path) -> None:
     assert ".git/objects" not in paths and ".git" not in paths
 
 
+def test_nested_protected_symlinks_are_left_to_the_guard(tmp_path: Path) -> None:
+    (tmp_path / "dotfiles").mkdir()
+    (tmp_path / "dotfiles" / "bashrc").write_text("")
+    (tmp_path / "dotfiles" / ".bashrc").symlink_to("bashrc")
+    (tmp_path / ".vscode").symlink_to("dotfiles")
+    policy = Policy("workspaceWrite", roots=(tmp_path,), own_paths=())
+    targets = {t.path: t for t in command_targets(tmp_path, policy)}
+    assert tmp_path / "dotfiles" / ".bashrc" not in targets
+    assert targets[tmp_path / ".vscode"].is_symlink  # at the root: the launcher refuses
+
+
 @pytest.mark.parametrize(
     ("relative", "entry"),
     [
