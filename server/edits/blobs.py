@@ -22,9 +22,9 @@ class BlobError(OSError):
 class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._stored: set[str] = set()
-        """Digests this process stored or found: a snapshot of 100,000 files puts the same
-        few contents (empty, license headers) over and over."""
+        self._stored: dict[str, str] = {}
+        """Digests this process stored or found, each kept once: a snapshot of 100,000 files
+        puts the same few contents (empty, license headers) over and over."""
 
     def path_of(self, digest: str) -> Path:
         return self.root / digest[:2] / digest[2:]
@@ -36,10 +36,10 @@ class BlobStore:
         """Store `data` (if not already there) and return its digest."""
         digest = hashlib.sha256(data).hexdigest()
         if digest in self._stored:
-            return digest
+            return self._stored[digest]
         target = self.path_of(digest)
         if target.is_file():
-            self._stored.add(digest)
+            self._stored[digest] = digest
             return digest
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
@@ -49,7 +49,7 @@ class BlobStore:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-        self._stored.add(digest)
+        self._stored[digest] = digest
         return digest
 
     def get(self, digest: str) -> bytes:
@@ -81,6 +81,6 @@ class BlobStore:
         }
 
     def remove(self, digest: str) -> None:
-        self._stored.discard(digest)
+        self._stored.pop(digest, None)
         with contextlib.suppress(FileNotFoundError):
             self.path_of(digest).unlink()

@@ -22,6 +22,7 @@ import hashlib
 import os
 import re
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -269,12 +270,10 @@ class CheckpointStore:
         self.blobs = BlobStore(state_dir / "blobs")
         self.max_blob_bytes = max_blob_bytes
         self._latest: dict[str, Manifest] = {}
+        self._locks: dict[str, threading.Lock] = {}
         # Credentials never enter the blob store, whoever asks for a snapshot (a workspace that
-        # is $HOME holds ~/.ssh): the sandbox's secret paths, and Tether's own home.
-        self.secrets: tuple[Path, ...] = (
-            *secret_paths_for(Policy("workspaceWrite"), homes_of()),
-            state_dir.parent,
-        )
+        # is $HOME holds ~/.ssh).
+        self.secrets = tuple(secret_paths_for(Policy("workspaceWrite"), homes_of()))
 
     def open(self, checkpoint_id: str) -> Checkpoint:
         """The checkpoint with this id (a turn id), loaded from disk or new."""
@@ -300,17 +299,20 @@ class CheckpointStore:
         `secrets` (credential files and directories), besides the store's own, are never
         read. Raises `RootUnavailable` when the root cannot be opened."""
         key = os.path.abspath(root)
-        previous = self._latest.get(key) or self._load_manifest(key)
-        manifest = take_snapshot(
-            Path(key),
-            self.blobs,
-            previous,
-            self.max_blob_bytes,
-            exclude=[self.state_dir],
-            secrets=[*self.secrets, *secrets],
-        )
-        self._latest[key] = manifest
-        atomic_write(self._manifest_path(key), msgspec.json.encode(manifest))
+        # One walk of a root at a time (the thread's first snapshot and a command's may meet):
+        # the later one then reuses what the earlier one read instead of reading it again.
+        with self._locks.setdefault(key, threading.Lock()):
+            previous = self._latest.get(key) or self._load_manifest(key)
+            manifest = take_snapshot(
+                Path(key),
+                self.blobs,
+                previous,
+                self.max_blob_bytes,
+                exclude=[self.state_dir, self.state_dir.parent],  # Tether's home: sessions
+                secrets=[*self.secrets, *secrets],
+            )
+            self._latest[key] = manifest
+            atomic_write(self._manifest_path(key), msgspec.json.encode(manifest))
         return manifest
 
     def capture(self, path: Path, keep_content: bool = False) -> FileState:

@@ -133,11 +133,14 @@ async def normal_turn(server: HazardServer, thread_id: str) -> None:
 
 
 class Poller:
-    """Keeps one `thread/list` in flight until stopped; `answers` are arrival times."""
+    """Keeps one `thread/list` in flight until stopped; `answers` are arrival times. With
+    `watch`, `appeared` is when that directory first held a file (seen between polls)."""
 
-    def __init__(self, tether: Tether) -> None:
+    def __init__(self, tether: Tether, watch: Path | None = None) -> None:
         self.tether = tether
         self.answers: list[float] = []
+        self.watch = watch
+        self.appeared: float | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Poller:
@@ -154,10 +157,17 @@ class Poller:
         while True:
             await asyncio.wait_for(self.tether.request("thread/list"), 60)
             self.answers.append(time.monotonic())
+            watched = self.watch
+            if self.appeared is None and watched is not None and _holds_a_file(watched):
+                self.appeared = time.monotonic()
             await asyncio.sleep(0.02)
 
     def between(self, start: float, end: float) -> int:
         return sum(start < t < end for t in self.answers)
+
+
+def _holds_a_file(directory: Path) -> bool:
+    return directory.is_dir() and any(directory.iterdir())
 
 
 def command_items(turn: dict[str, Any]) -> list[dict[str, Any]]:

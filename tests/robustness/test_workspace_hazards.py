@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -217,6 +218,9 @@ async def test_a_command_leaving_100k_files_does_not_stall_the_server(
         await normal_turn(server, thread["id"])
 
 
+WRITE_HI = "echo hi > hi.txt && cat hi.txt"
+
+
 async def test_a_workspace_of_200k_files_answers_while_its_first_snapshot_runs(
     model_server: ModelServer, tmp_path: Path, sandbox_cell: SandboxCell
 ) -> None:
@@ -226,27 +230,28 @@ async def test_a_workspace_of_200k_files_answers_while_its_first_snapshot_runs(
         for f in range(1000):
             os.close(os.open(big / f"d{d}" / f"f{f}.txt", os.O_CREAT | os.O_WRONLY))
     async with hazard_server(model_server, tmp_path, sandbox_cell) as server:
-        thread = await server.tether.start_thread(big, mode="agent")
         model_server.enqueue(
-            Reply(
-                text="Let me look.",
-                tool_calls=[ToolCall("shell", {"command": "echo hi"}, call_id="c")],
-            ),
+            Reply(text="Let me look.", tool_calls=[ToolCall("shell", {"command": WRITE_HI})]),
             Reply(text="Done."),
         )
-        async with Poller(server.tether) as poller:
-            turn = await wait_turn(
-                server.tether, await start_turn(server.tether, thread["id"], "Go.")
-            )
+        # The first snapshot starts with the thread, in the background, and ends when its
+        # manifest is written.
+        manifests = server.state / "checkpoints" / "manifests"
+        async with Poller(server.tether, watch=manifests) as poller:
+            thread = await server.tether.start_thread(big, mode="agent")
+            opened = time.monotonic()
+            turn_id = await start_turn(server.tether, thread["id"], "Go.")
+            turn = await wait_turn(server.tether, turn_id)
         assert turn["status"] == "completed", turn.get("error")
         (item,) = command_items(turn)
-        (first_delta, *_rest) = server.when("item/agentMessage/delta")
-        (started,) = server.when("item/started", lambda p: p["item"]["id"] == item["id"])
-        (printed,) = server.when("item/commandExecution/outputDelta")
-        assert first_delta < started  # the first delta never waits for a snapshot
-        # Between the item's start and the command's output lies the first snapshot of
-        # 200,000 files; the loop answered meanwhile.
-        assert poller.between(started, printed) >= 3, (printed - started, poller.answers)
+        assert item["status"] == "completed" and item["output"] == "hi\n"
+        assert f"+++ b/{big.as_posix().lstrip('/')}/hi.txt" in last_diff(server, turn_id)
+        first_delta = server.when("item/agentMessage/delta")[0]
+        snapshotted = poller.appeared
+        assert snapshotted is not None
+        assert first_delta < snapshotted  # the first delta did not wait for the first snapshot
+        # The loop answered while 200,000 files were being read.
+        assert poller.between(opened, snapshotted) >= 3, (snapshotted - opened, poller.answers)
         await normal_turn(server, thread["id"])
 
 
