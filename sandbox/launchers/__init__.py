@@ -27,7 +27,7 @@ from sandbox.launchers.landlock import (
 )
 from sandbox.launchers.seatbelt import seatbelt_argv, seatbelt_inside, seatbelt_works
 from sandbox.layout import InsideView, PrivateDirs
-from sandbox.policy import Policy
+from sandbox.policy import Policy, homes_of, protected_cover_points
 
 LauncherName = Literal["bwrap", "landlock", "seatbelt", "none"]
 LauncherSetting = Literal["auto", "bwrap", "landlock", "none"]
@@ -204,9 +204,9 @@ def prepare(
         args = landlock_argv(argv, policy=policy, dirs=dirs, secrets=secrets)
         return Prepared(args, landlock_inside(dirs))
     protected = [
-        Path(os.path.realpath(root)) / entry
+        point
         for root in policy.writable_roots
-        for entry in policy.protected
+        for point in protected_cover_points(Path(os.path.realpath(root)), policy, homes_of())
     ]
     args = seatbelt_argv(argv, policy=policy, dirs=dirs, secrets=secrets, protected=protected)
     return Prepared(args, seatbelt_inside(dirs))
