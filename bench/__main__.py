@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import edits_row, launchers_row, sandbox_row, search_row, startup, turns
+from bench import edits_row, hazards_rss, launchers_row, sandbox_row, search_row, startup, turns
 from bench.report import Row, load, machine, print_table
 from bench.servers import codex_binary, codex_version, model_server, tether_revision
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-imports", action="store_true", help="skip the -X importtime run")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
-    only = {int(x) for x in args.only.split(",") if x.strip()} or set(range(1, 9))
+    only = {int(x) for x in args.only.split(",") if x.strip()} or set(range(1, 10))
 
     started = time.perf_counter()
     header = [
@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     run(6, "memory", lambda: turns.memory(plan.memory_turns))
     run(7, "search", lambda: search_row.search(plan.searches))
     run(8, "launchers", lambda: launchers_row.launcher_overhead(plan.sandbox))
+    run(9, "hazards RSS", hazards_rss.hazards_rss)
 
     print()
     print_table(rows)

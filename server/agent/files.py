@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from sandbox.paths import PathDenied, resolve_for_read
+from sandbox.policy import Policy
 from server.agent.stream import Notifier
 from server.edits.atomic import atomic_delete, atomic_write
-from server.edits.safe_read import read_bounded, read_head
+from server.edits.safe_read import NotReadable, human_size, read_bounded, read_head
 
 EDIT_READ_CAP = 32 * 1024 * 1024
 """Largest file the edit tools and undo read whole; a larger one is refused with its size."""
@@ -44,7 +46,17 @@ class EditorFiles:
         buffered = self._read_buffer(path)
         if buffered is not None:
             return buffered
-        head, _size = read_head(path, MODEL_READ_CAP)
+        # The user attached this path: follow its links as the editor does, but never into a
+        # credential (a `leak.txt -> ~/.ssh/id_rsa` a command left).
+        try:
+            verdict = resolve_for_read(path, cwd=path.parent, policy=Policy("fullAccess"))
+        except PathDenied as exc:
+            raise NotReadable(str(exc)) from None
+        if verdict.secret:
+            raise NotReadable(f"{path} leads to a secret file (credentials); not read.")
+        head, size = read_head(verdict.path, MODEL_READ_CAP)
+        if b"\x00" in head[:8192]:
+            raise NotReadable(f"{path} is a binary file ({human_size(size)}); not read.")
         return head.decode("utf-8", errors="replace")
 
     def disk(self, path: Path) -> str | None:

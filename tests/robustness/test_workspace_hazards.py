@@ -351,3 +351,27 @@ async def test_a_workspace_folder_that_disappears_gives_clear_messages(
         assert "README.md does not exist" in out["r"]
         assert "does not exist" in out["c"] or "cannot be opened" in out["c"], out["c"]
         await normal_turn(server, thread["id"])
+
+
+async def test_attachments_of_special_huge_or_secret_files_become_notes(
+    model_server: ModelServer, workspace: Path, tmp_path: Path, sandbox_cell: SandboxCell
+) -> None:
+    os.mkfifo(workspace / "pipe")
+    sparse(workspace / "zeros.bin", 2 * GB)
+    async with hazard_server(model_server, tmp_path, sandbox_cell) as server:
+        (workspace / "leak.txt").symlink_to(server.home / ".ssh" / "id_rsa")
+        thread = await server.tether.start_thread(workspace, mode="agent")
+        model_server.enqueue(Reply(text="Seen."))
+        attached = [
+            {"type": "file", "path": str(workspace / n)} for n in ("pipe", "zeros.bin", "leak.txt")
+        ]
+        params = {"threadId": thread["id"], "input": [{"type": "text", "text": "Look."}, *attached]}
+        turn_id = (await server.tether.request("turn/start", params))["turn"]["id"]
+        turn = await wait_turn(server.tether, turn_id, 60)
+        assert turn["status"] == "completed", turn.get("error")
+        sent = model_server.requests[-1].user_texts()[-1]
+        assert "pipe is a FIFO (named pipe); not read." in sent
+        assert "zeros.bin is a binary file (2.0 GB); not read." in sent
+        assert "leak.txt leads to a secret file (credentials); not read." in sent
+        assert "h3-secret" not in server.wire_text()
+        await normal_turn(server, thread["id"])
