@@ -21,7 +21,8 @@ from sandbox.layout import InsideView, PrivateDirs
 from sandbox.policy import Policy
 
 _PACKAGE_PARENT = str(Path(sandbox.__file__).resolve().parent.parent)
-# -I: ignore the command's PYTHON* variables and user site; sys.path is set explicitly instead.
+# -I: ignore the command's PYTHON* variables and user site; -S: no site packages either (and no
+# time spent on them: the helper needs the standard library only); sys.path is set explicitly.
 _BOOT = (
     "import sys; sys.path.insert(0, sys.argv.pop(1)); "
     "from sandbox.exec import main; sys.exit(main(sys.argv[1:]))"
@@ -59,4 +60,4 @@ def landlock_argv(
         writable=(dirs.tmp, *roots),
         network=policy.allows_network,
     )
-    return [sys.executable, "-I", "-c", _BOOT, _PACKAGE_PARENT, spec.to_json(), "--", *argv]
+    return [sys.executable, "-I", "-S", "-c", _BOOT, _PACKAGE_PARENT, spec.to_json(), "--", *argv]
