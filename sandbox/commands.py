@@ -515,14 +515,15 @@ def _inner_words(command: SimpleCommand, inner: tuple[str, ...]) -> tuple[Word, 
 
 
 _STDIN_PATH = re.compile(r"/dev/(stdin|fd/\d+)|/proc/[^/]+/fd/\d+")
-# Interpreters that run a program read from stdin when given none: their options that take a
-# value, and those whose value is the program itself (so stdin is only data).
+# Interpreters that run a program read from stdin when given none: their short options that
+# take a value, those whose value is the program itself or that print and exit (`-c`, `-V`),
+# after which stdin is only data.
 _STDIN_INTERPRETERS: dict[str, tuple[str, str]] = {
-    "python": ("WX", "cm"),
-    "perl": ("", "eE"),
+    "python": ("WX", "cmVh"),
+    "perl": ("", "eEvV"),
     "ruby": ("IrCEF", "e"),
-    "node": ("r", "ep"),
-    "php": ("cdz", "rBRFE"),
+    "node": ("r", "epvh"),
+    "php": ("cdz", "rBRFEvhim"),
     "lua": ("l", "e"),
 }
 _PYTHON_NAME = re.compile(r"(python|pypy)[0-9.]*")
@@ -539,7 +540,7 @@ def _reads_script_from_stdin(name: str, words: tuple[Word, ...]) -> bool:
     if name in ("source", "."):
         return len(words) > 1 and _names_stdin(words[1])
     if name in SHELLS:
-        values, inline = "oO", "c"
+        values, inline = "oO", "c"  # (`bash -s` reads stdin, handled below)
     else:
         key = "python" if _PYTHON_NAME.fullmatch(name) else "node" if name == "nodejs" else name
         if key not in _STDIN_INTERPRETERS:
@@ -553,6 +554,8 @@ def _reads_script_from_stdin(name: str, words: tuple[Word, ...]) -> bool:
         if arg == "--":
             index += 1
             break
+        if arg in ("--version", "--help"):
+            return False
         if arg.startswith("--"):
             index += 1
             continue

@@ -158,6 +158,10 @@ def test_constructs_named(line: str, construct: Construct) -> None:
         "timeout 5 grep rm notes.txt",
         "nice git commit -m rm",
         "sudo -u root grep -r rm .",
+        "python3 --version",
+        "python3 -V",
+        "bash --version",
+        "node -v",
     ],
 )
 def test_controls_are_not_flagged(line: str) -> None:
