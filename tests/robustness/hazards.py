@@ -141,6 +141,7 @@ class Poller:
         self.answers: list[float] = []
         self.watch = watch
         self.appeared: float | None = None
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Poller:
@@ -148,19 +149,26 @@ class Poller:
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
+        # The request in flight is waited for, not cancelled: pygls' client cannot take the
+        # answer to a request it cancelled.
         assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        self._stopping = True
+        await self._task
 
     async def _poll(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.wait_for(self.tether.request("thread/list"), 60)
             self.answers.append(time.monotonic())
             watched = self.watch
             if self.appeared is None and watched is not None and _holds_a_file(watched):
                 self.appeared = time.monotonic()
             await asyncio.sleep(0.02)
+
+    async def wait_appeared(self, timeout: float) -> None:
+        """Until the watched directory holds a file (the poller goes on meanwhile)."""
+        deadline = time.monotonic() + timeout
+        while self.appeared is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
 
     def between(self, start: float, end: float) -> int:
         return sum(start < t < end for t in self.answers)

@@ -20,7 +20,7 @@ from server.edits.safe_read import CHUNK, NotRegularFile, human_size, open_regul
 READ_LINE_CAP = 2000
 LINE_CHAR_CAP = 4000
 """Longer lines are cut (a minified bundle, a file of zeros without a newline)."""
-SCAN_CAP = 512 * 1024 * 1024
+SCAN_CAP = 64 * 1024 * 1024
 """read_file reads at most this much of a file to find the requested lines."""
 BINARY_SNIFF = 8192
 LIST_ENTRY_CAP = 400
