@@ -88,7 +88,7 @@ class TurnFiles:
         for root in self._roots:
             try:
                 manifest = await asyncio.to_thread(self._store.snapshot, root, self._secrets)
-            except OSError as exc:
+            except Exception as exc:  # the command still runs; only its record is lost
                 log.warning("could not snapshot %s before a command: %s", root, exc)
                 stream.warn(f"What the next command changes cannot be recorded: {exc}.")
                 continue
@@ -191,6 +191,7 @@ class TurnFiles:
             return _Side(None, note=f"Now {kind_of(info.st_mode)}, not shown:")
         if info.st_size > min(DIFF_FILE_CAP, budget[0]):
             return _Side(None, note=f"Binary or large file ({human_size(info.st_size)})")
+        # Runs in a worker thread: looking up a buffer only reads the editor's current text.
         buffered = self._files.open_buffer(Path(path))
         if buffered is not None:
             return _Side(buffered)
