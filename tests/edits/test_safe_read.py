@@ -4,6 +4,7 @@ its bound; snapshots survive files vanishing and directories swapped for symlink
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 from pathlib import Path
 
@@ -97,3 +98,22 @@ def test_a_snapshot_survives_files_deleted_and_dirs_swapped_while_it_walks(
         for entry in manifest.entries.values():
             if entry.digest is not None:
                 assert blobs.get(entry.digest) != b"outside"  # never read through the link
+
+
+def test_a_bind_mount_loop_is_walked_once(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    (root / "sub" / "loop").mkdir(parents=True)
+    (root / "sub" / "f").write_text("x")
+    if os.geteuid() != 0:
+        pytest.skip("a bind mount needs root")
+    mounted = subprocess.run(
+        ["mount", "--bind", str(root), str(root / "sub" / "loop")], check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot bind-mount here")
+    try:
+        manifest = take_snapshot(root, BlobStore(tmp_path / "blobs"))
+    finally:
+        subprocess.run(["umount", "-l", str(root / "sub" / "loop")], check=False)
+    assert set(manifest.entries) == {"sub/f"}
+    assert manifest.report.loops == 1 and manifest.report.describe() is not None
