@@ -81,7 +81,16 @@ def parse_arguments(raw: str, spec: ToolSpec) -> dict[str, Any]:
         expected = props.get(key, {}).get("type")
         if expected and not _has_type(value, expected):
             raise ToolFailed(f"{spec.name}: `{key}` must be of type {expected}.")
+        if key in C_STRING_ARGUMENTS and isinstance(value, str) and "\x00" in value:
+            raise ToolFailed(
+                f"{spec.name}: `{key}` contains a NUL character, which no path, pattern or "
+                "command line can hold. Send it without the NUL."
+            )
     return args
+
+
+C_STRING_ARGUMENTS = frozenset({"command", "workdir", "path", "pattern", "glob"})
+"""Arguments that reach the OS as C strings (argv, paths), where a NUL cannot be passed."""
 
 
 def _has_type(value: Any, expected: str | list[str]) -> bool:
