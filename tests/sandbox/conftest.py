@@ -128,7 +128,7 @@ class Runner:
         command: str,
         kind: str = "workspaceWrite",
         *,
-        timeout_s: float = 20,
+        timeout_s: float = 60,  # generous: CI boxes are loaded, and a kill fails the test
         cap: int = 1_000_000,
         network: bool = False,
         max_processes: int = 128,
