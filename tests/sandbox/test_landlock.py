@@ -322,9 +322,14 @@ async def test_the_clock_cannot_be_set(landlock_run: Runner) -> None:
 
 @pytest.fixture
 def victim() -> Iterator[subprocess.Popen[bytes]]:
-    """A process of the same user standing in for the server (signalled, reniced, read)."""
+    """A process of the same user standing in for the server (signalled, reniced, read); its
+    command line is `victim<hex> 60` once it is ready."""
     token = f"victim{uuid.uuid4().hex[:8]}"
     process = subprocess.Popen(["bash", "-c", f"exec -a {token} sleep 60"])
+    for _ in range(200):
+        if Path(f"/proc/{process.pid}/cmdline").read_bytes().startswith(token.encode()):
+            break
+        time.sleep(0.01)
     yield process
     process.kill()
     process.wait()
