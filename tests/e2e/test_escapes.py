@@ -253,12 +253,9 @@ async def test_own_interpreter_inside_the_workspace(
     repo_with_venv: Path,
     launcher: str,
     mode: str,
-    request: pytest.FixtureRequest,
 ) -> None:
-    if launcher == "landlock" and mode == "agent":
-        # Known gap: Landlock grants the root whole and sandbox.guard keeps files up to 1 MiB
-        # only, so it cannot put back a 5 MB `rg` it finds overwritten (it reports it).
-        request.applymarker(pytest.mark.xfail(strict=True, reason="guard cannot restore rg"))
+    """Under Landlock the guard cannot put back a 5 MB `rg`, so the search tool runs an `rg`
+    that lies inside a root in the read-only sandbox: the replaced one cannot write PWNED."""
     repo = repo_with_venv
     python = str(repo / ".venv" / "bin" / "python")
     async with session(model_server, tmp_path, repo, mode, launcher, python=python) as s:
@@ -268,6 +265,19 @@ async def test_own_interpreter_inside_the_workspace(
             ToolCall("search", {"pattern": "demo"}),
         )
     assert (repo / "PWNED").exists() == (mode == "fullAccess")
+
+
+async def test_search_with_an_rg_inside_the_workspace_still_finds(
+    model_server: ModelServer, tmp_path: Path, repo_with_venv: Path, launcher: str
+) -> None:
+    """The confined `rg` (see above) is still a working search: the legitimate side."""
+    repo = repo_with_venv
+    python = str(repo / ".venv" / "bin" / "python")
+    async with session(model_server, tmp_path, repo, "agent", launcher, python=python) as s:
+        turn = await s.turn(ToolCall("search", {"pattern": "demo"}))
+        (found,) = s.tether.items(turn, "toolCall")
+    assert found["status"] == "completed", found
+    assert "README.md" in found["output"] and "# demo" in found["output"]
 
 
 # 3. Undo through a symlinked directory --------------------------------------------------------

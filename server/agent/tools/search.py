@@ -18,7 +18,7 @@ from server.agent.model import ToolSpec
 from server.agent.tools.base import Tool, ToolContext, ToolFailed
 from server.agent.tools.files import display_path
 from server.agent.tools.items import as_tool_item
-from server.agent.tools.ripgrep import run_rg
+from server.agent.tools.ripgrep import rg_inside, run_rg
 from server.edits.safe_read import kind_of
 
 MATCH_CAP = 200
@@ -50,7 +50,10 @@ async def search(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
             rg.append("--fixed-strings")
         if glob := args.get("glob"):
             rg += ["--glob", str(glob)]
-        result = await run_rg([*rg, "-e", pattern, "--", str(path)], cwd=ctx.cwd)
+        confined = None
+        if ctx.thread.thread.mode != "fullAccess" and rg_inside(ctx.thread.roots):
+            confined = (ctx.gate.command_policy("readOnly"), ctx.gate.launcher_for("readOnly"))
+        result = await run_rg([*rg, "-e", pattern, "--", str(path)], cwd=ctx.cwd, confined=confined)
         shown = _not_secret(ctx)
         lines = [display_line(line, ctx) for line in result.stdout.splitlines() if shown(line)]
         if not lines:
