@@ -64,9 +64,9 @@ def test_a_snapshot_survives_files_deleted_and_dirs_swapped_while_it_walks(
     tmp_path: Path,
 ) -> None:
     root = tmp_path / "ws"
-    for d in range(20):
+    for d in range(10):
         (root / f"d{d}").mkdir(parents=True)
-        for f in range(200):
+        for f in range(100):
             (root / f"d{d}" / f"f{f}").write_text(f"{d}/{f}")
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -75,9 +75,9 @@ def test_a_snapshot_survives_files_deleted_and_dirs_swapped_while_it_walks(
 
     def churn() -> None:
         while not stop.is_set():
-            for d in range(20):
+            for d in range(10):
                 victim = root / f"d{d}"
-                for f in range(0, 200, 7):
+                for f in range(0, 100, 7):
                     (victim / f"f{f}").unlink(missing_ok=True)
                 if d % 5 == 0 and victim.is_dir() and not victim.is_symlink():
                     victim.rename(tmp_path / f"gone{d}")
