@@ -26,7 +26,11 @@ export function renderToolbar(root: HTMLElement, state: ChatState, post: Post, t
   // The model the next turn asks for is always among the choices, and always the one shown.
   const next = nextModel(state);
   const choices = [...new Set([...(next ? [next] : []), ...state.models])];
-  const model = h('select', { id: 'model', 'aria-label': 'Model', title: 'Model for the next turn' }, ...choices.map((m) => h('option', { value: m }, m)));
+  const model = h(
+    'select',
+    { id: 'model', 'aria-label': 'Model', title: 'Model for the next turn' },
+    ...(choices.length ? choices.map((m) => h('option', { value: m }, m)) : [h('option', { value: '' }, 'No model set')]),
+  );
   model.value = next ?? '';
   model.disabled = choices.length === 0;
   model.addEventListener('change', () => post({ type: 'selectModel', model: model.value || undefined }));

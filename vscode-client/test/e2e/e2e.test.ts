@@ -4,13 +4,13 @@
  * command approved from the notification. */
 import { strict as assert } from 'node:assert';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, FrameLocator, Locator, Page } from 'playwright-core';
+import type { Browser, FrameLocator, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser';
 import { ARTIFACTS } from '../support/screenshots';
+import { codeLensRows, freePort, until } from '../support/workbench';
 import { NODE24, PYTHON, REPO, type Started, type StartedWithMatch, codeServerArgs, installExtension, killGroup, startUntil, writeUserSettings } from '../support/processes';
 
 const NOTES = Array.from({ length: 30 }, (_, i) => `note ${i + 1}`);
@@ -55,26 +55,6 @@ let codeServer: Started | undefined;
 let browser: Browser | undefined;
 let page: Page;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 async function snap(name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `e2e-${name}.png`) }).catch(() => undefined);
 }
@@ -88,14 +68,6 @@ async function send(text: string): Promise<void> {
   const prompt = chat().locator('#prompt');
   await prompt.fill(text);
   await prompt.press('Enter');
-}
-
-/** CodeLens rows of an editor (by default the diff editor's right side), top to bottom. */
-async function codeLensRows(editor = '.editor.modified'): Promise<Locator[]> {
-  const rows = page.locator(`${editor} .codelens-decoration`);
-  const count = await rows.count();
-  const withTop = await Promise.all(Array.from({ length: count }, async (_, i) => ({ row: rows.nth(i), top: (await rows.nth(i).boundingBox())?.y ?? 0 })));
-  return withTop.sort((a, b) => a.top - b.top).map((r) => r.row);
 }
 
 describe('Tether in code-server', { timeout: 300_000 }, () => {
@@ -151,6 +123,9 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
       await snap('streaming');
       await until('the full answer', async () => ((await chat().locator('.msg.agent').last().textContent())?.includes(GREETING) ? true : undefined));
       await chat().locator('.msg.agent.streaming').waitFor({ state: 'detached' });
+      // tether.model from settings.json at start-up is what the request carries (issue 16, bug 1).
+      assert.match(modelServer!.output(), /^model request #1 \/v1\/responses model=scripted-model /m);
+      assert.equal(await chat().locator('#model').inputValue(), 'scripted-model');
       await snap('answered');
     } catch (err) {
       await snap('answer-failed');
@@ -172,10 +147,10 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
       await snap('proposal');
       // The user was typing in the chat box: the diff must not have taken the keyboard.
       assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'IFRAME', 'the focus stays in the chat panel');
-      const [first] = await codeLensRows();
+      const [first] = await codeLensRows(page);
       await first!.locator('a', { hasText: 'Accept' }).click();
       await page.locator('.editor.modified .codelens-decoration', { hasText: 'Accepted' }).waitFor();
-      const rows = await codeLensRows();
+      const rows = await codeLensRows(page);
       const pending = rows[rows.length - 1]!;
       await pending.locator('a', { hasText: 'Reject' }).click();
       const expected = NOTES.map((line) => (line === 'note 3' ? 'note three' : line)).join('\n') + '\n';
@@ -223,7 +198,7 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
       const lens = await until('an Undo lens above the edited line', async () => {
         const line = await page.locator('.editor-instance .view-line', { hasText: 'note one' }).boundingBox();
         if (!line) return undefined;
-        for (const row of await codeLensRows('.editor-instance')) {
+        for (const row of await codeLensRows(page, '.editor-instance')) {
           const box = await row.boundingBox();
           if (box && box.y < line.y && box.y > line.y - 40 && (await row.textContent())?.includes('Undo')) return row;
         }

@@ -14,8 +14,10 @@ export const VSIX = join(CLIENT, 'dist', 'tether.vsix');
 
 export interface Started {
   child: ChildProcess;
-  /** Everything it printed so far, for failure messages. */
+  /** The end of what it printed so far, for failure messages. */
   log(): string;
+  /** Everything it printed so far. */
+  output(): string;
 }
 
 /** Starts a process group and resolves once a line of its output matches `ready`. */
@@ -30,7 +32,7 @@ export function startUntil(command: string, args: string[], options: { cwd?: str
       const match = options.ready.exec(output);
       if (match) {
         clearTimeout(timer);
-        resolvePromise({ child, log, match });
+        resolvePromise({ child, log, output: () => output, match });
       }
     };
     child.stdout!.on('data', onData);
