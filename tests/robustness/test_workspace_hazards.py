@@ -269,7 +269,9 @@ async def test_a_workspace_that_is_home_keeps_its_secrets(
     ) as server:
         thread = await server.tether.start_thread(home, mode="agent")
         calls = [
-            ToolCall("shell", {"command": "echo note > proj/note.txt && cat proj/a.py"}, call_id="c"),
+            ToolCall(
+                "shell", {"command": "echo note > proj/note.txt && cat proj/a.py"}, call_id="c"
+            ),
             ToolCall("search", {"pattern": "h3-"}, call_id="s"),
             ToolCall("read_file", {"path": ".ssh/id_rsa"}, call_id="r"),
         ]
