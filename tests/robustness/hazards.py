@@ -171,7 +171,12 @@ class Poller:
             await asyncio.sleep(0.1)
 
     def between(self, start: float, end: float) -> int:
-        return sum(start < t < end for t in self.answers)
+        """How many answers arrived in (start, end); prints the longest wait between two."""
+        inside = [t for t in self.answers if start < t < end]
+        gaps = [b - a for a, b in zip([start, *inside], [*inside, end], strict=True)]
+        took, longest = end - start, max(gaps)
+        print(f"thread/list: {len(inside)} answers in {took:.1f} s, longest gap {longest:.2f} s")
+        return len(inside)
 
 
 def _holds_a_file(directory: Path) -> bool:
