@@ -4,12 +4,20 @@ Weaker than bwrap by construction: no mount namespace, so the private temporary 
 only $TMPDIR (the host /tmp is not writable, but not replaced either), and Landlock can only
 grant whole subtrees, so the roots are granted whole and protected entries are kept by
 `sandbox.guard` (recorded before the command, restored right after it) instead of by the kernel.
+
+The helper runs before it is confined, so nothing a command may have written can be part of it:
+not a virtual environment's `python` inside a root (the base interpreter is used), and not the
+`sandbox` package when Tether's own source lies inside a root (it is read once, when the server
+starts, and run from a private copy outside every root).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -20,7 +28,10 @@ from sandbox.exec import ExecSpec
 from sandbox.layout import InsideView, PrivateDirs
 from sandbox.policy import Policy
 
-_PACKAGE_PARENT = str(Path(sandbox.__file__).resolve().parent.parent)
+_PACKAGE = Path(sandbox.__file__).resolve().parent
+_SOURCES = {p.relative_to(_PACKAGE): p.read_bytes() for p in _PACKAGE.rglob("*.py")}
+"""The helper's code as it was when the server started, before any command ran."""
+_INTERPRETER = os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
 # -I: ignore the command's PYTHON* variables and user site; -S: no site packages either (and no
 # time spent on them: the helper needs the standard library only); sys.path is set explicitly.
 _BOOT = (
@@ -60,4 +71,22 @@ def landlock_argv(
         writable=(dirs.tmp, *roots),
         network=policy.allows_network,
     )
-    return [sys.executable, "-I", "-S", "-c", _BOOT, _PACKAGE_PARENT, spec.to_json(), "--", *argv]
+    parent = _private_copy() if _inside(_PACKAGE, roots) else str(_PACKAGE.parent)
+    return [_INTERPRETER, "-I", "-S", "-c", _BOOT, parent, spec.to_json(), "--", *argv]
+
+
+def _inside(path: Path, roots: Sequence[Path]) -> bool:
+    return any(path.is_relative_to(root) for root in roots)
+
+
+@cache
+def _private_copy() -> str:
+    """A directory holding the `sandbox` package as read at start-up, outside every root (the
+    server's own temporary directory, which no sandboxed command can write); removed at exit."""
+    parent = Path(tempfile.mkdtemp(prefix="tether-helper-"))
+    atexit.register(shutil.rmtree, parent, ignore_errors=True)
+    for relative, data in _SOURCES.items():
+        target = parent / "sandbox" / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return str(parent)
