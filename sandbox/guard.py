@@ -97,11 +97,23 @@ class Guard:
                     guard.points.setdefault(point, (root, _snapshot(root, point, budget)))
         return guard
 
-    def restore(self) -> GuardReport:
-        restored: list[str] = []
-        unrestorable: list[str] = []
+    early: list[str] = field(default_factory=lambda: [])
+    """What `restore_points` undid while the command still ran (sandbox.guard_watch)."""
+
+    def restore_points(
+        self, restored: list[str], unrestorable: list[str], *, existing_only: bool = False
+    ) -> None:
+        """Put back the recorded entries (not the search for new nested ones: that walks).
+        `existing_only` leaves entries that were missing alone: while a command runs, removing
+        what it just made (`git init` writing .git/config) would break legitimate work."""
         for point, (root, tree) in sorted(self.points.items(), key=lambda p: len(p[0].parts)):
-            _restore_point(root, point, tree, restored, unrestorable)
+            if tree is not None or not existing_only:
+                _restore_point(root, point, tree, restored, unrestorable)
+
+    def restore(self) -> GuardReport:
+        restored: list[str] = list(self.early)
+        unrestorable: list[str] = []
+        self.restore_points(restored, unrestorable)
         for root, before in self.nested.items():
             known = {relative for relative, _ in before}
             for relative, inode in _walk_named(root):
@@ -266,9 +278,12 @@ def _restore_tree(
             if have is None or have.stamp != want.stamp:
                 lost.append(relative)
             return False, lost
-        if have is not None:
-            _remove_at(dir_fd, name)
-        _create(dir_fd, name, want)
+        if want.kind == "file" and (have is None or have.kind == "file"):
+            _replace_file(dir_fd, name, want)  # atomically: a reader never finds it missing
+        else:
+            if have is not None:
+                _remove_at(dir_fd, name)
+            _create(dir_fd, name, want)
         changed = True
     elif have.mode != want.mode and want.kind != "link":
         os.chmod(name, want.mode, dir_fd=dir_fd, follow_symlinks=False)
@@ -316,6 +331,13 @@ def _create(dir_fd: int, name: str, node: _Node) -> None:
         with os.fdopen(fd, "wb") as file:
             file.write(node.data or b"")
         os.chmod(name, node.mode, dir_fd=dir_fd, follow_symlinks=False)
+
+
+def _replace_file(dir_fd: int, name: str, node: _Node) -> None:
+    temporary = f".{name}.tether-restore"
+    _remove_at(dir_fd, temporary)
+    _create(dir_fd, temporary, node)
+    os.rename(temporary, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
 
 
 def _remove(root: Path, point: Path) -> bool:

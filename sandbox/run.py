@@ -30,6 +30,7 @@ from sandbox.denial import Denial, detect_denial
 from sandbox.env import scrub_env
 from sandbox.errors import CommandSetupError, SandboxError, SandboxUnavailable
 from sandbox.guard import Guard, GuardReport
+from sandbox.guard_watch import GuardWatch
 from sandbox.launchers import LauncherName, detect_launcher, prepare
 from sandbox.layout import InsideView, PrivateDirs
 from sandbox.output import CappedOutput, OutputCallback, Stream
@@ -117,7 +118,16 @@ async def run_command(
         started = time.monotonic()
         spawn = _Spawn(argv, cwd, child_env, prepared.pass_fds, graceful=chosen == "landlock")
         watch = QuotaWatch(quotas or Quotas(), roots=policy.writable_roots, tmp=dirs.tmp)
-        exit_code, timed_out = await _supervise(spawn, output, timeout_s, cgroup, watch)
+        # bwrap's mounts keep protected entries read-only; Landlock's grants do not: put them
+        # back as soon as they change, not only when the command ends.
+        early = GuardWatch(guard) if guard is not None and chosen == "landlock" else None
+        if early is not None:
+            early.start()
+        try:
+            exit_code, timed_out = await _supervise(spawn, output, timeout_s, cgroup, watch)
+        finally:
+            if early is not None:
+                early.stop()
         report = guard.restore() if guard is not None else None
         guard = None
         text = output.finish()

@@ -72,9 +72,11 @@ def _landlock() -> tuple[str, ...]:
         "(Landlock); the host's /tmp stays visible but read-only.",
         "protected paths are guarded, not locked: Landlock grants whole trees, so a command can "
         "change .git/config or .vscode while it runs. The guard records them before each "
-        "command and restores them (removing protected names and nested .git it created) as "
-        "soon as the command ends, and reports what it undid. A program outside the sandbox "
-        "(an editor's `git status`) that reads them during the command could see the change.",
+        "command, puts a changed one back within milliseconds (inotify) and, when the command "
+        "ends, restores everything and removes protected names and nested .git it created, "
+        "then reports what it undid. A program outside the sandbox (an editor's `git status`) "
+        "reading them during the command could still see a change in those milliseconds, or a "
+        "protected entry the command newly created until the command ends.",
         "secret paths (~/.ssh, ~/.aws, ~/.tether, ...) cannot be read, nor their names listed.",
         "no network: no socket but socketpair() can be made (seccomp; TCP also refused by "
         "Landlock) unless escalated.",

@@ -7,6 +7,7 @@ where no guard runs.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -132,3 +133,25 @@ async def test_run_command_undoes_protected_changes_under_every_launcher(
     )
     assert changed
     assert git(run.workspace, "status", "--porcelain") is not None
+
+
+async def test_under_landlock_a_protected_change_is_undone_while_the_command_runs(
+    run: Runner,
+) -> None:
+    if run.launcher != "landlock":
+        pytest.skip("bwrap's mounts refuse the write itself")
+    config = run.workspace / ".git" / "config"
+    original = config.read_text()
+    task = asyncio.create_task(
+        run("echo '[core] fsmonitor = x' >> .git/config && echo written && sleep 3", timeout_s=20)
+    )
+    seen_changed_for = 0
+    for _ in range(200):  # the command writes, then sleeps 3 s: look while it sleeps
+        await asyncio.sleep(0.01)
+        if "fsmonitor" in config.read_text():
+            seen_changed_for += 1
+    result = await task
+    assert "written" in result.output
+    assert config.read_text() == original
+    assert seen_changed_for <= 5, f"changed for {seen_changed_for} polls of 10 ms"
+    assert any("while it ran" in line for line in result.guard.lines if result.guard), result
