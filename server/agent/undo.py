@@ -24,6 +24,7 @@ from server.agent.threads import ThreadState
 from server.edits.checkpoints import CheckpointStore
 from server.edits.diff import Hunk
 from server.edits.hunks import revert_hunks
+from server.edits.safe_read import NotReadable
 
 
 class UndoError(Exception):
@@ -135,7 +136,13 @@ async def revert_change(
         chosen = None if wanted is None else wanted.get(f.path, wanted.get(f.old_path or "", []))
         if chosen is None or chosen:
             _refuse_unsafe_target(state, f)
-        if (plan := _plan_file(files, store, f, chosen)) is not None:
+        try:
+            plan = _plan_file(files, store, f, chosen)
+        except NotReadable as exc:  # a command left a FIFO, a device or a huge file there
+            raise UndoError(
+                ErrorCode.CHANGE_CONFLICT, f"cannot undo: {exc} The file was not changed."
+            ) from None
+        if plan is not None:
             plans.append(plan)
     for plan in plans:  # every plan was checked first: all of the request applies, or none
         try:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -300,3 +302,27 @@ async def test_add_delete_and_move_are_items_and_revert_together(
     assert (workspace / "src" / "calc.py").read_text() == calc
     assert not (workspace / "src" / "arith.py").exists() and not (workspace / "docs").exists()
     assert (workspace / "README.md").exists()
+
+
+async def test_undo_of_a_file_a_command_replaced_with_a_fifo_is_a_conflict(
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
+    notes = workspace / "notes.txt"
+    notes.write_text(ORIGINAL)
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("apply_patch", {"patch": TWO_HUNKS})]), Reply(text="ok")
+    )
+    thread = await tether.start_thread(workspace, mode="agent")
+    turn = await tether.run_turn(thread["id"], "edit")
+    (item,) = tether.items(turn, "fileChange")
+    notes.unlink()
+    os.mkfifo(notes)
+    try:
+        await tether.request("change/revert", {"threadId": thread["id"], "itemId": item["id"]})
+        raise AssertionError("expected a conflict")
+    except Exception as exc:  # pygls raises JsonRpcException with the server's code
+        assert getattr(exc, "code", None) == -32005, exc
+        assert "FIFO" in str(exc)
+    assert stat.S_ISFIFO(notes.lstat().st_mode)  # left as the command made it
+    listed = await tether.request("thread/list", {})
+    assert any(t["id"] == thread["id"] for t in listed["threads"])
