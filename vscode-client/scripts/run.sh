@@ -101,6 +101,8 @@ settings['workbench.startupEditor'] ??= 'none';
 settings['security.workspace.trust.startupPrompt'] ??= 'always';
 // The built-in Copilot chat needs a GitHub sign-in; keep it out of Tether's way unless asked for.
 settings['chat.disableAIFeatures'] ??= true;
+// The chat lives in the activity bar's Tether view; an empty secondary side bar would squeeze it.
+settings['workbench.secondarySideBar.defaultVisibility'] ??= 'hidden';
 fs.writeFileSync(file, JSON.stringify(settings, null, 2) + '\n');
 JS
 

@@ -41,7 +41,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const commandApprovals = new CommandApprovals(session);
   const proposals = new FileProposals(session);
   const reads = new FileReadApprovals(session);
-  const applied = new AppliedChanges(session);
+  const applied = new AppliedChanges(session, (itemId) => proposals.wasReviewed(itemId));
   const chatView = new ChatViewProvider(context.extensionUri, session, {
     commandApproval: (itemId, choice) => commandApprovals.answer(itemId, choice),
     fileReadApproval: (itemId, choice) => reads.answer(itemId, choice),

@@ -2,15 +2,9 @@
  * Set Mode command it runs. Full access asks for confirmation (in ChatSession.setMode). */
 import * as vscode from 'vscode';
 import type { ChatSession } from './chat/session';
-import type { Mode } from './protocol';
 import { MODES } from './protocol';
+import { MODE_LABELS, sandboxSummary } from './state/present';
 import * as api from './vscodeapi';
-
-export const MODE_LABELS: Record<Mode, { icon: string; label: string; detail: string }> = {
-  readOnly: { icon: 'eye', label: 'Read-only', detail: 'Edits are proposed for review; other commands ask first and run in a read-only sandbox.' },
-  agent: { icon: 'shield', label: 'Agent', detail: 'Edits apply inside the workspace, undoable per hunk; commands run in the workspace sandbox.' },
-  fullAccess: { icon: 'warning', label: 'Full access', detail: 'No approvals and no sandbox: the agent can do anything you can.' },
-};
 
 export async function confirmFullAccess(): Promise<boolean> {
   const go = 'Switch to Full Access';
@@ -29,7 +23,8 @@ export async function pickMode(session: ChatSession): Promise<void> {
     detail: MODE_LABELS[mode].detail,
     mode,
   }));
-  const picked = await api.showQuickPick(items, { title: 'Tether mode' });
+  const sandbox = sandboxSummary(session.sandbox);
+  const picked = await api.showQuickPick(items, { title: 'Tether mode', placeHolder: sandbox });
   if (picked) await session.setMode(picked.mode);
 }
 
@@ -43,7 +38,8 @@ export function createModeStatusItem(session: ChatSession): vscode.Disposable {
     const bell = pending ? `  $(bell-dot) ${pending}` : '';
     const waiting = pending ? `\n${pending} approval(s) waiting in the Tether panel.` : '';
     item.text = mode ? `$(${MODE_LABELS[mode].icon}) Tether: ${MODE_LABELS[mode].label}${bell}` : `$(loading~spin) Tether${bell}`;
-    item.tooltip = mode ? `${MODE_LABELS[mode].detail}\n\nClick to change the mode.${waiting}` : 'Tether is starting.';
+    const sandbox = sandboxSummary(session.sandbox);
+    item.tooltip = mode ? `${MODE_LABELS[mode].detail}${sandbox ? `\n\n${sandbox}` : ''}\n\nClick to change the mode.${waiting}` : 'Tether is starting.';
     item.backgroundColor = mode === 'fullAccess' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
   };
   render();

@@ -1,11 +1,12 @@
-/** Command approvals: each `approval/commandExecution` request becomes a notification with Run
- * once, Run for session, Always allow…, Decline and Stop, and a pending entry in the panel. The
- * first answer from either place settles the request; a closed notification leaves it pending. */
+/** Command approvals: each `approval/commandExecution` request becomes a notification with Run,
+ * Run for session and More… (Always allow…, Decline, Stop), and a card in the panel with every
+ * choice. The first answer from either place settles the request; a closed notification leaves
+ * it pending. */
 import type { CancellationToken } from 'vscode-languageclient/node';
 import type { ChatSession } from '../chat/session';
 import type { CommandApprovalParams, CommandApprovalResult } from '../protocol';
 import * as api from '../vscodeapi';
-import { ALWAYS_ALLOW, COMMAND_CHOICES, type CommandChoice, SCOPE_CHOICES, alwaysAllowResult, commandApprovalMessage, decisionFor, ruleChoices } from './rules';
+import { ALWAYS_ALLOW, type CommandChoice, MORE, MORE_CHOICES, SCOPE_CHOICES, TOAST_CHOICES, alwaysAllowResult, commandApprovalMessage, decisionFor, ruleChoices } from './rules';
 
 interface OpenApproval {
   params: CommandApprovalParams;
@@ -36,8 +37,15 @@ export class CommandApprovals {
   async remind(itemId: string): Promise<void> {
     const entry = this.open.get(itemId);
     if (!entry) return;
-    const choice = await api.showWarningMessage(commandApprovalMessage(entry.params), { modal: false }, ...COMMAND_CHOICES);
-    if (choice) await this.answer(itemId, choice);
+    const choice = await api.showWarningMessage(commandApprovalMessage(entry.params), { modal: false }, ...TOAST_CHOICES);
+    if (choice === MORE) {
+      const more = await api.showQuickPick(
+        MORE_CHOICES.map((label) => ({ label, choice: label })),
+        { title: 'Tether wants to run a command', placeHolder: entry.params.command },
+      );
+      if (more) await this.answer(itemId, more.choice);
+      else void this.remind(itemId);
+    } else if (choice) await this.answer(itemId, choice);
   }
 
   /** Answers from the notification or the panel's buttons. */

@@ -1,14 +1,20 @@
 /** How a command approval is put to the user: the notification's wording and buttons, and the
  * quick pick of suggested "always allow" rules. Pure; commandApproval.ts does the showing. */
 import type { CommandApprovalParams, CommandApprovalResult, FileReadApprovalParams, FileReadApprovalResult } from '../protocol';
+import { SANDBOX_WORDS } from '../state/present';
 
-export const RUN_ONCE = 'Run once';
+export const RUN_ONCE = 'Run';
 export const RUN_FOR_SESSION = 'Run for session';
 export const ALWAYS_ALLOW = 'Always allow…';
 export const DECLINE = 'Decline';
 export const STOP = 'Stop';
+/** Every answer, as the panel's card offers them. */
 export const COMMAND_CHOICES = [RUN_ONCE, RUN_FOR_SESSION, ALWAYS_ALLOW, DECLINE, STOP] as const;
 export type CommandChoice = (typeof COMMAND_CHOICES)[number];
+/** A notification shows three buttons at most (more get cut); the rest are behind "More…". */
+export const MORE = 'More…';
+export const TOAST_CHOICES = [RUN_ONCE, RUN_FOR_SESSION, MORE] as const;
+export const MORE_CHOICES = [ALWAYS_ALLOW, DECLINE, STOP] as const;
 
 /** Decisions that need no further question; "Always allow…" goes through the rule pick first. */
 export function decisionFor(choice: Exclude<CommandChoice, typeof ALWAYS_ALLOW>): CommandApprovalResult {
@@ -72,21 +78,18 @@ export function alwaysAllowResult(rule: string[], scope: 'workspace' | 'user'): 
   return { decision: 'acceptAlways', rule, scope };
 }
 
-/** The notification text: what would run, where, and with which protection. */
+/** The notification text: what would run, where, and what it may do. Plain text (a notification
+ * shows no markdown): the command in quotes, never in backticks. */
 export function commandApprovalMessage(params: CommandApprovalParams): string {
-  const where = params.escalation
+  const may = params.escalation
     ? {
-        network: 'with network access',
-        outsideRoots: 'with writes outside the workspace',
-        noSandbox: 'without a sandbox',
+        network: 'it asks for network access',
+        outsideRoots: 'it asks to write outside this folder',
+        noSandbox: 'it would run without a sandbox',
       }[params.escalation]
-    : params.sandbox === 'none'
-      ? 'without a sandbox'
-      : params.sandbox === 'readOnly'
-        ? 'in the read-only sandbox'
-        : 'in the workspace-write sandbox';
+    : SANDBOX_WORDS[params.sandbox];
   const reason = params.reason ? ` ${params.reason}` : '';
-  return `Tether wants to run \`${params.command}\` ${where} (in ${params.cwd}).${reason}`;
+  return `Tether wants to run “${params.command}” in ${params.cwd} (${may}).${reason}`;
 }
 
 // Reads outside the workspace (approval/fileRead).

@@ -3,7 +3,7 @@
  * is decided by the server and arrives back through the reducer. */
 import type { BackendConnection } from '../backend/connection';
 import { RpcError } from '../backend/connection';
-import type { HunkSelection, Item, Mode, Thread, Turn, UserInput } from '../protocol';
+import type { HunkSelection, Item, Mode, SandboxLauncherInfo, Thread, Turn, UserInput } from '../protocol';
 import { ErrorCodes } from '../protocol';
 import { type ChatEvent, type ChatState, initialState, nextModel, reduce, runningTurn } from '../state/reducer';
 
@@ -38,6 +38,11 @@ export class ChatSession {
 
   get current(): ChatState {
     return this.state;
+  }
+
+  /** The command sandbox of the running backend (from its initialize result). */
+  get sandbox(): SandboxLauncherInfo | undefined {
+    return this.connection?.capabilities?.sandboxLauncher ?? undefined;
   }
 
   subscribe(listener: StateListener): { dispose(): void } {

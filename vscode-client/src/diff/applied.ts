@@ -28,7 +28,11 @@ export class AppliedChanges implements vscode.CodeLensProvider {
     after: { color: new vscode.ThemeColor('editorCodeLens.foreground'), margin: '0 0 0 2em', fontStyle: 'italic' },
   });
 
-  constructor(private readonly session: ChatSession) {}
+  constructor(
+    private readonly session: ChatSession,
+    /** A proposal the user already accepted hunk by hunk gets no second Undo/Keep. */
+    private readonly reviewed: (itemId: string) => boolean,
+  ) {}
 
   register(): vscode.Disposable {
     return vscode.Disposable.from(
@@ -57,7 +61,7 @@ export class AppliedChanges implements vscode.CodeLensProvider {
     const result: PlacedHunk[] = [];
     for (const turn of this.session.current.turns) {
       for (const item of turn.items) {
-        if (item.type !== 'fileChange') continue;
+        if (item.type !== 'fileChange' || this.reviewed(item.id)) continue;
         for (const change of item.changes) {
           if (change.path !== path || change.kind === 'delete') continue;
           for (const placement of appliedPlacements(change.hunks)) {

@@ -32,6 +32,8 @@ function parseProposalUri(uri: vscode.Uri): { itemId: string; side: Side; path: 
 
 export class FileProposals implements vscode.TextDocumentContentProvider, vscode.CodeLensProvider {
   private readonly open = new Map<string, OpenProposal>();
+  /** Proposals the user answered: their applied hunks were reviewed and need no Undo/Keep. */
+  private readonly reviewed = new Set<string>();
   private readonly contentChanged = new vscode.EventEmitter<vscode.Uri>();
   private readonly lensesChanged = new vscode.EventEmitter<void>();
   readonly onDidChange = this.contentChanged.event;
@@ -55,6 +57,7 @@ export class FileProposals implements vscode.TextDocumentContentProvider, vscode
     return new Promise((resolve) => {
       const settle = (result: FileChangeApprovalResult): void => {
         if (!this.open.delete(params.itemId)) return;
+        this.reviewed.add(params.itemId);
         this.session.dispatch({ type: 'approvalClosed', itemId: params.itemId });
         void closeDiffs(params.itemId);
         resolve(result);
@@ -154,6 +157,10 @@ export class FileProposals implements vscode.TextDocumentContentProvider, vscode
   private activeItemId(): string | undefined {
     const uri = vscode.window.activeTextEditor?.document.uri;
     return uri && parseProposalUri(uri)?.itemId;
+  }
+
+  wasReviewed(itemId: string): boolean {
+    return this.reviewed.has(itemId);
   }
 
   cancelAll(): void {

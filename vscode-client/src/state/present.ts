@@ -1,6 +1,6 @@
 /** How items are arranged and summarised for display: grouping of reads and searches, diff
  * counts, the context meter. Pure and shared by the webview and the host. */
-import type { FileChange, Hunk, Item, ItemOf, Usage } from '../protocol';
+import type { FileChange, Hunk, Item, ItemOf, Mode, SandboxLauncherInfo, Usage } from '../protocol';
 
 export type Block =
   | { kind: 'item'; item: Item }
@@ -152,4 +152,30 @@ export function changeStatusLabel(item: ItemOf<'fileChange'>): string {
   if (hunks.length === 0 || applied === hunks.length) return item.status === 'reverted' ? 'undone' : 'applied';
   if (applied > 0) return `${applied} of ${plural(hunks.length, 'change')} applied`;
   return hunks.some((h) => h.status === 'reverted') ? 'undone' : 'rejected';
+}
+
+/** The modes in words, used by the panel, the status bar, the mode picker and (checked by a test)
+ * package.json's setting description. In readOnly an approved command runs in the
+ * workspace-write sandbox (PROTOCOL.md section 6), so the description says so. */
+export const MODE_LABELS: Record<Mode, { icon: string; label: string; detail: string }> = {
+  readOnly: { icon: 'eye', label: 'Read-only', detail: 'Edits are proposed for your review; commands other than known-safe reads ask first, then can write in this folder, with no network.' },
+  agent: { icon: 'shield', label: 'Agent', detail: 'Edits apply in this folder and can be undone per hunk; commands run without asking and can write in this folder, with no network.' },
+  fullAccess: { icon: 'warning', label: 'Full access', detail: 'No approvals and no sandbox: Tether can do anything you can.' },
+};
+
+/** What a command's sandbox lets it do, in the user's words. */
+export const SANDBOX_WORDS: Record<ItemOf<'commandExecution'>['sandbox'], string> = {
+  readOnly: "can't change anything",
+  workspaceWrite: 'can write in this folder, no network',
+  none: 'no sandbox: can do anything you can',
+};
+
+const LAUNCHER_NAMES: Record<SandboxLauncherInfo['name'], string> = { bwrap: 'bubblewrap', landlock: 'Landlock + seccomp', seatbelt: 'Seatbelt', none: 'no sandbox' };
+
+/** Which OS sandbox guards commands, and what it means when it is weaker than bubblewrap. */
+export function sandboxSummary(launcher: SandboxLauncherInfo | null | undefined): string | undefined {
+  if (!launcher) return undefined;
+  if (launcher.name === 'none') return `Commands run without an OS sandbox: every command that is not known-safe asks first. ${launcher.passedOver.join(' ')}`.trim();
+  const head = `Commands run in the ${LAUNCHER_NAMES[launcher.name]} sandbox.`;
+  return launcher.weakerThanBwrap ? `${head} It is weaker than bubblewrap: ${launcher.passedOver.join(' ')}`.trim() : head;
 }

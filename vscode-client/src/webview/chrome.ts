@@ -5,17 +5,16 @@ import { COMMAND_CHOICES, type CommandChoice, commandApprovalMessage } from '../
 import { READ_CHOICES, fileReadMessage } from '../approvals/rules';
 import type { Mode } from '../protocol';
 import { MODES } from '../protocol';
-import { basename, contextMeter, plural } from '../state/present';
+import { MODE_LABELS, basename, contextMeter, plural } from '../state/present';
 import { type ChatState, type PendingApproval, nextModel } from '../state/reducer';
 import { h, icon } from './dom';
 
 type Post = (message: WebviewMessage) => void;
 
-const MODE_NAMES: Record<Mode, string> = { readOnly: 'Read-only', agent: 'Agent', fullAccess: 'Full access' };
-const CHOICE_ICONS: Record<CommandChoice, string> = { 'Run once': 'play', 'Run for session': 'run-all', 'Always allow…': 'shield', Decline: 'circle-slash', Stop: 'debug-stop' };
+const CHOICE_ICONS: Record<CommandChoice, string> = { Run: 'play', 'Run for session': 'run-all', 'Always allow…': 'shield', Decline: 'circle-slash', Stop: 'debug-stop' };
 
 export function renderToolbar(root: HTMLElement, state: ChatState, post: Post, toggleHistory: () => void): void {
-  const mode = h('select', { id: 'mode', 'aria-label': 'Mode', title: 'Mode: what the agent may do without asking' }, ...MODES.map((m) => h('option', { value: m }, MODE_NAMES[m])));
+  const mode = h('select', { id: 'mode', 'aria-label': 'Mode', title: 'Mode: what the agent may do without asking' }, ...MODES.map((m) => h('option', { value: m, title: MODE_LABELS[m].detail }, MODE_LABELS[m].label)));
   mode.value = state.mode ?? '';
   // The host confirms full access and answers with the mode in force; until then show the old one.
   mode.addEventListener('change', () => {
@@ -109,7 +108,7 @@ export function renderHistory(root: HTMLElement, state: ChatState, post: Post, c
         'button',
         { className: `history-entry${thread.id === state.thread?.id ? ' current' : ''}`, onclick: () => (post({ type: 'openThread', threadId: thread.id }), close()) },
         h('span', { className: 'title' }, thread.title || '(untitled)'),
-        h('span', { className: 'meta' }, `${new Date(thread.updatedAt).toLocaleString()} · ${MODE_NAMES[thread.mode]}`),
+        h('span', { className: 'meta' }, `${new Date(thread.updatedAt).toLocaleString()} · ${MODE_LABELS[thread.mode].label}`),
       ),
     ),
   );

@@ -2,7 +2,7 @@
  * plans), reused as long as the item object is unchanged. */
 import type { WebviewMessage } from '../chat/messages';
 import type { FileChange, Hunk, Item, ItemOf } from '../protocol';
-import { arrangeItems, basename, changeStats, changeStatusLabel, explorationSummary, hunkInEffect, plural, relativeTo, toolKind } from '../state/present';
+import { arrangeItems, basename, changeStats, changeStatusLabel, explorationSummary, hunkInEffect, plural, relativeTo, SANDBOX_WORDS, toolKind } from '../state/present';
 import type { TurnView } from '../state/reducer';
 import { h, icon, reconcile } from './dom';
 import { renderMarkdown } from './markdown';
@@ -51,7 +51,7 @@ function statusBadge(status: ItemOf<'commandExecution'>['status'], exitCode?: nu
 function commandCard(ctx: ItemContext, item: ItemOf<'commandExecution'>): HTMLElement {
   const running = item.status === 'inProgress' || item.status === 'pending';
   const output = item.output.length > OUTPUT_TAIL ? `…\n${item.output.slice(-OUTPUT_TAIL)}` : item.output;
-  const meta = [item.cwd, item.sandbox === 'none' ? 'no sandbox' : `${item.sandbox} sandbox`, item.durationMs != null ? `${(item.durationMs / 1000).toFixed(1)}s` : '']
+  const meta = [item.cwd, SANDBOX_WORDS[item.sandbox], item.durationMs != null ? `${(item.durationMs / 1000).toFixed(1)}s` : '']
     .filter(Boolean)
     .join(' · ');
   return collapsible(

@@ -124,7 +124,7 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
       await until('the full answer', async () => ((await chat().locator('.msg.agent').last().textContent())?.includes(GREETING) ? true : undefined));
       await chat().locator('.msg.agent.streaming').waitFor({ state: 'detached' });
       // tether.model from settings.json at start-up is what the request carries (issue 16, bug 1).
-      assert.match(modelServer!.output(), /^model request #1 \/v1\/responses model=scripted-model /m);
+      assert.match(modelServer!.output(), /^model request #0 \/v1\/responses model=scripted-model /m);
       assert.equal(await chat().locator('#model').inputValue(), 'scripted-model');
       await snap('answered');
     } catch (err) {
@@ -171,7 +171,23 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
       await toast.waitFor({ timeout: 60_000 });
       await chat().locator('.card.approval', { hasText: `touch ${MARKER}` }).waitFor();
       await snap('command-approval');
-      await toast.locator('a.monaco-button', { hasText: 'Run once' }).click();
+      // At most three buttons, none cut: each as wide as its label needs (scrollWidth rounds
+      // a 0.3 px shortfall away, so compare with an unconstrained copy of the label).
+      const buttons = toast.locator('a.monaco-button');
+      assert.deepEqual((await buttons.allTextContents()).map((t) => t.trim()), ['Run', 'Run for session', 'More…']);
+      const short = await buttons.evaluateAll((els) =>
+        els.flatMap((el) => {
+          const copy = el.cloneNode(true) as HTMLElement;
+          copy.style.cssText = 'position:absolute;visibility:hidden;width:auto;max-width:none;white-space:nowrap';
+          el.parentElement!.append(copy);
+          const need = copy.getBoundingClientRect().width;
+          copy.remove();
+          return el.getBoundingClientRect().width + 0.01 < need ? [`${el.textContent}: ${el.getBoundingClientRect().width} < ${need}`] : [];
+        }),
+      );
+      assert.deepEqual(short, []);
+      assert.doesNotMatch((await toast.textContent()) ?? '', /`/);
+      await buttons.filter({ hasText: /^Run$/ }).click();
       await until('the marker file', () => (existsSync(join(workspace, MARKER)) ? true : undefined));
       await chat().locator('.card.command .badge', { hasText: 'exit 0' }).waitFor();
       await chat().locator('.msg.agent', { hasText: 'The marker file is there.' }).waitFor();
@@ -207,7 +223,7 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
       await snap('applied-edit');
       await lens.locator('a', { hasText: 'Undo' }).click();
       await until('the hunk undone on disk', () => (readFileSync(join(workspace, 'notes.txt'), 'utf8') === before ? true : undefined));
-      await chat().locator('.diff-card .file-row', { hasText: '1 reverted' }).waitFor();
+      await chat().locator('.diff-card .file-row', { hasText: '1 undone' }).waitFor();
     } catch (err) {
       await snap('applied-failed');
       throw err;
@@ -254,7 +270,8 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
       await send('Create the second marker');
       const toast = page.locator('.notification-toast', { hasText: `touch ${SECOND_MARKER}` });
       await toast.waitFor({ timeout: 60_000 });
-      await toast.locator('a.monaco-button', { hasText: 'Always allow' }).click();
+      await toast.locator('a.monaco-button', { hasText: 'More…' }).click();
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Always allow' }).click();
       const rules = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
       await rules.first().waitFor();
       await snap('always-allow-rules');

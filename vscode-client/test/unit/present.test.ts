@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { Item } from '../../src/protocol';
-import { arrangeItems, changeStats, contextMeter, explorationSummary, toolKind } from '../../src/state/present';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MODES } from '../../src/protocol';
+import { MODE_LABELS, arrangeItems, changeStats, changeStatusLabel, contextMeter, explorationSummary, sandboxSummary, toolKind } from '../../src/state/present';
 
 const tool = (id: string, name: string): Item => ({ type: 'toolCall', id, tool: name, arguments: {}, status: 'completed' });
 
@@ -45,5 +48,28 @@ describe('changeStats and contextMeter', () => {
     });
     assert.equal(contextMeter(undefined), undefined);
     assert.equal(contextMeter({ inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, totalTokens: 1234 })?.label, '1.2k tokens');
+  });
+});
+
+describe('words the user reads', () => {
+  it('describes each mode the same in the settings, the panel and the status bar', () => {
+    const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+    const setting = manifest.contributes.configuration.properties['tether.defaultMode'];
+    assert.deepEqual(setting.enum.slice(1), [...MODES]);
+    assert.deepEqual(setting.enumDescriptions.slice(1), MODES.map((m) => MODE_LABELS[m].detail));
+    assert.match(MODE_LABELS.readOnly.detail, /ask first, then can write in this folder/, 'PROTOCOL.md section 6: approved commands may write');
+  });
+
+  it('says "1 of 2 changes applied", never partiallyApplied', () => {
+    const hunk = { oldStart: 1, oldLines: 1, newStart: 1, newLines: 1, lines: ['-a', '+b'] };
+    const item = { type: 'fileChange' as const, id: 'f', status: 'partiallyApplied' as const, changes: [{ path: '/w/a', kind: 'update' as const, diff: '', hunks: [{ ...hunk, index: 0, status: 'applied' as const }, { ...hunk, index: 1, status: 'rejected' as const }] }] };
+    assert.equal(changeStatusLabel(item), '1 of 2 changes applied');
+    assert.deepEqual({ ...changeStats(item.changes[0]!), byStatus: undefined }, { added: 1, removed: 1, hunks: 2, byStatus: undefined }, 'the rejected hunk is not counted');
+  });
+
+  it('names the sandbox and says when it is weaker than bubblewrap', () => {
+    const landlock = { name: 'landlock' as const, setting: 'auto' as const, weakerThanBwrap: true, guarantees: [], passedOver: ['bwrap: user namespaces are off.'] };
+    assert.equal(sandboxSummary(landlock), 'Commands run in the Landlock + seccomp sandbox. It is weaker than bubblewrap: bwrap: user namespaces are off.');
+    assert.equal(sandboxSummary({ ...landlock, name: 'bwrap', weakerThanBwrap: false, passedOver: [] }), 'Commands run in the bubblewrap sandbox.');
   });
 });

@@ -32,7 +32,7 @@ describe('ruleChoices', () => {
 
 describe('decisions', () => {
   it('maps buttons to protocol decisions', () => {
-    assert.deepEqual(decisionFor('Run once'), { decision: 'accept' });
+    assert.deepEqual(decisionFor('Run'), { decision: 'accept' });
     assert.deepEqual(decisionFor('Run for session'), { decision: 'acceptForSession' });
     assert.deepEqual(decisionFor('Stop'), { decision: 'cancel' });
     assert.deepEqual(decisionFor('Decline'), { decision: 'decline' });
@@ -46,7 +46,9 @@ describe('decisions', () => {
   });
 
   it('says where the command would run', () => {
-    assert.match(commandApprovalMessage(params), /workspace-write sandbox/);
-    assert.match(commandApprovalMessage({ ...params, escalation: 'network' }), /with network access/);
+    const message = commandApprovalMessage(params);
+    assert.match(message, /can write in this folder, no network/);
+    assert.doesNotMatch(message, /`|workspace-write|workspaceWrite/, 'no backticks, no internal words');
+    assert.match(commandApprovalMessage({ ...params, escalation: 'network' }), /asks for network access/);
   });
 });

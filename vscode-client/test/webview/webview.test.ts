@@ -102,7 +102,7 @@ describe('chat webview', () => {
     await shot('command-running');
     await feed(stream.commandDone);
     assert.match((await card.locator('.badge').textContent()) ?? '', /exit 1/);
-    assert.match((await card.locator('.meta').first().textContent()) ?? '', /workspaceWrite sandbox · 1\.2s/);
+    assert.match((await card.locator('.meta').first().textContent()) ?? '', /can write in this folder, no network · 1\.2s/);
     assert.equal(await card.getAttribute('open'), null, 'a finished command folds away');
     await card.locator('summary').focus();
     await page.keyboard.press('Enter');
@@ -115,7 +115,7 @@ describe('chat webview', () => {
     await feed(stream.diffCard);
     const card = page.locator('.diff-card[data-item="item_f"]');
     const rows = await card.locator('.file-row').evaluateAll((els) => els.map((e) => Array.from(e.children, (c) => c.textContent?.trim()).join(' ')));
-    assert.deepEqual(rows, ['app.py +2 −1 2 hunks 2 pending', 'test_greet.py +1 −0 1 hunk 1 pending']);
+    assert.deepEqual(rows, ['app.py +2 −1 2 proposed', 'test_greet.py +1 −0 1 proposed']);
     await shot('diff-card');
     await card.getByRole('button', { name: 'Review' }).click();
     assert.deepEqual((await posted()).at(-1), { type: 'reviewChange', itemId: 'item_f' });
@@ -125,12 +125,12 @@ describe('chat webview', () => {
     await feed(stream.approval);
     const card = page.locator('.card.approval');
     assert.equal(await card.count(), 1);
-    assert.match((await card.locator('.approval-text').textContent()) ?? '', /rm -rf build && make.*workspace-write sandbox/);
-    assert.deepEqual(await card.locator('button').allTextContents(), [' Run once', ' Run for session', ' Always allow…', ' Decline', ' Stop'].map((s) => s.trim()).map((s) => ` ${s}`));
+    assert.match((await card.locator('.approval-text').textContent()) ?? '', /“rm -rf build && make” in .*can write in this folder, no network/);
+    assert.deepEqual(await card.locator('button').allTextContents(), [' Run', ' Run for session', ' Always allow…', ' Decline', ' Stop'].map((s) => s.trim()).map((s) => ` ${s}`));
     await shot('approval');
-    await card.getByRole('button', { name: 'Run once' }).focus();
+    await card.getByRole('button', { name: 'Run', exact: true }).focus();
     await page.keyboard.press('Enter');
-    assert.deepEqual((await posted()).at(-1), { type: 'commandApproval', itemId: 'item_c2', choice: 'Run once' });
+    assert.deepEqual((await posted()).at(-1), { type: 'commandApproval', itemId: 'item_c2', choice: 'Run' });
     await feed(stream.turnDone);
     assert.equal(await card.count(), 0);
     assert.equal(await page.locator('#stop').isVisible(), false);
@@ -177,7 +177,7 @@ describe('chat webview', () => {
     assert.equal(await page.locator('.card.exploration > summary').textContent(), 'Read 1 file, searched 1 time, listed 1 folder');
     assert.equal(await page.locator('.plan .step').count(), 3);
     const row = await page.locator('.diff-card .file-row').evaluate((e) => Array.from(e.children, (c) => c.textContent?.trim()).join(' '));
-    assert.equal(row, 'notes.txt +1 −1 1 hunk 1 applied');
+    assert.equal(row, 'notes.txt +1 −1 1 applied');
     assert.equal(await page.locator('.diff-card').getByRole('button', { name: 'Undo all' }).count(), 1);
     const command = page.locator('.card.command');
     assert.match((await command.locator('.badge').textContent()) ?? '', /exit 0/);
