@@ -59,7 +59,8 @@ def to_wire(fd: FileDiff, statuses: dict[int, HunkStatus] | None = None) -> File
 
 async def review_and_apply(ctx: ToolContext, edits: list[FileEdit]) -> str:
     """Show, approve and apply `edits` (absolute paths); the observation for the model."""
-    outcomes = [_outcome(e) for e in edits]
+    roots = [str(r) for r in ctx.thread.roots]
+    outcomes = [_outcome(e, roots) for e in edits]
     outcomes = [o for o in outcomes if o.diff.hunks or o.diff.kind != "update" or o.old_path]
     if not outcomes:
         return "The edit changes nothing: the new content equals the current content."
@@ -130,8 +131,8 @@ def change_record(item_id: str, outcomes: list[FileOutcome]) -> ChangeRecord:
     )
 
 
-def _outcome(edit: FileEdit) -> FileOutcome:
-    fd = diff_file(edit.path, edit.old_text, edit.new_text, old_path=edit.old_path)
+def _outcome(edit: FileEdit, roots: list[str]) -> FileOutcome:
+    fd = diff_file(edit.path, edit.old_text, edit.new_text, old_path=edit.old_path, roots=roots)
     return FileOutcome(
         Path(edit.path), Path(edit.old_path) if edit.old_path else None, edit.old_text, fd
     )

@@ -15,7 +15,7 @@ Conventions (those of `diff -u` and git, so the text round-trips through standar
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -123,17 +123,26 @@ def _range(start: int, count: int) -> str:
     return str(start) if count == 1 else f"{start},{count}"
 
 
-def _header_path(prefix: str, path: str | None) -> str:
+def _header_path(prefix: str, path: str | None, roots: Sequence[str]) -> str:
     if path is None:
         return "/dev/null"
+    for root in roots:
+        if path.startswith(root.rstrip("/") + "/"):
+            return prefix + path[len(root.rstrip("/")) + 1 :]
     return prefix + path.lstrip("/")
 
 
-def render_unified(old_path: str | None, new_path: str | None, hunks: Iterable[Hunk]) -> str:
-    """Unified diff text with `--- a/...`/`+++ b/...` headers; None stands for /dev/null."""
+def render_unified(
+    old_path: str | None,
+    new_path: str | None,
+    hunks: Iterable[Hunk],
+    roots: Sequence[str] = (),
+) -> str:
+    """Unified diff text with `--- a/...`/`+++ b/...` headers; None stands for /dev/null.
+    A path under one of `roots` is written relative to it, as git writes paths."""
     out = [
-        f"--- {_header_path('a/', old_path)}\n",
-        f"+++ {_header_path('b/', new_path)}\n",
+        f"--- {_header_path('a/', old_path, roots)}\n",
+        f"+++ {_header_path('b/', new_path, roots)}\n",
     ]
     for hunk in hunks:
         out.append(hunk.header() + "\n")
@@ -152,10 +161,11 @@ def diff_file(
     *,
     old_path: str | None = None,
     context: int = DEFAULT_CONTEXT,
+    roots: Sequence[str] = (),
 ) -> FileDiff:
     """Diff one file. `old is None` means it is added, `new is None` that it is deleted;
     `old_path` (with both texts given) means it moved from there to `path`. A file that did
-    not change has an empty diff text."""
+    not change has an empty diff text; the text names paths relative to `roots`."""
     if old is None and new is None:
         raise ValueError(f"diff_file({path!r}): old and new cannot both be None")
     kind: FileKind = "add" if old is None else "delete" if new is None else "update"
@@ -164,7 +174,7 @@ def diff_file(
     target = None if kind == "delete" else path
     moved_from = old_path if old_path not in (None, path) else None
     unchanged = kind == "update" and not hunks and moved_from is None
-    text = "" if unchanged else render_unified(source, target, hunks)
+    text = "" if unchanged else render_unified(source, target, hunks, roots)
     return FileDiff(path, kind, hunks, text, moved_from)
 
 

@@ -72,6 +72,8 @@ async def test_read_search_patch_then_answer(
     assert file["path"] == str(workspace / "src" / "calc.py") and file["kind"] == "update"
     assert [h["status"] for h in file["hunks"]] == ["applied"]
     assert "+def mul(a, b):" in file["diff"]
+    # Labelled relative to the root, as git labels paths (never a/<absolute path>).
+    assert file["diff"].startswith("--- a/src/calc.py\n+++ b/src/calc.py\n"), file["diff"][:200]
     diffs = tether.of("turn/diff/updated", turn["id"])
     assert diffs and "+def mul(a, b):" in diffs[-1]["diff"]
 
