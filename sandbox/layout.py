@@ -24,12 +24,21 @@ PREFIX = "tether-cmd-"
 # one command's sandbox still has a mask mounted there, removing the directory would detach that
 # mask inside the running sandbox, so only the last user removes it.
 _mountpoint_users: Counter[Path] = Counter()
+_placeholders: dict[Path, bytes] = {}
+"""What each claimed placeholder file holds, so a command arriving while another command's
+placeholder stands there mounts that file (not an empty directory over it) and shares it."""
 _mountpoint_lock = threading.Lock()
 
 
 def is_claimed_mountpoint(path: Path) -> bool:
     with _mountpoint_lock:
         return _mountpoint_users[path] > 0
+
+
+def claimed_placeholder(path: Path) -> bytes | None:
+    """The content of the placeholder file another running command made at `path`, if any."""
+    with _mountpoint_lock:
+        return _placeholders.get(path) if _mountpoint_users[path] > 0 else None
 
 
 @dataclass
@@ -47,6 +56,8 @@ class PrivateDirs:
         or a file holding `placeholder` (removed only while it still holds exactly that)."""
         with _mountpoint_lock:
             _mountpoint_users[path] += 1
+            if placeholder is not None:
+                _placeholders[path] = placeholder
         if placeholder is not None:
             self.placeholder_files[path] = placeholder
         self.created_mountpoints.append(path)
@@ -69,6 +80,7 @@ class PrivateDirs:
                 last = _mountpoint_users[mountpoint] <= 0
                 if last:
                     del _mountpoint_users[mountpoint]
+                    _placeholders.pop(mountpoint, None)
                     # Only an empty directory we made stands there; anything else is the user's.
                     with contextlib.suppress(OSError):
                         _remove_mountpoint(mountpoint, self.placeholder_files.get(mountpoint))

@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 
 from sandbox.errors import SandboxUnavailable
-from sandbox.layout import InsideView, PrivateDirs, is_claimed_mountpoint
+from sandbox.layout import InsideView, PrivateDirs, claimed_placeholder, is_claimed_mountpoint
 from sandbox.policy import Policy, homes_of
 from sandbox.protect import command_targets
 
@@ -132,19 +132,27 @@ def _protect_args(root: Path, policy: Policy, dirs: PrivateDirs) -> list[str]:
             if _under(ancestor, root) and ancestor != root and ancestor not in pinned:
                 pinned.add(ancestor)
                 args += ["--bind", str(ancestor), str(ancestor)]
-        if target.exists and not is_claimed_mountpoint(target.path):
+        claimed = is_claimed_mountpoint(target.path)
+        if target.exists and not claimed:
             args += ["--ro-bind", str(target.path), str(target.path)]
-        elif target.placeholder is not None:
+        elif (placeholder := _placeholder_for(target.placeholder, target.path)) is not None:
             # Made here, not by bwrap: git outside the sandbox reads it meanwhile, and an empty
-            # `commondir` would make it fail. Cleanup removes it while it still holds this.
-            _make_placeholder_file(target.path, target.placeholder)
-            dirs.claim_mountpoint(target.path, target.placeholder)
+            # `commondir` would make it fail. Cleanup removes it while it still holds this. A
+            # command running meanwhile finds it standing, claimed, and shares it.
+            _make_placeholder_file(target.path, placeholder)
+            dirs.claim_mountpoint(target.path, placeholder)
             args += ["--ro-bind", str(target.path), str(target.path)]
         else:
             # bwrap creates the mount point on the host; cleanup removes it while it is empty.
             dirs.claim_mountpoint(target.path)
             args += ["--ro-bind", str(dirs.empty), str(target.path)]
     return args
+
+
+def _placeholder_for(own: bytes | None, path: Path) -> bytes | None:
+    """The placeholder file's content: the target's own (b"" for an empty `config` counts), else
+    that of the placeholder another running command stood there."""
+    return own if own is not None else claimed_placeholder(path)
 
 
 def _make_placeholder_file(path: Path, content: bytes) -> None:
