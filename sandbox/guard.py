@@ -81,6 +81,8 @@ class Guard:
     """absolute point -> (its root, its tree: relative path -> node; None when it was absent)"""
     nested: dict[Path, set[tuple[str, int]]] = field(default_factory=lambda: {})
     """root -> (relative path, inode) of every `.git` and protected name below the root level"""
+    parents: dict[Path, int] = field(default_factory=lambda: {})
+    """each point's parent directory -> its inode when recorded (see `restore_points`)"""
 
     @classmethod
     def record(cls, policy: Policy, homes: Sequence[Path] = ()) -> Guard:
@@ -95,6 +97,9 @@ class Guard:
             for relative, _inode in found:
                 for point in _points_of_named(root / relative):
                     guard.points.setdefault(point, (root, _snapshot(root, point, budget)))
+        for point in guard.points:
+            with contextlib.suppress(OSError):
+                guard.parents[point.parent] = os.stat(point.parent, follow_symlinks=False).st_ino
         return guard
 
     early: list[str] = field(default_factory=lambda: [])
@@ -105,10 +110,20 @@ class Guard:
     ) -> None:
         """Put back the recorded entries (not the search for new nested ones: that walks).
         `existing_only` leaves entries that were missing alone: while a command runs, removing
-        what it just made (`git init` writing .git/config) would break legitimate work."""
+        what it just made (`git init` writing .git/config) would break legitimate work, and so
+        would writing into a directory the command put in place of the recorded one (`mv .git x
+        && mkdir .git && cp -r x/. .git` races the restore): such entries wait for the end."""
         for point, (root, tree) in sorted(self.points.items(), key=lambda p: len(p[0].parts)):
-            if tree is not None or not existing_only:
-                _restore_point(root, point, tree, restored, unrestorable)
+            if existing_only and (tree is None or not self._same_parent(point)):
+                continue
+            _restore_point(root, point, tree, restored, unrestorable, mid_run=existing_only)
+
+    def _same_parent(self, point: Path) -> bool:
+        try:
+            now = os.stat(point.parent, follow_symlinks=False).st_ino
+        except OSError:
+            return False
+        return self.parents.get(point.parent) == now
 
     def restore(self) -> GuardReport:
         restored: list[str] = list(self.early)
@@ -238,6 +253,8 @@ def _restore_point(
     tree: dict[str, _Node] | None,
     restored: list[str],
     unrestorable: list[str],
+    *,
+    mid_run: bool = False,
 ) -> None:
     shown = _shown(root, point)
     if tree is None:
@@ -246,8 +263,10 @@ def _restore_point(
         if _remove(root, point):
             restored.append(f"the command created {shown}, which is protected; removed it")
         return
-    parent_fd = _open_parents(root, point, create=True, fixed=restored)
+    parent_fd = _open_parents(root, point, create=not mid_run, fixed=restored)
     if parent_fd is None:
+        if mid_run:
+            return  # its directory is gone or replaced for now: the final restore sees to it
         unrestorable.append(f"could not restore {shown}: its parent directory is not reachable")
         return
     try:

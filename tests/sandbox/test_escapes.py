@@ -108,7 +108,7 @@ async def test_renaming_the_parent_of_protected_paths_does_not_help(run: Runner)
         "echo '[core]' >> .git/config && echo '  hooksPath = /x' >> .git/config"
     )
     assert refused_or_undone(result)
-    assert snapshot(run.workspace) == before
+    assert snapshot(run.workspace) == before, result.output
 
 
 async def test_git_config_hooks_path_is_refused(run: Runner) -> None:
