@@ -74,9 +74,10 @@ async def test_readonly_accepts_only_the_chosen_hunks(
     assert "applied 1 of 2 hunks" in observation and "rejected hunks [0]" in observation
 
 
-async def test_agent_edits_undo_per_hunk_after_other_edits(
+async def _agent_patches_notes(
     tether: Tether, model_server: ModelServer, workspace: Path
-) -> None:
+) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """notes.txt, patched in agent mode with TWO_HUNKS: (its path, the thread, the item)."""
     notes = workspace / "notes.txt"
     notes.write_text(ORIGINAL)
     model_server.enqueue(
@@ -85,6 +86,13 @@ async def test_agent_edits_undo_per_hunk_after_other_edits(
     thread = await tether.start_thread(workspace, mode="agent")
     turn = await tether.run_turn(thread["id"], "edit")
     (item,) = tether.items(turn, "fileChange")
+    return notes, thread, item
+
+
+async def test_agent_edits_undo_per_hunk_after_other_edits(
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
+    notes, thread, item = await _agent_patches_notes(tether, model_server, workspace)
     assert item["status"] == "applied" and not tether.approvals
     both = edited(ORIGINAL, n3="LINE THREE", n31="LINE THIRTY-ONE")
     assert notes.read_text() == both
@@ -307,14 +315,7 @@ async def test_add_delete_and_move_are_items_and_revert_together(
 async def test_undo_of_a_file_a_command_replaced_with_a_fifo_is_a_conflict(
     tether: Tether, model_server: ModelServer, workspace: Path
 ) -> None:
-    notes = workspace / "notes.txt"
-    notes.write_text(ORIGINAL)
-    model_server.enqueue(
-        Reply(tool_calls=[ToolCall("apply_patch", {"patch": TWO_HUNKS})]), Reply(text="ok")
-    )
-    thread = await tether.start_thread(workspace, mode="agent")
-    turn = await tether.run_turn(thread["id"], "edit")
-    (item,) = tether.items(turn, "fileChange")
+    notes, thread, item = await _agent_patches_notes(tether, model_server, workspace)
     notes.unlink()
     os.mkfifo(notes)
     try:
