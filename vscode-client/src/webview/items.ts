@@ -21,12 +21,12 @@ function collapsible(ctx: ItemContext, id: string, className: string, defaultOpe
   const details = h('details', { className: `card ${className}`, 'data-item': id });
   const initial = ctx.expanded.get(id) ?? defaultOpen;
   details.open = initial;
-  // Setting `open` above fires a toggle event later, possibly after this element was replaced:
-  // only a change away from the initial state is the user's choice worth keeping.
-  details.addEventListener('toggle', () => {
-    if (details.open !== initial || ctx.expanded.has(id)) ctx.expanded.set(id, details.open);
-  });
-  details.append(h('summary', {}, ...summary), h('div', { className: 'card-body' }, ...body));
+  // The user's choice is taken from the summary's activation (a click, or Enter/Space, which the
+  // browser turns into a click) at once: toggle events arrive later, possibly after a re-render
+  // replaced this element, and reading them then made a folded card reopen now and then.
+  const head = h('summary', {}, ...summary);
+  head.addEventListener('click', () => ctx.expanded.set(id, !details.open));
+  details.append(head, h('div', { className: 'card-body' }, ...body));
   return details;
 }
 
