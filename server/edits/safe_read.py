@@ -23,10 +23,11 @@ import os
 import stat
 from pathlib import Path
 
+from server.edits.atomic import UnsafePathError, open_dir_beneath
+
 StrPath = str | os.PathLike[str]
 
 _READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 CHUNK = 1024 * 1024
 
 
@@ -150,18 +151,12 @@ def open_beneath(root: StrPath, relative: str) -> tuple[int, os.stat_result]:
     parts = [p for p in Path(relative).parts if p not in ("", ".")]
     if not parts or ".." in parts or Path(relative).is_absolute():
         raise NotReadable(f"{relative} is not a path below {os.fspath(root)}.")
-    fd = os.open(root, _DIR_FLAGS)
     try:
-        for index, part in enumerate(parts[:-1]):
-            try:
-                next_fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
-            except OSError as exc:
-                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                    shown = os.path.join(os.fspath(root), *parts[: index + 1])
-                    raise NotRegularFile(shown, "a symlink or not a directory") from None
-                raise
-            os.close(fd)
-            fd = next_fd
+        fd = open_dir_beneath(Path(root), tuple(parts[:-1]), create=False)
+    except UnsafePathError:
+        shown = os.path.join(os.fspath(root), *parts[:-1])
+        raise NotRegularFile(shown, "a symlink or not a directory") from None
+    try:
         return open_regular(parts[-1], dir_fd=fd, shown=os.path.join(os.fspath(root), relative))
     finally:
         with contextlib.suppress(OSError):
