@@ -2,11 +2,20 @@
 
 from typing import Literal
 
-from protocol.base import SandboxKind, Wire
+from protocol.base import SandboxKind, ServerRequest, Wire
 from protocol.item import FileChange
 
 
-class CommandApprovalParams(Wire):
+class CommandApprovalResult(Wire):
+    decision: Literal["accept", "acceptForSession", "acceptAlways", "decline", "cancel"]
+    rule: list[str] | None = None
+    scope: Literal["user", "workspace"] | None = None
+
+
+class CommandApprovalParams(ServerRequest[CommandApprovalResult]):
+    METHOD = "approval/commandExecution"
+    RESULT = CommandApprovalResult
+
     thread_id: str
     turn_id: str
     item_id: str
@@ -22,12 +31,6 @@ class CommandApprovalParams(Wire):
     spaces -> a warning to show before the user picks it."""
 
 
-class CommandApprovalResult(Wire):
-    decision: Literal["accept", "acceptForSession", "acceptAlways", "decline", "cancel"]
-    rule: list[str] | None = None
-    scope: Literal["user", "workspace"] | None = None
-
-
 class HunkSelection(Wire):
     """Hunks of one file, by their `index`."""
 
@@ -35,7 +38,15 @@ class HunkSelection(Wire):
     indexes: list[int]
 
 
-class FileChangeApprovalParams(Wire):
+class FileChangeApprovalResult(Wire):
+    decision: Literal["accept", "acceptForSession", "decline", "cancel"]
+    accepted: list[HunkSelection] | None = None
+
+
+class FileChangeApprovalParams(ServerRequest[FileChangeApprovalResult]):
+    METHOD = "approval/fileChange"
+    RESULT = FileChangeApprovalResult
+
     thread_id: str
     turn_id: str
     item_id: str
@@ -43,23 +54,21 @@ class FileChangeApprovalParams(Wire):
     reason: str | None = None
 
 
-class FileChangeApprovalResult(Wire):
+class FileReadApprovalResult(Wire):
     decision: Literal["accept", "acceptForSession", "decline", "cancel"]
-    accepted: list[HunkSelection] | None = None
+    """acceptForSession: reads under the same directory need no approval for the rest of the
+    thread."""
 
 
-class FileReadApprovalParams(Wire):
+class FileReadApprovalParams(ServerRequest[FileReadApprovalResult]):
     """`approval/fileRead` (a Tether addition): the agent wants to read outside the workspace
     roots, which PROTOCOL.md §6 puts behind an approval in readOnly and agent modes."""
+
+    METHOD = "approval/fileRead"
+    RESULT = FileReadApprovalResult
 
     thread_id: str
     turn_id: str
     item_id: str
     path: str
     reason: str | None = None
-
-
-class FileReadApprovalResult(Wire):
-    decision: Literal["accept", "acceptForSession", "decline", "cancel"]
-    """acceptForSession: reads under the same directory need no approval for the rest of the
-    thread."""

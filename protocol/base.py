@@ -1,6 +1,6 @@
 """The Struct base every wire type derives from: camelCase fields, absent optionals omitted."""
 
-from typing import Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import msgspec
 
@@ -8,6 +8,26 @@ import msgspec
 class Wire(msgspec.Struct, rename="camel", omit_defaults=True, forbid_unknown_fields=False):
     """Base for wire types: snake_case in Python, camelCase on the wire; `None` fields are
     dropped."""
+
+
+class Notification(Wire):
+    """The params of a server -> client notification. Each subclass names its method in
+    `METHOD`, so a notification is sent as `notify(note)` and cannot go out under another
+    method's name."""
+
+    METHOD: ClassVar[str]
+
+
+R = TypeVar("R")
+
+
+class ServerRequest(Wire, Generic[R]):
+    """The params of a server -> client request whose answer is an `R`. Each subclass names its
+    method in `METHOD` and its result type in `RESULT` (the same `R`; a test checks it), so
+    `request(params)` returns the right type."""
+
+    METHOD: ClassVar[str]
+    RESULT: ClassVar[type[Any]]
 
 
 Mode = Literal["readOnly", "agent", "fullAccess"]

@@ -2,12 +2,13 @@
 
 from typing import Literal
 
-from protocol.base import Wire
+from protocol.base import Notification
 from protocol.item import Item
 
 
-class ItemNotification(Wire):
-    """`item/started`, `item/updated` and `item/completed` (the last is authoritative)."""
+class ItemNotification(Notification):
+    """The shape of `item/started`, `item/updated` and `item/completed` (the last is
+    authoritative)."""
 
     thread_id: str
     turn_id: str
@@ -16,9 +17,9 @@ class ItemNotification(Wire):
     """Per-turn sequence number, 1 at `turn/started`; a gap means a lost notification."""
 
 
-class ItemDeltaNotification(Wire):
-    """`item/agentMessage/delta` and `item/reasoning/delta`: their concatenation is the final
-    text."""
+class ItemDeltaNotification(Notification):
+    """The shape of `item/agentMessage/delta` and `item/reasoning/delta`: their concatenation
+    is the final text."""
 
     thread_id: str
     turn_id: str
@@ -28,7 +29,41 @@ class ItemDeltaNotification(Wire):
     """Per-turn sequence number, 1 at `turn/started`; a gap means a lost notification."""
 
 
-class CommandOutputDeltaNotification(Wire):
+class ItemStartedNotification(ItemNotification):
+    """`item/started`: an item joined the turn."""
+
+    METHOD = "item/started"
+
+
+class ItemUpdatedNotification(ItemNotification):
+    """`item/updated`: a state change of a running item (a pending approval, a hunk status)."""
+
+    METHOD = "item/updated"
+
+
+class ItemCompletedNotification(ItemNotification):
+    """`item/completed`: the item's final state, authoritative."""
+
+    METHOD = "item/completed"
+
+
+class AgentMessageDeltaNotification(ItemDeltaNotification):
+    """`item/agentMessage/delta`: the next piece of the agent's message."""
+
+    METHOD = "item/agentMessage/delta"
+
+
+class ReasoningDeltaNotification(ItemDeltaNotification):
+    """`item/reasoning/delta`: the next piece of the model's reasoning summary."""
+
+    METHOD = "item/reasoning/delta"
+
+
+class CommandOutputDeltaNotification(Notification):
+    """`item/commandExecution/outputDelta`: the next chunk of a command's output."""
+
+    METHOD = "item/commandExecution/outputDelta"
+
     thread_id: str
     turn_id: str
     item_id: str
@@ -38,10 +73,12 @@ class CommandOutputDeltaNotification(Wire):
     """Per-turn sequence number, 1 at `turn/started`; a gap means a lost notification."""
 
 
-class ItemDiscardedNotification(Wire):
+class ItemDiscardedNotification(Notification):
     """`item/discarded` (a Tether addition): an item streamed from a model call that then failed
     (the call is retried or the turn fails); the client drops it, and `thread/read` no longer
     has it."""
+
+    METHOD = "item/discarded"
 
     thread_id: str
     turn_id: str

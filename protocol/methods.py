@@ -8,19 +8,19 @@ from typing import Any, NamedTuple
 
 from protocol.approval import (
     CommandApprovalParams,
-    CommandApprovalResult,
     FileChangeApprovalParams,
-    FileChangeApprovalResult,
     FileReadApprovalParams,
-    FileReadApprovalResult,
 )
-from protocol.base import Empty
+from protocol.base import Empty, Notification, ServerRequest
 from protocol.change import ChangeRevertParams, ChangeRevertResult
 from protocol.events import (
+    AgentMessageDeltaNotification,
     CommandOutputDeltaNotification,
-    ItemDeltaNotification,
+    ItemCompletedNotification,
     ItemDiscardedNotification,
-    ItemNotification,
+    ItemStartedNotification,
+    ItemUpdatedNotification,
+    ReasoningDeltaNotification,
 )
 from protocol.model import ModelListResult
 from protocol.thread import (
@@ -70,27 +70,33 @@ REQUESTS: dict[str, Request] = {
 }
 """Client -> server requests (PROTOCOL.md §3)."""
 
-NOTIFICATIONS: dict[str, type[Any]] = {
-    "thread/started": ThreadStartedNotification,
-    "thread/modeChanged": ThreadModeChangedNotification,
-    "thread/tokenUsage/updated": ThreadTokenUsageNotification,
-    "turn/started": TurnStartedNotification,
-    "turn/completed": TurnCompletedNotification,
-    "turn/diff/updated": TurnDiffUpdatedNotification,
-    "turn/retrying": TurnRetryingNotification,
-    "item/started": ItemNotification,
-    "item/updated": ItemNotification,
-    "item/completed": ItemNotification,
-    "item/discarded": ItemDiscardedNotification,
-    "item/agentMessage/delta": ItemDeltaNotification,
-    "item/reasoning/delta": ItemDeltaNotification,
-    "item/commandExecution/outputDelta": CommandOutputDeltaNotification,
+NOTIFICATIONS: dict[str, type[Notification]] = {
+    t.METHOD: t
+    for t in (
+        ThreadStartedNotification,
+        ThreadModeChangedNotification,
+        ThreadTokenUsageNotification,
+        TurnStartedNotification,
+        TurnCompletedNotification,
+        TurnDiffUpdatedNotification,
+        TurnRetryingNotification,
+        ItemStartedNotification,
+        ItemUpdatedNotification,
+        ItemCompletedNotification,
+        ItemDiscardedNotification,
+        AgentMessageDeltaNotification,
+        ReasoningDeltaNotification,
+        CommandOutputDeltaNotification,
+    )
 }
-"""Server -> client notifications (PROTOCOL.md §4)."""
+"""Server -> client notifications (PROTOCOL.md §4), each type naming its method."""
 
+_SERVER_REQUEST_TYPES: tuple[type[ServerRequest[Any]], ...] = (
+    CommandApprovalParams,
+    FileChangeApprovalParams,
+    FileReadApprovalParams,
+)
 SERVER_REQUESTS: dict[str, Request] = {
-    "approval/commandExecution": Request(CommandApprovalParams, CommandApprovalResult),
-    "approval/fileChange": Request(FileChangeApprovalParams, FileChangeApprovalResult),
-    "approval/fileRead": Request(FileReadApprovalParams, FileReadApprovalResult),
+    t.METHOD: Request(t, t.RESULT) for t in _SERVER_REQUEST_TYPES
 }
-"""Server -> client requests (PROTOCOL.md §5)."""
+"""Server -> client requests (PROTOCOL.md §5), each params type naming its method and result."""

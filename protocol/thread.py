@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from protocol.base import Mode, Usage, Wire
+from protocol.base import Mode, Notification, Usage, Wire
 from protocol.turn import Turn
 
 
@@ -55,15 +55,21 @@ class ThreadSetModeParams(Wire):
     mode: Mode
 
 
-class ThreadStartedNotification(Wire):
+class ThreadStartedNotification(Notification):
+    METHOD = "thread/started"
+
     thread: Thread
 
 
-class ThreadModeChangedNotification(Wire):
+class ThreadModeChangedNotification(Notification):
+    METHOD = "thread/modeChanged"
+
     thread_id: str
     mode: Mode
 
 
-class ThreadTokenUsageNotification(Wire):
+class ThreadTokenUsageNotification(Notification):
+    METHOD = "thread/tokenUsage/updated"
+
     thread_id: str
     usage: Usage

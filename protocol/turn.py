@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from protocol.base import ErrorInfo, Usage, Wire
+from protocol.base import ErrorInfo, Notification, Usage, Wire
 from protocol.item import Item, UserInput
 
 TurnStatus = Literal["inProgress", "completed", "interrupted", "failed"]
@@ -51,21 +51,27 @@ class TurnRevertResult(Wire):
     conflicts: list[str]
 
 
-class TurnStartedNotification(Wire):
+class TurnStartedNotification(Notification):
+    METHOD = "turn/started"
+
     thread_id: str
     turn: Turn
     seq: int | None = None
     """Per-turn sequence number, 1 at `turn/started`; a gap means a lost notification."""
 
 
-class TurnCompletedNotification(Wire):
+class TurnCompletedNotification(Notification):
+    METHOD = "turn/completed"
+
     thread_id: str
     turn: Turn
     seq: int | None = None
     """Per-turn sequence number, 1 at `turn/started`; a gap means a lost notification."""
 
 
-class TurnDiffUpdatedNotification(Wire):
+class TurnDiffUpdatedNotification(Notification):
+    METHOD = "turn/diff/updated"
+
     thread_id: str
     turn_id: str
     diff: str
@@ -73,9 +79,11 @@ class TurnDiffUpdatedNotification(Wire):
     """Per-turn sequence number, 1 at `turn/started`; a gap means a lost notification."""
 
 
-class TurnRetryingNotification(Wire):
+class TurnRetryingNotification(Notification):
     """`turn/retrying` (a Tether addition): the model endpoint failed in a way worth retrying;
     the turn waits `delayMs` and tries again."""
+
+    METHOD = "turn/retrying"
 
     thread_id: str
     turn_id: str

@@ -18,6 +18,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path
 
+from protocol.lsp import WARNING, ShowMessage
 from protocol.methods import REQUESTS
 from sandbox.launchers import choose_launcher
 from server import __version__
@@ -108,10 +109,7 @@ class TetherServer(LanguageServer):
     def _show_warnings(self, settings: Settings) -> None:
         for warning in settings.warnings:
             log.warning("%s", warning)
-            self.peer.notify(
-                "window/showMessage",
-                {"type": lsp.MessageType.Warning.value, "message": f"Tether: {warning}"},
-            )
+            self.peer.notify(ShowMessage(WARNING, f"Tether: {warning}"))
 
     def read_buffer(self, path: Path) -> str | None:
         """The open document's text for a path, if the client has it open."""

@@ -21,7 +21,9 @@ from lsprotocol import converters
 from pygls.exceptions import JsonRpcException
 from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage
 
+from protocol.base import Notification, ServerRequest
 from protocol.errors import ErrorCode
+from protocol.lsp import CancelRequest
 from server.framing import frame
 
 log = logging.getLogger(__name__)
@@ -75,16 +77,17 @@ class Peer:
         self._write = write
         self._protocol = protocol
 
-    def notify(self, method: str, params: Any) -> None:
+    def notify(self, note: Notification) -> None:
         try:
-            self._write(frame({"jsonrpc": "2.0", "method": method, "params": params}))
+            self._write(frame({"jsonrpc": "2.0", "method": note.METHOD, "params": note}))
         except (BrokenPipeError, ValueError, OSError):
             # The client is gone; the transport notices EOF and shuts the server down.
-            log.debug("dropped %s: client disconnected", method)
+            log.debug("dropped %s: client disconnected", note.METHOD)
 
-    async def request(self, method: str, params: Any, result_type: type[T]) -> T:
+    async def request(self, params: ServerRequest[T]) -> T:
         """Send a request to the client and await its answer. If the awaiting task is cancelled
         (the turn was interrupted), the client is told with `$/cancelRequest`."""
+        method, result_type = params.METHOD, type(params).RESULT
         msg_id = f"s-{uuid.uuid4().hex[:12]}"
         # pygls' own send_request builds lsprotocol types for LSP methods (workspace/applyEdit)
         # and cannot serialize plain params into them; so frame it here and only let pygls
@@ -98,7 +101,7 @@ class Peer:
         try:
             raw = await future
         except asyncio.CancelledError:
-            self.notify("$/cancelRequest", {"id": msg_id})
+            self.notify(CancelRequest(msg_id))
             raise
         except JsonRpcException as exc:
             raise RpcError(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from protocol.approval import FileChangeApprovalParams, FileChangeApprovalResult
+from protocol.approval import FileChangeApprovalParams
 from protocol.item import FileChange, FileChangeItem, HunkStatus
 from protocol.item import Hunk as WireHunk
 from server.agent.journal import ChangeFileRecord, ChangeRecord, HunkRecord
@@ -76,7 +76,6 @@ async def review_and_apply(ctx: ToolContext, edits: list[FileEdit]) -> str:
         item.reason = reason
         answer = await ctx.gate.ask(
             item,
-            "approval/fileChange",
             FileChangeApprovalParams(
                 thread_id=ctx.thread.thread.id,
                 turn_id=ctx.stream.turn.id,
@@ -84,7 +83,6 @@ async def review_and_apply(ctx: ToolContext, edits: list[FileEdit]) -> str:
                 changes=item.changes,
                 reason=reason,
             ),
-            FileChangeApprovalResult,
         )
         if answer.decision == "decline":
             _finish(ctx, item, outcomes, "declined")

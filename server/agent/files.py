@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from protocol.base import Position, Range
+from protocol.lsp import ApplyWorkspaceEditParams, TextEdit, WorkspaceEdit
 from sandbox.paths import PathDenied, resolve_for_read
 from sandbox.policy import Policy
 from server.agent.stream import Notifier
@@ -87,22 +89,9 @@ class EditorFiles:
         # A range past the end is clamped to the document's end by the editor, which avoids
         # counting UTF-16 code units for the last line.
         line_count = (self._read_buffer(path) or "").count("\n") + 1
-        edit = {
-            "changes": {
-                path.as_uri(): [
-                    {
-                        "range": {
-                            "start": {"line": 0, "character": 0},
-                            "end": {"line": line_count, "character": 0},
-                        },
-                        "newText": text,
-                    }
-                ]
-            }
-        }
-        answer = await self._client.request(
-            "workspace/applyEdit", {"label": "Tether", "edit": edit}, dict
-        )
-        if not answer.get("applied"):
-            reason = answer.get("failureReason") or "the editor refused the edit"
+        whole = Range(Position(0, 0), Position(line_count, 0))
+        edit = WorkspaceEdit({path.as_uri(): [TextEdit(whole, text)]})
+        answer = await self._client.request(ApplyWorkspaceEditParams(edit, label="Tether"))
+        if not answer.applied:
+            reason = answer.failure_reason or "the editor refused the edit"
             raise OSError(f"could not apply the edit in the open editor: {reason}")

@@ -11,13 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from protocol.approval import (
-    CommandApprovalParams,
-    CommandApprovalResult,
-    FileReadApprovalParams,
-    FileReadApprovalResult,
-)
-from protocol.base import LauncherKind, Mode, SandboxKind
+from protocol.approval import CommandApprovalParams, CommandApprovalResult, FileReadApprovalParams
+from protocol.base import LauncherKind, Mode, SandboxKind, ServerRequest
 from protocol.item import CommandExecutionItem, Item
 from sandbox.approval_policy import CommandDecision, decide_command, decide_file_access
 from sandbox.paths import PathDenied, PathVerdict, resolve_for_read, resolve_for_write
@@ -150,7 +145,6 @@ class Gate:
             return verdict.path
         answer = await self.ask(
             item,
-            "approval/fileRead",
             FileReadApprovalParams(
                 thread_id=self.state.thread.id,
                 turn_id=self.stream.turn.id,
@@ -158,7 +152,6 @@ class Gate:
                 path=str(verdict.path),
                 reason=decision.reason,
             ),
-            FileReadApprovalResult,
         )
         if answer.decision == "decline":
             raise ToolFailed(f"The user declined reading {verdict.path} (outside the workspace).")
@@ -249,7 +242,6 @@ class Gate:
         suggested = decision.suggested_rules
         answer = await self.ask(
             item,
-            "approval/commandExecution",
             CommandApprovalParams(
                 thread_id=self.state.thread.id,
                 turn_id=self.stream.turn.id,
@@ -266,7 +258,6 @@ class Gate:
                 ),
                 rule_warnings=rule_warnings(suggested) or None,
             ),
-            CommandApprovalResult,
         )
         if answer.decision == "decline":
             return False
@@ -304,13 +295,13 @@ class Gate:
     def _read_allowed(self, path: Path) -> bool:
         return any(path.is_relative_to(d) for d in self.state.read_grants)
 
-    async def ask(self, item: Item, method: str, params: object, result_type: type[T]) -> T:
+    async def ask(self, item: Item, params: ServerRequest[T]) -> T:
         """Put the item in `pending`, ask the client, and return the answer; "cancel" stops the
         turn. While pending, an interrupt cancels the request (`$/cancelRequest`)."""
         previous = getattr(item, "status", None)
         item.status = "pending"  # type: ignore[union-attr]
         self.stream.updated(item)
-        answer = await self.stream.request(method, params, result_type)
+        answer = await self.stream.request(params)
         if getattr(answer, "decision", None) == "cancel":
             item.status = "declined"  # type: ignore[union-attr]
             self.stream.completed(item)

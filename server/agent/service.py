@@ -149,9 +149,7 @@ class Agent:
         state = self._thread(thread_id)
         if state.thread.mode != mode:
             state.set_mode(mode)
-            self.notifier.notify(
-                "thread/modeChanged", ThreadModeChangedNotification(thread_id=thread_id, mode=mode)
-            )
+            self.notifier.notify(ThreadModeChangedNotification(thread_id=thread_id, mode=mode))
         return state.thread
 
     # turns

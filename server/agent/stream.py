@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from typing import Literal, Protocol, TypeVar
 
-from protocol.base import Usage
+from protocol.base import Notification, ServerRequest, Usage
 from protocol.events import (
+    AgentMessageDeltaNotification,
     CommandOutputDeltaNotification,
-    ItemDeltaNotification,
+    ItemCompletedNotification,
     ItemDiscardedNotification,
-    ItemNotification,
+    ItemStartedNotification,
+    ItemUpdatedNotification,
+    ReasoningDeltaNotification,
 )
 from protocol.item import Item
+from protocol.lsp import WARNING, ShowMessage
 from protocol.thread import ThreadTokenUsageNotification
 from protocol.turn import (
     Turn,
@@ -35,9 +39,9 @@ T = TypeVar("T")
 class Notifier(Protocol):
     """The client, as the agent sees it (the server's `rpc.Peer` implements it)."""
 
-    def notify(self, method: str, params: object) -> None: ...
+    def notify(self, note: Notification) -> None: ...
 
-    async def request(self, method: str, params: object, result_type: type[T]) -> T: ...
+    async def request(self, params: ServerRequest[T]) -> T: ...
 
 
 class TurnStream:
@@ -48,47 +52,44 @@ class TurnStream:
         self._thread_id = state.thread.id
         self._seq = 0
 
-    def _send(self, method: str, params: object) -> None:
-        if hasattr(params, "seq"):
+    def _send(self, note: Notification) -> None:
+        if hasattr(note, "seq"):
             self._seq += 1
-            params.seq = self._seq  # type: ignore[attr-defined]
-        self._notifier.notify(method, params)
+            note.seq = self._seq  # type: ignore[attr-defined]
+        self._notifier.notify(note)
 
-    async def request(self, method: str, params: object, result_type: type[T]) -> T:
-        return await self._notifier.request(method, params, result_type)
+    async def request(self, params: ServerRequest[T]) -> T:
+        return await self._notifier.request(params)
 
     def turn_started(self) -> None:
         self._state.journal.append(TurnRecord(self.turn))
-        self._send("turn/started", TurnStartedNotification(self._thread_id, self.turn))
+        self._send(TurnStartedNotification(self._thread_id, self.turn))
 
     def turn_completed(self) -> None:
         self._state.journal.append(TurnRecord(self.turn))
-        self._send("turn/completed", TurnCompletedNotification(self._thread_id, self.turn))
+        self._send(TurnCompletedNotification(self._thread_id, self.turn))
 
     def started(self, item: Item) -> None:
         self.turn.items.append(item)
         self._state.journal.append(ItemRecord(self.turn.id, item))
-        self._send("item/started", ItemNotification(self._thread_id, self.turn.id, item))
+        self._send(ItemStartedNotification(self._thread_id, self.turn.id, item))
 
     def updated(self, item: Item) -> None:
         """A state change the log must keep (a pending approval, a hunk status)."""
         self._replace(item)
         self._state.journal.append(ItemRecord(self.turn.id, item))
-        self._send("item/updated", ItemNotification(self._thread_id, self.turn.id, item))
+        self._send(ItemUpdatedNotification(self._thread_id, self.turn.id, item))
 
     def completed(self, item: Item) -> None:
         self._replace(item)
         self._state.journal.append(ItemRecord(self.turn.id, item))
-        self._send("item/completed", ItemNotification(self._thread_id, self.turn.id, item))
+        self._send(ItemCompletedNotification(self._thread_id, self.turn.id, item))
 
     def discard(self, item_id: str, reason: str) -> None:
         """Withdraw an item that should never have been (its model call failed)."""
         self.turn.items = [i for i in self.turn.items if i.id != item_id]
         self._state.journal.append(DiscardRecord(self.turn.id, item_id))
-        self._send(
-            "item/discarded",
-            ItemDiscardedNotification(self._thread_id, self.turn.id, item_id, reason),
-        )
+        self._send(ItemDiscardedNotification(self._thread_id, self.turn.id, item_id, reason))
 
     def add(self, item: Item) -> None:
         """An item that is complete as soon as it exists (a user message, an error)."""
@@ -108,42 +109,30 @@ class TurnStream:
 
     def agent_delta(self, item_id: str, delta: str) -> None:
         self._log_delta(item_id, delta)
-        self._send(
-            "item/agentMessage/delta",
-            ItemDeltaNotification(self._thread_id, self.turn.id, item_id, delta),
-        )
+        self._send(AgentMessageDeltaNotification(self._thread_id, self.turn.id, item_id, delta))
 
     def reasoning_delta(self, item_id: str, delta: str) -> None:
         self._log_delta(item_id, delta)
-        self._send(
-            "item/reasoning/delta",
-            ItemDeltaNotification(self._thread_id, self.turn.id, item_id, delta),
-        )
+        self._send(ReasoningDeltaNotification(self._thread_id, self.turn.id, item_id, delta))
 
     def output_delta(self, item_id: str, stream: Literal["stdout", "stderr"], chunk: str) -> None:
         self._log_delta(item_id, chunk)
         self._send(
-            "item/commandExecution/outputDelta",
-            CommandOutputDeltaNotification(self._thread_id, self.turn.id, item_id, stream, chunk),
+            CommandOutputDeltaNotification(self._thread_id, self.turn.id, item_id, stream, chunk)
         )
 
     def diff_updated(self, diff: str) -> None:
-        self._send(
-            "turn/diff/updated", TurnDiffUpdatedNotification(self._thread_id, self.turn.id, diff)
-        )
+        self._send(TurnDiffUpdatedNotification(self._thread_id, self.turn.id, diff))
 
     def usage(self, usage: Usage) -> None:
-        self._send(
-            "thread/tokenUsage/updated", ThreadTokenUsageNotification(self._thread_id, usage)
-        )
+        self._send(ThreadTokenUsageNotification(self._thread_id, usage))
 
     def warn(self, message: str) -> None:
         """Something the user should know that is not part of any item."""
-        self._send("window/showMessage", {"type": 2, "message": f"Tether: {message}"})
+        self._send(ShowMessage(WARNING, f"Tether: {message}"))
 
     def retrying(self, attempt: int, max_attempts: int, delay_s: float, message: str) -> None:
         self._send(
-            "turn/retrying",
             TurnRetryingNotification(
                 self._thread_id, self.turn.id, attempt, max_attempts, int(delay_s * 1000), message
             ),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from protocol.approval import HunkSelection
 from protocol.errors import ErrorCode
-from protocol.events import ItemNotification
+from protocol.events import ItemUpdatedNotification
 from protocol.item import FileChangeItem
 from protocol.turn import Turn
 from server.agent.files import EditorFiles
@@ -233,4 +233,4 @@ def _mark(item: FileChangeItem, undone: set[tuple[Path, int]], record: ChangeRec
 
 def _publish(state: ThreadState, notifier: Notifier, turn: Turn, item: FileChangeItem) -> None:
     state.journal.append(ItemRecord(turn.id, item))
-    notifier.notify("item/updated", ItemNotification(state.thread.id, turn.id, item))
+    notifier.notify(ItemUpdatedNotification(state.thread.id, turn.id, item))

@@ -41,7 +41,7 @@ Handler = Callable[[Agent, Any], Awaitable[Any]]
 
 async def thread_start(agent: Agent, p: ThreadStartParams) -> ThreadResult:
     thread = agent.start_thread(p.cwd, p.roots, p.mode, p.model)
-    agent.notifier.notify("thread/started", ThreadStartedNotification(thread))
+    agent.notifier.notify(ThreadStartedNotification(thread))
     return ThreadResult(thread)
 
 

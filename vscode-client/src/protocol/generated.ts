@@ -21,6 +21,7 @@ export type UserInput = (FileInput | SelectionInput | TextInput)
  * Tether protocol version 1, generated from protocol/.
  */
 export interface TetherProtocol {
+AgentMessageDeltaNotification?: AgentMessageDeltaNotification
 ChangeRevertParams?: ChangeRevertParams
 ChangeRevertResult?: ChangeRevertResult
 CommandApprovalParams?: CommandApprovalParams
@@ -32,10 +33,12 @@ FileChangeApprovalResult?: FileChangeApprovalResult
 FileReadApprovalParams?: FileReadApprovalParams
 FileReadApprovalResult?: FileReadApprovalResult
 InitializationOptions?: InitializationOptions
-ItemDeltaNotification?: ItemDeltaNotification
+ItemCompletedNotification?: ItemCompletedNotification
 ItemDiscardedNotification?: ItemDiscardedNotification
-ItemNotification?: ItemNotification
+ItemStartedNotification?: ItemStartedNotification
+ItemUpdatedNotification?: ItemUpdatedNotification
 ModelListResult?: ModelListResult
+ReasoningDeltaNotification?: ReasoningDeltaNotification
 TetherCapabilities?: TetherCapabilities
 ThreadIdParams?: ThreadIdParams
 ThreadListParams?: ThreadListParams
@@ -57,6 +60,19 @@ TurnRevertResult?: TurnRevertResult
 TurnStartParams?: TurnStartParams
 TurnStartedNotification?: TurnStartedNotification
 TurnSteerParams?: TurnSteerParams
+}
+/**
+ * `item/agentMessage/delta`: the next piece of the agent's message.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "AgentMessageDeltaNotification".
+ */
+export interface AgentMessageDeltaNotification {
+delta: string
+itemId: string
+seq?: (number | null)
+threadId: string
+turnId: string
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
@@ -303,6 +319,8 @@ rule?: (string[] | null)
 scope?: (("user" | "workspace") | null)
 }
 /**
+ * `item/commandExecution/outputDelta`: the next chunk of a command's output.
+ * 
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "CommandOutputDeltaNotification".
  */
@@ -378,15 +396,13 @@ model?: (null | string)
 wireApi?: (("chat" | "responses") | null)
 }
 /**
- * `item/agentMessage/delta` and `item/reasoning/delta`: their concatenation is the final
- * text.
+ * `item/completed`: the item's final state, authoritative.
  * 
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ItemDeltaNotification".
+ * via the `definition` "ItemCompletedNotification".
  */
-export interface ItemDeltaNotification {
-delta: string
-itemId: string
+export interface ItemCompletedNotification {
+item: Item
 seq?: (number | null)
 threadId: string
 turnId: string
@@ -407,12 +423,24 @@ threadId: string
 turnId: string
 }
 /**
- * `item/started`, `item/updated` and `item/completed` (the last is authoritative).
+ * `item/started`: an item joined the turn.
  * 
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ItemNotification".
+ * via the `definition` "ItemStartedNotification".
  */
-export interface ItemNotification {
+export interface ItemStartedNotification {
+item: Item
+seq?: (number | null)
+threadId: string
+turnId: string
+}
+/**
+ * `item/updated`: a state change of a running item (a pending approval, a hunk status).
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ItemUpdatedNotification".
+ */
+export interface ItemUpdatedNotification {
 item: Item
 seq?: (number | null)
 threadId: string
@@ -432,6 +460,19 @@ models: ModelInfo[]
  */
 export interface ModelInfo {
 id: string
+}
+/**
+ * `item/reasoning/delta`: the next piece of the model's reasoning summary.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ReasoningDeltaNotification".
+ */
+export interface ReasoningDeltaNotification {
+delta: string
+itemId: string
+seq?: (number | null)
+threadId: string
+turnId: string
 }
 /**
  * `capabilities.experimental.tether` in the `initialize` result.
@@ -724,13 +765,13 @@ export interface ServerRequests {
   "approval/fileRead": { params: FileReadApprovalParams; result: FileReadApprovalResult };
 }
 export interface Notifications {
-  "item/agentMessage/delta": ItemDeltaNotification;
+  "item/agentMessage/delta": AgentMessageDeltaNotification;
   "item/commandExecution/outputDelta": CommandOutputDeltaNotification;
-  "item/completed": ItemNotification;
+  "item/completed": ItemCompletedNotification;
   "item/discarded": ItemDiscardedNotification;
-  "item/reasoning/delta": ItemDeltaNotification;
-  "item/started": ItemNotification;
-  "item/updated": ItemNotification;
+  "item/reasoning/delta": ReasoningDeltaNotification;
+  "item/started": ItemStartedNotification;
+  "item/updated": ItemUpdatedNotification;
   "thread/modeChanged": ThreadModeChangedNotification;
   "thread/started": ThreadStartedNotification;
   "thread/tokenUsage/updated": ThreadTokenUsageNotification;
