@@ -12,7 +12,7 @@ from protocol.approval import (
     FileReadApprovalParams,
 )
 from protocol.base import Empty, Notification, ServerRequest
-from protocol.change import ChangeRevertParams, ChangeRevertResult
+from protocol.change import ChangeProposeParams, ChangeRevertParams, ChangeRevertResult
 from protocol.events import (
     AgentMessageDeltaNotification,
     CommandOutputDeltaNotification,
@@ -66,6 +66,7 @@ REQUESTS: dict[str, Request] = {
     "turn/interrupt": Request(TurnIdParams, Empty),
     "turn/revert": Request(TurnRevertParams, TurnRevertResult),
     "change/revert": Request(ChangeRevertParams, ChangeRevertResult),
+    "change/propose": Request(ChangeProposeParams, TurnResult),
     "model/list": Request(Empty, ModelListResult),
 }
 """Client -> server requests (PROTOCOL.md §3)."""

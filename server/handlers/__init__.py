@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from protocol.base import Empty
-from protocol.change import ChangeRevertParams, ChangeRevertResult
+from protocol.change import ChangeProposeParams, ChangeRevertParams, ChangeRevertResult
 from protocol.errors import ErrorCode
 from protocol.methods import REQUESTS
 from protocol.thread import (
@@ -31,6 +31,7 @@ from protocol.turn import (
     TurnStartParams,
     TurnSteerParams,
 )
+from server.agent.propose import propose
 from server.agent.service import Agent, AgentError
 from server.rpc import RpcError, decode, to_wire
 
@@ -86,6 +87,10 @@ async def change_revert(agent: Agent, p: ChangeRevertParams) -> ChangeRevertResu
     return ChangeRevertResult(await agent.revert_change(p.thread_id, p.item_id, p.hunks))
 
 
+async def change_propose(agent: Agent, p: ChangeProposeParams) -> TurnResult:
+    return TurnResult(propose(agent, p.thread_id, p.path, p.content))
+
+
 async def model_list(agent: Agent, _p: Empty) -> Any:
     return await agent.list_models()
 
@@ -102,6 +107,7 @@ HANDLERS: dict[str, Handler] = {
     "turn/interrupt": turn_interrupt,
     "turn/revert": turn_revert,
     "change/revert": change_revert,
+    "change/propose": change_propose,
     "model/list": model_list,
 }
 

@@ -22,6 +22,7 @@ export type UserInput = (FileInput | SelectionInput | TextInput)
  */
 export interface TetherProtocol {
 AgentMessageDeltaNotification?: AgentMessageDeltaNotification
+ChangeProposeParams?: ChangeProposeParams
 ChangeRevertParams?: ChangeRevertParams
 ChangeRevertResult?: ChangeRevertResult
 CommandApprovalParams?: CommandApprovalParams
@@ -73,6 +74,24 @@ itemId: string
 seq?: (number | null)
 threadId: string
 turnId: string
+}
+/**
+ * A code block from a reply, proposed as an edit of `path` (the chat's "Apply").
+ * 
+ * `content` is the block's text. For a file that does not exist (or is empty) it is the new
+ * file. Otherwise the server merges it into the file: each top-level unit of the block (a line
+ * at its outermost indentation with the deeper lines below it) replaces the file's unit that
+ * starts with the same line or declares the same name; units found nowhere are inserted after
+ * the unit before them; when no unit is found, `content` replaces the whole file. The result
+ * starts a turn of its own that proposes the edit for review per hunk, in every mode.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ChangeProposeParams".
+ */
+export interface ChangeProposeParams {
+content: string
+path: string
+threadId: string
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
@@ -746,6 +765,7 @@ export const ErrorCodes = {
   turnNotRunning: -32004,
 } as const;
 export interface Requests {
+  "change/propose": { params: ChangeProposeParams; result: TurnResult };
   "change/revert": { params: ChangeRevertParams; result: ChangeRevertResult };
   "model/list": { params: Empty; result: ModelListResult };
   "thread/compact": { params: ThreadIdParams; result: Empty };
