@@ -23,6 +23,7 @@ from protocol.events import (
     ReasoningDeltaNotification,
 )
 from protocol.model import ModelListResult
+from protocol.review import TurnFilesParams, TurnFilesResult
 from protocol.thread import (
     ThreadIdParams,
     ThreadListParams,
@@ -68,6 +69,7 @@ REQUESTS: dict[str, Request] = {
     "change/revert": Request(ChangeRevertParams, ChangeRevertResult),
     "change/propose": Request(ChangeProposeParams, TurnResult),
     "model/list": Request(Empty, ModelListResult),
+    "turn/files": Request(TurnFilesParams, TurnFilesResult),
 }
 """Client -> server requests (PROTOCOL.md §3)."""
 

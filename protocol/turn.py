@@ -23,6 +23,10 @@ class TurnStartParams(Wire):
     thread_id: str
     input: list[UserInput]
     model: str | None = None
+    propose_edits: bool = False
+    """A Tether addition, for the editor's inline chat: this turn runs under readOnly's rules
+    whatever the thread's mode, and every edit is proposed for review hunk by hunk
+    (`approval/fileChange`), even after an "accept for session" (`server.agent.inline`)."""
 
 
 class TurnResult(Wire):

@@ -154,7 +154,14 @@ class Agent:
 
     # turns
 
-    def start_turn(self, thread_id: str, user_input: list[UserInput], model: str | None) -> Turn:
+    def start_turn(
+        self,
+        thread_id: str,
+        user_input: list[UserInput],
+        model: str | None,
+        gate: type[Gate] = Gate,
+    ) -> Turn:
+        """`gate`: the rules the turn's tools pass (`server.agent.inline` proposes only)."""
         state = self._thread(thread_id)
         if state.running is not None:
             raise AgentError(
@@ -170,7 +177,7 @@ class Agent:
         if (problem := self.settings.endpoint_problem()) is not None or not chosen:
             raise AgentError(ErrorCode.MODEL_UNAVAILABLE, problem or "No model is configured.")
         state.name_after(user_input)
-        runner = TurnRunner(self._services(), state, chosen, user_input)
+        runner = TurnRunner(self._services(gate), state, chosen, user_input)
         runner.start()
         return runner.turn
 
@@ -254,13 +261,13 @@ class Agent:
                 self._client_key = key
             return self._client
 
-    def _services(self) -> TurnServices:
+    def _services(self, gate: type[Gate] = Gate) -> TurnServices:
         return TurnServices(
             settings=self.settings,
             notifier=self.notifier,
             model_client=self.model_client,
             tools=self.tools,
-            gate_for=lambda state, stream: Gate(state, stream, self.launcher, self.settings),
+            gate_for=lambda state, stream: gate(state, stream, self.launcher, self.settings),
             read_buffer=self.read_buffer,
             checkpoints=self.checkpoints,
         )

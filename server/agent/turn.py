@@ -261,7 +261,7 @@ class TurnRunner:
         return build_instructions(
             cwd=Path(thread.cwd),
             roots=self.state.roots,
-            mode=thread.mode,
+            mode=self.gate.mode,
             launcher=self.gate.launcher,
             home=self.services.settings.home,
         )

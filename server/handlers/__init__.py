@@ -14,6 +14,7 @@ from protocol.base import Empty
 from protocol.change import ChangeProposeParams, ChangeRevertParams, ChangeRevertResult
 from protocol.errors import ErrorCode
 from protocol.methods import REQUESTS
+from protocol.review import TurnFilesParams, TurnFilesResult
 from protocol.thread import (
     ThreadIdParams,
     ThreadListParams,
@@ -31,8 +32,10 @@ from protocol.turn import (
     TurnStartParams,
     TurnSteerParams,
 )
+from server.agent.inline import gate_for_turn
 from server.agent.propose import propose
 from server.agent.service import Agent, AgentError
+from server.agent.turn_review import turn_files as review_turn_files
 from server.rpc import RpcError, decode, to_wire
 
 log = logging.getLogger(__name__)
@@ -65,7 +68,9 @@ async def thread_compact(agent: Agent, p: ThreadIdParams) -> Empty:
 
 
 async def turn_start(agent: Agent, p: TurnStartParams) -> TurnResult:
-    return TurnResult(agent.start_turn(p.thread_id, p.input, p.model))
+    return TurnResult(
+        agent.start_turn(p.thread_id, p.input, p.model, gate_for_turn(p.propose_edits))
+    )
 
 
 async def turn_steer(agent: Agent, p: TurnSteerParams) -> Empty:
@@ -91,6 +96,10 @@ async def change_propose(agent: Agent, p: ChangeProposeParams) -> TurnResult:
     return TurnResult(propose(agent, p.thread_id, p.path, p.content))
 
 
+async def turn_files(agent: Agent, p: TurnFilesParams) -> TurnFilesResult:
+    return review_turn_files(agent, p.thread_id, p.turn_id)
+
+
 async def model_list(agent: Agent, _p: Empty) -> Any:
     return await agent.list_models()
 
@@ -109,6 +118,7 @@ HANDLERS: dict[str, Handler] = {
     "change/revert": change_revert,
     "change/propose": change_propose,
     "model/list": model_list,
+    "turn/files": turn_files,
 }
 
 

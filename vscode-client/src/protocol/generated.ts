@@ -53,6 +53,8 @@ ThreadTokenUsageNotification?: ThreadTokenUsageNotification
 ThreadWithTurnsResult?: ThreadWithTurnsResult
 TurnCompletedNotification?: TurnCompletedNotification
 TurnDiffUpdatedNotification?: TurnDiffUpdatedNotification
+TurnFilesParams?: TurnFilesParams
+TurnFilesResult?: TurnFilesResult
 TurnIdParams?: TurnIdParams
 TurnResult?: TurnResult
 TurnRetryingNotification?: TurnRetryingNotification
@@ -674,6 +676,40 @@ turnId: string
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "TurnFilesParams".
+ */
+export interface TurnFilesParams {
+threadId: string
+turnId: string
+}
+/**
+ * Every file the turn changed, sorted by path; empty for a turn that changed nothing.
+ * A file the turn changed and then put back as it was is left out.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "TurnFilesResult".
+ */
+export interface TurnFilesResult {
+files: TurnFile[]
+}
+/**
+ * One file a turn changed (absolute `path`). `before` is its text before the turn and
+ * `after` what the turn left; a side is absent when the file did not exist then (`kind`
+ * "created" / "deleted"), or when it cannot be shown: then `note` says why (a binary or
+ * large file, a symlink's target, a copy no longer kept).
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "TurnFile".
+ */
+export interface TurnFile {
+after?: (null | string)
+before?: (null | string)
+kind: ("changed" | "created" | "deleted")
+note?: (null | string)
+path: string
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "TurnIdParams".
  */
 export interface TurnIdParams {
@@ -727,6 +763,7 @@ restored: string[]
 export interface TurnStartParams {
 input: UserInput[]
 model?: (null | string)
+proposeEdits?: boolean
 threadId: string
 }
 /**
@@ -774,6 +811,7 @@ export interface Requests {
   "thread/resume": { params: ThreadIdParams; result: ThreadWithTurnsResult };
   "thread/setMode": { params: ThreadSetModeParams; result: ThreadResult };
   "thread/start": { params: ThreadStartParams; result: ThreadResult };
+  "turn/files": { params: TurnFilesParams; result: TurnFilesResult };
   "turn/interrupt": { params: TurnIdParams; result: Empty };
   "turn/revert": { params: TurnRevertParams; result: TurnRevertResult };
   "turn/start": { params: TurnStartParams; result: TurnResult };
