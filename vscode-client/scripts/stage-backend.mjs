@@ -1,5 +1,6 @@
-// Copies the Python backend source (pyproject.toml and its packages) into backend/ so the .vsix
-// carries it: on first run the extension pip-installs it into its own virtual environment.
+// Copies the Python backend source (pyproject.toml, the lock and its packages) into backend/ so
+// the .vsix carries it: on first run the extension installs the lock's runtime part, then the
+// backend, into its own virtual environment (src/backend/python.ts).
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,7 @@ const repo = resolve(client, '..');
 const target = join(client, 'backend');
 rmSync(target, { recursive: true, force: true });
 mkdirSync(target);
-for (const name of ['pyproject.toml', 'protocol', 'server', 'sandbox']) {
+for (const name of ['pyproject.toml', 'requirements.lock.txt', 'protocol', 'server', 'sandbox']) {
   cpSync(join(repo, name), join(target, name), { recursive: true, filter: (src) => !/__pycache__|\.pyc$/.test(src) });
 }
 // pyproject.toml names a readme; setuptools refuses to build without it.

@@ -1,8 +1,11 @@
 /** Finds the Python that runs the backend: `tether.pythonPath` when set, otherwise the extension's
- * own virtual environment, created on first run from the backend source shipped in the .vsix. */
+ * own virtual environment, created on first run from the backend source shipped in the .vsix and
+ * the runtime part of its requirements.lock.txt: exact versions, every file's hash checked, as
+ * the repository's own set-up installs them (`scripts/setup-python.sh`). */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LockError, runtimeRequirements } from './lock';
 
 export interface RunResult {
   code: number | null;
@@ -54,7 +57,7 @@ export interface VenvPlan {
   venvDir: string;
   python: string;
   stamp: string;
-  /** The backend source in the extension (pyproject.toml and its packages). */
+  /** The backend source in the extension (pyproject.toml, requirements.lock.txt, its packages). */
   backendDir: string;
   version: string;
 }
@@ -72,6 +75,16 @@ export function venvIsCurrent(plan: VenvPlan): boolean {
 
 export class SetupError extends Error {}
 
+async function pip(plan: VenvPlan, args: string[], onLine: (line: string) => void, failure: string): Promise<void> {
+  const result = await run(plan.python, ['-m', 'pip', ...args], onLine);
+  if (result.code === 0) return;
+  // pip's first ERROR line says what went wrong (a hash mismatch, no matching version); its
+  // last line which package.
+  const lines = result.output.trim().split('\n');
+  const error = lines.find((l) => l.startsWith('ERROR:')) ?? '';
+  throw new SetupError(`pip ${failure}: ${[error, lines[lines.length - 1]?.trim()].filter((l, i, all) => l && all.indexOf(l) === i).join(' … ')}`);
+}
+
 /** Creates (or refreshes) the venv and installs the backend into it, reporting each step. */
 export async function createVenv(plan: VenvPlan, report: (message: string) => void, log: (line: string) => void): Promise<string> {
   if (!existsSync(join(plan.backendDir, 'pyproject.toml'))) {
@@ -80,18 +93,31 @@ export async function createVenv(plan: VenvPlan, report: (message: string) => vo
   report('looking for Python 3.11 or newer');
   const base = await findBasePython();
   if (!base) throw new SetupError('No Python 3.11 or newer with the venv module was found on PATH. Install one, or set tether.pythonPath.');
-  if (!existsSync(plan.python)) {
-    report(`creating a virtual environment with ${base}`);
-    const made = await run(base, ['-m', 'venv', plan.venvDir], log);
-    if (made.code !== 0) throw new SetupError(`${base} -m venv failed: ${made.output.trim().split('\n').pop()}`);
+  let requirements: string;
+  try {
+    requirements = runtimeRequirements(readFileSync(join(plan.backendDir, 'requirements.lock.txt'), 'utf8'), readFileSync(join(plan.backendDir, 'pyproject.toml'), 'utf8'));
+  } catch (err) {
+    if (err instanceof LockError || (err as NodeJS.ErrnoException).code === 'ENOENT') throw new SetupError(`The extension's lock file is unusable: ${(err as Error).message}; set tether.pythonPath instead.`);
+    throw err;
   }
-  report('installing the Tether backend and its dependencies (first run only)');
-  const pip = await run(plan.python, ['-m', 'pip', 'install', '--upgrade', plan.backendDir], (line) => {
+  // A venv of an earlier version starts over: the lock, not what was there, decides its content.
+  report(`creating a virtual environment with ${base}`);
+  const made = await run(base, ['-m', 'venv', '--clear', plan.venvDir], log);
+  if (made.code !== 0) throw new SetupError(`${base} -m venv failed: ${made.output.trim().split('\n').pop()}`);
+  const lockFile = join(plan.venvDir, 'tether-requirements.txt');
+  writeFileSync(lockFile, requirements);
+  const progress = (line: string): void => {
     log(line);
     const match = /^(Collecting|Installing|Building|Successfully) (.*)/.exec(line.trim());
     if (match) report(`${match[1]} ${match[2]}`.slice(0, 80));
-  });
-  if (pip.code !== 0) throw new SetupError(`pip could not install the backend: ${pip.output.trim().split('\n').pop()}`);
+  };
+  report('installing the Tether backend and its dependencies (first run only)');
+  // Every file's hash is checked; --no-deps keeps out anything the lock does not name.
+  await pip(plan, ['install', '--require-hashes', '--no-deps', '-r', lockFile], progress, 'could not install the locked dependencies');
+  // The backend itself, built by the locked setuptools rather than whatever the index has today.
+  await pip(plan, ['install', '--no-deps', '--no-build-isolation', plan.backendDir], progress, 'could not install the backend');
+  // A dependency the runtime part left out would only show at the first import otherwise.
+  await pip(plan, ['check'], log, 'found the backend\'s dependencies incomplete');
   const problem = await backendProblem(plan.python);
   if (problem) throw new SetupError(problem);
   writeFileSync(plan.stamp, plan.version);
