@@ -10,6 +10,8 @@ under every launcher (under bwrap it is a second line):
   `.git` and protected name found deeper down (nested repositories, `sub/.vscode`, ...).
 - after it, `Guard.restore` puts back what changed, removes protected entries the command created
   and removes every new `.git` file or directory below a root, then says what it undid.
+- a root that had no `.git` may get one (`git init .`): `sandbox.new_repo` keeps it through the
+  allowlist (from bwrap's staging directory, or in place under Landlock).
 
 Every change is made through directory file descriptors opened with O_NOFOLLOW, so a command
 that swapped a directory for a symlink cannot steer the restore outside the root.
@@ -21,11 +23,12 @@ import contextlib
 import os
 import shutil
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.layout import is_claimed_mountpoint
+from sandbox.new_repo import adopt_staged, sanitize_in_place
 from sandbox.policy import (
     GIT_DIR,
     GIT_READ_ONLY,
@@ -83,13 +86,21 @@ class Guard:
     """root -> (relative path, inode) of every `.git` and protected name below the root level"""
     parents: dict[Path, int] = field(default_factory=lambda: {})
     """each point's parent directory -> its inode when recorded (see `restore_points`)"""
+    new_repositories: list[Path] = field(default_factory=lambda: [])
+    """roots that had no `.git` (or only bwrap's empty mount point for one): `sandbox.new_repo`"""
 
     @classmethod
     def record(cls, policy: Policy, homes: Sequence[Path] = ()) -> Guard:
         guard = cls()
         budget = _Budget()
         for root in _roots(policy):
+            git_dir = root / GIT_DIR
+            new_repository = not os.path.lexists(git_dir) or is_claimed_mountpoint(git_dir)
+            if new_repository:
+                guard.new_repositories.append(root)
             for point in protected_cover_points(root, policy, homes):
+                if new_repository and _under(point, git_dir):
+                    continue
                 if point != root and _under(point, root):
                     guard.points[point] = (root, _snapshot(root, point, budget))
             found = set(_walk_named(root))
@@ -125,10 +136,21 @@ class Guard:
             return False
         return self.parents.get(point.parent) == now
 
-    def restore(self) -> GuardReport:
+    def restore(self, staged: Mapping[Path, Path] | None = None) -> GuardReport:
+        """Undo what the command did to protected entries; `staged` maps a root to the staging
+        directory bwrap gave the command as its missing `.git` (`PrivateDirs`)."""
         restored: list[str] = list(self.early)
         unrestorable: list[str] = []
         self.restore_points(restored, unrestorable)
+        for root in self.new_repositories:
+            staging = (staged or {}).get(root)
+            try:
+                restored += adopt_staged(root, staging) if staging else sanitize_in_place(root)
+            except OSError as error:
+                unrestorable.append(
+                    f"could not check the repository the command made at {root}/.git ({error}): "
+                    "check its hooks and config before running git there"
+                )
         for root, before in self.nested.items():
             known = {relative for relative, _ in before}
             for relative, inode in _walk_named(root):

@@ -1,9 +1,11 @@
 """The private directories one command gets, and where a launcher shows them to it.
 
 Each command has a base directory on the host holding its private temporary directory (the
-command's /tmp and $TMPDIR), a private HOME for readOnly (inside that temporary directory, so it
-dies with it) and an empty directory used as a read-only mask. All of it is removed afterwards;
-what a killed server left behind is swept by the next one (the owner's pid is in the name).
+command's $TMPDIR under Landlock), a private HOME for readOnly (inside that temporary directory,
+so it dies with it), an empty directory used as a read-only mask and, under bwrap, the staging
+directories standing in for a root's missing `.git` (`sandbox.new_repo`). All of it is removed
+afterwards; what a killed server left behind is swept by the next one (the owner's pid is in the
+name).
 """
 
 from __future__ import annotations
@@ -50,6 +52,15 @@ class PrivateDirs:
     # Mount points a launcher had to create inside a writable root; removed on cleanup.
     created_mountpoints: list[Path] = field(default_factory=lambda: [])
     placeholder_files: dict[Path, bytes] = field(default_factory=lambda: {})
+    staged_repositories: dict[Path, Path] = field(default_factory=lambda: {})
+    """root -> the private directory a bwrap command has as `<root>/.git` (`sandbox.new_repo`)."""
+
+    def stage_repository(self, root: Path) -> Path:
+        """A private, empty directory to stand in for the missing `.git` of `root`."""
+        staging = self.base / f"git-{len(self.staged_repositories)}"
+        staging.mkdir(mode=0o700)
+        self.staged_repositories[root] = staging
+        return staging
 
     def claim_mountpoint(self, path: Path, placeholder: bytes | None = None) -> None:
         """Count a use of a mount point made for a missing protected entry: an empty directory,

@@ -1,10 +1,13 @@
 """Disk quotas per command: how much the workspace's disk and the private /tmp may grow.
 
-No launcher here can make a size-capped filesystem for the roots, and the Landlock launcher has
-no tmpfs for /tmp either, so both are checked while the command runs: the workspace by the free
-space of the filesystems holding the roots (cheap whatever the tree's size; other writers to the
-same disk count too, which only makes the cap stricter), the private temporary directory by the
-size of what is in it. Past either cap the command is stopped and `QuotaWatch.exceeded` says why.
+Under bwrap the private /tmp is a tmpfs of `tmp_bytes` (the kernel refuses writes past it, and
+`tmpfs_full` turns the "No space left on device" that follows into a report). No launcher can
+make a size-capped filesystem for the roots, and the Landlock launcher has no tmpfs, so those are
+checked while the command runs: the workspace by the free space of the filesystems holding the
+roots (cheap whatever the tree's size; other writers to the same disk count too, which only makes
+the cap stricter) plus the size of a staged new `.git` (`sandbox.new_repo`, kept elsewhere until
+the command ends), Landlock's private temporary directory by the size of what is in it. Past
+either cap the command is stopped and `QuotaWatch.exceeded` says why.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 GIB = 1024**3
+TMP_CAP_BYTES = 4 * GIB
 _POLL_S = 0.25
 
 
@@ -23,7 +27,7 @@ _POLL_S = 0.25
 class Quotas:
     workspace_growth_bytes: int = 10 * GIB
     """How much the disks holding the roots may fill up during one command."""
-    tmp_bytes: int = 4 * GIB
+    tmp_bytes: int = TMP_CAP_BYTES
     """How much the command's private temporary directory may hold."""
 
 
@@ -55,9 +59,18 @@ def _size_of(tree: Path, limit: int) -> int:
 class QuotaWatch:
     """Polls the command's disk use; `until_exceeded` returns once a quota is passed."""
 
-    def __init__(self, quotas: Quotas, *, roots: Sequence[Path], tmp: Path) -> None:
+    def __init__(
+        self,
+        quotas: Quotas,
+        *,
+        roots: Sequence[Path],
+        tmp: Path | None,
+        staged: Sequence[Path] = (),
+    ) -> None:
+        """`tmp`: the private temporary directory to measure (None: a tmpfs caps it already)."""
         self.quotas = quotas
         self.tmp = tmp
+        self.staged = tuple(staged)
         self.exceeded: str | None = None
         # One root per filesystem: two roots on one disk would count its growth twice.
         by_device: dict[int, Path] = {}
@@ -69,15 +82,18 @@ class QuotaWatch:
         self._free_before = {root: _free_bytes(root) for root in by_device.values()}
 
     def check(self) -> str | None:
+        cap = self.quotas.workspace_growth_bytes
+        staged = sum(_size_of(tree, cap) for tree in self.staged)
         for root, before in self._free_before.items():
-            grown = before - _free_bytes(root)
-            if grown > self.quotas.workspace_growth_bytes:
+            grown = before - _free_bytes(root) + staged
+            if grown > cap:
                 return (
                     f"the disk holding {root} filled up by {grown / GIB:.1f} GiB during the "
-                    f"command, past its quota of {self.quotas.workspace_growth_bytes / GIB:.1f} "
-                    "GiB: it was stopped. Write less, or raise `workspace_growth_cap` in "
-                    "config.toml."
+                    f"command, past its quota of {cap / GIB:.1f} GiB: it was stopped. Write "
+                    "less, or raise `workspace_growth_cap` in config.toml."
                 )
+        if self.tmp is None:
+            return None
         used = _size_of(self.tmp, self.quotas.tmp_bytes)
         if used > self.quotas.tmp_bytes:
             return (
@@ -93,3 +109,15 @@ class QuotaWatch:
             self.exceeded = await asyncio.to_thread(self.check)
             if self.exceeded is not None:
                 return
+
+
+def tmpfs_full(output: str, quotas: Quotas) -> str | None:
+    """The report for a command whose writes failed for want of space while its /tmp was a
+    capped tmpfs (bwrap): the cap is the likely cause, the workspace's disk the other one."""
+    if "No space left on device" not in output:
+        return None
+    return (
+        f"writes failed with 'No space left on device': the private /tmp holds at most "
+        f"{quotas.tmp_bytes / GIB:.1f} GiB (or the workspace's disk is full). Keep less in /tmp, "
+        "or raise `tmp_cap` in config.toml."
+    )

@@ -35,7 +35,7 @@ from sandbox.launchers import LauncherName, detect_launcher, prepare
 from sandbox.layout import InsideView, PrivateDirs
 from sandbox.output import CappedOutput, OutputCallback, Stream
 from sandbox.policy import Policy, SandboxLabel, homes_of, secret_paths_for
-from sandbox.quota import Quotas, QuotaWatch
+from sandbox.quota import Quotas, QuotaWatch, tmpfs_full
 
 __all__ = [
     "CommandResult",
@@ -98,6 +98,7 @@ async def run_command(
             "run the command from an existing directory."
         )
     chosen: LauncherName = "none" if not policy.sandboxed else launcher or detect_launcher()
+    quotas = quotas or Quotas()
     dirs = PrivateDirs.create()
     cgroup = CommandCgroup.create(policy.max_processes, policy.max_memory_bytes)
     cancelled = False
@@ -111,13 +112,19 @@ async def run_command(
             dirs=dirs,
             cwd=Path(os.path.realpath(cwd)),
             secrets=secret_paths_for(policy, homes) if policy.sandboxed else [],
+            tmp_bytes=quotas.tmp_bytes,
         )
         argv = [*process_limit_prefix(cgroup, policy.max_processes), *prepared.argv]
         child_env = command_env(env, policy, prepared.inside)
         output = CappedOutput(output_cap_bytes, on_output)
         started = time.monotonic()
         spawn = _Spawn(argv, cwd, child_env, prepared.pass_fds, graceful=chosen == "landlock")
-        watch = QuotaWatch(quotas or Quotas(), roots=policy.writable_roots, tmp=dirs.tmp)
+        watch = QuotaWatch(
+            quotas,
+            roots=policy.writable_roots,
+            tmp=None if chosen == "bwrap" else dirs.tmp,
+            staged=tuple(dirs.staged_repositories.values()),
+        )
         # bwrap's mounts keep protected entries read-only; Landlock's grants do not: put them
         # back as soon as they change, not only when the command ends.
         early = GuardWatch(guard) if guard is not None and chosen == "landlock" else None
@@ -128,9 +135,12 @@ async def run_command(
         finally:
             if early is not None:
                 early.stop()
-        report = guard.restore() if guard is not None else None
+        report = guard.restore(dirs.staged_repositories) if guard is not None else None
         guard = None
         text = output.finish()
+        over_quota = watch.exceeded
+        if over_quota is None and chosen == "bwrap":
+            over_quota = tmpfs_full(text, quotas)
         return CommandResult(
             exit_code=exit_code,
             output=text,
@@ -142,14 +152,14 @@ async def run_command(
             denial=detect_denial(text, exit_code) if policy.sandboxed and not timed_out else None,
             containment=containment_of(chosen, cgroup),
             guard=report,
-            over_quota=watch.exceeded,
+            over_quota=over_quota,
         )
     except asyncio.CancelledError:
         cancelled = True
         raise
     finally:
         if guard is not None:  # interrupted or failed: protected entries are put back all the same
-            guard.restore()
+            guard.restore(dirs.staged_repositories)
         if cancelled:
             # The canceller waits on us: hand the slow part (a big temp dir) to a thread.
             threading.Thread(target=_clean_up, args=(cgroup, dirs), daemon=True).start()

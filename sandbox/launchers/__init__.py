@@ -28,6 +28,7 @@ from sandbox.launchers.landlock import (
 from sandbox.launchers.seatbelt import seatbelt_argv, seatbelt_inside, seatbelt_works
 from sandbox.layout import InsideView, PrivateDirs
 from sandbox.policy import Policy, homes_of, protected_cover_points
+from sandbox.quota import TMP_CAP_BYTES
 
 LauncherName = Literal["bwrap", "landlock", "seatbelt", "none"]
 LauncherSetting = Literal["auto", "bwrap", "landlock", "none"]
@@ -178,8 +179,10 @@ def prepare(
     dirs: PrivateDirs,
     cwd: Path,
     secrets: Sequence[Path],
+    tmp_bytes: int = TMP_CAP_BYTES,
 ) -> Prepared:
-    """The argv running `argv` under `launcher` and how the command sees its private dirs."""
+    """The argv running `argv` under `launcher` and how the command sees its private dirs;
+    `tmp_bytes` caps bwrap's private /tmp (a tmpfs)."""
     if not policy.sandboxed or launcher == "none":
         if policy.sandboxed:
             raise SandboxUnavailable(
@@ -197,6 +200,7 @@ def prepare(
             dirs=dirs,
             cwd=cwd,
             secrets=secrets,
+            tmp_bytes=tmp_bytes,
             seccomp_fd=next(iter(fds), None),
         )
         return Prepared(args, BWRAP_INSIDE, fds)

@@ -1,7 +1,8 @@
 """The bubblewrap launcher: a read-only view of the host with writable roots and masked secrets.
 
 Mount order matters (later mounts cover earlier ones): the host read-only, a fresh /dev and /proc,
-an empty /run (no daemon sockets such as docker's), the private /tmp, the roots, the protected
+an empty /run (no daemon sockets such as docker's), the private /tmp (a size-capped tmpfs), the
+roots, a private staging directory at a root's missing `.git` (`sandbox.new_repo`), the protected
 set re-covered read-only (`sandbox.protect.command_targets`: `.git` but for what git writes,
 nested repositories, the deny list, Tether's own files; placeholders where they are missing),
 then the secret paths masked. Every directory between a root and a protected entry is bound onto
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from sandbox.errors import SandboxUnavailable
 from sandbox.layout import InsideView, PrivateDirs, claimed_placeholder, is_claimed_mountpoint
-from sandbox.policy import Policy, homes_of
+from sandbox.policy import GIT_DIR, Policy, homes_of
 from sandbox.protect import command_targets
 
 BWRAP_INSIDE = InsideView(tmp=Path("/tmp"), home=Path("/tmp/home"))
@@ -76,10 +77,12 @@ def bwrap_argv(
     dirs: PrivateDirs,
     cwd: Path,
     secrets: Sequence[Path],
+    tmp_bytes: int,
     seccomp_fd: int | None = None,
 ) -> list[str]:
     """The full bwrap command line running `argv` under `policy`.
 
+    The private /tmp is a tmpfs of at most `tmp_bytes` (the kernel refuses writes past it).
     `seccomp_fd` is a readable fd holding a BPF program (see `sandbox.seccomp`) that bwrap
     installs on the command; it must be passed to the child.
     """
@@ -88,7 +91,7 @@ def bwrap_argv(
     roots = [Path(os.path.realpath(r)) for r in policy.roots if os.path.isdir(r)]
     args = [path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     args += _run_mask(roots, cwd, policy.allows_network)
-    args += ["--bind", str(dirs.tmp), "/tmp"]
+    args += ["--size", str(tmp_bytes), "--tmpfs", "/tmp", "--dir", str(BWRAP_INSIDE.home)]
     writable = bool(policy.writable_roots)
     for root in roots:
         args += ["--bind" if writable else "--ro-bind", str(root), str(root)]
@@ -121,7 +124,16 @@ def _run_mask(roots: Sequence[Path], cwd: Path, network: bool) -> list[str]:
 def _protect_args(root: Path, policy: Policy, dirs: PrivateDirs) -> list[str]:
     args: list[str] = []
     pinned: set[Path] = set()
+    git_dir = root / GIT_DIR
+    new_repository = not os.path.lexists(git_dir) or is_claimed_mountpoint(git_dir)
+    if new_repository:
+        # No repository at the root: the command may make one (`git init .`), in a private
+        # directory that `sandbox.new_repo` copies back through the allowlist afterwards.
+        dirs.claim_mountpoint(git_dir)
+        args += ["--bind", str(dirs.stage_repository(root)), str(git_dir)]
     for target in command_targets(root, policy, homes_of(os.environ)):
+        if new_repository and _under(target.path, git_dir):
+            continue
         if target.is_symlink:
             raise SandboxUnavailable(
                 f"The protected path {target.path} is a symlink, and the sandbox cannot keep a "

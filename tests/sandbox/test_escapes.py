@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -338,3 +340,54 @@ async def test_concurrent_commands_keep_missing_protected_paths_covered(run: Run
     result = await second
     assert refused_or_undone(result), result.output
     assert not (run.workspace / ".vscode").exists()
+
+
+PLANT_HOOK_AND_FSMONITOR = (
+    "git init -q . && git add -A && git -c user.name=T -c user.email=t@e commit -qm one "
+    "&& printf '#!/bin/sh\\ntouch {marker}\\n' > .git/hooks/pre-commit "
+    "&& chmod +x .git/hooks/pre-commit && git config core.fsmonitor 'touch {marker}; echo' "
+    "&& git config core.hooksPath .git/hooks && git config alias.st '!touch {marker}' "
+    "&& echo ../elsewhere > .git/commondir && mkdir -p .git/info && echo x > .git/info/attributes "
+    "&& ln -sf {marker} .git/COMMIT_EDITMSG"  # git writes the next message through it
+)
+
+
+async def test_a_new_repository_keeps_no_hook_or_config_that_runs_code(run: Runner) -> None:
+    # `git init .` of a root without a repository is legitimate; the hooks and config it plants
+    # are not: git run outside the sandbox afterwards (Tether's or the user's) must run none.
+    shutil.rmtree(run.workspace / ".git")
+    marker = run.workspace.parent / f"pwned-{uuid.uuid4().hex[:8]}"
+    result = await run(PLANT_HOOK_AND_FSMONITOR.format(marker=marker))
+    undone = "\n".join(result.guard.lines if result.guard else [])
+    planted_entries = ("hooks", "commondir", "info/attributes", "COMMIT_EDITMSG")
+    for planted in (*planted_entries, "core.fsmonitor", "core.hookspath", "alias.st"):
+        assert planted in undone, undone
+    git_dir = run.workspace / ".git"
+    assert not (git_dir / "hooks").exists() and not (git_dir / "commondir").exists()
+    assert os.listdir(git_dir / "info") == ["exclude"]  # git's template: ignore patterns only
+    config = (git_dir / "config").read_text()
+    assert "fsmonitor" not in config and "hooksPath" not in config and "alias" not in config
+    env = {"PATH": os.environ["PATH"], "HOME": str(run.workspace.parent)}
+    for argv in (
+        ["status"],
+        ["st"],
+        ["-c", "user.name=U", "-c", "user.email=u@e", "commit", "--allow-empty", "-qm", "two"],
+    ):
+        subprocess.run(["git", *argv], cwd=run.workspace, env=env, capture_output=True, check=False)
+    assert not marker.exists()
+    log = subprocess.run(["git", "log", "--format=%s"], cwd=run.workspace, capture_output=True)
+    assert log.stdout.split() == [b"two", b"one"]
+
+
+async def test_a_new_git_file_pointing_elsewhere_is_removed(run: Runner, outside: Path) -> None:
+    # A `.git` file (a worktree's pointer) would make git outside use a hostile repository.
+    evil = outside / "evil"
+    subprocess.run(["git", "init", "-q", str(evil)], check=True)
+    shutil.rmtree(run.workspace / ".git")
+    result = await run(f"printf 'gitdir: {evil}\\n' > .git")
+    assert not (run.workspace / ".git").is_file()
+    if run.launcher == "bwrap":
+        assert result.exit_code != 0  # its .git is a mount point, and the outside read-only
+    else:
+        assert result.guard is not None
+        assert any(".git as a file" in line for line in result.guard.lines)
