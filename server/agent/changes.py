@@ -1,10 +1,11 @@
 """A proposed edit's way to disk: diff, review (per hunk when the mode asks), apply, record.
 
 The tools (`apply_patch`, `edit_file`) compute new file contents; this module turns them into a
-`fileChange` item the user sees at once, asks for approval when the gate says so, writes only
-the accepted hunks, and keeps the exact hunks so `change/revert` can undo them later. If the file
-changed while the user was deciding, the accepted hunks are merged onto the new content, or the
-file is reported as a conflict and left alone.
+`fileChange` item the user sees at once, has the gate clear it (`Gate.clear_file_change` asks
+when the mode says so), writes only the accepted hunks, and keeps the exact hunks so
+`change/revert` can undo them later. If the file changed while the user was deciding, the
+accepted hunks are merged onto the new content, or the file is reported as a conflict and left
+alone.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from protocol.approval import FileChangeApprovalParams
 from protocol.item import FileChange, FileChangeItem, HunkStatus
 from protocol.item import Hunk as WireHunk
+from server.agent.gate import Declined
+from server.agent.ids import new_id
 from server.agent.journal import ChangeFileRecord, ChangeRecord, HunkRecord
-from server.agent.threads import new_id
 from server.agent.tools.base import ToolContext
 from server.edits.diff import FileDiff, diff_file
 from server.edits.hunks import rebase_change
@@ -59,7 +60,7 @@ def to_wire(fd: FileDiff, statuses: dict[int, HunkStatus] | None = None) -> File
 
 async def review_and_apply(ctx: ToolContext, edits: list[FileEdit]) -> str:
     """Show, approve and apply `edits` (absolute paths); the observation for the model."""
-    roots = [str(r) for r in ctx.thread.roots]
+    roots = [str(r) for r in ctx.conversation.roots]
     outcomes = [_outcome(e, roots) for e in edits]
     outcomes = [o for o in outcomes if o.diff.hunks or o.diff.kind != "update" or o.old_path]
     if not outcomes:
@@ -68,39 +69,24 @@ async def review_and_apply(ctx: ToolContext, edits: list[FileEdit]) -> str:
         id=new_id("item"), status="inProgress", changes=[to_wire(o.diff) for o in outcomes]
     )
     ctx.stream.started(item)
-    accepted = {o.path: {h.index for h in o.diff.hunks} for o in outcomes}
-    reason = ctx.gate.edit_approval_reason(
-        [o.path for o in outcomes] + [o.old_path for o in outcomes if o.old_path]
+    clearance = await ctx.gate.clear_file_change(
+        ctx.stream, item, [o.path for o in outcomes] + [o.old_path for o in outcomes if o.old_path]
     )
-    if reason is not None:
-        item.reason = reason
-        answer = await ctx.gate.ask(
-            item,
-            FileChangeApprovalParams(
-                thread_id=ctx.thread.thread.id,
-                turn_id=ctx.stream.turn.id,
-                item_id=item.id,
-                changes=item.changes,
-                reason=reason,
-            ),
+    if isinstance(clearance, Declined):
+        _finish(ctx, item, outcomes, "declined")
+        return (
+            "The user declined this change; nothing was written. Ask what they want "
+            "instead of trying the same edit again."
         )
-        if answer.decision == "decline":
-            _finish(ctx, item, outcomes, "declined")
-            return (
-                "The user declined this change; nothing was written. Ask what they want "
-                "instead of trying the same edit again."
-            )
-        if answer.decision == "acceptForSession":
-            ctx.thread.session_edits_ok = True
-        if answer.accepted is not None:
-            chosen = {Path(s.path): set(s.indexes) for s in answer.accepted}
-            accepted = {
-                o.path: chosen.get(o.path, chosen.get(o.old_path or o.path, set()))
-                for o in outcomes
-            }
+    accepted = {o.path: {h.index for h in o.diff.hunks} for o in outcomes}
+    if clearance.accepted is not None:
+        chosen = {Path(s.path): set(s.indexes) for s in clearance.accepted}
+        accepted = {
+            o.path: chosen.get(o.path, chosen.get(o.old_path or o.path, set())) for o in outcomes
+        }
     for o in outcomes:
         await _write(ctx, o, accepted[o.path])
-    ctx.thread.record_change(change_record(item.id, outcomes))
+    ctx.conversation.record_change(change_record(item.id, outcomes))
     status = _finish(ctx, item, outcomes, None)
     ctx.stream.diff_updated(ctx.turn_files.diff())
     return _observation(outcomes, status)

@@ -1,32 +1,96 @@
-"""The gate every tool passes before it touches anything: PROTOCOL.md §6 for one thread's turn.
+"""The gate every tool passes before it touches anything: PROTOCOL.md §6 for one thread.
 
-It resolves paths (escape tricks are refused by `sandbox.paths`), asks the user when the mode
-says so, and remembers what the user allowed for the session. The decisions themselves come
-from `sandbox.approval_policy`; this module does the asking and the bookkeeping.
+One call per action. Each says what happens and, when the mode says so, asks the user first:
+- `clear_read(stream, item, path)`: the real path to read; ToolFailed when refused or declined.
+- `clear_write(path)`: the real path an edit would write; ToolFailed for escape tricks, secrets.
+- `clear_file_change(stream, item, paths)`: `EditsCleared` (which hunks) or `Declined`.
+- `clear_command(stream, command, ...)`: `CommandCleared` (sandbox policy), `Refused` or
+  `Declined`; the gate opens the command item, since what it shows (sandbox, reason) is its verdict.
+- `clear_undo(path)`: None, or why an undo may not write `path`.
+
+The decisions come from `sandbox.approval_policy` (pure functions); this module resolves paths
+(escape tricks are refused by `sandbox.paths`), builds every approval request, and owns the
+session grants: what the user allowed for the rest of the thread (acceptForSession of commands,
+reads, edits). There is one Gate per thread; the `Agent` keeps it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from protocol.approval import CommandApprovalParams, CommandApprovalResult, FileReadApprovalParams
+from protocol.approval import (
+    CommandApprovalParams,
+    CommandApprovalResult,
+    FileChangeApprovalParams,
+    FileReadApprovalParams,
+    HunkSelection,
+)
 from protocol.base import LauncherKind, Mode, SandboxKind, ServerRequest
-from protocol.item import CommandExecutionItem, Item
+from protocol.item import CommandExecutionItem, FileChangeItem, Item
 from sandbox.approval_policy import CommandDecision, decide_command, decide_file_access
 from sandbox.paths import PathDenied, PathVerdict, resolve_for_read, resolve_for_write
 from sandbox.policy import DEFAULT_SECRET_PATHS, Policy, PolicyKind
-from sandbox.rules import RuleError, broad_prefix_reason, load_rules, remember_approval
+from sandbox.rules import (
+    RuleError,
+    SessionRules,
+    broad_prefix_reason,
+    load_rules,
+    remember_approval,
+)
+from server.agent.conversation import Conversation
+from server.agent.errors import ToolFailed, TurnCancelled
+from server.agent.ids import new_id
 from server.agent.stream import TurnStream
-from server.agent.threads import ThreadState
-from server.agent.tools.base import ToolFailed, TurnCancelled
-from server.config import Settings
 
 T = TypeVar("T")
+G = TypeVar("G", bound="Gate")
 
 COMMAND_MEMORY_CAP = 16 * 1024**3
 """A runaway command is killed at 16 GiB rather than taking the machine (and the editor) down."""
+
+
+@dataclass(frozen=True)
+class CommandCleared:
+    """Run the command (its item is open, `inProgress`) under `policy`."""
+
+    item: CommandExecutionItem
+    policy: Policy
+
+
+@dataclass(frozen=True)
+class EditsCleared:
+    """Apply the edit: every hunk when `accepted` is None, else only the listed ones."""
+
+    accepted: list[HunkSelection] | None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Not allowed, nobody asked (a forbid rule); the item is completed as declined."""
+
+    item: Item
+    reason: str
+
+
+@dataclass(frozen=True)
+class Declined:
+    """The user said no; a command item is completed as declined."""
+
+    item: Item
+
+
+@dataclass
+class SessionGrants:
+    """What the user allowed for the rest of the thread."""
+
+    commands: SessionRules = field(default_factory=SessionRules)
+    read_dirs: list[Path] = field(default_factory=lambda: [])
+    """Directories outside the roots the user allowed reading."""
+    edits: bool = False
+    """acceptForSession on a file change: edits in this workspace apply without asking."""
 
 
 def rule_warnings(rules: list[list[str]]) -> dict[str, str]:
@@ -42,91 +106,70 @@ def rule_warnings(rules: list[list[str]]) -> dict[str, str]:
     return warnings
 
 
-def thread_policy(state: ThreadState, home: Path | None, kind: PolicyKind) -> Policy:
-    """The sandbox policy of one thread's commands or file tools."""
-    # Tether's own state (sessions, rules, keys) stays out of reach wherever TETHER_HOME is.
-    secrets = (*DEFAULT_SECRET_PATHS, *([str(home)] if home else []))
-    return Policy(
-        kind=kind,
-        roots=tuple(state.roots),
-        secret_paths=secrets,  # type: ignore[arg-type]
-        max_memory_bytes=COMMAND_MEMORY_CAP,
-    )
-
-
-def write_root(roots: list[Path], path: Path) -> Path:
-    """The directory a write to `path` (as the gate resolved it) must stay below: its workspace
-    root, or `/` for an approved write outside the roots. No directory on the way may be a
-    symlink either way (`server.edits.atomic`), so a swap after the check cannot redirect it."""
-    return next((root for root in roots if path.is_relative_to(root)), Path("/"))
-
-
-def undo_refusal(state: ThreadState, path: Path, home: Path | None = None) -> str | None:
-    """Why an undo (`change/revert`, `turn/revert`) may not write `path`, or None when it may.
-
-    The checks of a fresh edit: escape tricks and secrets are refused; protected paths and paths
-    outside the roots need fullAccess (an undo cannot ask, and the user's click approved the
-    content, not a path that may have changed meaning since). A path that now leads elsewhere
-    through a symlink is refused too: the undo would write somewhere the change never touched.
-    """
-    mode = state.thread.mode
-    kind: PolicyKind = "fullAccess" if mode == "fullAccess" else "workspaceWrite"
-    try:
-        verdict = resolve_for_write(
-            path, cwd=Path(state.thread.cwd), policy=thread_policy(state, home, kind)
-        )
-    except PathDenied as exc:
-        return f"{exc} The undo was not applied."
-    if verdict.path != path:
-        return (
-            f"{path} now leads to {verdict.path} through a symlink; the undo was not applied. "
-            "Put the directory back, or restore the file by hand."
-        )
-    if mode == "fullAccess":
-        return None
-    if verdict.secret:
-        return f"{path} is a secret file (credentials); the undo was not applied."
-    if verdict.protected is not None or not verdict.inside_roots:
-        where = f"protected ({verdict.protected})" if verdict.protected else "outside the workspace"
-        return (
-            f"{path} is {where}, so an undo may not write it in {mode} mode; it was left as it "
-            "is. Restore it by hand, or switch to fullAccess and undo again."
-        )
-    return None
-
-
 class Gate:
     def __init__(
-        self, state: ThreadState, stream: TurnStream, launcher: LauncherKind, settings: Settings
+        self,
+        conversation: Conversation,
+        launcher: LauncherKind,
+        home: Path,
     ) -> None:
-        self.state = state
-        self.stream = stream
+        self._conversation = conversation
         self.launcher: LauncherKind = launcher
-        self.settings = settings
-        self.home = settings.home
+        self._home = home
+        self._grants = SessionGrants()
+        self._problems_shown: set[str] = set()
+
+    def variant(self, rules: type[G]) -> G:
+        """This gate with a subclass's rules for one turn (`server.agent.inline`): same thread,
+        same session grants."""
+        if type(self) is rules:
+            return self
+        other = rules(self._conversation, self.launcher, self._home)
+        other._grants, other._problems_shown = self._grants, self._problems_shown
+        return other
 
     @property
     def mode(self) -> Mode:
-        return self.state.thread.mode
+        return self._conversation.mode
 
     @property
-    def cwd(self) -> Path:
-        return Path(self.state.thread.cwd)
+    def _cwd(self) -> Path:
+        return self._conversation.cwd
+
+    @property
+    def _roots(self) -> list[Path]:
+        return self._conversation.roots
 
     def _policy(self, kind: PolicyKind) -> Policy:
-        return thread_policy(self.state, self.home, kind)
+        # Tether's own state (sessions, rules, keys) stays out of reach wherever TETHER_HOME is.
+        secrets = (*DEFAULT_SECRET_PATHS, str(self._home))
+        return Policy(
+            kind=kind,
+            roots=tuple(self._roots),
+            secret_paths=secrets,  # type: ignore[arg-type]
+            max_memory_bytes=COMMAND_MEMORY_CAP,
+        )
 
     def file_policy(self) -> Policy:
+        """The policy the file tools' paths are checked against."""
         return self._policy("fullAccess" if self.mode == "fullAccess" else "workspaceWrite")
+
+    def read_only_sandbox(self) -> tuple[Policy, LauncherKind] | None:
+        """Where a reader the agent runs itself (ripgrep) runs; None in fullAccess."""
+        if self.mode == "fullAccess":
+            return None
+        return self._policy("readOnly"), self._launcher_for("readOnly")
 
     def _resolve(self, resolve: Callable[..., PathVerdict], requested: str) -> PathVerdict:
         """`sandbox.paths`' verdict on a path; an escape trick becomes a message for the model."""
         try:
-            return resolve(requested, cwd=self.cwd, policy=self.file_policy())
+            return resolve(requested, cwd=self._cwd, policy=self.file_policy())
         except PathDenied as exc:
             raise ToolFailed(str(exc)) from None
 
-    async def readable(self, requested: str, item: Item) -> Path:
+    # files
+
+    async def clear_read(self, stream: TurnStream, item: Item, requested: str) -> Path:
         """The real path to read, after the user approved a read outside the roots if needed."""
         verdict = self._resolve(resolve_for_read, requested)
         if verdict.secret and self.mode != "fullAccess":
@@ -141,13 +184,14 @@ class Gate:
             mode=self.mode,
             session_edits_ok=False,
         )
-        if decision.action == "auto" or self._read_allowed(verdict.path):
+        if decision.action == "auto" or self._read_granted(verdict.path):
             return verdict.path
-        answer = await self.ask(
+        answer = await self._ask(
+            stream,
             item,
             FileReadApprovalParams(
-                thread_id=self.state.thread.id,
-                turn_id=self.stream.turn.id,
+                thread_id=self._conversation.id,
+                turn_id=stream.turn.id,
                 item_id=item.id,
                 path=str(verdict.path),
                 reason=decision.reason,
@@ -156,17 +200,15 @@ class Gate:
         if answer.decision == "decline":
             raise ToolFailed(f"The user declined reading {verdict.path} (outside the workspace).")
         if answer.decision == "acceptForSession":
-            self.state.read_grants.append(verdict.path.parent)
+            self._grants.read_dirs.append(verdict.path.parent)
         return verdict.path
 
-    def write_root(self, path: Path) -> Path:
-        """See `write_root`: where a write to the resolved `path` must stay."""
-        return write_root(self.state.roots, path)
+    def _read_granted(self, path: Path) -> bool:
+        return any(path.is_relative_to(d) for d in self._grants.read_dirs)
 
-    def writable(self, requested: str) -> Path:
+    def clear_write(self, requested: str) -> Path:
         """The real path an edit would write; escape tricks and secrets are refused."""
-        verdict = self._write_verdict(requested)
-        return verdict.path
+        return self._write_verdict(requested).path
 
     def _write_verdict(self, requested: str) -> PathVerdict:
         verdict = self._resolve(resolve_for_write, requested)
@@ -176,6 +218,32 @@ class Gate:
                 "the agent write it."
             )
         return verdict
+
+    async def clear_file_change(
+        self, stream: TurnStream, item: FileChangeItem, paths: list[Path]
+    ) -> EditsCleared | Declined:
+        """Apply at once, or ask about the item's changes (hunk by hunk) when the mode says so;
+        an acceptForSession lets later edits in the workspace apply without asking."""
+        reason = self.edit_approval_reason(paths)
+        if reason is None:
+            return EditsCleared(None)
+        item.reason = reason
+        answer = await self._ask(
+            stream,
+            item,
+            FileChangeApprovalParams(
+                thread_id=self._conversation.id,
+                turn_id=stream.turn.id,
+                item_id=item.id,
+                changes=item.changes,
+                reason=reason,
+            ),
+        )
+        if answer.decision == "decline":
+            return Declined(item)
+        if answer.decision == "acceptForSession":
+            self._grants.edits = True
+        return EditsCleared(answer.accepted)
 
     def edit_approval_reason(self, paths: list[Path]) -> str | None:
         """Why the user must approve an edit of these paths, or None when it applies at once."""
@@ -187,18 +255,94 @@ class Gate:
                 inside_roots=verdict.inside_roots,
                 protected=verdict.protected is not None,
                 mode=self.mode,
-                session_edits_ok=self.state.session_edits_ok,
+                session_edits_ok=self._grants.edits,
             )
             if decision.action == "prompt":
                 reasons.append(decision.reason)
         return " ".join(dict.fromkeys(reasons)) or None
 
+    def write_root(self, path: Path) -> Path:
+        """The directory a write to `path` (as the gate resolved it) must stay below: its
+        workspace root, or `/` for an approved write outside the roots. No directory on the way
+        may be a symlink either way (`server.edits.atomic`), so a swap after the check cannot
+        redirect it."""
+        return next((root for root in self._roots if path.is_relative_to(root)), Path("/"))
+
+    def clear_undo(self, path: Path) -> str | None:
+        """Why an undo (`change/revert`, `turn/revert`) may not write `path`, or None when it may.
+
+        The checks of a fresh edit: escape tricks and secrets are refused; protected paths and
+        paths outside the roots need fullAccess (an undo cannot ask, and the user's click
+        approved the content, not a path that may have changed meaning since). A path that now
+        leads elsewhere through a symlink is refused too: the undo would write somewhere the
+        change never touched.
+        """
+        mode = self.mode
+        try:
+            verdict = resolve_for_write(path, cwd=self._cwd, policy=self.file_policy())
+        except PathDenied as exc:
+            return f"{exc} The undo was not applied."
+        if verdict.path != path:
+            return (
+                f"{path} now leads to {verdict.path} through a symlink; the undo was not applied. "
+                "Put the directory back, or restore the file by hand."
+            )
+        if mode == "fullAccess":
+            return None
+        if verdict.secret:
+            return f"{path} is a secret file (credentials); the undo was not applied."
+        if verdict.protected is not None or not verdict.inside_roots:
+            where = (
+                f"protected ({verdict.protected})" if verdict.protected else "outside the workspace"
+            )
+            return (
+                f"{path} is {where}, so an undo may not write it in {mode} mode; it was left as "
+                "it is. Restore it by hand, or switch to fullAccess and undo again."
+            )
+        return None
+
     # commands
 
-    def command_cwd(self, workdir: str | None) -> Path:
+    async def clear_command(
+        self,
+        stream: TurnStream,
+        command: str,
+        *,
+        workdir: str | None,
+        escalate: bool,
+        justification: str | None,
+    ) -> CommandCleared | Refused | Declined:
+        """Open the command's item and decide: run (in which sandbox), refuse, or ask first.
+        acceptForSession and acceptAlways answers are remembered."""
+        cwd = self._command_cwd(workdir)
+        decision = self._decide_command(stream, command, escalate=escalate)
+        item = CommandExecutionItem(
+            id=new_id("item"),
+            command=command,
+            cwd=str(cwd),
+            status="inProgress",
+            output="",
+            sandbox=decision.sandbox,
+            launcher=self._launcher_for(decision.sandbox),
+            reason=justification or None,
+        )
+        stream.started(item)
+        if decision.action == "refuse":
+            item.status, item.reason = "declined", decision.reason
+            stream.completed(item)
+            return Refused(item, decision.reason)
+        if decision.action == "prompt" and not await self._approve(
+            stream, item, decision, escalate=escalate
+        ):
+            item.status = "declined"
+            stream.completed(item)
+            return Declined(item)
+        return CommandCleared(item, self._command_policy(item.sandbox))
+
+    def _command_cwd(self, workdir: str | None) -> Path:
         """Where a command runs: the cwd, or a directory inside the roots."""
         if not workdir:
-            return self.cwd
+            return self._cwd
         verdict = self._resolve(resolve_for_read, workdir)
         if not verdict.path.is_dir():
             raise ToolFailed(f"workdir {workdir} is not a directory.")
@@ -209,25 +353,27 @@ class Gate:
             )
         return verdict.path
 
-    def decide_command(self, command: str, *, escalate: bool) -> CommandDecision:
-        rules = load_rules(self.home, self.state.roots)
+    def _decide_command(
+        self, stream: TurnStream, command: str, *, escalate: bool
+    ) -> CommandDecision:
+        rules = load_rules(self._home, self._roots)
         for problem in rules.problems:
-            if problem not in self.state.rule_problems_shown:
-                self.state.rule_problems_shown.add(problem)
-                self.stream.warn(f"rules: {problem}")
+            if problem not in self._problems_shown:
+                self._problems_shown.add(problem)
+                stream.warn(f"rules: {problem}")
         return decide_command(
             command,
             self.mode,
             rules,
-            self.state.session_rules,
+            self._grants.commands,
             launcher=self.launcher,
             wants_escalation=escalate,
         )
 
-    def launcher_for(self, sandbox: SandboxKind) -> LauncherKind:
+    def _launcher_for(self, sandbox: SandboxKind) -> LauncherKind:
         return "none" if sandbox == "none" else self.launcher
 
-    def command_policy(self, sandbox: SandboxKind) -> Policy:
+    def _command_policy(self, sandbox: SandboxKind) -> Policy:
         kinds: dict[SandboxKind, PolicyKind] = {
             "readOnly": "readOnly",
             "workspaceWrite": "workspaceWrite",
@@ -235,16 +381,22 @@ class Gate:
         }
         return self._policy(kinds[sandbox])
 
-    async def approve_command(
-        self, item: CommandExecutionItem, decision: CommandDecision, *, escalate: bool
+    async def _approve(
+        self,
+        stream: TurnStream,
+        item: CommandExecutionItem,
+        decision: CommandDecision,
+        *,
+        escalate: bool,
     ) -> bool:
         """Ask the user; remember acceptForSession and acceptAlways answers. False: declined."""
         suggested = decision.suggested_rules
-        answer = await self.ask(
+        answer = await self._ask(
+            stream,
             item,
             CommandApprovalParams(
-                thread_id=self.state.thread.id,
-                turn_id=self.stream.turn.id,
+                thread_id=self._conversation.id,
+                turn_id=stream.turn.id,
                 item_id=item.id,
                 command=item.command,
                 cwd=item.cwd,
@@ -262,10 +414,12 @@ class Gate:
         if answer.decision == "decline":
             return False
         if answer.decision in ("acceptForSession", "acceptAlways"):
-            self._remember(answer, item.command, escalate)
+            self._remember(stream, answer, item.command, escalate)
         return True
 
-    def _remember(self, answer: CommandApprovalResult, command: str, escalate: bool) -> None:
+    def _remember(
+        self, stream: TurnStream, answer: CommandApprovalResult, command: str, escalate: bool
+    ) -> None:
         """Keep an acceptForSession/acceptAlways answer; a rule that cannot be kept (not a
         prefix of the command, too broad) still lets this command run, and the user is told."""
         decision = "acceptAlways" if answer.decision == "acceptAlways" else "acceptForSession"
@@ -278,34 +432,31 @@ class Gate:
                 command,
                 rule=answer.rule,
                 scope=answer.scope,
-                rules=load_rules(self.home, self.state.roots),
-                session=self.state.session_rules,
-                home=self.home,
+                rules=load_rules(self._home, self._roots),
+                session=self._grants.commands,
+                home=self._home,
                 workspace_root=self._root_of_cwd(),
                 escalated=escalate,
             )
         except (RuleError, OSError) as exc:
-            self.stream.warn(f"Approval not remembered as asked: {exc}. This command runs once.")
+            stream.warn(f"Approval not remembered as asked: {exc}. This command runs once.")
 
     def _root_of_cwd(self) -> Path:
-        return next(
-            (r for r in self.state.roots if self.cwd.is_relative_to(r)), self.state.roots[0]
-        )
+        return next((r for r in self._roots if self._cwd.is_relative_to(r)), self._roots[0])
 
-    def _read_allowed(self, path: Path) -> bool:
-        return any(path.is_relative_to(d) for d in self.state.read_grants)
+    # asking
 
-    async def ask(self, item: Item, params: ServerRequest[T]) -> T:
+    async def _ask(self, stream: TurnStream, item: Item, params: ServerRequest[T]) -> T:
         """Put the item in `pending`, ask the client, and return the answer; "cancel" stops the
         turn. While pending, an interrupt cancels the request (`$/cancelRequest`)."""
         previous = getattr(item, "status", None)
         item.status = "pending"  # type: ignore[union-attr]
-        self.stream.updated(item)
-        answer = await self.stream.request(params)
+        stream.updated(item)
+        answer = await stream.request(params)
         if getattr(answer, "decision", None) == "cancel":
             item.status = "declined"  # type: ignore[union-attr]
-            self.stream.completed(item)
+            stream.completed(item)
             raise TurnCancelled
         item.status = previous or "inProgress"  # type: ignore[union-attr]
-        self.stream.updated(item)
+        stream.updated(item)
         return answer

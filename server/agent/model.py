@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from protocol.base import Usage, WireApi
+from server.agent.errors import ModelError
 from server.agent.history import Entry, to_chat_messages, to_responses_input
 
 
@@ -56,24 +57,6 @@ ModelEvent = TextDelta | ReasoningDelta | ToolCallReady | Finished
 
 
 _DECODER = msgspec.json.Decoder()
-
-
-class ModelError(Exception):
-    """A model call failed. `retryable` says whether trying again may help; `retry_after` is the
-    server's requested wait in seconds, when it gave one."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retryable: bool,
-        retry_after: float | None = None,
-        status: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.status = status
 
 
 @dataclass(frozen=True, slots=True)

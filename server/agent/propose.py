@@ -13,21 +13,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from protocol.errors import ErrorCode
 from protocol.turn import Turn
 from server.agent.changes import review_and_apply
+from server.agent.errors import AgentError, ToolFailed, TurnCancelled
 from server.agent.gate import Gate
 from server.agent.history import UserEntry
-from server.agent.service import Agent, AgentError
-from server.agent.tools.base import ToolContext, ToolFailed, TurnCancelled
-from server.agent.turn import TurnRunner, TurnServices
+from server.agent.service import Agent
+from server.agent.tools.base import ToolContext
+from server.agent.turn import ThreadParts, TurnRunner, TurnServices
 from server.edits.patch import FileEdit
-
-if TYPE_CHECKING:
-    from server.agent.threads import ThreadState
 
 log = logging.getLogger(__name__)
 
@@ -178,10 +176,17 @@ class _ReviewGate(Gate):
 class ProposalRun(TurnRunner):
     """A turn that proposes one edit and ends when the user has reviewed it."""
 
-    def __init__(self, services: TurnServices, state: ThreadState, path: str, content: str) -> None:
-        super().__init__(services, state, state.thread.model or "", [])
+    def __init__(
+        self,
+        services: TurnServices,
+        thread: ThreadParts,
+        path: str,
+        content: str,
+        on_finish: Callable[[TurnRunner], None],
+    ) -> None:
+        super().__init__(services, thread, thread.conversation.thread.model or "", [], on_finish)
         try:
-            target = self.gate.writable(path)
+            target = self.gate.clear_write(path)
             current = self.files.read(target)
         except ToolFailed as exc:
             raise AgentError(ErrorCode.INVALID_PARAMS, f"change/propose: {exc}") from None
@@ -197,9 +202,16 @@ class ProposalRun(TurnRunner):
 
     async def _run(self) -> None:
         try:
-            ctx = ToolContext(self.state, self.stream, self.gate, self.files, self.turn_files)
+            ctx = ToolContext(
+                self.conversation,
+                self.stream,
+                self.gate,
+                self.files,
+                self.turn_files,
+                self.services.settings,
+            )
             outcome = await review_and_apply(ctx, [self._edit])
-            self.state.add_entry(
+            self.conversation.add_entry(
                 UserEntry(f"<context>The user applied a code block of yours: {outcome}</context>")
             )
             self.turn.status = "completed"
@@ -214,24 +226,9 @@ class ProposalRun(TurnRunner):
 
 def propose(agent: Agent, thread_id: str, path: str, content: str) -> Turn:
     """Start the proposal turn of `change/propose`; it streams like any turn."""
-    agent.read_thread(thread_id)  # THREAD_NOT_FOUND, and the thread watched
-    state = agent.threads.get(thread_id)
-    assert state is not None
-    if state.running is not None:
-        raise AgentError(
-            ErrorCode.TURN_ALREADY_RUNNING,
-            f"a turn is already running on thread {thread_id}: {state.running.turn.id}; "
-            "apply the code block when it has ended",
-        )
-    services = TurnServices(
-        settings=agent.settings,
-        notifier=agent.notifier,
-        model_client=agent.model_client,
-        tools=agent.tools,
-        gate_for=lambda s, stream: _ReviewGate(s, stream, agent.launcher, agent.settings),
-        read_buffer=agent.read_buffer,
-        checkpoints=agent.checkpoints,
-    )
-    run = ProposalRun(services, state, path, content)
-    run.start()
-    return run.turn
+
+    def build(services: TurnServices, thread: ThreadParts) -> ProposalRun:
+        review = ThreadParts(thread.conversation, thread.gate.variant(_ReviewGate), thread.watcher)
+        return ProposalRun(services, review, path, content, agent.turn_finished)
+
+    return agent.start_runner(thread_id, build, "apply the code block when it has ended").turn

@@ -1,4 +1,9 @@
-"""The agent as the handlers see it: one object per server, one method per protocol request."""
+"""The agent as the handlers see it: one object per server, one method per protocol request.
+
+Per thread it keeps three parts, each the only owner of its state: the `Conversation` (from
+`ThreadManager`), the `Gate` with the session grants, and the `WorkspaceWatcher`; and the map
+of running turns (`TurnRunner`), one at most per thread.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from protocol.approval import HunkSelection
 from protocol.base import LauncherKind, Mode
@@ -16,28 +22,22 @@ from protocol.item import Item, UserInput
 from protocol.model import ModelInfo, ModelListResult
 from protocol.thread import Thread, ThreadListResult, ThreadModeChangedNotification
 from protocol.turn import Turn
+from server.agent.conversation import Conversation
+from server.agent.errors import AgentError
 from server.agent.files import EditorFiles
 from server.agent.gate import Gate
 from server.agent.model import ModelClient
-from server.agent.stream import Notifier, TurnStream
-from server.agent.threads import ThreadManager, ThreadState
+from server.agent.stream import Notifier
+from server.agent.threads import ThreadManager
 from server.agent.tools.registry import default_tools
-from server.agent.turn import TurnRunner, TurnServices
-from server.agent.undo import UndoError, revert_change, revert_turn
+from server.agent.turn import ThreadParts, TurnRunner, TurnServices
+from server.agent.undo import revert_change, revert_turn
 from server.agent.watcher import WorkspaceWatcher
 from server.config import Settings
 from server.edits.checkpoints import CheckpointStore
 
 log = logging.getLogger(__name__)
-
-
-class AgentError(Exception):
-    """A request the agent cannot serve; the handlers turn it into a JSON-RPC error."""
-
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+R = TypeVar("R", bound=TurnRunner)
 
 
 @dataclass
@@ -62,6 +62,9 @@ class Agent:
         self.threads = ThreadManager(settings.home)
         self.checkpoints = CheckpointStore(settings.home / "checkpoints")
         self.tools = default_tools()
+        self._parts: dict[str, ThreadParts] = {}
+        self._running: dict[str, TurnRunner] = {}
+        """The running turn of each thread that has one."""
         self._client: ModelClient | None = None
         self._client_key: _ClientKey | None = None
         self._client_lock = asyncio.Lock()
@@ -69,27 +72,36 @@ class Agent:
     def update_settings(self, settings: Settings) -> None:
         if settings.home != self.settings.home:
             self.threads = ThreadManager(settings.home)
+            self._parts = {}
             self.checkpoints = CheckpointStore(settings.home / "checkpoints")
         self.settings = settings
 
     # threads
 
-    def _thread(self, thread_id: str) -> ThreadState:
-        state = self.threads.get(thread_id)
-        if state is None:
+    def _thread(self, thread_id: str) -> ThreadParts:
+        """The thread's parts; the first time, its gate, and its watcher started."""
+        if (parts := self._parts.get(thread_id)) is not None:
+            return parts
+        conversation = self.threads.get(thread_id)
+        if conversation is None:
             raise AgentError(ErrorCode.THREAD_NOT_FOUND, f"thread not found: {thread_id}")
-        self._watch(state)
-        return state
+        parts = ThreadParts(
+            conversation,
+            Gate(conversation, self.launcher, self.settings.home),
+            self._watch(conversation),
+        )
+        self._parts[thread_id] = parts
+        return parts
 
-    def _watch(self, state: ThreadState) -> None:
+    def _watch(self, conversation: Conversation) -> WorkspaceWatcher:
         """Watch the thread's roots, and take their first snapshot in the background: it reads
         every file once, which the first command of a turn should not wait for."""
-        if state.watcher is None:
-            state.watcher = WorkspaceWatcher(state.roots)
-            state.watcher.start()
-            loop = asyncio.get_running_loop()
-            for root in state.roots:
-                loop.run_in_executor(None, self.checkpoints.snapshot, root)
+        watcher = WorkspaceWatcher(conversation.roots)
+        watcher.start()
+        loop = asyncio.get_running_loop()
+        for root in conversation.roots:
+            loop.run_in_executor(None, self.checkpoints.snapshot, root)
+        return watcher
 
     def start_thread(
         self, cwd: str, roots: list[str] | None, mode: Mode | None, model: str | None
@@ -142,15 +154,15 @@ class Agent:
         return ThreadListResult(threads=page, next_cursor=next_cursor)
 
     def read_thread(self, thread_id: str) -> tuple[Thread, list[Turn]]:
-        state = self._thread(thread_id)
-        return state.thread, state.turns
+        conversation = self._thread(thread_id).conversation
+        return conversation.thread, conversation.turns
 
     def set_mode(self, thread_id: str, mode: Mode) -> Thread:
-        state = self._thread(thread_id)
-        if state.thread.mode != mode:
-            state.set_mode(mode)
+        conversation = self._thread(thread_id).conversation
+        if conversation.mode != mode:
+            conversation.set_mode(mode)
             self.notifier.notify(ThreadModeChangedNotification(thread_id=thread_id, mode=mode))
-        return state.thread
+        return conversation.thread
 
     # turns
 
@@ -162,39 +174,65 @@ class Agent:
         gate: type[Gate] = Gate,
     ) -> Turn:
         """`gate`: the rules the turn's tools pass (`server.agent.inline` proposes only)."""
-        state = self._thread(thread_id)
-        if state.running is not None:
-            raise AgentError(
-                ErrorCode.TURN_ALREADY_RUNNING,
-                f"a turn is already running on thread {thread_id}: "
-                f"{state.running.turn.id}; interrupt it or steer it",
-            )
+        parts = self._thread(thread_id)
+        self._refuse_if_running(thread_id)
         if not user_input:
             raise AgentError(
                 ErrorCode.INVALID_PARAMS, "invalid params for turn/start: `input` is empty"
             )
-        chosen = model or state.thread.model or self.settings.effective_model
+        chosen = self._model_for(parts.conversation, model)
+        parts.conversation.name_after(user_input)
+        turn_parts = ThreadParts(parts.conversation, parts.gate.variant(gate), parts.watcher)
+        runner = TurnRunner(self._services(), turn_parts, chosen, user_input, self.turn_finished)
+        return self._start(runner).turn
+
+    def start_runner(
+        self, thread_id: str, build: Callable[[TurnServices, ThreadParts], R], hint: str
+    ) -> R:
+        """Start a turn of another kind (`server.agent.propose`): `build` makes its runner from
+        the services and the thread's parts, with `on_finish=agent.turn_finished`; `hint` ends
+        the error message when a turn is already running."""
+        parts = self._thread(thread_id)
+        self._refuse_if_running(thread_id, hint)
+        return self._start(build(self._services(), parts))
+
+    def _model_for(self, conversation: Conversation, model: str | None) -> str:
+        chosen = model or conversation.thread.model or self.settings.effective_model
         if (problem := self.settings.endpoint_problem()) is not None or not chosen:
             raise AgentError(ErrorCode.MODEL_UNAVAILABLE, problem or "No model is configured.")
-        state.name_after(user_input)
-        runner = TurnRunner(self._services(gate), state, chosen, user_input)
+        return chosen
+
+    def _refuse_if_running(self, thread_id: str, hint: str = "interrupt it or steer it") -> None:
+        if (running := self._running.get(thread_id)) is not None:
+            raise AgentError(
+                ErrorCode.TURN_ALREADY_RUNNING,
+                f"a turn is already running on thread {thread_id}: {running.turn.id}; {hint}",
+            )
+
+    def _start(self, runner: R) -> R:
+        self._running[runner.conversation.id] = runner
         runner.start()
-        return runner.turn
+        return runner
+
+    def turn_finished(self, runner: TurnRunner) -> None:
+        """A runner's `on_finish`: the thread has no running turn from now on."""
+        if self._running.get(runner.conversation.id) is runner:
+            del self._running[runner.conversation.id]
 
     def compact(self, thread_id: str) -> None:
         """Compact now (a turn of its own), or at the running turn's next model call."""
-        state = self._thread(thread_id)
-        if state.running is not None:
-            state.running.request_compaction()
+        parts = self._thread(thread_id)
+        if (running := self._running.get(thread_id)) is not None:
+            running.request_compaction()
             return
-        model = state.thread.model or self.settings.effective_model
-        if (problem := self.settings.endpoint_problem()) is not None or not model:
-            raise AgentError(ErrorCode.MODEL_UNAVAILABLE, problem or "No model is configured.")
-        TurnRunner(self._services(), state, model, [], compact_only=True).start()
+        model = self._model_for(parts.conversation, None)
+        self._start(
+            TurnRunner(self._services(), parts, model, [], self.turn_finished, compact_only=True)
+        )
 
-    def _running(self, thread_id: str, turn_id: str) -> TurnRunner:
-        state = self._thread(thread_id)
-        runner = state.running
+    def _running_turn(self, thread_id: str, turn_id: str) -> TurnRunner:
+        self._thread(thread_id)
+        runner = self._running.get(thread_id)
         if runner is None or runner.turn.id != turn_id:
             raise AgentError(
                 ErrorCode.TURN_NOT_RUNNING, f"turn {turn_id} is not running on thread {thread_id}"
@@ -202,10 +240,10 @@ class Agent:
         return runner
 
     def steer(self, thread_id: str, turn_id: str, user_input: list[UserInput]) -> None:
-        self._running(thread_id, turn_id).steer(user_input)
+        self._running_turn(thread_id, turn_id).steer(user_input)
 
     async def interrupt(self, thread_id: str, turn_id: str) -> None:
-        runner = self._running(thread_id, turn_id)
+        runner = self._running_turn(thread_id, turn_id)
         runner.interrupt()
         if runner.task is not None:
             await asyncio.wait({runner.task}, timeout=2.0)
@@ -213,25 +251,28 @@ class Agent:
     async def revert_change(
         self, thread_id: str, item_id: str, hunks: list[HunkSelection] | None
     ) -> Item:
-        state = self._thread(thread_id)
-        try:
-            return await revert_change(
-                state,
-                EditorFiles(self.read_buffer, self.notifier),
-                self.checkpoints,
-                self.notifier,
-                item_id,
-                hunks,
-            )
-        except UndoError as exc:
-            raise AgentError(exc.code, exc.message) from None
+        parts = self._thread(thread_id)
+        return await revert_change(
+            parts.conversation,
+            parts.gate,
+            EditorFiles(self.read_buffer, self.notifier),
+            self.checkpoints,
+            self.notifier,
+            item_id,
+            hunks,
+        )
 
     def revert_turn(self, thread_id: str, turn_id: str, force: bool) -> tuple[list[str], list[str]]:
-        state = self._thread(thread_id)
-        try:
-            return revert_turn(state, self.checkpoints, self.notifier, turn_id, force)
-        except UndoError as exc:
-            raise AgentError(exc.code, exc.message) from None
+        parts = self._thread(thread_id)
+        running = self._running.get(thread_id)
+        if running is not None and running.turn.id == turn_id:
+            raise AgentError(
+                ErrorCode.TURN_ALREADY_RUNNING,
+                f"turn {turn_id} is still running; interrupt it first",
+            )
+        return revert_turn(
+            parts.conversation, parts.gate, self.checkpoints, self.notifier, turn_id, force
+        )
 
     async def list_models(self) -> ModelListResult:
         ids: list[str] = []
@@ -261,13 +302,12 @@ class Agent:
                 self._client_key = key
             return self._client
 
-    def _services(self, gate: type[Gate] = Gate) -> TurnServices:
+    def _services(self) -> TurnServices:
         return TurnServices(
             settings=self.settings,
             notifier=self.notifier,
             model_client=self.model_client,
             tools=self.tools,
-            gate_for=lambda state, stream: gate(state, stream, self.launcher, self.settings),
             read_buffer=self.read_buffer,
             checkpoints=self.checkpoints,
         )
@@ -275,15 +315,14 @@ class Agent:
     async def shutdown(self) -> None:
         """Interrupt every running turn (killing its processes) and wait for them to end."""
         tasks = []
-        for state in self.threads.live():
-            if state.running is not None and state.running.task is not None:
-                state.running.interrupt()
-                tasks.append(state.running.task)
+        for runner in list(self._running.values()):
+            runner.interrupt()
+            if runner.task is not None:
+                tasks.append(runner.task)
         if tasks:
             await asyncio.wait(tasks, timeout=2.0)
-        for state in self.threads.live():
-            if state.watcher is not None:
-                await state.watcher.stop()
+        for parts in self._parts.values():
+            await parts.watcher.stop()
 
 
-__all__ = ["Agent", "AgentError", "TurnStream"]
+__all__ = ["Agent", "AgentError"]

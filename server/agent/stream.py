@@ -2,8 +2,8 @@
 
 Order inside a turn (PROTOCOL.md §4): `turn/started`, then per item `item/started`, its deltas,
 `item/completed`; last `turn/completed`. Items join the turn when they start, so `thread/read`
-mid-turn shows them; they are logged when they start, change and complete, and their deltas
-as they stream.
+mid-turn shows them; the conversation (`conversation.Conversation`) records them when they
+start, change and complete, and their deltas as they stream.
 """
 
 from __future__ import annotations
@@ -30,8 +30,7 @@ from protocol.turn import (
     TurnRetryingNotification,
     TurnStartedNotification,
 )
-from server.agent.journal import DeltaRecord, DiscardRecord, ItemRecord, TurnRecord
-from server.agent.threads import ThreadState
+from server.agent.conversation import Conversation
 
 T = TypeVar("T")
 
@@ -45,11 +44,11 @@ class Notifier(Protocol):
 
 
 class TurnStream:
-    def __init__(self, notifier: Notifier, state: ThreadState, turn: Turn) -> None:
+    def __init__(self, notifier: Notifier, conversation: Conversation, turn: Turn) -> None:
         self._notifier = notifier
-        self._state = state
+        self._conversation = conversation
         self.turn = turn
-        self._thread_id = state.thread.id
+        self._thread_id = conversation.id
         self._seq = 0
 
     def _send(self, note: Notification) -> None:
@@ -62,33 +61,29 @@ class TurnStream:
         return await self._notifier.request(params)
 
     def turn_started(self) -> None:
-        self._state.journal.append(TurnRecord(self.turn))
+        self._conversation.begin_turn(self.turn)
         self._send(TurnStartedNotification(self._thread_id, self.turn))
 
     def turn_completed(self) -> None:
-        self._state.journal.append(TurnRecord(self.turn))
+        self._conversation.end_turn(self.turn)
         self._send(TurnCompletedNotification(self._thread_id, self.turn))
 
     def started(self, item: Item) -> None:
-        self.turn.items.append(item)
-        self._state.journal.append(ItemRecord(self.turn.id, item))
+        self._conversation.add_item(self.turn, item)
         self._send(ItemStartedNotification(self._thread_id, self.turn.id, item))
 
     def updated(self, item: Item) -> None:
         """A state change the log must keep (a pending approval, a hunk status)."""
-        self._replace(item)
-        self._state.journal.append(ItemRecord(self.turn.id, item))
+        self._conversation.put_item(self.turn, item)
         self._send(ItemUpdatedNotification(self._thread_id, self.turn.id, item))
 
     def completed(self, item: Item) -> None:
-        self._replace(item)
-        self._state.journal.append(ItemRecord(self.turn.id, item))
+        self._conversation.put_item(self.turn, item)
         self._send(ItemCompletedNotification(self._thread_id, self.turn.id, item))
 
     def discard(self, item_id: str, reason: str) -> None:
         """Withdraw an item that should never have been (its model call failed)."""
-        self.turn.items = [i for i in self.turn.items if i.id != item_id]
-        self._state.journal.append(DiscardRecord(self.turn.id, item_id))
+        self._conversation.discard_item(self.turn, item_id)
         self._send(ItemDiscardedNotification(self._thread_id, self.turn.id, item_id, reason))
 
     def add(self, item: Item) -> None:
@@ -96,16 +91,8 @@ class TurnStream:
         self.started(item)
         self.completed(item)
 
-    def _replace(self, item: Item) -> None:
-        items = self.turn.items
-        for i in range(len(items) - 1, -1, -1):
-            if items[i].id == item.id:
-                items[i] = item
-                return
-        items.append(item)
-
     def _log_delta(self, item_id: str, text: str) -> None:
-        self._state.journal.append(DeltaRecord(self.turn.id, item_id, text))
+        self._conversation.log_delta(self.turn, item_id, text)
 
     def agent_delta(self, item_id: str, delta: str) -> None:
         self._log_delta(item_id, delta)

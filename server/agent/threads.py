@@ -1,32 +1,31 @@
-"""Threads in memory and on disk: creating, finding, listing and rebuilding them from their logs."""
+"""Threads in memory and on disk: creating, finding, listing and rebuilding them from their logs.
+
+A thread in memory is its `Conversation`; what else lives per thread (the gate and its session
+grants, the workspace watcher, a running turn) the `Agent` keeps (`service.py`).
+"""
 
 from __future__ import annotations
 
-import time
-import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import msgspec
 
-from protocol.base import Mode, Usage
+from protocol.base import Mode
 from protocol.item import (
     AgentMessageItem,
     CommandExecutionItem,
     Item,
     ReasoningItem,
-    TextInput,
     UserInput,
     UserMessageItem,
 )
 from protocol.thread import Thread
 from protocol.turn import Turn
-from sandbox.rules import SessionRules
-from server.agent.history import Entry, SummaryEntry, estimate_tokens
+from server.agent.conversation import Conversation, title_of
+from server.agent.history import Entry
+from server.agent.ids import new_id, now_ms
 from server.agent.journal import (
     ChangeRecord,
-    CompactionRecord,
     DeltaRecord,
     DiscardRecord,
     EntryRecord,
@@ -38,116 +37,15 @@ from server.agent.journal import (
     session_path,
 )
 
-if TYPE_CHECKING:
-    from server.agent.turn import TurnRunner
-    from server.agent.watcher import WorkspaceWatcher
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:16]}"
-
-
-TITLE_CHARS = 80
-
-
-def title_of(content: list[UserInput]) -> str | None:
-    """A thread's title, made from its first message without asking a model: the first line of
-    its text, cut at a word boundary when longer than TITLE_CHARS."""
-    text = next((part.text for part in content if isinstance(part, TextInput)), "")
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    if len(line) <= TITLE_CHARS:
-        return line or None
-    cut = line[: TITLE_CHARS - 1].rsplit(" ", 1)[0] or line[: TITLE_CHARS - 1]
-    return cut.rstrip(" ,.;:") + "…"
-
-
-@dataclass
-class ThreadState:
-    """One thread: its metadata, turns, the model's view of the conversation, and its log."""
-
-    thread: Thread
-    journal: Journal
-    turns: list[Turn] = field(default_factory=list)
-    entries: list[Entry] = field(default_factory=list)
-    usage: Usage = field(default_factory=lambda: Usage(0, 0, 0, 0))
-    running: TurnRunner | None = None
-    watcher: WorkspaceWatcher | None = None
-    _context: tuple[int, int] | None = None
-    """(tokens the endpoint counted, number of entries then)."""
-    session_rules: SessionRules = field(default_factory=SessionRules)
-    rule_problems_shown: set[str] = field(default_factory=set)
-    """acceptForSession answers for commands."""
-    changes: dict[str, ChangeRecord] = field(default_factory=dict)
-    """Per fileChange item, what was applied, with exact hunks (for change/revert)."""
-    read_grants: list[Path] = field(default_factory=list)
-    """Directories the user allowed reading for the session (outside the roots)."""
-    session_edits_ok: bool = False
-    """acceptForSession on a file change: edits in this workspace apply without asking."""
-
-    @property
-    def roots(self) -> list[Path]:
-        return [Path(r) for r in self.thread.roots]
-
-    def touch(self) -> None:
-        self.thread.updated_at = now_ms()
-        self.journal.append(ThreadRecord(self.thread))
-
-    def set_mode(self, mode: Mode) -> None:
-        self.thread.mode = mode
-        self.touch()
-
-    def name_after(self, content: list[UserInput]) -> None:
-        """Title an untitled thread after a message (its first one)."""
-        if self.thread.title is None and (title := title_of(content)) is not None:
-            self.thread.title = title
-            self.touch()
-
-    def add_entry(self, entry: Entry) -> None:
-        self.entries.append(entry)
-        self.journal.append(EntryRecord(entry))
-
-    def observe_context(self, tokens: int) -> None:
-        """The endpoint's count of the context after a model call (input + output)."""
-        self._context = (tokens, len(self.entries))
-
-    def context_tokens(self, instructions: str) -> int:
-        """The context's size now: the last count from the endpoint plus an estimate for what
-        was added since; an estimate of everything when there is no count."""
-        if self._context is None or self._context[1] > len(self.entries):
-            return estimate_tokens(self.entries, instructions)
-        counted, at = self._context
-        return counted + estimate_tokens(self.entries[at:])
-
-    def record_change(self, record: ChangeRecord) -> None:
-        self.changes[record.item_id] = record
-        self.journal.append(record)
-
-    def compact(self, summary: SummaryEntry, keep_from: int) -> None:
-        """Replace the entries before `keep_from` with a summary."""
-        self.entries = [summary, *self.entries[keep_from:]]
-        self.journal.append(CompactionRecord(keep_from=keep_from, summary=summary))
-        self._context = None
-
-    def find_item(self, item_id: str) -> tuple[Turn, int] | None:
-        for turn in reversed(self.turns):
-            for i, item in enumerate(turn.items):
-                if item.id == item_id:
-                    return turn, i
-        return None
-
 
 class ThreadManager:
     """All threads of this TETHER_HOME; loads a thread's log the first time it is asked for."""
 
     def __init__(self, home: Path) -> None:
         self.home = home
-        self._threads: dict[str, ThreadState] = {}
+        self._threads: dict[str, Conversation] = {}
 
-    def create(self, cwd: Path, roots: list[Path], mode: Mode, model: str) -> ThreadState:
+    def create(self, cwd: Path, roots: list[Path], mode: Mode, model: str) -> Conversation:
         at = now_ms()
         thread = Thread(
             id=new_id("thr"),
@@ -159,12 +57,12 @@ class ThreadManager:
             created_at=at,
             updated_at=at,
         )
-        state = ThreadState(thread, Journal(session_path(self.home, thread.id)))
-        state.journal.append(ThreadRecord(thread))
-        self._threads[thread.id] = state
-        return state
+        conversation = Conversation(thread, Journal(session_path(self.home, thread.id)))
+        conversation.log_metadata()
+        self._threads[thread.id] = conversation
+        return conversation
 
-    def get(self, thread_id: str) -> ThreadState | None:
+    def get(self, thread_id: str) -> Conversation | None:
         if (state := self._threads.get(thread_id)) is not None:
             return state
         path = session_path(self.home, thread_id)
@@ -186,7 +84,7 @@ class ThreadManager:
                     found[thread.id] = thread
         return list(found.values())
 
-    def live(self) -> list[ThreadState]:
+    def live(self) -> list[Conversation]:
         return list(self._threads.values())
 
 
@@ -215,7 +113,7 @@ def _last_thread_record(path: Path) -> Thread | None:
     return thread
 
 
-def load_thread(path: Path) -> ThreadState | None:
+def load_thread(path: Path) -> Conversation | None:
     """Rebuild a thread from its log. A turn the log shows as still running was cut off by a
     crash: it comes back `interrupted`, with the items it had finished."""
     thread: Thread | None = None
@@ -258,13 +156,9 @@ def load_thread(path: Path) -> ThreadState | None:
     if thread.title is None:
         firsts = [i for t in turns.values() for i in t.items if isinstance(i, UserMessageItem)]
         thread.title = title_of(firsts[0].content) if firsts else None
-    state = ThreadState(
+    return Conversation(
         thread, Journal(path), turns=list(turns.values()), entries=entries, changes=changes
     )
-    for turn in state.turns:
-        if turn.usage is not None:
-            state.usage = turn.usage
-    return state
 
 
 def _append_delta(items: list[Item], item_id: str, text: str) -> None:

@@ -26,29 +26,18 @@ from protocol.item import (
 from protocol.turn import Turn
 from server.agent import compaction
 from server.agent.context import render_user_input
+from server.agent.conversation import Conversation
+from server.agent.errors import ModelError, ToolFailed, TurnCancelled
 from server.agent.files import EditorFiles
 from server.agent.gate import Gate
-from server.agent.history import AssistantEntry, ToolCallEntry, ToolResultEntry, UserEntry, repair
-from server.agent.model import (
-    Finished,
-    ModelClient,
-    ModelError,
-    ReasoningDelta,
-    TextDelta,
-    ToolCallReady,
-)
+from server.agent.history import AssistantEntry, ToolCallEntry, ToolResultEntry, UserEntry
+from server.agent.ids import new_id, now_ms
+from server.agent.model import Finished, ModelClient, ReasoningDelta, TextDelta, ToolCallReady
 from server.agent.prompt import build_instructions
 from server.agent.stream import Notifier, TurnStream
-from server.agent.threads import ThreadState, new_id, now_ms
-from server.agent.tools.base import (
-    Tool,
-    ToolContext,
-    ToolFailed,
-    TurnCancelled,
-    cap_for_model,
-    parse_arguments,
-)
+from server.agent.tools.base import Tool, ToolContext, cap_for_model, parse_arguments
 from server.agent.turn_files import TurnFiles
+from server.agent.watcher import WorkspaceWatcher
 from server.config import Settings
 from server.edits.checkpoints import CheckpointStore
 
@@ -67,37 +56,54 @@ class TurnServices:
     notifier: Notifier
     model_client: Callable[[], Awaitable[ModelClient]]
     tools: dict[str, Tool]
-    gate_for: Callable[[ThreadState, TurnStream], Gate]
     read_buffer: Callable[[Path], str | None]
     checkpoints: CheckpointStore
 
 
+@dataclass(frozen=True)
+class ThreadParts:
+    """A thread's long-lived parts a turn works with; each owns its state (see `service`)."""
+
+    conversation: Conversation
+    gate: Gate
+    watcher: WorkspaceWatcher
+
+
 class TurnRunner:
+    """One turn. `on_finish` runs when it has ended, just before `turn/completed` goes out."""
+
     def __init__(
         self,
         services: TurnServices,
-        state: ThreadState,
+        thread: ThreadParts,
         model: str,
         user_input: list[UserInput],
+        on_finish: Callable[[TurnRunner], None],
         *,
         compact_only: bool = False,
     ) -> None:
         self.services = services
-        self.state = state
+        self.conversation = thread.conversation
+        self.gate = thread.gate
+        self.watcher = thread.watcher
         self.model = model
         self.turn = Turn(
             id=new_id("turn"),
-            thread_id=state.thread.id,
+            thread_id=self.conversation.id,
             status="inProgress",
             items=[],
             started_at=now_ms(),
         )
-        self.stream = TurnStream(services.notifier, state, self.turn)
-        self.gate = services.gate_for(state, self.stream)
+        self.stream = TurnStream(services.notifier, self.conversation, self.turn)
         self.files = EditorFiles(services.read_buffer, services.notifier)
         self.turn_files = TurnFiles(
-            self.files, services.checkpoints, self.turn.id, state.roots, self.gate.file_policy()
+            self.files,
+            services.checkpoints,
+            self.turn.id,
+            self.conversation.roots,
+            self.gate.file_policy(),
         )
+        self._on_finish = on_finish
         self._input = user_input
         self._steering: list[list[UserInput]] = []
         self._usage = Usage(0, 0, 0, 0)
@@ -105,11 +111,7 @@ class TurnRunner:
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        if self.state.watcher is not None:
-            self.state.watcher.turn_started()
-        self.state.running = self
-        self.state.thread.status = "running"
-        self.state.turns.append(self.turn)
+        self.watcher.turn_started()
         self.stream.turn_started()
         self.task = asyncio.get_running_loop().create_task(self._run(), name=self.turn.id)
 
@@ -152,13 +154,14 @@ class TurnRunner:
             self._finish()
 
     def _outside_changes(self) -> str | None:
-        watcher = self.state.watcher
-        return watcher.take_summary(Path(self.state.thread.cwd)) if watcher else None
+        return self.watcher.take_summary(self.conversation.cwd)
 
     def _add_user_message(self, content: list[UserInput], note: str | None = None) -> None:
         self.stream.add(UserMessageItem(id=new_id("item"), content=content))
         text = render_user_input(content, self.files.read_for_model)
-        self.state.add_entry(UserEntry(f"{text}\n\n<context>{note}</context>" if note else text))
+        self.conversation.add_entry(
+            UserEntry(f"{text}\n\n<context>{note}</context>" if note else text)
+        )
 
     async def _call_model(self) -> list[ToolCallReady]:
         instructions = self._instructions()
@@ -198,14 +201,14 @@ class TurnRunner:
         if self._compact_requested:
             return True
         settings = self.services.settings
-        tokens = self.state.context_tokens(instructions)
+        tokens = self.conversation.context_tokens(instructions)
         return compaction.needs_compaction(
             tokens, compaction.context_window(settings.context_window), settings.compact_threshold
         )
 
     async def _compact(self) -> None:
         manual, self._compact_requested = self._compact_requested, False
-        entries = self.state.entries
+        entries = self.conversation.entries
         window = compaction.context_window(self.services.settings.context_window)
         cut = compaction.plan(entries, window, manual=manual)
         if cut is None:
@@ -216,19 +219,18 @@ class TurnRunner:
             await self.services.model_client(), self.model, entries[: cut.keep_from]
         )
         earlier = entries[: cut.keep_from]
-        self.state.compact(compaction.summary_entry(summary, earlier, window), cut.keep_from)
+        self.conversation.compact(compaction.summary_entry(summary, earlier, window), cut.keep_from)
         item.summary = summary
         self.stream.completed(item)
 
     async def _stream_model(self, instructions: str) -> list[ToolCallReady]:
         open_text = _OpenText(self.stream)
         calls: list[ToolCallReady] = []
-        self.state.entries = repair(self.state.entries)
         client = await self.services.model_client()
         events = client.stream(
             model=self.model,
             instructions=instructions,
-            entries=self.state.entries,
+            entries=self.conversation.entries_for_model(),
             tools=[t.spec for t in self.services.tools.values()],
         )
         try:
@@ -251,16 +253,15 @@ class TurnRunner:
             raise
         text = open_text.close()
         if text:
-            self.state.add_entry(AssistantEntry(text))
+            self.conversation.add_entry(AssistantEntry(text))
         for call in calls:
-            self.state.add_entry(ToolCallEntry(call.call_id, call.name, call.arguments))
+            self.conversation.add_entry(ToolCallEntry(call.call_id, call.name, call.arguments))
         return calls
 
     def _instructions(self) -> str:
-        thread = self.state.thread
         return build_instructions(
-            cwd=Path(thread.cwd),
-            roots=self.state.roots,
+            cwd=self.conversation.cwd,
+            roots=self.conversation.roots,
             mode=self.gate.mode,
             launcher=self.gate.launcher,
             home=self.services.settings.home,
@@ -277,11 +278,12 @@ class TurnRunner:
                 )
             args = parse_arguments(call.arguments, tool.spec)
             ctx = ToolContext(
-                self.state,
+                self.conversation,
                 self.stream,
                 self.gate,
                 self.files,
                 self.turn_files,
+                self.services.settings,
             )
             output = await tool.run(args, ctx, call.call_id)
         except ToolFailed as exc:
@@ -296,7 +298,7 @@ class TurnRunner:
                         output=str(exc),
                     )
                 )
-        self.state.add_entry(ToolResultEntry(call.call_id, cap_for_model(output)))
+        self.conversation.add_entry(ToolResultEntry(call.call_id, cap_for_model(output)))
 
     def _record_usage(self, usage: Usage | None) -> None:
         if usage is None:
@@ -308,8 +310,7 @@ class TurnRunner:
         u.total_tokens += usage.total_tokens
         self.turn.usage = u
         usage.context_window = compaction.context_window(self.services.settings.context_window)
-        self.state.usage = usage
-        self.state.observe_context(usage.input_tokens + usage.output_tokens)
+        self.conversation.observe_usage(usage)
         self.stream.usage(usage)
 
     def _fail(self, message: str, code: str) -> None:
@@ -324,11 +325,8 @@ class TurnRunner:
                 item.status = "failed"  # type: ignore[union-attr]
                 self.turn.items[i] = item
                 self.stream.completed(item)
-        self.state.running = None
-        if self.state.watcher is not None:
-            self.state.watcher.turn_finished()
-        self.state.thread.status = "idle"
-        self.state.touch()
+        self.watcher.turn_finished()
+        self._on_finish(self)
         self.stream.turn_completed()
 
 

@@ -16,22 +16,16 @@ from protocol.errors import ErrorCode
 from protocol.events import ItemUpdatedNotification
 from protocol.item import FileChangeItem
 from protocol.turn import Turn
+from server.agent.conversation import Conversation
+from server.agent.errors import AgentError
 from server.agent.files import EditorFiles
-from server.agent.gate import undo_refusal, write_root
-from server.agent.journal import ChangeFileRecord, ChangeRecord, ItemRecord
+from server.agent.gate import Gate
+from server.agent.journal import ChangeFileRecord, ChangeRecord
 from server.agent.stream import Notifier
-from server.agent.threads import ThreadState
 from server.edits.checkpoints import CheckpointStore
 from server.edits.diff import Hunk
 from server.edits.hunks import revert_hunks
 from server.edits.safe_read import NotReadable
-
-
-class UndoError(Exception):
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass
@@ -60,7 +54,7 @@ def _plan_file(
     if not indexes:
         return None
     if not_applied := sorted(set(indexes) - applied):
-        raise UndoError(
+        raise AgentError(
             ErrorCode.INVALID_PARAMS,
             f"invalid params for change/revert: hunk(s) "
             f"{not_applied} of {record.path} are not applied",
@@ -71,27 +65,27 @@ def _plan_file(
     if record.kind == "add":
         added = "".join(line[1:] for h in hunks for line in h.lines)
         if current != added:
-            raise UndoError(
+            raise AgentError(
                 ErrorCode.CHANGE_CONFLICT,
                 f"{path} changed after it was created; it was left as it is",
             )
         return _Plan(record, indexes, None, path)
     if record.kind == "delete":
         if current is not None:
-            raise UndoError(ErrorCode.CHANGE_CONFLICT, f"{path} exists again; not restored")
+            raise AgentError(ErrorCode.CHANGE_CONFLICT, f"{path} exists again; not restored")
         return _Plan(record, indexes, "".join(line[1:] for h in hunks for line in h.lines), path)
     if record.old_path is not None and set(indexes) != applied:
-        raise UndoError(
+        raise AgentError(
             ErrorCode.INVALID_PARAMS,
             f"{record.old_path} was moved to {path}: undo all of its hunks at once",
         )
     if current is None:
-        raise UndoError(ErrorCode.CHANGE_CONFLICT, f"{path} no longer exists; nothing to undo")
+        raise AgentError(ErrorCode.CHANGE_CONFLICT, f"{path} no longer exists; nothing to undo")
     written = _blob_text(store, record.written)
     result = revert_hunks(current, hunks, indexes, applied=applied, applied_text=written)
     if result.conflicts:
         why = "; ".join(f"hunk {c.index}: {c.reason}" for c in result.conflicts)
-        raise UndoError(
+        raise AgentError(
             ErrorCode.CHANGE_CONFLICT, f"cannot undo in {path}: {why}. The file was not changed."
         )
     return _Plan(record, indexes, result.text, Path(record.old_path) if record.old_path else path)
@@ -107,27 +101,28 @@ def _blob_text(store: CheckpointStore, digest: str | None) -> str | None:
 
 
 async def revert_change(
-    state: ThreadState,
+    conversation: Conversation,
+    gate: Gate,
     files: EditorFiles,
     store: CheckpointStore,
     notifier: Notifier,
     item_id: str,
     selections: list[HunkSelection] | None,
 ) -> FileChangeItem:
-    found = state.find_item(item_id)
-    record = state.changes.get(item_id)
+    found = conversation.find_item(item_id)
+    record = conversation.change(item_id)
     if found is None or record is None:
-        raise UndoError(
+        raise AgentError(
             ErrorCode.INVALID_PARAMS,
             f"invalid params for change/revert: no file change {item_id} in this thread",
         )
-    turn, index = found
+    turn, item = found
     wanted: dict[str, list[int]] | None = None
     if selections is not None:
         wanted = {s.path: s.indexes for s in selections}
         known = {f.path for f in record.files} | {f.old_path for f in record.files if f.old_path}
         if unknown := sorted(set(wanted) - known):
-            raise UndoError(
+            raise AgentError(
                 ErrorCode.INVALID_PARAMS,
                 f"invalid params for change/revert: {unknown[0]} is not part of {item_id}",
             )
@@ -135,72 +130,70 @@ async def revert_change(
     for f in record.files:
         chosen = None if wanted is None else wanted.get(f.path, wanted.get(f.old_path or "", []))
         if chosen is None or chosen:
-            _refuse_unsafe_target(state, f)
+            _refuse_unsafe_target(gate, f)
         try:
             plan = _plan_file(files, store, f, chosen)
         except NotReadable as exc:  # a command left a FIFO, a device or a huge file there
-            raise UndoError(
+            raise AgentError(
                 ErrorCode.CHANGE_CONFLICT, f"cannot undo: {exc} The file was not changed."
             ) from None
         if plan is not None:
             plans.append(plan)
     for plan in plans:  # every plan was checked first: all of the request applies, or none
         try:
-            await _apply_plan(state, files, store, plan)
+            await _apply_plan(gate, files, store, plan)
         except OSError as exc:  # a directory swapped for a symlink since the checks
-            raise UndoError(
+            raise AgentError(
                 ErrorCode.CHANGE_CONFLICT, f"{plan.target} could not be restored: {exc}"
             ) from None
-    item = turn.items[index]
     assert isinstance(item, FileChangeItem)
     _mark(item, {(Path(p.record.path), i) for p in plans for i in p.indexes}, record)
-    state.record_change(record)
-    _publish(state, notifier, turn, item)
+    _publish(conversation, notifier, turn, item, record)
     return item
 
 
-def _refuse_unsafe_target(state: ThreadState, record: ChangeFileRecord) -> None:
-    """An undo passes the checks a fresh edit of the same paths would (see `undo_refusal`)."""
+def _refuse_unsafe_target(gate: Gate, record: ChangeFileRecord) -> None:
+    """An undo passes the checks a fresh edit of the same paths would (`Gate.clear_undo`)."""
     paths = [record.path] if record.old_path is None else [record.path, record.old_path]
     for path in paths:
-        if (why := undo_refusal(state, Path(path))) is not None:
-            raise UndoError(ErrorCode.CHANGE_CONFLICT, why)
+        if (why := gate.clear_undo(Path(path))) is not None:
+            raise AgentError(ErrorCode.CHANGE_CONFLICT, why)
 
 
-async def _apply_plan(
-    state: ThreadState, files: EditorFiles, store: CheckpointStore, plan: _Plan
-) -> None:
+async def _apply_plan(gate: Gate, files: EditorFiles, store: CheckpointStore, plan: _Plan) -> None:
     target = plan.target
     if plan.text is None:
-        files.delete(target, beneath=write_root(state.roots, target))
+        files.delete(target, beneath=gate.write_root(target))
         plan.record.written = None
     else:
-        await files.write(target, plan.text, beneath=write_root(state.roots, target))
+        await files.write(target, plan.text, beneath=gate.write_root(target))
         plan.record.written = store.blobs.put(plan.text.encode("utf-8", errors="surrogateescape"))
     if target != Path(plan.record.path):
         moved = Path(plan.record.path)
-        files.delete(moved, beneath=write_root(state.roots, moved))
+        files.delete(moved, beneath=gate.write_root(moved))
     plan.record.applied = sorted(set(plan.record.applied) - set(plan.indexes))
 
 
 def revert_turn(
-    state: ThreadState, store: CheckpointStore, notifier: Notifier, turn_id: str, force: bool
+    conversation: Conversation,
+    gate: Gate,
+    store: CheckpointStore,
+    notifier: Notifier,
+    turn_id: str,
+    force: bool,
 ) -> tuple[list[str], list[str]]:
-    turn = next((t for t in state.turns if t.id == turn_id), None)
+    """Undo what a turn that has ended changed (the caller checks that it is not running)."""
+    turn = conversation.turn(turn_id)
     if turn is None:
-        raise UndoError(ErrorCode.TURN_NOT_RUNNING, f"turn not found: {turn_id}")
-    if state.running is not None and state.running.turn.id == turn_id:
-        raise UndoError(
-            ErrorCode.TURN_ALREADY_RUNNING, f"turn {turn_id} is still running; interrupt it first"
-        )
+        raise AgentError(ErrorCode.TURN_NOT_RUNNING, f"turn not found: {turn_id}")
     if not store.exists(turn_id):
         return [], []
     restored, conflicts = store.open(turn_id).revert(
-        force, refuse=lambda path: undo_refusal(state, path), roots=state.roots
+        force, refuse=gate.clear_undo, roots=conversation.roots
     )
     restored_paths = {Path(p) for p in restored}
     for item in turn.items:
-        record = state.changes.get(item.id)
+        record = conversation.change(item.id)
         if not isinstance(item, FileChangeItem) or record is None:
             continue
         undone = {
@@ -215,8 +208,7 @@ def revert_turn(
         for f in record.files:
             f.applied = [i for i in f.applied if (Path(f.path), i) not in undone]
         _mark(item, undone, record)
-        state.record_change(record)
-        _publish(state, notifier, turn, item)
+        _publish(conversation, notifier, turn, item, record)
     return restored, conflicts
 
 
@@ -231,6 +223,14 @@ def _mark(item: FileChangeItem, undone: set[tuple[Path, int]], record: ChangeRec
     item.status = "partiallyApplied" if still_applied else "reverted"
 
 
-def _publish(state: ThreadState, notifier: Notifier, turn: Turn, item: FileChangeItem) -> None:
-    state.journal.append(ItemRecord(turn.id, item))
-    notifier.notify(ItemUpdatedNotification(state.thread.id, turn.id, item))
+def _publish(
+    conversation: Conversation,
+    notifier: Notifier,
+    turn: Turn,
+    item: FileChangeItem,
+    record: ChangeRecord,
+) -> None:
+    """Record what is applied now and the item's new state, and tell the client."""
+    conversation.record_change(record)
+    conversation.put_item(turn, item)
+    notifier.notify(ItemUpdatedNotification(conversation.id, turn.id, item))

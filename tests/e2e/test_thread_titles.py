@@ -9,7 +9,7 @@ from pathlib import Path
 from lsprotocol import types as lsp
 
 from protocol.item import FileInput, TextInput
-from server.agent.threads import TITLE_CHARS, title_of
+from server.agent.conversation import TITLE_CHARS, title_of
 from tests.e2e.harness import start_tether, stop_tether
 from tests.model_server import ModelServer, Reply
 

@@ -8,24 +8,25 @@ from pathlib import Path
 from protocol.item import AgentMessageItem, TextInput, UserMessageItem
 from protocol.turn import Turn
 from server.agent.history import AssistantEntry, SummaryEntry, UserEntry
-from server.agent.journal import DeltaRecord, ItemRecord, TurnRecord
+from server.agent.journal import session_path
 from server.agent.threads import ThreadManager, load_thread
 
 
 def test_a_torn_last_line_is_skipped_and_the_rest_loads(tmp_path: Path) -> None:
     manager = ThreadManager(tmp_path)
     state = manager.create(tmp_path, [tmp_path], "agent", "m")
+    log = session_path(tmp_path, state.id)
     turn = Turn(id="t1", thread_id=state.thread.id, status="inProgress", items=[])
-    state.journal.append(TurnRecord(turn))
-    state.journal.append(ItemRecord("t1", UserMessageItem("u1", [TextInput("hi")])))
+    state.begin_turn(turn)
+    state.add_item(turn, UserMessageItem("u1", [TextInput("hi")]))
     state.add_entry(UserEntry("hi"))
-    state.journal.append(ItemRecord("t1", AgentMessageItem("a1", "")))
-    state.journal.append(DeltaRecord("t1", "a1", "Hel"))
-    state.journal.append(DeltaRecord("t1", "a1", "lo"))
-    with state.journal.path.open("ab") as f:
+    state.add_item(turn, AgentMessageItem("a1", ""))
+    state.log_delta(turn, "a1", "Hel")
+    state.log_delta(turn, "a1", "lo")
+    with log.open("ab") as f:
         f.write(b'{"type":"delta","turnId":"t1","itemId":"a1","te')  # kill -9 mid-write
 
-    loaded = load_thread(state.journal.path)
+    loaded = load_thread(log)
     assert loaded is not None
     (again,) = loaded.turns
     assert again.status == "interrupted"
@@ -34,7 +35,7 @@ def test_a_torn_last_line_is_skipped_and_the_rest_loads(tmp_path: Path) -> None:
     assert loaded.entries == [UserEntry("hi")]
     # Appending after the torn line still yields loadable records.
     loaded.add_entry(AssistantEntry("after"))
-    assert load_thread(state.journal.path).entries[-1] == AssistantEntry("after")  # type: ignore[union-attr]
+    assert load_thread(log).entries[-1] == AssistantEntry("after")  # type: ignore[union-attr]
 
 
 def test_compaction_replays_to_the_same_entries(tmp_path: Path) -> None:
@@ -45,7 +46,7 @@ def test_compaction_replays_to_the_same_entries(tmp_path: Path) -> None:
     state.compact(SummaryEntry("S1", ["u0", "u1"]), 8)
     state.add_entry(UserEntry("u6"))
     state.compact(SummaryEntry("S2", ["u0", "u6"]), 3)
-    loaded = load_thread(state.journal.path)
+    loaded = load_thread(session_path(tmp_path, state.id))
     assert loaded is not None and loaded.entries == state.entries
     assert loaded.entries[0] == SummaryEntry("S2", ["u0", "u6"])
 
@@ -55,8 +56,8 @@ def test_thread_list_is_newest_first_with_a_cursor(tmp_path: Path) -> None:
     from server.config import Settings
 
     class Quiet:
-        def notify(self, method: str, params: object) -> None: ...
-        async def request(self, method: str, params: object, result_type: type) -> object: ...
+        def notify(self, note: object) -> None: ...
+        async def request(self, params: object) -> object: ...
 
     agent = Agent(Settings(home=tmp_path), Quiet(), lambda _p: None, "none")  # type: ignore[arg-type]
     ids = []

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from server.agent.tools.base import ToolFailed, parse_arguments
+from server.agent.errors import ToolFailed
+from server.agent.tools.base import parse_arguments
 from server.agent.tools.edits import EDIT_FILE
 from server.agent.tools.shell import SHELL
 

@@ -2,7 +2,7 @@
 
 Tool failures are observations, not exceptions: a tool raises `ToolFailed` with a message
 written for the model, and the loop hands it back so the model can correct itself. Only
-`TurnCancelled` (the user chose "stop" at an approval) ends the turn.
+`TurnCancelled` (the user chose "stop" at an approval) ends the turn (`server.agent.errors`).
 """
 
 from __future__ import annotations
@@ -11,25 +11,16 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from server.agent.conversation import Conversation
+from server.agent.errors import ToolFailed
+from server.agent.files import EditorFiles
+from server.agent.gate import Gate
 from server.agent.model import ToolSpec
-
-if TYPE_CHECKING:
-    from server.agent.files import EditorFiles
-    from server.agent.gate import Gate
-    from server.agent.stream import TurnStream
-    from server.agent.threads import ThreadState
-    from server.agent.turn_files import TurnFiles
-
-
-class ToolFailed(Exception):
-    """The tool could not do what was asked; the message goes back to the model."""
-
-
-class TurnCancelled(Exception):
-    """The user stopped the turn from an approval prompt."""
-
+from server.agent.stream import TurnStream
+from server.agent.turn_files import TurnFiles
+from server.config import Settings
 
 MODEL_OUTPUT_CAP = 24_000
 """Characters of one tool result the model sees; more is cut in the middle with a note."""
@@ -42,17 +33,20 @@ def cap_for_model(text: str, limit: int = MODEL_OUTPUT_CAP) -> str:
     return f"{head}\n[... {len(text) - len(head) - len(tail)} characters omitted ...]\n{tail}"
 
 
-@dataclass
+@dataclass(frozen=True)
 class ToolContext:
-    thread: ThreadState
+    """What a tool may use; it reads the conversation and writes only through the others."""
+
+    conversation: Conversation
     stream: TurnStream
     gate: Gate
     files: EditorFiles
     turn_files: TurnFiles
+    settings: Settings
 
     @property
     def cwd(self) -> Path:
-        return Path(self.thread.thread.cwd)
+        return self.conversation.cwd
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from server.agent.changes import review_and_apply
+from server.agent.errors import ToolFailed
 from server.agent.model import ToolSpec
-from server.agent.tools.base import Tool, ToolContext, ToolFailed
+from server.agent.tools.base import Tool, ToolContext
 from server.edits.patch import FileEdit, apply_patch, parse_patch
 from server.edits.patch_apply import PatchError
 from server.edits.replace import ReplaceError, replace_exact
@@ -27,7 +28,7 @@ async def apply_patch_tool(args: dict[str, Any], ctx: ToolContext, _call_id: str
     for op in ops:
         for name in (op.path, getattr(op, "move_to", None)):
             if name and name not in resolved:
-                resolved[name] = ctx.gate.writable(name)
+                resolved[name] = ctx.gate.clear_write(name)
     try:
         edits = apply_patch(ops, read)
     except (PatchError, OSError) as exc:  # OSError: a FIFO, a device, a file too large
@@ -47,7 +48,7 @@ async def apply_patch_tool(args: dict[str, Any], ctx: ToolContext, _call_id: str
 
 
 async def edit_file_tool(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
-    path = ctx.gate.writable(args["path"])
+    path = ctx.gate.clear_write(args["path"])
     old_string, new_string = args["old_string"], args["new_string"]
     try:
         current = ctx.files.read(path)

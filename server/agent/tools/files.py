@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from protocol.item import ToolCallItem
+from server.agent.errors import ToolFailed
 from server.agent.model import ToolSpec
-from server.agent.tools.base import Tool, ToolContext, ToolFailed
+from server.agent.tools.base import Tool, ToolContext
 from server.agent.tools.items import as_tool_item
 from server.agent.tools.ripgrep import run_rg
 from server.edits.safe_read import CHUNK, NotRegularFile, human_size, open_regular
@@ -39,7 +40,7 @@ async def read_file(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> st
     shown = args["path"] + (f" (lines {start}-{end or 'end'})" if start > 1 or end else "")
 
     async def work(item: ToolCallItem) -> str:
-        path = await ctx.gate.readable(args["path"], item)
+        path = await ctx.gate.clear_read(ctx.stream, item, args["path"])
         buffered = ctx.files.open_buffer(path)
         try:
             if buffered is not None:
@@ -172,7 +173,7 @@ async def list_dir(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str
     requested = args.get("path") or "."
 
     async def work(item: ToolCallItem) -> str:
-        root = await ctx.gate.readable(requested, item)
+        root = await ctx.gate.clear_read(ctx.stream, item, requested)
         if not root.is_dir():
             raise ToolFailed(f"{requested} is not a directory.")
         # rg --files lists what .gitignore keeps, like the user's view of the project.

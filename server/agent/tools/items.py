@@ -6,8 +6,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from protocol.item import ToolCallItem
-from server.agent.threads import new_id
-from server.agent.tools.base import ToolContext, ToolFailed
+from server.agent.errors import ToolFailed
+from server.agent.ids import new_id
+from server.agent.tools.base import ToolContext
 
 ITEM_OUTPUT_CAP = 8_000
 """Characters of a tool's output kept on its item for the user (the model gets more)."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from protocol.item import PlanItem, PlanStep
+from server.agent.errors import ToolFailed
+from server.agent.ids import new_id
 from server.agent.model import ToolSpec
-from server.agent.threads import new_id
-from server.agent.tools.base import Tool, ToolContext, ToolFailed
+from server.agent.tools.base import Tool, ToolContext
 
 STATUSES = ("pending", "inProgress", "completed")
 

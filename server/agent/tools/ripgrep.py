@@ -22,7 +22,7 @@ from pathlib import Path
 from sandbox.launchers import LauncherName
 from sandbox.policy import Policy
 from sandbox.run import SandboxError, run_command
-from server.agent.tools.base import ToolFailed
+from server.agent.errors import ToolFailed
 
 RG_TIMEOUT_S = 30.0
 RG_OUTPUT_CAP = 4_000_000

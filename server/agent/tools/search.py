@@ -14,8 +14,9 @@ from typing import Any
 
 from protocol.item import ToolCallItem
 from sandbox.paths import PathDenied, resolve_for_read
+from server.agent.errors import ToolFailed
 from server.agent.model import ToolSpec
-from server.agent.tools.base import Tool, ToolContext, ToolFailed
+from server.agent.tools.base import Tool, ToolContext
 from server.agent.tools.files import display_path
 from server.agent.tools.items import as_tool_item
 from server.agent.tools.ripgrep import rg_inside, run_rg
@@ -41,7 +42,7 @@ async def search(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
     requested = args.get("path") or "."
 
     async def work(item: ToolCallItem) -> str:
-        path = await ctx.gate.readable(requested, item)
+        path = await ctx.gate.clear_read(ctx.stream, item, requested)
         refuse_special(path, requested)
         rg: list[str] = list(RG_FLAGS)
         if args.get("case_insensitive"):
@@ -50,9 +51,7 @@ async def search(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
             rg.append("--fixed-strings")
         if glob := args.get("glob"):
             rg += ["--glob", str(glob)]
-        confined = None
-        if ctx.thread.thread.mode != "fullAccess" and rg_inside(ctx.thread.roots):
-            confined = (ctx.gate.command_policy("readOnly"), ctx.gate.launcher_for("readOnly"))
+        confined = ctx.gate.read_only_sandbox() if rg_inside(ctx.conversation.roots) else None
         result = await run_rg([*rg, "-e", pattern, "--", str(path)], cwd=ctx.cwd, confined=confined)
         shown = _not_secret(ctx)
         lines = [display_line(line, ctx) for line in result.stdout.splitlines() if shown(line)]

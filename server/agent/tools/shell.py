@@ -1,20 +1,22 @@
 """shell: run a command in the workspace, under the OS sandbox the mode calls for.
 
-The gate decides (run, ask, refuse) and which sandbox; `sandbox.run.run_command` does the
-running: own process group, private /tmp, no secrets in the environment, output capped, the
-whole tree killed on timeout or interrupt. Output streams to the client as it arrives.
+The gate decides (run, ask, refuse) and which sandbox, and opens the command's item;
+`sandbox.run.run_command` does the running: own process group, private /tmp, no secrets in the
+environment, output capped, the whole tree killed on timeout or interrupt. Output streams to the
+client as it arrives.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
-from protocol.item import CommandExecutionItem
 from sandbox.run import Quotas, SandboxError, run_command
+from server.agent.errors import ToolFailed
+from server.agent.gate import Declined, Refused
 from server.agent.model import ToolSpec
-from server.agent.threads import new_id
-from server.agent.tools.base import Tool, ToolContext, ToolFailed, cap_for_model
+from server.agent.tools.base import Tool, ToolContext, cap_for_model
 
 ITEM_OUTPUT_CAP = 64_000
 """Characters of output kept on the item (the head and tail stream live anyway)."""
@@ -22,35 +24,23 @@ ITEM_OUTPUT_CAP = 64_000
 
 async def shell(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
     command: str = args["command"]
-    settings = ctx.gate.settings
-    workdir = ctx.gate.command_cwd(args.get("workdir"))
+    settings = ctx.settings
     escalate = bool(args.get("escalate"))
-    decision = ctx.gate.decide_command(command, escalate=escalate)
-    item = CommandExecutionItem(
-        id=new_id("item"),
-        command=command,
-        cwd=str(workdir),
-        status="inProgress",
-        output="",
-        sandbox=decision.sandbox,
-        launcher=ctx.gate.launcher_for(decision.sandbox),
-        reason=args.get("justification") or None,
+    clearance = await ctx.gate.clear_command(
+        ctx.stream,
+        command,
+        workdir=args.get("workdir"),
+        escalate=escalate,
+        justification=args.get("justification"),
     )
-    ctx.stream.started(item)
-    if decision.action == "refuse":
-        item.status, item.reason = "declined", decision.reason
-        ctx.stream.completed(item)
-        return f"Refused without running: {decision.reason}"
-    if decision.action == "prompt":
-        approved = await ctx.gate.approve_command(item, decision, escalate=escalate)
-        if not approved:
-            item.status = "declined"
-            ctx.stream.completed(item)
-            return (
-                "The user declined to run this command. Continue without it, or ask the "
-                "user how to proceed."
-            )
-    policy = ctx.gate.command_policy(item.sandbox)
+    if isinstance(clearance, Refused):
+        return f"Refused without running: {clearance.reason}"
+    if isinstance(clearance, Declined):
+        return (
+            "The user declined to run this command. Continue without it, or ask the "
+            "user how to proceed."
+        )
+    item, policy = clearance.item, clearance.policy
     timeout = float(args.get("timeout_s") or settings.command_timeout_s)
 
     def on_output(stream: Any, chunk: str) -> None:
@@ -63,7 +53,7 @@ async def shell(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
     try:
         result = await run_command(
             command,
-            cwd=workdir,
+            cwd=Path(item.cwd),
             policy=policy,
             env=os.environ,
             timeout_s=min(timeout, settings.command_timeout_s * 4),
