@@ -3,7 +3,7 @@
  * is decided by the server and arrives back through the reducer. */
 import type { BackendConnection } from '../backend/connection';
 import { RpcError } from '../backend/connection';
-import type { HunkSelection, Item, Mode, SandboxLauncherInfo, Thread, Turn, UserInput } from '../protocol';
+import type { HunkSelection, Item, Mode, Range, SandboxLauncherInfo, Thread, Turn, UserInput } from '../protocol';
 import { ErrorCodes } from '../protocol';
 import { type ChatEvent, type ChatState, initialState, nextModel, reduce, runningTurn } from '../state/reducer';
 
@@ -148,6 +148,24 @@ export class ChatSession {
       return true;
     });
     return sent === true;
+  }
+
+  /** A turn from the editor's inline chat: the selection attached, every edit proposed for
+   * review hunk by hunk whatever the mode (`proposeEdits`). Undefined when the server did not
+   * take it; a turn still running in the chat is not steered but left to finish. */
+  async sendFromEditor(text: string, selection: { path: string; range: Range }): Promise<Turn | undefined> {
+    return this.guarded('send the request', async () => {
+      const thread = await this.ensureThread();
+      if (!thread) return undefined;
+      if (runningTurn(this.state)) {
+        this.ui.showError('Tether is still working on a turn in the chat: wait for it or stop it, then try again.');
+        return undefined;
+      }
+      const input: UserInput[] = [{ type: 'text', text }, { type: 'selection', ...selection }];
+      const { turn } = await this.rpc().request('turn/start', { threadId: thread.id, input, model: nextModel(this.state) ?? null, proposeEdits: true });
+      this.dispatch({ type: 'turnAccepted', turn });
+      return turn;
+    });
   }
 
   async stop(): Promise<void> {
