@@ -1,4 +1,11 @@
-"""The pygls server: LSP lifecycle and text sync from pygls, Tether's methods from the table."""
+"""The server process: the LSP lifecycle, the editor's open documents and Tether's methods, over
+one JSON-RPC connection (`server.rpc`) on stdin/stdout.
+
+The first turn is what start-up is measured by, so imports come as late as each piece is
+needed: `initialize` is answered with msgspec, the settings and the launcher choice loaded;
+the agent loads right after that answer, while the client reads it; pygls and lsprotocol when
+the editor opens a document (`server.documents`); openai on the first model call.
+"""
 
 from __future__ import annotations
 
@@ -8,117 +15,161 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Generator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lsprotocol import types as lsp
-from pygls.io_ import StdoutWriter
-from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, lsp_method
-from pygls.uris import from_fs_path
-
-from protocol.lsp import WARNING, ShowMessage
+from protocol import PROTOCOL_VERSION
+from protocol.errors import ParseError
+from protocol.initialize import SandboxLauncherInfo, TetherCapabilities
+from protocol.lsp import (
+    WARNING,
+    DidChangeConfigurationParams,
+    InitializeParams,
+    InitializeResult,
+    ServerCapabilities,
+    ServerInfo,
+    ShowMessage,
+    TextDocumentSyncOptions,
+)
 from protocol.methods import REQUESTS
-from sandbox.launchers import choose_launcher
+from sandbox.launchers import LauncherChoice, choose_launcher
 from server import __version__
-from server.agent.model import warm_up
-from server.agent.service import Agent
-from server.boot import ANSWERED_ID, Boot, tether_capabilities
-from server.config import Settings, load_settings
-from server.handlers import make_handler
-from server.rpc import Peer, make_converter
-from server.transport import MessageDispatcher, frame_reader, serve, stdin_reader
+from server.config import MODES, Settings, load_settings
+from server.documents import Documents
+from server.framing import FrameError, read_frame
+from server.rpc import Connection, RequestHandler, decode
+
+if TYPE_CHECKING:
+    from server.agent.service import Agent
 
 log = logging.getLogger(__name__)
 
-
-class TetherProtocol(LanguageServerProtocol):
-    """Adds Tether's capabilities to the `initialize` result and reads its options."""
-
-    _server: TetherServer  # type: ignore[assignment]  (pygls types it as LanguageServer)
-
-    @lsp_method(lsp.INITIALIZE)
-    def lsp_initialize(
-        self, params: lsp.InitializeParams
-    ) -> Generator[Any, Any, lsp.InitializeResult]:
-        options = params.initialization_options
-        self._server.configure(options if isinstance(options, dict) else {})
-        result = yield from super().lsp_initialize(params)
-        agent = self._server.agent
-        tether = tether_capabilities(agent.settings, agent.launcher)
-        result.capabilities.experimental = {"tether": tether}
-        threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
-        return result
-
-    @lsp_method(lsp.EXIT)
-    def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:
-        """Stop serving; `run_stdio` then interrupts running turns and the process exits."""
-        self._server.exit_code = 0 if self._shutdown else 1
-        self._server.stopped.set()
-        yield from ()
+TEXT_SYNC = TextDocumentSyncOptions(open_close=True, change=2, save=False)
+"""Open, incremental changes, close: what `server.documents` keeps up with."""
 
 
-class TetherServer(LanguageServer):
-    def __init__(self) -> None:
-        super().__init__(
-            "tether", __version__, protocol_cls=TetherProtocol, converter_factory=make_converter
-        )
-        self.peer = Peer(self._write, self.protocol)
-        self._agent: Agent | None = None
+def tether_capabilities(settings: Settings, choice: LauncherChoice) -> TetherCapabilities:
+    return TetherCapabilities(
+        protocol_version=PROTOCOL_VERSION,
+        modes=list(MODES),
+        sandbox=choice.name,
+        sandbox_launcher=SandboxLauncherInfo(
+            name=choice.name,
+            setting=choice.setting,
+            weaker_than_bwrap=choice.weaker_than_bwrap,
+            guarantees=list(choice.guarantees),
+            passed_over=list(choice.passed_over),
+        ),
+        wire_api=settings.wire_api,
+        model=settings.effective_model,
+        default_mode=settings.default_mode,
+    )
+
+
+class Server:
+    """What the client talks to: lifecycle and settings here, documents in `Documents`,
+    Tether's methods in `server.handlers`, all of it served by one `Connection`."""
+
+    def __init__(self, write: Any) -> None:
+        self.connection = Connection(write)
+        self.documents = Documents()
         self.stopped = asyncio.Event()
         self.exit_code = 0
+        self._settings: Settings | None = None
+        self._launcher: LauncherChoice | None = None
+        self._agent: Agent | None = None
+        self._handlers: dict[str, RequestHandler] = {}
+        conn = self.connection
+        conn.requests.update({"initialize": self.initialize, "shutdown": self.shutdown})
         for method in REQUESTS:
-            self.feature(method)(make_handler(method, lambda: self.agent))
+            conn.requests[method] = self._tether_method(method)
+        conn.notifications.update(
+            {
+                "exit": self.exit,
+                "workspace/didChangeConfiguration": self.did_change_configuration,
+                "textDocument/didOpen": self.documents.did_open,
+                "textDocument/didChange": self.documents.did_change,
+                "textDocument/didClose": self.documents.did_close,
+            }
+        )
 
-        @self.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
-        def did_change_configuration(params: lsp.DidChangeConfigurationParams) -> None:
-            # The payload is the client's whole `tether` section, as in `initialize`: a setting the
-            # user cleared falls back to the environment, config.toml or the default again.
-            settings = params.settings
-            if isinstance(settings, dict) and isinstance(settings.get("tether"), dict):
-                self.configure(settings["tether"])
+    def _tether_method(self, method: str) -> RequestHandler:
+        def handle(raw: Any) -> Any:
+            if not self._handlers:
+                from server.handlers import make_handlers
 
-    def report_server_error(self, error: Exception, source: Any) -> None:
-        """pygls would show every failed notification (say, a didChange for a document that was
-        never opened) to the user as a server error; such input is the client's mistake and is
-        dropped with a log line. Request errors already go back in the response."""
-        log.warning("%s: %s", getattr(source, "__name__", source), error)
+                self._handlers = make_handlers(self.agent)
+            return self._handlers[method](raw)
 
-    def _write(self, data: bytes) -> None:
-        writer = self.protocol.writer
-        if writer is not None:
-            writer.write(data)
+        return handle
 
-    @property
-    def agent(self) -> Agent:
-        if self._agent is None:
-            self.configure({})
-        assert self._agent is not None
-        return self._agent
+    # lifecycle -------------------------------------------------------------------------------
 
-    def configure(self, options: dict[str, Any]) -> None:
+    def initialize(self, raw: Any) -> InitializeResult:
+        params = decode("initialize", raw, InitializeParams)
+        self.documents.position_encoding = params.position_encoding()
+        options = params.initialization_options
+        settings = self.configure(options if isinstance(options, dict) else {})
+        assert self._launcher is not None
+        self.connection.initialized = True
+        # The agent's imports, once this answer is on its way: the client's next request
+        # (thread/start) needs them.
+        asyncio.get_running_loop().call_soon(self.agent)
+        return InitializeResult(
+            capabilities=ServerCapabilities(
+                position_encoding=params.position_encoding(),
+                text_document_sync=TEXT_SYNC,
+                experimental={"tether": tether_capabilities(settings, self._launcher)},
+            ),
+            server_info=ServerInfo(name="tether", version=__version__),
+        )
+
+    def shutdown(self, _raw: Any) -> None:
+        self.connection.shutting_down = True
+
+    def exit(self, _raw: Any) -> None:
+        """Stop serving; `run_stdio` then interrupts running turns and the process exits."""
+        self.exit_code = 0 if self.connection.shutting_down else 1
+        self.stopped.set()
+
+    # settings --------------------------------------------------------------------------------
+
+    def did_change_configuration(self, raw: Any) -> None:
+        # The payload is the client's whole `tether` section, as in `initialize`: a setting the
+        # user cleared falls back to the environment, config.toml or the default again.
+        settings = decode("workspace/didChangeConfiguration", raw, DidChangeConfigurationParams)
+        section = settings.settings.get("tether") if isinstance(settings.settings, dict) else None
+        if isinstance(section, dict):
+            self.configure(section)
+
+    def configure(self, options: dict[str, Any]) -> Settings:
         settings = load_settings(options)
-        if self._agent is None:
-            launcher = choose_launcher(settings.sandbox_launcher).name
-            self._agent = Agent(settings, self.peer, self.read_buffer, launcher)
-        else:
+        self._settings = settings
+        if self._launcher is None:
+            self._launcher = choose_launcher(settings.sandbox_launcher)
+        if self._agent is not None:
             self._agent.update_settings(settings)
-        self._show_warnings(settings)
-
-    def _show_warnings(self, settings: Settings) -> None:
         for warning in settings.warnings:
             log.warning("%s", warning)
-            self.peer.notify(ShowMessage(WARNING, f"Tether: {warning}"))
+            self.connection.notify(ShowMessage(WARNING, f"Tether: {warning}"))
+        return settings
 
-    def read_buffer(self, path: Path) -> str | None:
-        """The open document's text for a path, if the client has it open."""
-        try:
-            docs = self.protocol.workspace.text_documents
-        except RuntimeError:
-            return None
-        doc = docs.get(from_fs_path(str(path)) or "")
-        return doc.source if doc is not None else None
+    def agent(self) -> Agent:
+        """The agent, made on first use with the settings in force."""
+        if self._agent is None:
+            from server.agent.model import warm_up
+            from server.agent.service import Agent
+
+            settings = self._settings or self.configure({})
+            assert self._launcher is not None
+            self._agent = Agent(settings, self.connection, self.documents.text, self._launcher.name)
+            threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+        return self._agent
+
+    async def close(self) -> None:
+        """Interrupt every running turn, which kills its processes."""
+        self.connection.close()
+        if self._agent is not None:
+            await self._agent.shutdown()
 
 
 class _TickWriter:
@@ -139,61 +190,76 @@ class _TickWriter:
         if self._pending:
             data, self._pending = b"".join(self._pending), []
             self._out.write(data)
-
-    def close(self) -> None:
-        self.flush()
-        self._out.close()
+            self._out.flush()
 
 
-class _DropBootAnswer:
-    """The stdout writer, minus pygls' second answer to the `initialize` boot answered."""
+def stdin_reader(loop: asyncio.AbstractEventLoop, fd: int) -> asyncio.StreamReader:
+    """An asyncio reader over a file descriptor, fed by a daemon thread (not the loop's
+    executor, so a read blocked on an idle client never holds up the process's exit)."""
+    reader = asyncio.StreamReader(limit=1024 * 1024, loop=loop)
 
-    def __init__(self, out: _TickWriter) -> None:
-        self._out = out
-        self._marker: bytes | None = b'"id":"' + ANSWERED_ID.encode() + b'"'
+    def pump() -> None:
+        while True:
+            try:
+                data = os.read(fd, 1 << 16)
+            except OSError:
+                data = b""
+            if not data:
+                loop.call_soon_threadsafe(reader.feed_eof)
+                return
+            loop.call_soon_threadsafe(reader.feed_data, data)
 
-    def write(self, data: bytes) -> None:
-        if self._marker is not None and self._marker in data.replace(b" ", b""):
-            self._marker = None
+    threading.Thread(target=pump, name="stdin", daemon=True).start()
+    return reader
+
+
+async def serve(reader: asyncio.StreamReader, connection: Connection) -> None:
+    """Read and handle messages until the client closes its end."""
+    while True:
+        try:
+            body = await read_frame(reader)
+        except FrameError as exc:
+            connection.error(None, ParseError(f"parse error: {exc}"))
+            continue
+        if body is None:
             return
-        self._out.write(data)
-
-    def close(self) -> None:
-        self._out.close()
+        connection.receive(body)
+        await asyncio.sleep(0)  # let handlers started by this message run before the next read
 
 
-async def run_stdio(server: TetherServer, start: Boot, answered: bool) -> None:
+async def run_stdio() -> int:
     """Serve over stdin/stdout until the client closes stdin or sends `exit`; then interrupt
-    every running turn, which kills its processes."""
-    reader = stdin_reader(asyncio.get_running_loop(), sys.stdin.fileno(), start.rest)
-    out = StdoutWriter(sys.stdout.buffer)
-    writer = _TickWriter(out, asyncio.get_running_loop())
-    # Frames are filtered one by one, before the tick writer joins them.
-    server.protocol.set_writer(_DropBootAnswer(writer) if answered else writer)
-    dispatcher = MessageDispatcher(server.protocol, server._write)
-    if start.first is not None:
-        dispatcher.dispatch(start.first)
-    serving = asyncio.create_task(serve(dispatcher, *frame_reader(reader)))
+    every running turn. Returns the exit code."""
+    loop = asyncio.get_running_loop()
+    writer = _TickWriter(sys.stdout.buffer, loop)
+    server = Server(writer.write)
+    serving = asyncio.create_task(serve(stdin_reader(loop, sys.stdin.fileno()), server.connection))
     stopping = asyncio.create_task(server.stopped.wait())
     try:
         await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         serving.cancel()
         stopping.cancel()
-        if server._agent is not None:
-            await server._agent.shutdown()
+        await server.close()
         writer.flush()
+    return server.exit_code
 
 
-def serve_after_boot(start: Boot, answered: bool) -> int:
-    """The full server, picking up where `server.boot` left off."""
-    # pygls logs every error response with a traceback; ours are expected and carry messages.
-    logging.getLogger("pygls.protocol.json_rpc").setLevel(logging.CRITICAL)
-    server = TetherServer()
+def main_stdio() -> int:
+    """`tether serve --stdio`."""
+    logging.basicConfig(
+        level=os.environ.get("TETHER_LOG_LEVEL", "WARNING"),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from sandbox.run import shield_this_process
+
+    shield_this_process()  # commands must not read the API key from our /proc/<pid>/environ
+    exit_code = 0
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_stdio(server, start, answered))
+        exit_code = asyncio.run(run_stdio())
     # Everything is flushed and journaled by now; tearing down the interpreter (openai and
     # pydantic bring hundreds of modules) would only delay the exit the client waits for.
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(server.exit_code)
+    os._exit(exit_code)

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         return sandbox_main(args[1:], load_settings().sandbox_launcher)
     ns = parser.parse_args(args)
     if ns.command == "serve":
-        from server.boot import main_stdio
+        from server.app import main_stdio
 
         return main_stdio()
     from server.exec_client import run_exec

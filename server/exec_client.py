@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from protocol.errors import ErrorCode
+from server.framing import frame, read_frame
 
 
 class RpcFailure(Exception):
@@ -39,9 +40,8 @@ class Connection:
         self.reader = asyncio.create_task(self._read())
 
     def _send(self, message: dict[str, Any]) -> None:
-        body = json.dumps(message).encode()
         assert self._proc.stdin is not None
-        self._proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self._proc.stdin.write(frame(message))
 
     async def request(self, method: str, params: Any) -> Any:
         msg_id = next(self._ids)
@@ -59,15 +59,8 @@ class Connection:
     async def _read(self) -> None:
         stdout = self._proc.stdout
         assert stdout is not None
-        while True:
-            length = 0
-            while (line := await stdout.readline()) not in (b"\r\n", b""):
-                name, _, value = line.decode().partition(":")
-                if name.lower() == "content-length":
-                    length = int(value)
-            if not line:
-                break
-            message = json.loads(await stdout.readexactly(length))
+        while (body := await read_frame(stdout)) is not None:
+            message = json.loads(body)
             if "method" not in message and message.get("id") in self._pending:
                 future = self._pending.pop(message["id"])
                 if "error" in message:

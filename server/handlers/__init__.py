@@ -1,7 +1,8 @@
 """Request handlers: decode params into the method table's types, call the agent, encode.
 
-Every method of `protocol.methods.REQUESTS` has a handler here (`make_handler` fails at start-up
-otherwise); errors become JSON-RPC errors with Tether's codes.
+Every method of `protocol.methods.REQUESTS` has a handler here (`make_handlers` fails at
+start-up otherwise); errors become JSON-RPC errors with Tether's codes. The server imports this
+module (and with it the agent) after it has answered `initialize`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from protocol.base import Empty
 from protocol.change import ChangeProposeParams, ChangeRevertParams, ChangeRevertResult
-from protocol.errors import ErrorCode
+from protocol.errors import InternalError, RpcError
 from protocol.methods import REQUESTS
 from protocol.review import TurnFilesParams, TurnFilesResult
 from protocol.thread import (
@@ -36,7 +37,7 @@ from server.agent.inline import gate_for_turn
 from server.agent.propose import propose
 from server.agent.service import Agent, AgentError
 from server.agent.turn_review import turn_files as review_turn_files
-from server.rpc import RpcError, decode, to_wire
+from server.rpc import decode
 
 log = logging.getLogger(__name__)
 
@@ -122,20 +123,26 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def make_handler(method: str, agent: Callable[[], Agent]) -> Callable[[Any], Awaitable[Any]]:
+def make_handlers(agent: Callable[[], Agent]) -> dict[str, Callable[[Any], Awaitable[Any]]]:
+    """A handler for every method of the table: raw params in, the result Struct out; a
+    request the agent cannot serve is answered with its code (§7), any other failure -32603."""
+    return {method: _handler(method, agent) for method in REQUESTS}
+
+
+def _handler(method: str, agent: Callable[[], Agent]) -> Callable[[Any], Awaitable[Any]]:
     params_type = REQUESTS[method].params
     handler = HANDLERS[method]
 
     async def handle(raw: Any) -> Any:
         params = decode(method, raw, params_type)
         try:
-            return to_wire(await handler(agent(), params))
+            return await handler(agent(), params)
         except AgentError as exc:
-            raise RpcError(exc.code, exc.message) from None
+            raise RpcError.of(exc.code, exc.message) from None
         except RpcError:
             raise
         except Exception as exc:
             log.exception("%s failed", method)
-            raise RpcError(ErrorCode.INTERNAL_ERROR, f"{method} failed: {exc!r}") from None
+            raise InternalError(f"{method} failed: {exc!r}") from None
 
     return handle

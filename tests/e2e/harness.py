@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lsprotocol import converters
 from lsprotocol import types as lsp
+from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from protocol.methods import NOTIFICATIONS, SERVER_REQUESTS
-from server.rpc import make_converter
 
 ROOT = Path(__file__).resolve().parents[2]
 Approver = Callable[[str, dict[str, Any]], Any]
@@ -103,6 +104,25 @@ class Tether:
 
     def items(self, turn: dict[str, Any], kind: str) -> list[dict[str, Any]]:
         return [i for i in turn["items"] if i["type"] == kind]
+
+
+def make_converter() -> Any:
+    """lsprotocol's converter, except that Tether's own messages keep their params as dicts
+    (pygls would turn them into namedtuples): the test client asserts on what crossed the wire."""
+    converter = converters.get_converter()
+
+    def keep_params(obj: dict[str, Any], cls: type[Any]) -> Any:
+        # JSON-RPC lets a request omit `params`; pygls' message type requires the field.
+        fields = {k: obj[k] for k in ("id", "method", "jsonrpc") if k in obj}
+        return cls(**fields, params=obj.get("params"))
+
+    def keep_result(obj: dict[str, Any], cls: type[Any]) -> Any:
+        return cls(**{k: obj[k] for k in ("id", "result", "jsonrpc") if k in obj})
+
+    converter.register_structure_hook(JsonRPCRequestMessage, keep_params)
+    converter.register_structure_hook(JsonRPCNotification, keep_params)
+    converter.register_structure_hook(JsonRPCResponseMessage, keep_result)
+    return converter
 
 
 def make_client(tether_ref: list[Tether]) -> LanguageClient:

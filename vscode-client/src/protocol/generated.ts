@@ -797,6 +797,7 @@ export const ErrorCodes = {
   methodNotFound: -32601,
   modelUnavailable: -32003,
   parseError: -32700,
+  requestCancelled: -32800,
   threadNotFound: -32001,
   turnAlreadyRunning: -32002,
   turnNotRunning: -32004,
