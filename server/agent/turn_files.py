@@ -5,8 +5,14 @@ write to a path its content is stored; each command runs between two snapshots o
 so what it created, changed or deleted is recorded too. `turn/revert` restores all of it, and
 `diff()` is the turn's aggregated diff (`turn/diff/updated`) against those originals.
 
-Snapshots run in a worker thread (a big workspace takes seconds to walk; the event loop keeps
-answering). The diff never reads through a symlink: a symlink appears as one (its target
+Around each command the store's `RootTracker` (`server.edits.tracked`) finds what changed
+from the root's inotify watch, at a cost that does not grow with the workspace; it walks the
+root only when the watch cannot be trusted, and says so in the command's trackingNote. It runs in
+a worker thread (the first snapshot of a big workspace takes seconds; the loop keeps answering).
+A change that leaves a file holding exactly the editor's buffer of it is marked as maybe the
+user's save (`CheckpointEntry.shared`): revert leaves it alone unless forced.
+
+The diff never reads through a symlink: a symlink appears as one (its target
 text, as git shows it), a path below a root is opened component by component without
 following links (`safe_read.open_beneath`), secret paths and special files are never read,
 and the whole diff is capped in files and bytes.
@@ -25,10 +31,11 @@ from sandbox.paths import PathDenied, resolve_for_read
 from sandbox.policy import Policy, homes_of, secret_paths_for
 from server.agent.files import EditorFiles
 from server.agent.stream import TurnStream
+from server.edits.blobs import BlobError
 from server.edits.checkpoints import Checkpoint, CheckpointStore, FileState
 from server.edits.diff import diff_file
 from server.edits.safe_read import NotReadable, human_size, kind_of, open_beneath, read_fd
-from server.edits.snapshot import Manifest
+from server.edits.tracked import Mark
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +75,7 @@ class TurnFiles:
         self._policy = policy or Policy("workspaceWrite", roots=tuple(roots))
         self._secrets = secret_paths_for(self._policy, homes_of())
         self.checkpoint: Checkpoint = store.open(turn_id)
-        self._before_command: list[Manifest] = []
+        self._before_command: list[Mark] = []
 
     def before_write(self, path: Path) -> None:
         """Remember the file as it was before the turn's first write to it."""
@@ -87,12 +94,12 @@ class TurnFiles:
         self._before_command = []
         for root in self._roots:
             try:
-                manifest = await asyncio.to_thread(self._store.snapshot, root, self._secrets)
+                mark = await asyncio.to_thread(self._store.begin_command, root, self._secrets)
             except Exception as exc:  # the command still runs; only its record is lost
                 log.warning("could not snapshot %s before a command: %s", root, exc)
                 stream.warn(f"What the next command changes cannot be recorded: {exc}.")
                 continue
-            self._before_command.append(manifest)
+            self._before_command.append(mark)
 
     async def after_command(self, stream: TurnStream) -> str | None:
         """Record what the command changed; tell the client when it changed anything. Runs in
@@ -112,19 +119,29 @@ class TurnFiles:
             stream.warn(f"{notes[-1]} turn/revert may miss it.")
         return " ".join(notes) or None
 
-    def _record_command(self, befores: list[Manifest], notes: list[str]) -> list[str]:
+    def _record_command(self, marks: list[Mark], notes: list[str]) -> list[str]:
         changed: list[str] = []
-        for before in befores:
+        for mark in marks:
             try:
-                after = self._store.snapshot(before.root, self._secrets)
+                command = self._store.end_command(mark)
             except OSError as exc:
                 notes.append(f"What this command changed could not be recorded: {exc}.")
                 continue
-            changed += self.checkpoint.record_command(before, after)
-            note = after.report.describe() or before.report.describe()
-            if note and note not in notes:
-                notes.append(note)
+            changed += self.checkpoint.record_command(command, self._editor_holds)
+            if command.note and command.note not in notes:
+                notes.append(command.note)
         return changed
+
+    def _editor_holds(self, path: str, after: FileState) -> bool:
+        """Whether the editor's buffer of `path` is exactly what the command left there."""
+        buffered = self._files.open_buffer(Path(path))
+        if buffered is None or after.digest is None:
+            return False
+        try:
+            data = self._store.blobs.get(after.digest)
+        except BlobError:
+            return False
+        return data == buffered.encode("utf-8", errors="surrogateescape")
 
     def diff(self) -> str:
         """One unified diff of every file the turn changed, original against now; a file

@@ -39,10 +39,9 @@ from server.edits.snapshot import (
     DEFAULT_MAX_BLOB_BYTES,
     Manifest,
     ManifestEntry,
-    diff_manifests,
     digest_of,
-    take_snapshot,
 )
+from server.edits.tracked import CommandChanges, Mark, RootTracker
 
 ChangeKind = Literal["created", "changed", "deleted"]
 Refusal = Callable[[Path], "str | None"]
@@ -79,6 +78,9 @@ class CheckpointEntry:
     """What the turn left; None until recorded (a turn cut short by a crash)."""
     created_dirs: tuple[str, ...] = ()
     """Parent directories the turn's write created, deepest first, removed again on revert."""
+    shared: bool = False
+    """Changed while a command ran, to what the editor's buffer holds: maybe the user's save,
+    so a revert leaves it alone unless forced."""
 
 
 @dataclass
@@ -127,22 +129,28 @@ class Checkpoint:
         self.data.entries[key] = replace(entry, after=self.store.capture(Path(key)))
         self.save()
 
-    def record_command(self, before: Manifest, after: Manifest) -> list[str]:
-        """Record what a command changed, from snapshots taken around it; returns the
-        absolute paths it created, modified or deleted."""
-        root = os.path.abspath(before.root)
+    def record_command(
+        self, command: CommandChanges, shared: Callable[[str, FileState], bool] | None = None
+    ) -> list[str]:
+        """Record what a command changed (`CommandChanges` from `CheckpointStore.end_command`);
+        returns the absolute paths it created, modified or deleted. `shared(path, after)` says
+        whether the editor holds exactly that content (see `CheckpointEntry.shared`)."""
+        root = os.path.abspath(command.root)
         changed: list[str] = []
         new_dirs: dict[str, tuple[str, ...]] = {}  # per parent: a command may make 100,000 files
-        for rel in diff_manifests(before, after).all():
+        for rel, before, after in sorted(command.changes, key=lambda c: c[0]):
             key = os.path.join(root, rel)
             entry = self.data.entries.get(key)
             if entry is None:
                 parent = rel.rpartition("/")[0]
                 if parent not in new_dirs:
-                    new_dirs[parent] = _new_dirs(root, parent, before, after)
-                entry = CheckpointEntry(_state(before.entries.get(rel)), None, new_dirs[parent])
-            after_state = _state(after.entries.get(rel))
-            self.data.entries[key] = CheckpointEntry(entry.before, after_state, entry.created_dirs)
+                    new_dirs[parent] = _new_dirs(root, parent, command.created_dirs)
+                entry = CheckpointEntry(_state(before), None, new_dirs[parent])
+            after_state = _state(after)
+            is_shared = entry.shared or (shared is not None and shared(key, after_state))
+            self.data.entries[key] = CheckpointEntry(
+                entry.before, after_state, entry.created_dirs, is_shared
+            )
             changed.append(key)
         if changed:
             self.save()
@@ -201,6 +209,11 @@ class Checkpoint:
             return None
         if refuse is not None and (why := refuse(path)) is not None:
             return why
+        if not force and entry.shared:
+            return (
+                f"{path} changed while a command ran, and the editor saved the same text: it "
+                "may be your edit, so it was left as it is. Revert with force to undo it too."
+            )
         if not force and (entry.after is None or not current.same_as(entry.after)):
             return (
                 f"{path} was changed after the turn wrote it; it was left as it is. Revert "
@@ -232,12 +245,12 @@ def _kind(before: FileState, after: FileState) -> ChangeKind:
     return "deleted" if not after.exists else "changed"
 
 
-def _new_dirs(root: str, parent: str, before: Manifest, after: Manifest) -> tuple[str, ...]:
+def _new_dirs(root: str, parent: str, created_dirs: set[str]) -> tuple[str, ...]:
     """`parent` (a relative directory, "" for the root) and its parents that the command
     created, deepest first."""
     created: list[str] = []
     while parent:
-        if parent in after.dirs and parent not in before.dirs:
+        if parent in created_dirs:
             created.append(os.path.join(root, parent))
         parent = parent.rpartition("/")[0]
     return tuple(created)
@@ -265,12 +278,18 @@ def _restore_order(entries: dict[str, CheckpointEntry]) -> list[tuple[str, Check
 class CheckpointStore:
     """Checkpoints, blobs and the latest snapshot of each root under `state_dir`."""
 
-    def __init__(self, state_dir: Path, max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES,
+        max_watches: int | None = None,
+    ) -> None:
         self.state_dir = state_dir
         self.blobs = BlobStore(state_dir / "blobs")
         self.max_blob_bytes = max_blob_bytes
-        self._latest: dict[str, Manifest] = {}
-        self._locks: dict[str, threading.Lock] = {}
+        self.max_watches = max_watches if max_watches is not None else _watch_limit()
+        self._trackers: dict[str, RootTracker] = {}
+        self._trackers_lock = threading.Lock()
         # Credentials never enter the blob store, whoever asks for a snapshot (a workspace that
         # is $HOME holds ~/.ssh).
         self.secrets = tuple(secret_paths_for(Policy("workspaceWrite"), homes_of()))
@@ -295,25 +314,51 @@ class CheckpointStore:
         atomic_write(self._checkpoint_path(checkpoint.id), msgspec.json.encode(checkpoint.data))
 
     def snapshot(self, root: str | os.PathLike[str], secrets: Iterable[Path] = ()) -> Manifest:
-        """Snapshot a workspace root, reusing what the previous snapshot of it learned;
-        `secrets` (credential files and directories), besides the store's own, are never
-        read. Raises `RootUnavailable` when the root cannot be opened."""
+        """The root's baseline snapshot, brought up to date (`tracked.RootTracker`); the
+        first call walks the root by stat only. `secrets` (credential files and directories),
+        besides the store's own, are never read. Raises `RootUnavailable` when the root
+        cannot be opened. The manifest returned keeps changing: compare commands with
+        `begin_command` and `end_command`."""
+        return self._tracker(root).current([*self.secrets, *secrets])
+
+    def begin_command(self, root: str | os.PathLike[str], secrets: Iterable[Path] = ()) -> Mark:
+        """Before a command that may write below `root`."""
+        return self._tracker(root).begin([*self.secrets, *secrets])
+
+    def end_command(self, mark: Mark) -> CommandChanges:
+        """After it: what it created, changed and deleted."""
+        return self._tracker(mark.root).end(mark)
+
+    def _tracker(self, root: str | os.PathLike[str]) -> RootTracker:
         key = os.path.abspath(root)
-        # One walk of a root at a time (the thread's first snapshot and a command's may meet):
-        # the later one then reuses what the earlier one read instead of reading it again.
-        with self._locks.setdefault(key, threading.Lock()):
-            previous = self._latest.get(key) or self._load_manifest(key)
-            manifest = take_snapshot(
-                Path(key),
-                self.blobs,
-                previous,
-                self.max_blob_bytes,
-                exclude=[self.state_dir, self.state_dir.parent],  # Tether's home: sessions
-                secrets=[*self.secrets, *secrets],
-            )
-            self._latest[key] = manifest
-            atomic_write(self._manifest_path(key), msgspec.json.encode(manifest))
-        return manifest
+        with self._trackers_lock:
+            tracker = self._trackers.get(key)
+            if tracker is None:
+                tracker = RootTracker(
+                    Path(key),
+                    self.blobs,
+                    self.max_blob_bytes,
+                    exclude=[self.state_dir, self.state_dir.parent],  # Tether's home: sessions
+                    max_watches=self.max_watches,
+                    previous=self._load_manifest(key),
+                )
+                tracker.save = lambda manifest: self._save_manifest(key, manifest)
+                self._trackers[key] = tracker
+            return tracker
+
+    def _save_manifest(self, root: str, manifest: Manifest) -> None:
+        atomic_write(self._manifest_path(root), manifest.encode())
+
+    def wait_read(self, root: str | os.PathLike[str], timeout: float) -> bool:
+        """Wait until the background reading of `root`'s files is done (tests, the bench)."""
+        return self._tracker(root).hydrated.wait(timeout)
+
+    def close(self) -> None:
+        """Stop watching the roots."""
+        with self._trackers_lock:
+            trackers, self._trackers = list(self._trackers.values()), {}
+        for tracker in trackers:
+            tracker.close()
 
     def capture(self, path: Path, keep_content: bool = False) -> FileState:
         """The state of `path` now; with `keep_content`, its bytes go to the blob store."""
@@ -372,7 +417,7 @@ class CheckpointStore:
             data = msgspec.json.decode(file.read_bytes(), type=CheckpointData)
             referenced.update(e.before.digest for e in data.entries.values() if e.before.digest)
         for manifest in self._all_latest_manifests():
-            referenced.update(e.digest for e in manifest.entries.values() if e.digest)
+            referenced.update(manifest.entries.digests())
         unused = self.blobs.digests() - referenced
         for digest in unused:
             self.blobs.remove(digest)
@@ -380,16 +425,18 @@ class CheckpointStore:
 
     def _all_latest_manifests(self) -> list[Manifest]:
         manifests = self.state_dir / "manifests"
-        found = dict(self._latest)
+        with self._trackers_lock:
+            trackers = list(self._trackers.values())
+        found = {t.manifest.root: t.manifest for t in trackers if t.manifest is not None}
         for file in manifests.iterdir() if manifests.is_dir() else ():
             with contextlib.suppress(msgspec.DecodeError, OSError):
-                manifest = msgspec.json.decode(file.read_bytes(), type=Manifest)
+                manifest = Manifest.decode(file.read_bytes())
                 found.setdefault(manifest.root, manifest)
         return list(found.values())
 
     def _load_manifest(self, root: str) -> Manifest | None:
         try:
-            return msgspec.json.decode(self._manifest_path(root).read_bytes(), type=Manifest)
+            return Manifest.decode(self._manifest_path(root).read_bytes())
         except (OSError, msgspec.DecodeError):
             return None  # no usable previous snapshot: this one reads every file
 
@@ -399,6 +446,15 @@ class CheckpointStore:
 
     def _manifest_path(self, root: str) -> Path:
         return self.state_dir / "manifests" / f"{_hashed(root)}.json"
+
+
+def _watch_limit() -> int | None:
+    """`TETHER_WATCH_LIMIT`: directories one root's watch may hold before each command falls
+    back to walking the root (default: as many as the kernel allows)."""
+    try:
+        return int(os.environ["TETHER_WATCH_LIMIT"])
+    except (KeyError, ValueError):
+        return None
 
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")

@@ -27,14 +27,16 @@ import contextlib
 import hashlib
 import os
 import stat
+import struct
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import msgspec
 
+from sandbox.walk import WalkStats, walk
 from server.edits.atomic import is_atomic_temp, is_stale_atomic_temp
 from server.edits.blobs import BlobStore
 from server.edits.ignore import ALWAYS_IGNORED, IgnoreRules, ScopedSpec, matches
@@ -48,8 +50,8 @@ DEFAULT_MAX_BLOB_BYTES = 32 * 1024 * 1024
 class SnapshotLimits:
     """How much one snapshot may cost before it degrades (see the module docstring)."""
 
-    max_entries: int = 300_000
-    """Files and directories walked; past it the walk stops (memory: ~200 bytes each)."""
+    max_entries: int = 1_000_000
+    """Entries walked; past it the walk stops (memory: ~200 bytes per file kept)."""
     read_budget_bytes: int = 512 * 1024 * 1024
     """New content read per snapshot; past it files are recorded by stat only."""
     read_deadline_s: float = 20.0
@@ -59,7 +61,6 @@ class SnapshotLimits:
 
 
 DEFAULT_LIMITS = SnapshotLimits()
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class RootUnavailable(OSError):
@@ -146,18 +147,92 @@ class SnapshotReport:
         )
 
 
-@dataclass(frozen=True)
+_PACK = struct.Struct("<QqqQH")
+_PLAIN, _DIGEST, _LINK = b"\x00", b"\x01", b"\x02"
+
+
+class EntryTable(MutableMapping[str, ManifestEntry]):
+    """Relative path -> ManifestEntry, each kept packed in one bytes object (~100 bytes with
+    its digest instead of ~400 as a struct of ints), so that a manifest of 300,000 files stays
+    well under 100 MiB."""
+
+    def __init__(self, packed: dict[str, bytes] | None = None) -> None:
+        self.packed: dict[str, bytes] = packed if packed is not None else {}
+
+    def __getitem__(self, rel: str) -> ManifestEntry:
+        return _unpack(self.packed[rel])
+
+    def __setitem__(self, rel: str, entry: ManifestEntry) -> None:
+        self.packed[rel] = _pack(entry)
+
+    def __delitem__(self, rel: str) -> None:
+        del self.packed[rel]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.packed)
+
+    def __len__(self) -> int:
+        return len(self.packed)
+
+    def __contains__(self, rel: object) -> bool:
+        return rel in self.packed
+
+    def digests(self) -> set[str]:
+        return {p[1 + _PACK.size :].hex() for p in self.packed.values() if p[:1] == _DIGEST}
+
+
+def _pack(entry: ManifestEntry) -> bytes:
+    head = _PACK.pack(entry.size, entry.mtime_ns, entry.ctime_ns, entry.inode, entry.mode)
+    if entry.link is not None:
+        return _LINK + head + entry.link.encode("utf-8", "surrogateescape")
+    if entry.digest is not None:
+        return _DIGEST + head + bytes.fromhex(entry.digest)
+    return _PLAIN + head
+
+
+def _unpack(packed: bytes) -> ManifestEntry:
+    size, mtime_ns, ctime_ns, inode, mode = _PACK.unpack_from(packed, 1)
+    tail = packed[1 + _PACK.size :]
+    kind = packed[:1]
+    digest = tail.hex() if kind == _DIGEST else None
+    link = tail.decode("utf-8", "surrogateescape") if kind == _LINK else None
+    return ManifestEntry(size, mtime_ns, ctime_ns, inode, mode, digest, link)
+
+
+@dataclass
 class Manifest:
     """Every file under `root` (absolute) by its POSIX path relative to it."""
 
     root: str
     taken_at_ns: int
-    entries: dict[str, ManifestEntry] = field(default_factory=dict[str, ManifestEntry])
-    dirs: frozenset[str] = frozenset()
+    entries: EntryTable = field(default_factory=EntryTable)
+    dirs: set[str] = field(default_factory=set[str])
     """Every directory walked, so a revert can remove the ones a command created."""
     report: SnapshotReport = SnapshotReport()
     complete: bool = True
     """False when the walk stopped early: absences prove nothing then."""
+
+    def encode(self) -> bytes:
+        return msgspec.msgpack.encode(
+            _Saved(self.root, self.taken_at_ns, self.entries.packed, sorted(self.dirs),
+                   self.complete)
+        )  # fmt: skip
+
+    @staticmethod
+    def decode(data: bytes) -> Manifest:
+        saved = msgspec.msgpack.decode(data, type=_Saved)
+        return Manifest(
+            saved.root, saved.taken_at_ns, EntryTable(saved.entries), set(saved.dirs),
+            complete=saved.complete,
+        )  # fmt: skip
+
+
+class _Saved(msgspec.Struct, array_like=True):
+    root: str
+    taken_at_ns: int
+    entries: dict[str, bytes]
+    dirs: list[str]
+    complete: bool
 
 
 @dataclass(frozen=True)
@@ -194,17 +269,23 @@ def take_snapshot(
     exclude: Iterable[Path] = (),
     secrets: Iterable[Path] = (),
     limits: SnapshotLimits = DEFAULT_LIMITS,
+    *,
+    read_content: bool = True,
+    start: str = "",
 ) -> Manifest:
     """Snapshot `root`, storing contents not already known from `previous`. Directories in
     `exclude` are skipped (the blob store itself, when it lives inside the workspace), and
-    so are `secrets` (files or directories, never read). Raises RootUnavailable when the
-    root cannot be opened."""
+    so are `secrets` (files or directories, never read). Without `read_content` new files are
+    recorded by stat only (their digest stays None until `hydrate` reads them). With `start`
+    (a relative directory) only that part of the root is walked. Raises RootUnavailable when
+    the root cannot be opened."""
     walk = _Walk(root, blobs, previous, max_blob_bytes, exclude, secrets, limits)
-    return walk.run()
+    walk.read_content = read_content
+    return walk.run(start)
 
 
 class _Walk:
-    """One snapshot's walk: from directory fds, depth first, at most `max_depth` fds open."""
+    """One snapshot's walk (`sandbox.walk.walk`), recording what `take_snapshot` keeps."""
 
     def __init__(
         self,
@@ -218,7 +299,7 @@ class _Walk:
     ) -> None:
         self.root = root
         self.blobs = blobs
-        self.reuse = previous.entries if previous and previous.root == str(root) else {}
+        self.reuse = previous.entries if previous and previous.root == str(root) else EntryTable()
         self.racy_after = previous.taken_at_ns - RACY_WINDOW_NS if previous else 0
         self.max_blob_bytes = max_blob_bytes
         self.real_root = os.path.realpath(root)
@@ -226,55 +307,72 @@ class _Walk:
         # Compared by relative path: no join per entry of a 200,000-file walk.
         self.skip = _below(self.real_root, {os.path.realpath(p) for p in exclude})
         self.secret_rels = _below(self.real_root, self.secrets)
-        self.checked = 0
         self.limits = limits
+        self.read_content = True
         self.rules = IgnoreRules(root)
-        self.entries: dict[str, ManifestEntry] = {}
-        self.dirs: list[str] = []
-        self.seen_dirs: set[tuple[int, int]] = set()
-        self.counts = dict.fromkeys(
+        self.entries = EntryTable()
+        self.dirs: set[str] = set()
+        self.specs: dict[str, list[ScopedSpec]] = {}
+        self.counts: dict[str, int] = dict.fromkeys(
             ("special", "bad_names", "unreadable", "large", "over_budget", "loops", "secret"), 0
         )
         self.read_bytes = 0
         self.started = time.monotonic()
         self.stopped = False
 
-    def run(self) -> Manifest:
+    def run(self, start: str = "") -> Manifest:
         started_ns = time.time_ns()
         if any(_is_under(self.real_root, s) for s in self.secrets):
             self.counts["secret"] += 1  # the whole root is a secret: nothing of it is read
             return self._manifest(started_ns)
+        stats = WalkStats()
+        self.specs[start] = self._specs_down_to(start)
+        found = walk(
+            self.root,
+            self._descend,
+            start=start,
+            max_entries=self.limits.max_entries,
+            max_depth=self.limits.max_depth,
+            stats=stats,
+        )
         try:
-            root_fd = os.open(self.root, _DIR_FLAGS)
-            info = os.fstat(root_fd)
+            for number, item in enumerate(found):
+                if number % 256 == 0 and time.monotonic() - self.started > (
+                    self.limits.walk_deadline_s
+                ):
+                    self.stopped = True
+                    break
+                self._child(item.dir_fd, item.rel, item.entry)
         except OSError as exc:
+            if start:
+                return self._manifest(started_ns)  # the part is gone: nothing in it
             raise RootUnavailable(
                 exc.errno or 0,
                 f"the workspace folder {self.root} cannot be opened ({exc.strerror}); "
                 "was it deleted or unmounted?",
             ) from None
-        self.seen_dirs.add((info.st_dev, info.st_ino))
-        stack: list[tuple[int, str, list[ScopedSpec], list[str]]] = []
-        try:
-            specs = self.rules.extend([], self.root, "")
-            stack.append((root_fd, "", specs, self._list(root_fd, "", specs)))
-            while stack and not self.stopped:
-                fd, rel_dir, specs, subdirs = stack[-1]
-                if not subdirs:
-                    os.close(fd)
-                    stack.pop()
-                    continue
-                name = subdirs.pop()
-                child = self._enter(fd, rel_dir + name, len(stack))
-                if child is not None:
-                    rel = rel_dir + name + "/"
-                    child_specs = self.rules.extend(specs, self.root / rel, rel)
-                    stack.append((child, rel, child_specs, self._list(child, rel, child_specs)))
         finally:
-            for fd, *_rest in stack:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            found.close()
+        self.stopped = self.stopped or stats.stopped
+        self.counts["unreadable"] += stats.unreadable
+        self.counts["loops"] += stats.loops
         return self._manifest(started_ns)
+
+    def _specs_down_to(self, rel_dir: str) -> list[ScopedSpec]:
+        specs = self.rules.extend([], self.root, "")
+        walked = ""
+        for part in [p for p in rel_dir.split("/") if p]:
+            walked += part + "/"
+            specs = self.rules.extend(specs, self.root / walked, walked)
+        return specs
+
+    def _descend(self, rel: str, _entry: os.DirEntry[str]) -> bool:
+        """Called for the directories `_child` recorded: enter them, with their .gitignore."""
+        if rel not in self.dirs:
+            return False
+        parent = self.specs[rel.rpartition("/")[0]]
+        self.specs[rel] = self.rules.extend(parent, self.root / rel, rel + "/")
+        return True
 
     def _manifest(self, started_ns: int) -> Manifest:
         report = SnapshotReport(**self.counts, stopped=self.stopped)
@@ -282,54 +380,13 @@ class _Walk:
             str(self.root),
             started_ns,
             self.entries,
-            frozenset(self.dirs),
+            self.dirs,
             report,
             complete=not self.stopped,
         )
 
-    def _enter(self, parent: int, rel: str, depth: int) -> int | None:
-        """An fd on the subdirectory `rel`, or None when it must not be walked."""
-        if depth > self.limits.max_depth:
-            self.counts["loops"] += 1
-            return None
-        try:
-            fd = os.open(rel.rsplit("/", 1)[-1], _DIR_FLAGS, dir_fd=parent)
-            info = os.fstat(fd)
-        except OSError:  # gone, unreadable, or swapped for a symlink since it was listed
-            self.counts["unreadable"] += 1
-            return None
-        identity = (info.st_dev, info.st_ino)
-        if identity in self.seen_dirs:
-            os.close(fd)
-            self.counts["loops"] += 1
-            return None
-        self.seen_dirs.add(identity)
-        return fd
-
-    def _list(self, fd: int, rel_dir: str, specs: list[ScopedSpec]) -> list[str]:
-        """Record the files of the directory `fd`; return its subdirectories to walk."""
-        subdirs: list[str] = []
-        try:
-            listing = os.scandir(fd)
-        except OSError:
-            self.counts["unreadable"] += 1
-            return subdirs
-        with listing:  # read as we go: a directory of 100,000 entries is never held whole
-            for child in _entries(listing):
-                if self._over_limits():
-                    break
-                self._child(fd, rel_dir, specs, child, subdirs)
-        return subdirs
-
-    def _child(
-        self,
-        fd: int,
-        rel_dir: str,
-        specs: list[ScopedSpec],
-        child: os.DirEntry[str],
-        subdirs: list[str],
-    ) -> None:
-        """Record one entry of the directory `fd`, or queue it in `subdirs` to walk."""
+    def _child(self, fd: int, rel: str, child: os.DirEntry[str]) -> None:
+        """Record one entry of the directory `fd`, or note it as a directory to walk."""
         name = child.name
         if not name.isascii():
             try:
@@ -346,8 +403,9 @@ class _Walk:
                 with contextlib.suppress(OSError):
                     os.unlink(name, dir_fd=fd)
             return
-        rel = sys.intern(f"{rel_dir}{name}")  # shared by the manifests before and after
+        rel = sys.intern(rel)  # shared by the manifests before and after
         is_dir = stat.S_ISDIR(info.st_mode)
+        specs = self.specs[rel.rpartition("/")[0]]
         if specs and matches(rel, is_dir, specs):
             return
         if rel in self.secret_rels:
@@ -355,21 +413,11 @@ class _Walk:
             return
         if is_dir:
             if rel not in self.skip:
-                self.dirs.append(rel)
-                subdirs.append(name)
+                self.dirs.add(rel)
         elif stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode):
             self._record(fd, name, rel, info)
         else:
             self.counts["special"] += 1
-
-    def _over_limits(self) -> bool:
-        self.checked += 1
-        if self.checked % 256 == 0 and (
-            len(self.entries) + len(self.dirs) >= self.limits.max_entries
-            or time.monotonic() - self.started > self.limits.walk_deadline_s
-        ):
-            self.stopped = True
-        return self.stopped
 
     def _record(self, fd: int, name: str, rel: str, info: os.stat_result) -> None:
         known = self.reuse.get(rel)
@@ -397,10 +445,12 @@ class _Walk:
             return
         elif info.st_size > self.max_blob_bytes:
             self.counts["large"] += 1
+        elif not self.read_content:
+            pass  # stat only: `hydrate` or the next change reads it
         elif self._budget_spent(info.st_size):
             self.counts["over_budget"] += 1
         else:
-            digest = self._store(fd, name)
+            digest = self._store(fd, name, info.st_size)
         self.entries[rel] = _stat_entry(info, digest, link)
 
     def _budget_spent(self, size: int) -> bool:
@@ -408,33 +458,35 @@ class _Walk:
             return True
         return time.monotonic() - self.started > self.limits.read_deadline_s
 
-    def _store(self, fd: int, name: str) -> str | None:
+    def _store(self, fd: int, name: str, size: int) -> str | None:
         """The content digest of `name` in the directory `fd`; None (stat only) when it is no
         longer a regular file, grew past the cap, or is gone."""
-        try:
-            file_fd, info = open_regular(name, dir_fd=fd)
-        except OSError:
-            self.counts["unreadable"] += 1
-            return None
-        try:
-            data = read_fd(file_fd, self.max_blob_bytes, name, info.st_size)
-        except TooLarge:
-            self.counts["large"] += 1
-            return None
-        except (NotReadable, OSError):
-            self.counts["unreadable"] += 1
-            return None
-        finally:
-            os.close(file_fd)
-        self.read_bytes += len(data)
-        return self.blobs.put(data)
+        digest, problem = store_content(self.blobs, fd, name, self.max_blob_bytes)
+        if problem:
+            self.counts[problem] += 1
+        elif digest is not None:
+            self.read_bytes += size
+        return digest
 
 
-def _entries(listing: Iterator[os.DirEntry[str]]) -> Iterator[os.DirEntry[str]]:
-    """The entries of a directory being read; a read error (the directory removed under us)
-    ends it early instead of failing the snapshot."""
-    with contextlib.suppress(OSError):
-        yield from listing
+def store_content(
+    blobs: BlobStore, dir_fd: int | None, name: str | os.PathLike[str], cap: int
+) -> tuple[str | None, str | None]:
+    """Read a regular file (never a FIFO, a device or through a final symlink) into `blobs`:
+    (its digest, None), or (None, "large" or "unreadable")."""
+    try:
+        file_fd, info = open_regular(name, dir_fd=dir_fd)
+    except OSError:
+        return None, "unreadable"
+    try:
+        data = read_fd(file_fd, cap, str(name), info.st_size)
+    except TooLarge:
+        return None, "large"
+    except (NotReadable, OSError):
+        return None, "unreadable"
+    finally:
+        os.close(file_fd)
+    return blobs.put(data), None
 
 
 def _below(root: str, paths: set[str]) -> set[str]:

@@ -56,9 +56,9 @@ def edit(checkpoint: Checkpoint, path: Path, text: str | None) -> None:
 def run_command(
     store: CheckpointStore, checkpoint: Checkpoint, root: Path, script: str
 ) -> list[str]:
-    before = store.snapshot(root)
+    mark = store.begin_command(root)
     subprocess.run(["sh", "-c", script], cwd=root, check=True)
-    return checkpoint.record_command(before, store.snapshot(root))
+    return checkpoint.record_command(store.end_command(mark))
 
 
 def test_turn_with_edits_and_a_command_is_reverted_completely(
@@ -185,6 +185,8 @@ def test_unchanged_files_are_not_read_again(
         os.utime(path, ns=(old, old), follow_symlinks=False)
     store = CheckpointStore(tmp_path / "state")
     store.snapshot(workspace)
+    assert store.wait_read(workspace, 30)  # the first snapshot reads contents in the background
+    store.close()
     reads: list[str] = []
     original_put = store.blobs.put
 
@@ -197,6 +199,8 @@ def test_unchanged_files_are_not_read_again(
     second = CheckpointStore(tmp_path / "state")  # a restart: the manifest comes from disk
     monkeypatch.setattr(second.blobs, "put", counting_put)
     second.snapshot(workspace)
+    assert second.wait_read(workspace, 30)
+    second.close()
     assert reads == ["a = 9\n"]
 
 

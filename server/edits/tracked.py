@@ -1,0 +1,407 @@
+"""What a command changed, at a cost that does not grow with the workspace.
+
+A `RootTracker` keeps one root's baseline manifest (every file's stat, and its content's digest
+once read) current from the root's inotify watch (`sandbox.walk.TreeWatch`) instead of walking
+the root twice around every command:
+
+- first use: the watch starts (one walk of the directories), then a stat-only walk makes the
+  baseline; no file is read. A background thread (`hydrate`, lowest CPU priority) then reads
+  files into the blob store, pausing while a command runs, so a revert has their bytes later.
+- `begin()` before a command: `sync` the watch, then re-stat and read what changed since (the
+  user's edits, a `git pull`): those bytes are what the command could overwrite.
+- `end(mark)` after it: `sync` again; each changed path's state before comes from the baseline,
+  its state after from a stat and a read (only the changed files); the baseline moves on.
+
+When the watch cannot be trusted (no inotify, the watch limit reached, a queue overflow), a
+command's changes are found as before, by stat walks of the whole root compared entry by entry,
+and `note` says why for the command item's trackingNote.
+
+What revert cannot restore: content no snapshot had read before a command changed it, i.e. a
+file the background reading had not reached yet (the first commands in a big workspace), one
+over the size cap or past the read budget. Reverting such a file is a conflict that says so.
+While the watch is trusted, changes that inotify does not report are not seen: network and FUSE
+filesystems (changes made from another machine), and bind mounts of the tree seen elsewhere
+that are written there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from sandbox.walk import Changes, TreeWatch, release_watch, share_watch
+from server.edits.atomic import is_atomic_temp, open_dir_beneath
+from server.edits.blobs import BlobStore
+from server.edits.ignore import ALWAYS_IGNORED, IgnoreRules
+from server.edits.snapshot import (
+    DEFAULT_LIMITS,
+    Manifest,
+    ManifestEntry,
+    SnapshotLimits,
+    diff_manifests,
+    store_content,
+    take_snapshot,
+)
+
+INLINE_READS = 2000
+"""Files still unread when a command starts that are read before it, not in the background."""
+
+Change = tuple[str, ManifestEntry | None, ManifestEntry | None]
+"""(relative path, entry before, entry after); None: absent."""
+
+
+@dataclass(frozen=True)
+class CommandChanges:
+    """What one command created, changed and deleted below `root`."""
+
+    root: str
+    changes: list[Change] = field(default_factory=list[Change])
+    created_dirs: set[str] = field(default_factory=set[str])
+    """Relative directories that exist after the command and did not before."""
+    note: str | None = None
+    """What the record may miss, in words for the command item (trackingNote)."""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Taken before a command; `RootTracker.end` takes it back."""
+
+    root: str
+    walked: Manifest | None = None
+    """The full walk taken before the command, when the watch could not be used."""
+
+
+class RootTracker:
+    """One root's baseline and watch; every method holds the root's lock."""
+
+    def __init__(
+        self,
+        root: Path,
+        blobs: BlobStore,
+        max_blob_bytes: int,
+        exclude: Iterable[Path],
+        limits: SnapshotLimits = DEFAULT_LIMITS,
+        max_watches: int | None = None,
+        previous: Manifest | None = None,
+    ) -> None:
+        self.root = root
+        self.blobs = blobs
+        self.max_blob_bytes = max_blob_bytes
+        self.exclude = tuple(exclude)
+        self.limits = limits
+        self.max_watches = max_watches
+        self.secrets: tuple[Path, ...] = ()
+        self.lock = threading.RLock()
+        self.manifest: Manifest | None = None
+        self._previous = previous
+        self._watch: TreeWatch | None = None
+        self._rules = IgnoreRules(root)
+        self._skip = _relative_below(root, self.exclude)
+        self._idle = threading.Event()
+        self._idle.set()
+        self._hydrator: threading.Thread | None = None
+        self.hydrated = threading.Event()
+        self._to_read: list[str] = []
+        self._next = 0
+        self._budget = limits.read_budget_bytes
+        self.save: Callable[[Manifest], None] | None = None
+        """Called with the baseline once the background reading is done (to persist it)."""
+
+    # -- the baseline ---------------------------------------------------------------------------
+
+    def current(self, secrets: Iterable[Path] = ()) -> Manifest:
+        """The baseline, brought up to date (see the module docstring)."""
+        with self.lock:
+            self.secrets = tuple(secrets)
+            self._absorb()
+            assert self.manifest is not None
+            return self.manifest
+
+    def _watched(self) -> TreeWatch | None:
+        if self._watch is None:
+            self._watch = share_watch(self.root, self.max_watches)
+        return self._watch if self._watch.blind is None else None
+
+    def _absorb(self) -> tuple[list[Change], set[str], str | None]:
+        """Bring the baseline up to date: (what changed since last time, new directories, why
+        the whole root had to be walked, or None)."""
+        watch = self._watched()
+        if self.manifest is None:
+            self.manifest = self._walk(read_content=watch is None, previous=self._previous)
+            self._previous = None
+            if watch is not None:
+                watch.take_changes()  # seen by the walk itself
+                self._start_hydration()
+            return [], set(), None
+        if watch is None:
+            return self._rewalk(self._blind_reason())
+        synced = watch.sync()
+        changes = watch.take_changes()
+        if not synced or changes.lost or watch.blind is not None:
+            return self._rewalk(self._blind_reason() or "file change events were lost")
+        return self._apply(changes)
+
+    def _blind_reason(self) -> str | None:
+        return self._watch.blind if self._watch is not None else None
+
+    def _walk(self, *, read_content: bool, previous: Manifest | None) -> Manifest:
+        return take_snapshot(
+            self.root,
+            self.blobs,
+            previous,
+            self.max_blob_bytes,
+            exclude=self.exclude,
+            secrets=self.secrets,
+            limits=self.limits,
+            read_content=read_content,
+        )
+
+    def _rewalk(self, reason: str | None) -> tuple[list[Change], set[str], str | None]:
+        before = self.manifest
+        assert before is not None
+        after = self._walk(read_content=True, previous=before)
+        self.manifest = after
+        found = diff_manifests(before, after)
+        changes = [(rel, before.entries.get(rel), after.entries.get(rel)) for rel in found.all()]
+        return changes, after.dirs - before.dirs, reason
+
+    def _apply(self, changes: Changes) -> tuple[list[Change], set[str], str | None]:
+        manifest = self.manifest
+        assert manifest is not None
+        table, dirs = manifest.entries, manifest.dirs
+        out: list[Change] = []
+        new_dirs: set[str] = set()
+        gone: set[str] = set()
+        for rel in sorted(changes.paths):
+            if self._not_tracked(rel):
+                continue
+            before = table.get(rel)
+            was_dir = rel in dirs
+            now, is_dir = self._entry_now(rel)
+            if was_dir and not is_dir:
+                gone.add(rel)
+                dirs.discard(rel)
+            if is_dir and not was_dir:
+                dirs.add(rel)
+                new_dirs.add(rel)
+            if now is None:
+                if before is not None:
+                    del table[rel]
+                    out.append((rel, before, None))
+            elif before is None or not before.same_content(now):
+                table[rel] = now
+                out.append((rel, before, now))
+            else:
+                table[rel] = now  # same content, new stat
+        if gone:
+            out += self._remove_below(gone)
+        return out, new_dirs, None
+
+    def _remove_below(self, gone: set[str]) -> list[Change]:
+        """Entries below directories that are gone (moved away whole: no event per file)."""
+        manifest = self.manifest
+        assert manifest is not None
+        removed: list[Change] = []
+        for rel in [r for r in manifest.entries if _has_ancestor(r, gone)]:
+            removed.append((rel, manifest.entries[rel], None))
+            del manifest.entries[rel]
+        manifest.dirs -= {d for d in manifest.dirs if _has_ancestor(d, gone)}
+        return removed
+
+    def _not_tracked(self, rel: str) -> bool:
+        parts = rel.split("/")
+        if ALWAYS_IGNORED.intersection(parts) or is_atomic_temp(parts[-1]):
+            return True
+        if any("/".join(parts[: i + 1]) in self._skip for i in range(len(parts))):
+            return True
+        secrets = _relative_below(self.root, self.secrets)
+        if any("/".join(parts[: i + 1]) in secrets for i in range(len(parts))):
+            return True
+        with contextlib.suppress(OSError):
+            return self._rules.ignored(rel)
+        return True
+
+    def _entry_now(self, rel: str) -> tuple[ManifestEntry | None, bool]:
+        """(the file's entry now, with its content read; None when absent or not a file,
+        whether it is a directory), reached without following a symlink below the root."""
+        parent, _, name = rel.rpartition("/")
+        try:
+            fd = open_dir_beneath(self.root, tuple(parent.split("/")) if parent else (), False)
+        except OSError:
+            return None, False
+        try:
+            info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode):
+                return None, True
+            if stat.S_ISLNK(info.st_mode):
+                return _entry(info, link=os.readlink(name, dir_fd=fd)), False
+            if not stat.S_ISREG(info.st_mode):
+                return None, False
+            digest = None
+            if info.st_size <= self.max_blob_bytes:
+                digest, _problem = store_content(self.blobs, fd, name, self.max_blob_bytes)
+            return _entry(info, digest), False
+        except OSError:
+            return None, False
+        finally:
+            os.close(fd)
+
+    # -- around one command ---------------------------------------------------------------------
+
+    def begin(self, secrets: Iterable[Path] = ()) -> Mark:
+        """Before a command: the baseline is current, and background reading pauses."""
+        self._idle.clear()
+        with self.lock:
+            self.secrets = tuple(secrets)
+            try:
+                self._absorb()
+                if not self.hydrated.is_set() and len(self._to_read) - self._next <= INLINE_READS:
+                    self._read_some(None)  # a small workspace: every file's bytes, now
+            except BaseException:
+                self._idle.set()
+                raise
+            if self._watched() is None:
+                return Mark(str(self.root), walked=self.manifest)
+            return Mark(str(self.root))
+
+    def end(self, mark: Mark) -> CommandChanges:
+        """After the command: what it changed (see the module docstring)."""
+        try:
+            with self.lock:
+                changes, new_dirs, why = self._absorb()
+                note = self._note(why, _unread(changes))
+                return CommandChanges(mark.root, changes, new_dirs, note)
+        finally:
+            self._idle.set()
+
+    def _note(self, why: str | None, unread: int) -> str | None:
+        manifest = self.manifest
+        described = manifest.report.describe() if manifest is not None else None
+        if unread:
+            told = (
+                f"{unread} of the files this command changed or deleted had not been read yet "
+                "(a big workspace is read in the background): revert cannot restore their "
+                "content."
+            )
+            described = f"{described} {told}" if described else told
+        if why is None:
+            return described
+        walked = (
+            f"What commands change here is found by walking the whole workspace ({why}); "
+            "each command costs more in a big workspace, and revert stays exact."
+        )
+        return f"{walked} {described}" if described else walked
+
+    # -- reading contents in the background -----------------------------------------------------
+
+    def _start_hydration(self) -> None:
+        manifest = self.manifest
+        assert manifest is not None
+        self._to_read = [rel for rel in manifest.entries.packed if _needs_read(manifest, rel)]
+        self._hydrator = threading.Thread(target=self._hydrate, name="tether-hydrate", daemon=True)
+        self._hydrator.start()
+
+    def _hydrate(self) -> None:
+        """Read stat-only files into the blob store, one at a time, never while a command
+        runs; a file whose stat moved meanwhile is left to its change event."""
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        while not self.hydrated.is_set():
+            self._idle.wait()
+            with self.lock:
+                self._read_some(64)
+        if self.save is not None and self.manifest is not None:
+            with self.lock, contextlib.suppress(OSError):
+                self.save(self.manifest)
+
+    def _read_some(self, count: int | None) -> None:
+        """Read the next `count` files waiting (all when None); call with the lock held."""
+        manifest = self.manifest
+        assert manifest is not None
+        end = len(self._to_read) if count is None else min(len(self._to_read), self._next + count)
+        for rel in self._to_read[self._next : end]:
+            entry = manifest.entries.get(rel)
+            if entry is None or entry.digest is not None or entry.link is not None:
+                continue
+            if entry.size > min(self.max_blob_bytes, self._budget):
+                continue
+            digest = self._read_if_unchanged(rel, entry)
+            if digest is not None:
+                manifest.entries[rel] = msgspec.structs.replace(entry, digest=digest)
+                self._budget -= entry.size
+        self._next = end
+        if self._next >= len(self._to_read):
+            self._to_read = []
+            self.hydrated.set()
+
+    def _read_if_unchanged(self, rel: str, entry: ManifestEntry) -> str | None:
+        parent, _, name = rel.rpartition("/")
+        try:
+            fd = open_dir_beneath(self.root, tuple(parent.split("/")) if parent else (), False)
+        except OSError:
+            return None
+        try:
+            if not entry.same_stat(_entry(os.stat(name, dir_fd=fd, follow_symlinks=False))):
+                return None
+            digest, _problem = store_content(self.blobs, fd, name, self.max_blob_bytes)
+            after = _entry(os.stat(name, dir_fd=fd, follow_symlinks=False))
+            return digest if entry.same_stat(after) else None
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        if self._watch is not None:
+            release_watch(self._watch)
+            self._watch = None
+
+
+def _entry(
+    info: os.stat_result, digest: str | None = None, link: str | None = None
+) -> ManifestEntry:
+    return ManifestEntry(
+        info.st_size,
+        info.st_mtime_ns,
+        info.st_ctime_ns,
+        info.st_ino,
+        stat.S_IMODE(info.st_mode),
+        digest,
+        link,
+    )
+
+
+def _needs_read(manifest: Manifest, rel: str) -> bool:
+    entry = manifest.entries[rel]
+    return entry.digest is None and entry.link is None
+
+
+def _unread(changes: list[Change]) -> int:
+    """Changed files whose content before is unknown (not a symlink, not absent)."""
+    return sum(1 for _rel, b, _a in changes if b is not None and b.link is None and not b.digest)
+
+
+def _has_ancestor(rel: str, dirs: set[str]) -> bool:
+    index = rel.find("/")
+    while index >= 0:
+        if rel[:index] in dirs:
+            return True
+        index = rel.find("/", index + 1)
+    return False
+
+
+def _relative_below(root: Path, paths: Iterable[Path]) -> set[str]:
+    real = os.path.realpath(root).rstrip("/") + "/"
+    found: set[str] = set()
+    for path in paths:
+        full = os.path.realpath(path)
+        if full.startswith(real):
+            found.add(full[len(real) :])
+    return found
