@@ -152,8 +152,8 @@ def _sanitize(git_fd: int) -> list[str]:
             continue
         if not _inert_template(git_fd, name):
             lines.append(
-                f"the command created .git/{name} in the new repository, which git would run or "
-                "follow outside the sandbox; removed it"
+                f"the command created .git/{name} in the new repository, which is not among what "
+                "commands may write there (hooks, config and friends make git run code); removed it"
             )
         _remove(git_fd, name)
     return lines

@@ -40,11 +40,20 @@ SandboxLabel = Literal["readOnly", "workspaceWrite", "none"]
 
 GIT_DIR = ".git"
 
-# What git itself writes under a repository's `.git` for add, commit, checkout, branch, stash,
-# merge, cherry-pick, revert and rebase -i (checked with strace on git 2.39). Each name may also
-# carry a `.lock` suffix: git writes `<name>.lock` and renames it over `<name>`. Commands may write
-# these; everything else directly under `.git` is read-only for them. The file tools write none of
-# `.git` without approval (a model has no reason to edit git's internals by hand).
+# What git itself writes under a repository's `.git`. Measured, not guessed: `strace -f -e
+# trace=openat,creat,mkdir,rename,unlink,link,symlink,...` of git 2.39.5 (Debian 12) in a scratch
+# repository running add, commit, branch, checkout, tag, merge (fast-forward and conflicted),
+# cherry-pick (one commit and two), revert, stash push/pop, rebase -i (a reword), rebase --apply,
+# rerere, fetch from a local path, reset --hard, status and gc. Every name those created, renamed
+# or opened for writing directly under `.git` is here, with three exceptions: `config` (written
+X
+# step fails and gc still packs) and the temporary `index.stash.<pid>` and `packed-refs.new`
+# (new names, which nothing keeps a command from creating). Not seen in that run but listed from
+# git's documentation: MERGE_AUTOSTASH, REVERT_HEAD, gc.log, shallow, description and lfs. Each
+# name may also carry a `.lock` suffix: git writes `<name>.lock` and renames it over `<name>`.
+# Commands may write these; everything else directly under `.git` is read-only for them. The
+# file tools write none of `.git` without approval (a model has no reason to edit git's internals
+# by hand).
 GIT_WRITABLE: tuple[str, ...] = (
     "objects",
     "refs",
@@ -59,12 +68,14 @@ GIT_WRITABLE: tuple[str, ...] = (
     "MERGE_MSG",
     "MERGE_MODE",
     "MERGE_AUTOSTASH",
+    "MERGE_RR",  # rerere's record of the conflicts being resolved
     "CHERRY_PICK_HEAD",
     "REVERT_HEAD",
     "REBASE_HEAD",
     "AUTO_MERGE",
     "rebase-merge",
     "rebase-apply",
+    "rebased-patches",  # rebase --apply's patch series
     "sequencer",
     "rr-cache",
     "gc.pid",
