@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from server.edits.diff import FileKind
-from server.edits.patch_apply import PatchError, apply_update
+from server.edits.patch_apply import PatchError, UpdateChunk, apply_update
 
 __all__ = [
     "AddFile",
@@ -51,28 +51,6 @@ UPDATE = "*** Update File: "
 MOVE = "*** Move to: "
 END_OF_FILE = "*** End of File"
 _UNIFIED_HEADER = re.compile(r"^-\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
-
-
-@dataclass(frozen=True)
-class UpdateChunk:
-    """One "@@" hunk: `lines` keep their " ", "-", "+" prefix and carry no terminators.
-    `contexts` are the texts after its "@@" lines, lines to find one after the other before
-    the hunk; `line_number` is the 1-based patch line of the hunk, for error messages."""
-
-    contexts: tuple[str, ...]
-    lines: tuple[str, ...]
-    is_end_of_file: bool
-    line_number: int
-
-    @property
-    def old_lines(self) -> tuple[str, ...]:
-        """What the hunk expects in the file: context and removed lines."""
-        return tuple(line[1:] for line in self.lines if line[0] in " -")
-
-    @property
-    def new_lines(self) -> tuple[str, ...]:
-        """What the hunk leaves: context and added lines."""
-        return tuple(line[1:] for line in self.lines if line[0] in " +")
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,32 @@ meant to change.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from server.edits.seek import closest_line, normalise_loose, seek_sequence
 from server.edits.text import dominant_eol, line_keys, split_lines, strip_eol
 
-if TYPE_CHECKING:
-    from server.edits.patch import UpdateChunk
+
+@dataclass(frozen=True)
+class UpdateChunk:
+    """One "@@" hunk: `lines` keep their " ", "-", "+" prefix and carry no terminators.
+    `contexts` are the texts after its "@@" lines, lines to find one after the other before
+    the hunk; `line_number` is the 1-based patch line of the hunk, for error messages."""
+
+    contexts: tuple[str, ...]
+    lines: tuple[str, ...]
+    is_end_of_file: bool
+    line_number: int
+
+    @property
+    def old_lines(self) -> tuple[str, ...]:
+        """What the hunk expects in the file: context and removed lines."""
+        return tuple(line[1:] for line in self.lines if line[0] in " -")
+
+    @property
+    def new_lines(self) -> tuple[str, ...]:
+        """What the hunk leaves: context and added lines."""
+        return tuple(line[1:] for line in self.lines if line[0] in " +")
 
 
 class PatchError(ValueError):
