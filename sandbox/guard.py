@@ -37,6 +37,7 @@ from sandbox.policy import (
     Policy,
     protected_cover_points,
 )
+from sandbox.walk import named_below
 
 MAX_KEPT_BYTES = 16 * 1024 * 1024
 """Content kept per command, all protected files together; past it only size and times."""
@@ -193,24 +194,12 @@ def _shown(root: Path, point: Path) -> str:
 
 def _walk_named(root: Path) -> Iterator[tuple[str, int]]:
     """(relative path, inode) of every `.git` and any-depth protected name below `root`,
-    except the top-level `.git` (its entries are guarded as points). Does not descend into them."""
-    pending = [""]
-    seen = 0
-    while pending and seen < MAX_WALK_ENTRIES:
-        relative = pending.pop()
-        try:
-            entries = list(os.scandir(root / relative if relative else root))
-        except OSError:
-            continue
-        for entry in entries:
-            seen += 1
-            child = f"{relative}/{entry.name}" if relative else entry.name
-            named = entry.name == GIT_DIR or entry.name in _ANY_DEPTH
-            if named and child != GIT_DIR:
-                with contextlib.suppress(OSError):
-                    yield child, entry.inode()
-            elif not named and entry.is_dir(follow_symlinks=False):
-                pending.append(child)
+    except the top-level `.git` (its entries are guarded as points). Does not descend into them.
+    From the root's live watch when the server keeps one, else a walk (`sandbox.walk`)."""
+    for relative, inode in named_below(root, MAX_WALK_ENTRIES):
+        name = relative.rpartition("/")[2]
+        if (name == GIT_DIR or name in _ANY_DEPTH) and relative != GIT_DIR:
+            yield relative, inode
 
 
 # -- recording ---------------------------------------------------------------------------------
