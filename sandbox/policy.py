@@ -46,9 +46,10 @@ GIT_DIR = ".git"
 # cherry-pick (one commit and two), revert, stash push/pop, rebase -i (a reword), rebase --apply,
 # rerere, fetch from a local path, reset --hard, status and gc. Every name those created, renamed
 # or opened for writing directly under `.git` is here, with three exceptions: `config` (written
-X
-# step fails and gc still packs) and the temporary `index.stash.<pid>` and `packed-refs.new`
-# (new names, which nothing keeps a command from creating). Not seen in that run but listed from
+# only by `git config`), `info` (gc's update-server-info writes `info/refs`: under bwrap that
+# step fails, under Landlock the guard undoes it; gc still packs) and the temporary
+# `index.stash.<pid>` and `packed-refs.new` (new names, which nothing keeps a command from
+# creating). Not seen in that run but listed from
 # git's documentation: MERGE_AUTOSTASH, REVERT_HEAD, gc.log, shallow, description and lfs. Each
 # name may also carry a `.lock` suffix: git writes `<name>.lock` and renames it over `<name>`.
 # Commands may write these; everything else directly under `.git` is read-only for them. The
