@@ -31,6 +31,7 @@ from sandbox.policy import (
     git_writable,
     protected_cover_points,
 )
+from sandbox.walk import named_below
 
 # Missing entries of a `.git` directory that git reads as files, and what their placeholder holds
 # (git dies on a `commondir` that is a directory or empty; "." is the repository's own directory).
@@ -103,29 +104,13 @@ def _git_entries(git_dir: Path) -> Iterator[ProtectedTarget]:
 
 
 def _walk(root: Path, limit: int) -> Iterator[Path]:
-    """Entries named like a repository or a protected name below (not at) `root`."""
-    pending = [root]
-    visited = 0
-    while pending and visited < limit:
-        directory = pending.pop()
-        visited += 1
-        try:
-            entries = list(os.scandir(directory))
-        except OSError:
-            continue  # unreadable or gone: nothing a command could use there either
-        for entry in entries:
-            name = entry.name.casefold()
-            if directory != root and (name == GIT_DIR or name in _NESTED_NAMES):
-                yield Path(entry.path)
-            elif name not in _WALK_SKIP and name != GIT_DIR and _is_plain_dir(entry):
-                pending.append(Path(entry.path))
-
-
-def _is_plain_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=False)
-    except OSError:
-        return False
+    """Entries named like a repository or a protected name below (not at) `root`, outside the
+    trees of `_WALK_SKIP`: from the root's live watch, else a walk of at most `limit` entries per
+    directory on average (`sandbox.walk.named_below`)."""
+    for relative, _inode in named_below(root, max_entries=limit * 100):
+        parts = relative.split("/")
+        if len(parts) > 1 and not _WALK_SKIP.intersection(parts[:-1]):
+            yield root / relative
 
 
 def _cover_point(root: Path, entry: Path) -> ProtectedTarget | None:
