@@ -1,19 +1,25 @@
 """What Tether adds to LSP's `initialize`: its options and its capabilities."""
 
-from typing import Literal
+from typing import Annotated, Literal
+
+import msgspec
 
 from protocol.base import LauncherKind, Mode, Wire, WireApi
+
+NonBlank = Annotated[str, msgspec.Meta(pattern=r"\S")]
+"""A string with something in it besides spaces."""
 
 
 class InitializationOptions(Wire):
     """`initializationOptions`; every field optional. Later changes come by
-    `workspace/didChangeConfiguration` with the same shape under `settings.tether`."""
+    `workspace/didChangeConfiguration` with the same shape under `settings.tether`. A bad
+    value falls back to the next source with a warning (`server.config`)."""
 
-    model: str | None = None
-    base_url: str | None = None
+    model: NonBlank | None = None
+    base_url: NonBlank | None = None
     wire_api: WireApi | None = None
     default_mode: Mode | None = None
-    home: str | None = None
+    home: NonBlank | None = None
 
 
 class SandboxLauncherInfo(Wire):

@@ -1,7 +1,9 @@
 """Settings: initializationOptions > environment > TETHER_HOME/config.toml > defaults.
 
-Forgiving like jedi-language-server's options: every setting is typed with a default, a bad value
-falls back to the default and leaves a warning the server shows to the user. The API key is read
+Forgiving like jedi-language-server's options: each source is decoded by `msgspec.convert` into
+its type (`InitializationOptions` from the protocol, `FileSettings`, `EnvironmentSettings`) in
+one function, `decode_settings`; a bad value falls back to the next source (at last the
+default) and leaves a warning the server shows to the user. The API key is read
 from the environment only, so it never lands in a settings file or in logs.
 """
 
@@ -9,15 +11,17 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Annotated, Any, TypeVar, get_args
+
+import msgspec
 
 from protocol.base import Mode, WireApi
-from sandbox.launchers import LAUNCHER_SETTINGS, LauncherSetting
+from protocol.initialize import InitializationOptions, NonBlank
+from sandbox.launchers import LauncherSetting
 
 MODES: tuple[Mode, ...] = get_args(Mode)
-WIRE_APIS: tuple[WireApi, ...] = get_args(WireApi)
 OFFICIAL_DEFAULT_MODEL = "gpt-5-codex"
 """Used only when no base URL is set, i.e. against OpenAI itself."""
 
@@ -70,97 +74,81 @@ class Settings:
         return None
 
 
-_FILE_KEYS = {
-    "model": "model",
-    "base_url": "base_url",
-    "wire_api": "wire_api",
-    "default_mode": "default_mode",
-    "models": "models",
-    "context_window": "context_window",
-    "compact_threshold": "compact_threshold",
-    "command_timeout_s": "command_timeout_s",
-    "command_output_cap": "command_output_cap",
-    "request_timeout_s": "request_timeout_s",
-    "max_retries": "max_retries",
-    "sandbox_launcher": "sandbox_launcher",
-    "workspace_growth_cap": "workspace_growth_cap",
-    "tmp_cap": "tmp_cap",
-}
-_OPTION_KEYS = {
-    "model": "model",
-    "baseUrl": "base_url",
-    "wireApi": "wire_api",
-    "defaultMode": "default_mode",
-    "home": "home",
-}
-_ENV_KEYS = {
-    "OPENAI_BASE_URL": "base_url",
-    "TETHER_MODEL": "model",
-    "TETHER_WIRE_API": "wire_api",
-    "TETHER_HOME": "home",
-    "TETHER_SANDBOX_LAUNCHER": "sandbox_launcher",
-}
+PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
+PositiveBytes = Annotated[int, msgspec.Meta(gt=0)]
+Count = Annotated[int, msgspec.Meta(ge=0)]
 
 
-def _check(name: str, value: Any) -> Any:
-    """Coerce one raw value to the setting's type; raise ValueError saying what is expected."""
-    if name in ("model", "base_url"):
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError("expected a non-empty string")
-        return value.strip()
-    if name == "home":
-        if not isinstance(value, str) or not value:
-            raise ValueError("expected a path")
-        return Path(value).expanduser()
-    if name == "wire_api":
-        if value not in WIRE_APIS:
-            raise ValueError(f"expected one of {', '.join(WIRE_APIS)}")
-        return value
-    if name == "default_mode":
-        if value not in MODES:
-            raise ValueError(f"expected one of {', '.join(MODES)}")
-        return value
-    if name == "sandbox_launcher":
-        if value not in LAUNCHER_SETTINGS:
-            raise ValueError(f"expected one of {', '.join(LAUNCHER_SETTINGS)}")
-        return value
-    if name == "models":
-        if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
-            raise ValueError("expected a list of model ids")
-        return tuple(value)
-    if name == "compact_threshold":
-        if not isinstance(value, int | float) or not 0.2 <= float(value) <= 1.0:
-            raise ValueError("expected a number between 0.2 and 1.0")
-        return float(value)
-    if name in ("command_timeout_s", "request_timeout_s"):
-        if not isinstance(value, int | float) or value <= 0:
-            raise ValueError("expected a positive number of seconds")
-        return float(value)
-    if name in ("workspace_growth_cap", "tmp_cap"):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError("expected a positive number of bytes")
-        return value
-    if name in ("context_window", "command_output_cap", "max_retries"):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError("expected a non-negative integer")
-        return value
-    raise ValueError("unknown setting")
+class FileSettings(msgspec.Struct, omit_defaults=True):
+    """`config.toml`: snake_case keys, every one optional."""
+
+    model: NonBlank | None = None
+    base_url: NonBlank | None = None
+    wire_api: WireApi | None = None
+    default_mode: Mode | None = None
+    models: list[str] | None = None
+    context_window: Count | None = None
+    compact_threshold: Annotated[float, msgspec.Meta(ge=0.2, le=1.0)] | None = None
+    command_timeout_s: PositiveSeconds | None = None
+    command_output_cap: Count | None = None
+    request_timeout_s: PositiveSeconds | None = None
+    max_retries: Count | None = None
+    sandbox_launcher: LauncherSetting | None = None
+    workspace_growth_cap: PositiveBytes | None = None
+    tmp_cap: PositiveBytes | None = None
 
 
-def _merge(
-    base: dict[str, Any], raw: dict[str, Any], keys: dict[str, str], source: str, warns: list[str]
-) -> None:
+class EnvironmentSettings(
+    msgspec.Struct,
+    omit_defaults=True,
+    rename={
+        "base_url": "OPENAI_BASE_URL",
+        "model": "TETHER_MODEL",
+        "wire_api": "TETHER_WIRE_API",
+        "home": "TETHER_HOME",
+        "sandbox_launcher": "TETHER_SANDBOX_LAUNCHER",
+    },
+):
+    """The environment variables Tether reads for its settings (the API key aside)."""
+
+    base_url: NonBlank | None = None
+    model: NonBlank | None = None
+    wire_api: WireApi | None = None
+    home: NonBlank | None = None
+    sandbox_launcher: LauncherSetting | None = None
+
+
+S = TypeVar("S", InitializationOptions, FileSettings, EnvironmentSettings)
+
+
+def decode_settings(raw: dict[str, Any], cls: type[S], source: str, warns: list[str]) -> S:
+    """`raw` as `cls` (msgspec.convert, the types' own constraints), one key at a time, so that
+    an unknown key or a bad value is left out with a warning and that setting falls back to the
+    next source, while the good ones apply."""
+    names = {f.encode_name for f in msgspec.structs.fields(cls)}
+    good: dict[str, Any] = {}
     for key, value in raw.items():
-        name = keys.get(key)
-        if name is None:
+        if key not in names:
             warns.append(f"{source}: unknown setting `{key}` ignored")
-            continue
+        elif value is not None:
+            try:
+                msgspec.convert({key: value}, cls)
+            except msgspec.ValidationError as exc:
+                warns.append(f"{source}: `{key}` = {value!r} ignored ({exc})")
+            else:
+                good[key] = value
+    return msgspec.convert(good, cls)
+
+
+def _set(values: dict[str, Any], decoded: msgspec.Struct) -> None:
+    """The settings `decoded` gives, over those in `values`."""
+    for name in decoded.__struct_fields__:
+        value = getattr(decoded, name)
         if value is None:
             continue
-        try:
-            base[name] = _check(name, value)
-        except ValueError as exc:
-            warns.append(f"{source}: `{key}` = {value!r} ignored ({exc})")
+        if isinstance(value, str) and name != "home":
+            value = value.strip()
+        values[name] = tuple(value) if isinstance(value, list) else value
 
 
 def load_settings(
@@ -169,26 +157,29 @@ def load_settings(
     """Resolve the settings from every source, highest precedence last applied."""
     env = dict(os.environ if environ is None else environ)
     warns: list[str] = []
-    values: dict[str, Any] = {}
-    # `home` decides where config.toml lives, so resolve it first.
-    env_values: dict[str, Any] = {}
-    _merge(
-        env_values, {k: env[k] for k in _ENV_KEYS if env.get(k)}, _ENV_KEYS, "environment", warns
+    # `home` decides where config.toml lives, so the environment and options come first.
+    from_env = decode_settings(
+        {k: env[k] for k in _ENV_NAMES if env.get(k)}, EnvironmentSettings, "environment", warns
     )
-    opt_values: dict[str, Any] = {}
-    _merge(opt_values, dict(options or {}), _OPTION_KEYS, "initializationOptions", warns)
-    home = opt_values.get("home") or env_values.get("home") or Path.home() / ".tether"
+    from_options = decode_settings(
+        dict(options or {}), InitializationOptions, "initializationOptions", warns
+    )
+    home_text = from_options.home or from_env.home
+    home = Path(home_text).expanduser() if home_text else Path.home() / ".tether"
+    values: dict[str, Any] = {}
     config_file = home / "config.toml"
     if config_file.is_file():
         try:
-            _merge(
-                values, tomllib.loads(config_file.read_text()), _FILE_KEYS, str(config_file), warns
-            )
+            raw = tomllib.loads(config_file.read_text())
         except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
             warns.append(f"{config_file}: not read ({exc}); using defaults")
-    values.update(env_values)
-    values.update(opt_values)
+        else:
+            _set(values, decode_settings(raw, FileSettings, str(config_file), warns))
+    _set(values, from_env)
+    _set(values, from_options)
     values["home"] = home
     values["api_key"] = env.get("OPENAI_API_KEY") or None
-    known = {f.name for f in fields(Settings)}
-    return Settings(**{k: v for k, v in values.items() if k in known}, warnings=tuple(warns))
+    return Settings(**values, warnings=tuple(warns))
+
+
+_ENV_NAMES = tuple(f.encode_name for f in msgspec.structs.fields(EnvironmentSettings))

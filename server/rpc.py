@@ -62,7 +62,7 @@ class Connection:
         self.initialized = False
         self.shutting_down = False
         self._waiting: dict[str, asyncio.Future[Any]] = {}  # our requests, by id
-        self._running: dict[str | int, asyncio.Task[Any]] = {}  # the client's, by id
+        self._running: dict[str | int | None, asyncio.Task[Any]] = {}  # the client's, by id
 
     # out -------------------------------------------------------------------------------------
 
@@ -154,7 +154,9 @@ class Connection:
         else:
             self._serve(msg_id, method, handler, params)
 
-    def _serve(self, msg_id: str | int, method: str, handler: RequestHandler, params: Any) -> None:
+    def _serve(
+        self, msg_id: str | int | None, method: str, handler: RequestHandler, params: Any
+    ) -> None:
         try:
             result = handler(params)
         except RpcError as exc:
@@ -171,7 +173,7 @@ class Connection:
         self._running[msg_id] = task
         task.add_done_callback(lambda done: self._finished(msg_id, method, done))
 
-    def _finished(self, msg_id: str | int, method: str, task: asyncio.Task[Any]) -> None:
+    def _finished(self, msg_id: str | int | None, method: str, task: asyncio.Task[Any]) -> None:
         self._running.pop(msg_id, None)
         if task.cancelled():
             self.error(msg_id, RequestCancelled(f'Request with id "{msg_id}" is canceled'))

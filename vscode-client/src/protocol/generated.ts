@@ -404,16 +404,17 @@ decision: ("accept" | "acceptForSession" | "cancel" | "decline")
 }
 /**
  * `initializationOptions`; every field optional. Later changes come by
- * `workspace/didChangeConfiguration` with the same shape under `settings.tether`.
+ * `workspace/didChangeConfiguration` with the same shape under `settings.tether`. A bad
+ * value falls back to the next source with a warning (`server.config`).
  * 
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "InitializationOptions".
  */
 export interface InitializationOptions {
-baseUrl?: (null | string)
+baseUrl?: (string | null)
 defaultMode?: (("agent" | "fullAccess" | "readOnly") | null)
-home?: (null | string)
-model?: (null | string)
+home?: (string | null)
+model?: (string | null)
 wireApi?: (("chat" | "responses") | null)
 }
 /**
