@@ -1,12 +1,17 @@
-"""Streams one model call through the `openai` package, over the Responses API or Chat
-Completions, and yields the same small events for both.
+"""Streams one model call, over the Responses API or Chat Completions, and yields the same small
+events for both.
 
-The `openai` import costs most of a second, so it happens on the first model call, not at start.
-Retries live in the turn loop (it tells the user about them), so the client's own are off.
+The call goes out through `httpx2`, the HTTP client the `openai` package itself is built on:
+the body is ours and the event stream is read raw (openai's typed path re-walks the whole
+conversation on every call and validates every event with pydantic), so all openai would add
+is a second of imports (its `__init__` loads every API type) before a cold first turn's first
+delta. `openai` lists the endpoint's models (`model/list`), imported then, in a worker thread.
+Retries live in the turn loop (it tells the user about them), so there are none here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,15 +23,13 @@ from protocol.base import Usage, WireApi
 from server.agent.errors import ModelError
 from server.agent.history import Entry, to_chat_messages, to_responses_input
 
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
 
 def warm_up() -> None:
-    """Import the openai package and load the resources a turn uses, in a background thread
-    after `initialize`, so the first turn does not pay for them."""
+    """Import what a model call uses, in a background thread after `initialize`, so the first
+    turn does not wait for it."""
     import httpx2  # noqa: F401
-    import openai
-
-    client = openai.AsyncOpenAI(api_key="unused", base_url="http://127.0.0.1:9/v1")
-    _ = client.responses.with_streaming_response, client.chat.completions.with_streaming_response
 
 
 @dataclass(slots=True)
@@ -57,6 +60,7 @@ ModelEvent = TextDelta | ReasoningDelta | ToolCallReady | Finished
 
 
 _DECODER = msgspec.json.Decoder()
+_ENCODER = msgspec.json.Encoder()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,20 +76,32 @@ class ModelClient:
     def __init__(
         self, *, base_url: str | None, api_key: str | None, wire_api: WireApi, timeout_s: float
     ) -> None:
-        import openai  # deferred: see the module docstring
+        import httpx2  # deferred: see the module docstring
 
         self.wire_api = wire_api
-        self._openai = openai
-        # Local servers need no key, but the client insists on one.
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key or "unused", base_url=base_url, max_retries=0, timeout=timeout_s
+        self._base_url = (base_url or OPENAI_BASE_URL).rstrip("/")
+        self._api_key = api_key or "unused"  # local servers need no key
+        self._timeout_s = timeout_s
+        self._http = httpx2.AsyncClient(
+            timeout=timeout_s, headers={"Authorization": f"Bearer {self._api_key}"}
         )
 
     async def list_models(self) -> list[str]:
+        def client() -> Any:
+            import openai
+
+            return openai, openai.AsyncOpenAI(
+                api_key=self._api_key,
+                base_url=self._base_url,
+                max_retries=0,
+                timeout=self._timeout_s,
+            )
+
+        openai, listing = await asyncio.to_thread(client)
         try:
-            page = await self._client.models.list()
+            page = await listing.models.list()
             return [m.id async for m in page]
-        except self._openai.OpenAIError:
+        except openai.OpenAIError:
             return []
 
     async def stream(
@@ -93,43 +109,42 @@ class ModelClient:
     ) -> AsyncIterator[ModelEvent]:
         """One model call's events, ending with `Finished`. Raises ModelError.
 
-        The openai package makes the request (auth, headers, errors) but the body goes in
-        `extra_body` and the event stream is read raw: its typed path re-walks the whole
-        conversation on every call and validates every event with pydantic, which cost more
-        than everything else in a turn (bench/README.md).
+        The event stream is read raw, and the body is built here, not by openai's typed path
+        (see the module docstring): that cost more than everything else in a turn
+        (bench/README.md).
         """
         import httpx2
 
-        openai = self._openai
+        if self.wire_api == "chat":
+            path, body, parse = (
+                "/chat/completions",
+                _chat_body(instructions, entries, tools),
+                _chat_events,
+            )
+        else:
+            path = "/responses"
+            body, parse = _responses_body(instructions, entries, tools), _responses_events
+        request = self._http.stream(
+            "POST",
+            self._base_url + path,
+            content=_ENCODER.encode({"model": model, "stream": True, **body}),
+            headers={"Content-Type": "application/json", "Accept": "text/event-stream"},
+        )
         try:
-            if self.wire_api == "chat":
-                request = self._client.chat.completions.with_streaming_response.create(
-                    model=model,
-                    messages=[],
-                    stream=True,
-                    extra_body=_chat_body(instructions, entries, tools),
-                )
-                parse = _chat_events
-            else:
-                request = self._client.responses.with_streaming_response.create(
-                    model=model,
-                    stream=True,
-                    extra_body=_responses_body(instructions, entries, tools),
-                )
-                parse = _responses_events
             async with request as response:
-                async for event in parse(_sse_data(response.iter_lines())):
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise _status_error(response)
+                async for event in parse(_sse_data(response.aiter_lines())):
                     yield event
-        except openai.APIStatusError as exc:
-            raise _status_error(exc) from None
-        except (openai.APITimeoutError, httpx2.TimeoutException):
+        except httpx2.TimeoutException:
             raise ModelError("The model endpoint timed out.", retryable=True) from None
-        except (openai.APIConnectionError, httpx2.HTTPError) as exc:
+        except httpx2.HTTPError as exc:
             cause = exc.__cause__ or exc
             raise ModelError(
                 f"Could not reach the model endpoint ({cause}).", retryable=True
             ) from None
-        except (openai.OpenAIError, msgspec.DecodeError, ValueError, KeyError, TypeError) as exc:
+        except (msgspec.DecodeError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(
                 f"The model endpoint sent something unexpected: {exc!r}", retryable=True
             ) from None
@@ -251,16 +266,17 @@ async def _chat_events(events: AsyncIterator[Any]) -> AsyncIterator[ModelEvent]:
     yield Finished(usage)
 
 
-def _status_error(exc: Any) -> ModelError:
-    status = exc.status_code
+def _status_error(response: Any) -> ModelError:
+    """The error for an HTTP error answer (its body read)."""
+    status = response.status_code
     retry_after: float | None = None
-    header = exc.response.headers.get("retry-after")
+    header = response.headers.get("retry-after")
     if header:
         try:
             retry_after = float(header)
         except ValueError:
             retry_after = None
-    detail = _error_detail(exc)
+    detail = _error_detail(status, response.text)
     if status in (401, 403):
         msg = (
             f"The model endpoint refused the API key ({status}: {detail}). Check "
@@ -282,14 +298,17 @@ def _status_error(exc: Any) -> ModelError:
     )
 
 
-def _error_detail(exc: Any) -> str:
-    body = exc.body
+def _error_detail(status: int, text: str) -> str:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
     if isinstance(body, dict):
         err = body.get("error", body)
         if isinstance(err, dict) and err.get("message"):
             return str(err["message"])
         return json.dumps(body)[:300]
-    return str(exc.message)[:300]
+    return f"Error code: {status} - {text}"[:300]
 
 
 def _responses_usage(u: dict[str, Any] | None) -> Usage | None:

@@ -1,6 +1,7 @@
 /** The chat panel's host side: serves the webview's HTML (strict CSP, local assets only), forwards
  * state to it and routes what the user does there to the session and the approval broker. */
 import { randomBytes } from 'node:crypto';
+import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { CommandChoice } from '../approvals/rules';
 import type { ReadChoice } from '../approvals/rules';
@@ -15,6 +16,36 @@ export interface ChatViewActions {
   reviewChange(itemId: string): Promise<void>;
   setMode(mode: Mode): Promise<void>;
   findFiles(query: string): Promise<MentionCandidate[]>;
+}
+
+/** The text editor the user last worked in (the chat panel having the focus does not count). */
+function lastEditor(): vscode.TextEditor | undefined {
+  return vscode.window.activeTextEditor ?? vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'file');
+}
+
+async function insertAtCursor(code: string): Promise<void> {
+  const editor = lastEditor();
+  if (!editor) {
+    void vscode.window.showInformationMessage('Tether: open a file and place the cursor where the code should go.');
+    return;
+  }
+  await editor.edit((edit) => editor.selections.forEach((s) => edit.replace(s, code)));
+  await vscode.window.showTextDocument(editor.document, editor.viewColumn);
+}
+
+/** The file "Apply" proposes an edit of: the one the reply named (a workspace file, or a new one
+ * under the first folder), else the active editor's. */
+async function applyTarget(ref: string | undefined): Promise<string | undefined> {
+  if (ref) {
+    const found = (await resolveFileRefs([ref]))[ref];
+    if (found) return found;
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    if (folder && !isAbsolute(ref)) return join(folder.uri.fsPath, ref);
+  }
+  const editor = lastEditor();
+  if (editor?.document.uri.scheme === 'file') return editor.document.uri.fsPath;
+  void vscode.window.showInformationMessage('Tether: open the file this code is for, then Apply again.');
+  return undefined;
 }
 
 export class ChatViewProvider implements vscode.WebviewViewProvider {
@@ -91,6 +122,17 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       case 'undoChange':
         await session.revertChange(message.itemId);
         return;
+      case 'copyCode':
+        await vscode.env.clipboard.writeText(message.code);
+        vscode.window.setStatusBarMessage('Tether: code copied', 2000);
+        return;
+      case 'insertCode':
+        return insertAtCursor(message.code);
+      case 'applyCode': {
+        const path = await applyTarget(message.path);
+        if (path) await session.propose(path, message.code);
+        return;
+      }
     }
   }
 

@@ -33,4 +33,8 @@ export type WebviewMessage =
   | { type: 'reviewChange'; itemId: string }
   | { type: 'openFile'; path: string; line?: number }
   | { type: 'resolveFileRefs'; refs: string[] }
-  | { type: 'undoChange'; itemId: string };
+  | { type: 'undoChange'; itemId: string }
+  | { type: 'copyCode'; code: string }
+  | { type: 'insertCode'; code: string }
+  /** `path` as the reply named it (relative or absolute); absent: the active editor's file. */
+  | { type: 'applyCode'; code: string; path?: string };

@@ -220,6 +220,16 @@ export class ChatSession {
     return result?.threads ?? [];
   }
 
+  /** Proposes `content` (a code block of a reply) as an edit of `path`, reviewed per hunk. */
+  async propose(path: string, content: string): Promise<void> {
+    await this.guarded('apply the code block', async () => {
+      const thread = await this.ensureThread();
+      if (!thread) return;
+      const { turn } = await this.rpc().request('change/propose', { threadId: thread.id, path, content });
+      this.dispatch({ type: 'turnAccepted', turn });
+    });
+  }
+
   /** Undoes applied hunks of an agent edit (all of the item's when `hunks` is absent). */
   async revertChange(itemId: string, hunks?: HunkSelection[]): Promise<Item | undefined> {
     const thread = this.state.thread;

@@ -8,39 +8,47 @@ import { MODES } from '../protocol';
 import { MODE_LABELS, basename, contextMeter, plural } from '../state/present';
 import { type ChatState, type PendingApproval, nextModel } from '../state/reducer';
 import { h, icon } from './dom';
+import { picker } from './picker';
 
 type Post = (message: WebviewMessage) => void;
 
 const CHOICE_ICONS: Record<CommandChoice, string> = { Run: 'play', 'Run for session': 'run-all', 'Always allow…': 'shield', Decline: 'circle-slash', Stop: 'debug-stop' };
 
-export function renderToolbar(root: HTMLElement, state: ChatState, post: Post, toggleHistory: () => void): void {
-  const mode = h('select', { id: 'mode', 'aria-label': 'Mode', title: 'Mode: what the agent may do without asking' }, ...MODES.map((m) => h('option', { value: m, title: MODE_LABELS[m].detail }, MODE_LABELS[m].label)));
-  mode.value = state.mode ?? '';
-  // The host confirms full access and answers with the mode in force; until then show the old one.
-  mode.addEventListener('change', () => {
-    const wanted = mode.value as Mode;
-    mode.value = state.mode ?? '';
-    post({ type: 'setMode', mode: wanted });
-  });
-  // The model the next turn asks for is always among the choices, and always the one shown.
-  const next = nextModel(state);
-  const choices = [...new Set([...(next ? [next] : []), ...state.models])];
-  const model = h(
-    'select',
-    { id: 'model', 'aria-label': 'Model', title: 'Model for the next turn' },
-    ...(choices.length ? choices.map((m) => h('option', { value: m }, m)) : [h('option', { value: '' }, 'No model set')]),
-  );
-  model.value = next ?? '';
-  model.disabled = choices.length === 0;
-  model.addEventListener('change', () => post({ type: 'selectModel', model: model.value || undefined }));
+export function renderToolbar(root: HTMLElement, toggleHistory: () => void, post: Post): void {
   root.replaceChildren(
-    h('div', { className: `mode-indicator ${state.mode}` }, icon(state.mode === 'fullAccess' ? 'warning' : state.mode === 'readOnly' ? 'eye' : 'shield')),
-    mode,
-    model,
     h('span', { className: 'spacer' }),
     h('button', { className: 'icon-button', id: 'history-button', title: 'Thread history', 'aria-label': 'Thread history', onclick: toggleHistory }, icon('history')),
     h('button', { className: 'icon-button', id: 'new-thread', title: 'New thread', 'aria-label': 'New thread', onclick: () => post({ type: 'newThread' }) }, icon('add')),
   );
+}
+
+/** The mode and model pickers under the message box, as in Copilot Chat. */
+export function renderPickers(root: HTMLElement, state: ChatState, post: Post): void {
+  // The host confirms full access and answers with the mode in force; until then the old one shows.
+  const mode = picker({
+    id: 'mode',
+    label: 'Mode',
+    title: state.mode ? `${MODE_LABELS[state.mode].label}: ${MODE_LABELS[state.mode].detail}` : 'Mode: what Tether may do without asking',
+    options: MODES.map((m) => ({ value: m, label: MODE_LABELS[m].label, detail: MODE_LABELS[m].detail, icon: MODE_LABELS[m].icon })),
+    value: state.mode ?? '',
+    onPick: (wanted) => post({ type: 'setMode', mode: wanted as Mode }),
+  });
+  mode.classList.add(`mode-${state.mode ?? 'unknown'}`);
+  // The model the next turn asks for is always among the choices, and always the one shown.
+  const next = nextModel(state);
+  const choices = [...new Set([...(next ? [next] : []), ...state.models])];
+  const model = picker({
+    id: 'model',
+    label: 'Model',
+    title: next ? `Model for the next turn: ${next}` : 'No model set: set tether.model (or pick one here once the endpoint lists some)',
+    options: choices.map((m) => ({ value: m, label: m })),
+    value: next ?? '',
+    placeholder: 'No model set',
+    disabled: choices.length === 0,
+    onPick: (value) => post({ type: 'selectModel', model: value || undefined }),
+  });
+  model.classList.add('model-picker');
+  root.replaceChildren(mode, model);
 }
 
 export function renderMeter(root: HTMLElement, state: ChatState): void {

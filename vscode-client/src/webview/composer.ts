@@ -13,6 +13,8 @@ export function mentionAt(text: string, caret: number): { start: number; query: 
 
 export class Composer {
   readonly element: HTMLElement;
+  /** Where the mode and model pickers go, left of Stop and Send. */
+  readonly pickers: HTMLElement;
   private readonly input: HTMLTextAreaElement;
   private readonly send: HTMLButtonElement;
   private readonly stop: HTMLButtonElement;
@@ -33,7 +35,8 @@ export class Composer {
     this.list = h('ul', { id: 'mentions', role: 'listbox', className: 'mentions', 'aria-label': 'Files' });
     this.chips = h('div', { className: 'chips' });
     this.list.hidden = true;
-    this.element = h('footer', { className: 'composer' }, this.list, this.chips, this.input, h('div', { className: 'composer-actions' }, this.stop, this.send));
+    this.pickers = h('div', { className: 'pickers' });
+    this.element = h('footer', { className: 'composer' }, this.list, this.chips, this.input, h('div', { className: 'composer-actions' }, this.pickers, this.stop, this.send));
     this.input.addEventListener('keydown', (e) => this.onKey(e));
     this.input.addEventListener('input', () => this.onInput());
     this.setRunning(false);

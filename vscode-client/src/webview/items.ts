@@ -166,6 +166,36 @@ function planCard(item: ItemOf<'plan'>): HTMLElement {
   );
 }
 
+/** The file a code block is for: named in its fence, else the last file named in the paragraph
+ * right before it; undefined leaves the choice to the host (the active editor). */
+function codeTarget(block: HTMLElement): string | undefined {
+  if (block.dataset.path) return block.dataset.path;
+  const refs = block.previousElementSibling?.querySelectorAll<HTMLElement>('.file-ref');
+  return refs?.length ? refs[refs.length - 1]!.dataset.path : undefined;
+}
+
+/** Copy, Insert at cursor and Apply (a proposal through the server) above a code block. */
+function addCodeActions(ctx: ItemContext, block: HTMLElement): void {
+  const code = block.querySelector('code')?.textContent ?? '';
+  const path = codeTarget(block);
+  const copy = h('button', { className: 'icon-button code-copy', title: 'Copy', 'aria-label': 'Copy' }, icon('copy'));
+  copy.addEventListener('click', () => {
+    ctx.post({ type: 'copyCode', code });
+    const shown = (name: string, label: string): void => {
+      copy.replaceChildren(icon(name));
+      copy.title = label;
+      copy.setAttribute('aria-label', label);
+    };
+    shown('check', 'Copied');
+    setTimeout(() => shown('copy', 'Copy'), 1500);
+  });
+  const insert = h('button', { className: 'icon-button code-insert', title: 'Insert at cursor', 'aria-label': 'Insert at cursor', onclick: () => ctx.post({ type: 'insertCode', code }) }, icon('insert'));
+  const applyTitle = path ? `Apply to ${path}: review each change first` : "Apply to the active editor's file: review each change first";
+  const apply = h('button', { className: 'icon-button code-apply', title: applyTitle, 'aria-label': applyTitle, onclick: () => ctx.post(path ? { type: 'applyCode', code, path } : { type: 'applyCode', code }) }, icon('git-compare'), h('span', {}, ' Apply'));
+  const label = [block.dataset.lang, path].filter(Boolean).join(' · ');
+  block.prepend(h('div', { className: 'code-toolbar' }, h('span', { className: 'code-label' }, label), h('span', { className: 'spacer' }), copy, insert, apply));
+}
+
 export function renderItem(ctx: ItemContext, item: Item, streaming: boolean): HTMLElement {
   switch (item.type) {
     case 'userMessage':
@@ -179,6 +209,8 @@ export function renderItem(ctx: ItemContext, item: Item, streaming: boolean): HT
     case 'agentMessage': {
       const el = h('div', { className: `msg agent markdown${streaming ? ' streaming' : ''}`, 'data-item': item.id });
       el.innerHTML = renderMarkdown(item.text);
+      // A block still streaming may be cut short: its buttons come once it is whole.
+      if (!streaming) for (const block of el.querySelectorAll<HTMLElement>('.code-block')) addCodeActions(ctx, block);
       return el;
     }
     case 'reasoning': {
@@ -201,15 +233,27 @@ export function renderItem(ctx: ItemContext, item: Item, streaming: boolean): HT
   }
 }
 
+type Speaker = 'user' | 'agent';
+
 /** Keeps rendered items per item object: the reducer replaces only what changed. */
 export class TranscriptRenderer {
   private readonly cache = new WeakMap<object, { el: HTMLElement; streaming: boolean }>();
   private readonly turnElements = new Map<string, HTMLElement>();
+  private readonly labels = new Map<string, HTMLElement>();
 
   constructor(
     private readonly root: HTMLElement,
     private readonly ctx: ItemContext,
   ) {}
+
+  private speakerLabel(key: string, who: Speaker): HTMLElement {
+    let el = this.labels.get(key);
+    if (!el) {
+      el = h('div', { className: `speaker ${who}` }, h('span', { className: `avatar ${who}`, 'aria-hidden': 'true' }, icon(who === 'user' ? 'account' : 'hubot')), h('span', { className: 'name' }, who === 'user' ? 'You' : 'Tether'));
+      this.labels.set(key, el);
+    }
+    return el;
+  }
 
   private element(key: object, streaming: boolean, build: () => HTMLElement): HTMLElement {
     const cached = this.cache.get(key);
@@ -228,12 +272,21 @@ export class TranscriptRenderer {
       }
       const live = turn.status === 'inProgress';
       const last = turn.items[turn.items.length - 1];
-      const children: Node[] = arrangeItems(turn.items).map((block) =>
-        block.kind === 'item'
-          ? this.element(block.item, live && block.item === last, () => renderItem(this.ctx, block.item, live && block.item === last))
-          : // A group is rebuilt when any of its items changed: key on the last item object.
-            this.element(block.items[block.items.length - 1]!, live, () => explorationCard(this.ctx, block.id, block.items)),
-      );
+      const children: Node[] = [];
+      let speaker: Speaker | undefined;
+      arrangeItems(turn.items).forEach((block, i) => {
+        // Who speaks is named where it changes: "You" over the user's messages, "Tether" over
+        // what answers them.
+        const who: Speaker = block.kind === 'item' && block.item.type === 'userMessage' ? 'user' : 'agent';
+        if (who !== speaker) children.push(this.speakerLabel(`${turn.id}:${i}:${who}`, who));
+        speaker = who;
+        children.push(
+          block.kind === 'item'
+            ? this.element(block.item, live && block.item === last, () => renderItem(this.ctx, block.item, live && block.item === last))
+            : // A group is rebuilt when any of its items changed: key on the last item object.
+              this.element(block.items[block.items.length - 1]!, live, () => explorationCard(this.ctx, block.id, block.items)),
+        );
+      });
       const footer = turnFooter(turn);
       if (footer) children.push(footer);
       reconcile(el, children);

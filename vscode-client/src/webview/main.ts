@@ -2,7 +2,7 @@
  * each part of the panel when its slice of the state changed. */
 import type { HostMessage, WebviewMessage } from '../chat/messages';
 import { type ChatState, initialState, reduce, runningTurn } from '../state/reducer';
-import { renderApprovals, renderBanner, renderHistory, renderMeter, renderToolbar } from './chrome';
+import { renderApprovals, renderBanner, renderHistory, renderMeter, renderPickers, renderToolbar } from './chrome';
 import { Composer } from './composer';
 import { h, icon } from './dom';
 import { FileLinks } from './fileLinks';
@@ -24,6 +24,7 @@ const turnsRoot = h('div', { className: 'transcript-content', id: 'transcript-co
 transcript.append(turnsRoot);
 const empty = h('div', { className: 'empty', id: 'empty' }, icon('comment-discussion'), h('p', {}, 'Ask Tether to explore, explain or change this workspace.'), h('p', { className: 'meta' }, 'Type @ to attach a file.'));
 const composer = new Composer(post);
+renderToolbar(toolbar, toggleHistory, post);
 history.hidden = true;
 const follow = new FollowLatest(transcript, turnsRoot);
 const fileLinks = new FileLinks(turnsRoot, post);
@@ -52,8 +53,9 @@ function closeHistory(): void {
 function render(): void {
   frame = 0;
   if (state.mode !== shown.mode || state.models !== shown.models || state.pickedModel !== shown.pickedModel || state.defaultModel !== shown.defaultModel) {
-    const hadFocus = toolbar.contains(document.activeElement) ? document.activeElement?.id : undefined;
-    renderToolbar(toolbar, state, post, toggleHistory);
+    const pickers = composer.pickers;
+    const hadFocus = pickers.contains(document.activeElement) ? document.activeElement?.id : undefined;
+    renderPickers(pickers, state, post);
     if (hadFocus) document.getElementById(hadFocus)?.focus();
   }
   if (state.usage !== shown.usage) renderMeter(meter, state);

@@ -6,6 +6,7 @@
 import DOMPurify from 'dompurify';
 import MarkdownIt from 'markdown-it';
 import type Token from 'markdown-it/lib/token.mjs';
+import { highlight } from './highlight';
 
 const md = new MarkdownIt({ html: false, linkify: true, breaks: false });
 md.linkify.set({ fuzzyLink: false });
@@ -69,6 +70,28 @@ md.core.ruler.push('file_refs', (state) => {
     });
   }
 });
+
+/** A fence's info string: its language and the file it is for, from `python path=calc.py`,
+ * `python title="calc.py"`, `python:calc.py` or a bare `calc.py`. */
+export function parseInfo(info: string): { language: string; path?: string } {
+  const words = info.trim().split(/\s+/).filter(Boolean);
+  let language = words[0] ?? '';
+  let path = words.slice(1).map((w) => /^(?:path|file|filename|title)=["']?([^"']+)["']?$/.exec(w)?.[1]).find(Boolean);
+  const colon = /^([\w+#-]+):(.+)$/.exec(language);
+  if (colon) [language, path] = [colon[1]!, path ?? colon[2]];
+  else if (!path && parseFileRef(language)) [language, path] = [language.slice(language.lastIndexOf('.') + 1), language];
+  return { language: language.toLowerCase(), path };
+}
+
+// A code block: its text highlighted, the language and target file kept for the panel's
+// Copy / Insert / Apply buttons (added to the DOM by items.ts, after sanitizing).
+md.renderer.rules.fence = (tokens, idx) => {
+  const token = tokens[idx]!;
+  const { language, path } = parseInfo(token.info);
+  const html = highlight(token.content, language) ?? md.utils.escapeHtml(token.content);
+  const attrs = [`class="code-block"`, language && `data-lang="${md.utils.escapeHtml(language)}"`, path && `data-path="${md.utils.escapeHtml(path)}"`].filter(Boolean).join(' ');
+  return `<div ${attrs}><pre><code class="hljs${language ? ` language-${md.utils.escapeHtml(language)}` : ''}">${html}</code></pre></div>\n`;
+};
 
 export function renderMarkdown(text: string): string {
   return DOMPurify.sanitize(md.render(text), { USE_PROFILES: { html: true }, FORBID_TAGS: ['img', 'style', 'form', 'input'] });

@@ -7,6 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import type { HostMessage, WebviewMessage } from '../../src/chat/messages';
+import { type Item, MODES } from '../../src/protocol';
+import { MODE_LABELS } from '../../src/state/present';
 import { initialState } from '../../src/state/reducer';
 import { launchChromium } from '../support/browser';
 import { checkAgainstBaseline, colourCount } from '../support/screenshots';
@@ -48,6 +50,20 @@ async function shot(name: string): Promise<void> {
   assert.equal(problem, undefined, problem);
 }
 
+/** A fresh panel showing one finished turn of these items. */
+async function showTurn(items: Item[]): Promise<void> {
+  await deliver({ type: 'snapshot', state: { ...initialState('agent'), ...stream.snapshot } });
+  await feed([{ type: 'threadLoaded', thread: { ...stream.thread, status: 'idle' }, turns: [{ id: 'turn_shown', threadId: stream.thread.id, status: 'completed', items }] }]);
+}
+
+const CODE_REPLY = [
+  'Change `src/greet.py`:',
+  '```python\ndef greet(name):\n    # once\n    return f"hi {name}"\n```',
+  'And a new file:',
+  '```ts path=src/util.ts\nexport const n = 1;\n```',
+  '```\nplain text\n```',
+].join('\n\n');
+
 describe('chat webview', () => {
   before(async () => {
     browser = await launchChromium();
@@ -65,8 +81,8 @@ describe('chat webview', () => {
   it('asks the host for its state once loaded', async () => {
     assert.deepEqual(await posted(), [{ type: 'ready' }]);
     await deliver({ type: 'snapshot', state: { ...initialState('agent'), ...stream.snapshot } });
-    assert.equal(await page.locator('#mode').inputValue(), 'agent');
-    assert.equal(await page.locator('#model').inputValue(), 'scripted-model');
+    assert.equal(await page.locator('#mode').getAttribute('data-value'), 'agent');
+    assert.equal(await page.locator('#model').getAttribute('data-value'), 'scripted-model');
     assert.equal(await page.locator('#empty').isVisible(), true);
   });
 
@@ -160,11 +176,92 @@ describe('chat webview', () => {
   });
 
   it('asks the host before changing the mode and shows the mode in force', async () => {
-    await page.locator('#mode').selectOption('fullAccess');
+    await page.locator('#mode').click();
+    const options = page.locator('#mode-list [role=option]');
+    // Each mode says what it allows, in the words of the settings and PROTOCOL.md §6.
+    assert.deepEqual(await options.locator('.picker-option-label').allTextContents(), ['Read-only', 'Agent', 'Full access']);
+    assert.deepEqual(await options.locator('.picker-option-detail').allTextContents(), MODES.map((m) => MODE_LABELS[m].detail));
+    assert.equal(await page.locator('#mode-list [aria-selected=true]').getAttribute('data-value'), 'agent');
+    await shot('mode-picker');
+    await options.filter({ hasText: 'Full access' }).click();
+    assert.equal(await page.locator('#mode-list').isVisible(), false);
     assert.deepEqual((await posted()).at(-1), { type: 'setMode', mode: 'fullAccess' });
-    assert.equal(await page.locator('#mode').inputValue(), 'agent', 'unchanged until the host confirms');
+    assert.equal(await page.locator('#mode').getAttribute('data-value'), 'agent', 'unchanged until the host confirms');
     await feed([{ type: 'notification', notification: { method: 'thread/modeChanged', params: { threadId: stream.thread.id, mode: 'readOnly' } } }]);
-    assert.equal(await page.locator('#mode').inputValue(), 'readOnly');
+    assert.equal(await page.locator('#mode').getAttribute('data-value'), 'readOnly');
+    // From the keyboard: open, move, pick; Escape closes without a change.
+    await page.locator('#mode').focus();
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    assert.deepEqual((await posted()).at(-1), { type: 'setMode', mode: 'agent' });
+    const before = (await posted()).length;
+    await page.locator('#model').focus();
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await page.locator('#model-list').isVisible(), true);
+    await page.keyboard.press('Escape');
+    assert.equal(await page.locator('#model-list').isVisible(), false);
+    assert.equal((await posted()).length, before);
+  });
+
+  it('shows the whole mode and model names in a narrow panel', async () => {
+    await page.setViewportSize({ width: 300, height: 760 });
+    await page.evaluate(() => (document.body.style.width = '300px'));
+    try {
+      for (const id of ['#mode', '#model']) {
+        const label = page.locator(`${id} .picker-label`);
+        const [scroll, client] = await label.evaluate((e) => [e.scrollWidth, e.clientWidth]);
+        assert.ok(scroll <= client, `${id} cuts its text (${scroll} > ${client})`);
+      }
+    } finally {
+      await page.evaluate(() => (document.body.style.width = ''));
+      await page.setViewportSize({ width: 420, height: 760 });
+    }
+  });
+
+  it('sets the user apart from Tether: a named bubble on the right, answers under "Tether"', async () => {
+    await showTurn([
+      { type: 'userMessage', id: 'item_q', content: [{ type: 'text', text: 'Why does greet() print twice?' }] },
+      { type: 'agentMessage', id: 'item_a', text: 'It is called **twice**: once in `main()` and once at import time.' },
+    ]);
+    const user = page.locator('.msg.user').first();
+    const agent = page.locator('.msg.agent').first();
+    const [userBox, agentBox, panel] = await Promise.all([user.boundingBox(), agent.boundingBox(), page.locator('#transcript').boundingBox()]);
+    assert.ok(userBox && agentBox && panel);
+    assert.ok(userBox.x > agentBox.x + 20, 'the user message sits to the right');
+    assert.ok(Math.abs(userBox.x + userBox.width - (agentBox.x + agentBox.width)) < 2, 'both end at the right edge');
+    const backgrounds = await Promise.all([user, agent].map((l) => l.evaluate((e) => getComputedStyle(e).backgroundColor)));
+    assert.notEqual(backgrounds[0], backgrounds[1]);
+    const turn = page.locator('section.turn').first();
+    assert.deepEqual(await turn.locator('.speaker .name').allTextContents(), ['You', 'Tether']);
+  });
+
+  it('highlights code blocks in the theme colours with Copy, Insert and Apply', async () => {
+    await showTurn([
+      { type: 'userMessage', id: 'item_q', content: [{ type: 'text', text: 'Make greet take a name' }] },
+      { type: 'agentMessage', id: 'item_code', text: CODE_REPLY },
+    ]);
+    const message = page.locator('[data-item="item_code"]');
+    const blocks = message.locator('.code-block');
+    assert.equal(await blocks.count(), 3);
+    const python = blocks.nth(0);
+    assert.equal(await python.locator('.code-label').textContent(), 'python · src/greet.py', 'the file named just before the block');
+    assert.equal(await blocks.nth(1).locator('.code-label').textContent(), 'ts · src/util.ts', 'the file named in the fence');
+    const colour = (selector: string): Promise<string> => python.locator(selector).first().evaluate((e) => getComputedStyle(e).color);
+    assert.equal(await colour('.hljs-keyword'), 'rgb(78, 148, 206)', '--vscode-debugTokenExpression-boolean');
+    assert.equal(await colour('.hljs-string'), 'rgb(206, 145, 120)', '--vscode-debugTokenExpression-string');
+    assert.equal(await colour('.hljs-title.function_'), 'rgb(177, 128, 215)', '--vscode-symbolIcon-functionForeground');
+    assert.equal(await blocks.nth(2).locator('code span').count(), 0, 'no language, no guessing');
+    const code = 'def greet(name):\n    # once\n    return f"hi {name}"\n';
+    await python.getByRole('button', { name: 'Copy' }).click();
+    assert.deepEqual((await posted()).at(-1), { type: 'copyCode', code });
+    await python.getByRole('button', { name: 'Insert at cursor' }).click();
+    assert.deepEqual((await posted()).at(-1), { type: 'insertCode', code });
+    await python.getByRole('button', { name: /^Apply to src\/greet\.py/ }).click();
+    assert.deepEqual((await posted()).at(-1), { type: 'applyCode', code, path: 'src/greet.py' });
+    await blocks.nth(2).getByRole('button', { name: /^Apply to the active editor/ }).click();
+    assert.deepEqual((await posted()).at(-1), { type: 'applyCode', code: 'plain text\n' });
+    await shot('code-block');
   });
 
   it('replays a turn recorded from the real backend (test/tools/record-stream.ts)', async () => {
