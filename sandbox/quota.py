@@ -1,7 +1,8 @@
 """Disk quotas per command: how much the workspace's disk and the private /tmp may grow.
 
-Under bwrap the private /tmp is a tmpfs of `tmp_bytes` (the kernel refuses writes past it, and
-`tmpfs_full` turns the "No space left on device" that follows into a report). No launcher can
+Under bwrap the private /tmp is a tmpfs of `tmp_bytes`: the kernel refuses writes past it, and
+once it is full (`statvfs` of it through /proc/<pid>/root, no walk) the command is stopped and
+reported like any other over its quota. No launcher can
 make a size-capped filesystem for the roots, and the Landlock launcher has no tmpfs, so those are
 checked while the command runs: the workspace by the free space of the filesystems holding the
 roots (cheap whatever the tree's size; other writers to the same disk count too, which only makes
@@ -71,6 +72,8 @@ class QuotaWatch:
         self.quotas = quotas
         self.tmp = tmp
         self.staged = tuple(staged)
+        self.tmpfs_of: int | None = None
+        """The bwrap process whose sandbox's /tmp is a capped tmpfs (set once it started)."""
         self.exceeded: str | None = None
         # One root per filesystem: two roots on one disk would count its growth twice.
         by_device: dict[int, Path] = {}
@@ -92,6 +95,12 @@ class QuotaWatch:
                     f"command, past its quota of {cap / GIB:.1f} GiB: it was stopped. Write "
                     "less, or raise `workspace_growth_cap` in config.toml."
                 )
+        if self.tmpfs_of is not None and _tmpfs_full(self.tmpfs_of):
+            return (
+                f"the private /tmp is full: it holds at most {self.quotas.tmp_bytes / GIB:.1f} "
+                "GiB, and the command was stopped. Keep less in /tmp, or raise `tmp_cap` in "
+                "config.toml."
+            )
         if self.tmp is None:
             return None
         used = _size_of(self.tmp, self.quotas.tmp_bytes)
@@ -111,13 +120,12 @@ class QuotaWatch:
                 return
 
 
-def tmpfs_full(output: str, quotas: Quotas) -> str | None:
-    """The report for a command whose writes failed for want of space while its /tmp was a
-    capped tmpfs (bwrap): the cap is the likely cause, the workspace's disk the other one."""
-    if "No space left on device" not in output:
-        return None
-    return (
-        f"writes failed with 'No space left on device': the private /tmp holds at most "
-        f"{quotas.tmp_bytes / GIB:.1f} GiB (or the workspace's disk is full). Keep less in /tmp, "
-        "or raise `tmp_cap` in config.toml."
-    )
+def _tmpfs_full(bwrap_pid: int) -> bool:
+    """Whether the /tmp seen by the processes in bwrap's namespaces has no block left (read
+    through the first of them, bwrap's child; False while it cannot be reached)."""
+    try:
+        child = Path(f"/proc/{bwrap_pid}/task/{bwrap_pid}/children").read_text().split()[0]
+        info = os.statvfs(f"/proc/{child}/root/tmp")
+    except (OSError, IndexError):
+        return False
+    return info.f_blocks > 0 and info.f_bfree == 0

@@ -35,7 +35,7 @@ from sandbox.launchers import LauncherName, detect_launcher, prepare
 from sandbox.layout import InsideView, PrivateDirs
 from sandbox.output import CappedOutput, OutputCallback, Stream
 from sandbox.policy import Policy, SandboxLabel, homes_of, secret_paths_for
-from sandbox.quota import Quotas, QuotaWatch, tmpfs_full
+from sandbox.quota import Quotas, QuotaWatch
 
 __all__ = [
     "CommandResult",
@@ -118,7 +118,14 @@ async def run_command(
         child_env = command_env(env, policy, prepared.inside)
         output = CappedOutput(output_cap_bytes, on_output)
         started = time.monotonic()
-        spawn = _Spawn(argv, cwd, child_env, prepared.pass_fds, graceful=chosen == "landlock")
+        spawn = _Spawn(
+            argv,
+            cwd,
+            child_env,
+            prepared.pass_fds,
+            graceful=chosen == "landlock",
+            tmpfs=chosen == "bwrap",
+        )
         watch = QuotaWatch(
             quotas,
             roots=policy.writable_roots,
@@ -138,9 +145,6 @@ async def run_command(
         report = guard.restore(dirs.staged_repositories) if guard is not None else None
         guard = None
         text = output.finish()
-        over_quota = watch.exceeded
-        if over_quota is None and chosen == "bwrap":
-            over_quota = tmpfs_full(text, quotas)
         return CommandResult(
             exit_code=exit_code,
             output=text,
@@ -152,7 +156,7 @@ async def run_command(
             denial=detect_denial(text, exit_code) if policy.sandboxed and not timed_out else None,
             containment=containment_of(chosen, cgroup),
             guard=report,
-            over_quota=over_quota,
+            over_quota=watch.exceeded,
         )
     except asyncio.CancelledError:
         cancelled = True
@@ -238,6 +242,8 @@ class _Spawn:
     pass_fds: tuple[int, ...]
     graceful: bool
     """The first process ends the tree itself on SIGTERM (the Landlock helper): ask it first."""
+    tmpfs: bool
+    """The first process is bwrap, whose sandbox has a capped tmpfs at /tmp."""
 
 
 async def _supervise(
@@ -265,6 +271,8 @@ async def _supervise(
         for fd in spawn.pass_fds:
             os.close(fd)
     process = asyncio.subprocess.Process(transport, protocol, loop)
+    if spawn.tmpfs:
+        watch.tmpfs_of = process.pid
     assert process.stdout is not None and process.stderr is not None
     readers = [
         asyncio.create_task(_pump(process.stdout, "stdout", output)),
