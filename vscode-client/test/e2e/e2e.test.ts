@@ -125,7 +125,7 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
       await chat().locator('.msg.agent.streaming').waitFor({ state: 'detached' });
       // tether.model from settings.json at start-up is what the request carries (issue 16, bug 1).
       assert.match(modelServer!.output(), /^model request #0 \/v1\/responses model=scripted-model /m);
-      assert.equal(await chat().locator('#model').inputValue(), 'scripted-model');
+      assert.equal(await chat().locator('#model').getAttribute('data-value'), 'scripted-model');
       await snap('answered');
     } catch (err) {
       await snap('answer-failed');
@@ -134,8 +134,9 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
   });
 
   it('switches to readOnly from the panel and the status bar follows', async () => {
-    await chat().locator('#mode').selectOption('readOnly');
-    await until('the panel to show readOnly', async () => ((await chat().locator('#mode').inputValue()) === 'readOnly' ? true : undefined));
+    await chat().locator('#mode').click();
+    await chat().locator('#mode-list [data-value=readOnly]').click();
+    await until('the panel to show readOnly', async () => ((await chat().locator('#mode').getAttribute('data-value')) === 'readOnly' ? true : undefined));
     await page.locator('.statusbar-item', { hasText: 'Tether: Read-only' }).waitFor();
   });
 
@@ -203,7 +204,7 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
     try {
       await page.locator('.statusbar-item', { hasText: 'Tether: Read-only' }).click();
       await page.locator('.quick-input-list .monaco-list-row .label-name', { hasText: /^\s*Agent$/ }).click();
-      await until('the panel to show agent', async () => ((await chat().locator('#mode').inputValue()) === 'agent' ? true : undefined));
+      await until('the panel to show agent', async () => ((await chat().locator('#mode').getAttribute('data-value')) === 'agent' ? true : undefined));
       // Open notes.txt from the diff card: applied edits are marked only where the user looks.
       await chat().locator('.diff-card .file-row button', { hasText: 'notes.txt' }).first().click();
       await page.locator('.tab', { hasText: 'notes.txt' }).first().waitFor();
@@ -259,14 +260,15 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
     await entry.waitFor();
     await entry.click();
     await chat().locator('.msg.agent', { hasText: GREETING }).waitFor({ timeout: 15_000 });
-    assert.equal(await chat().locator('#mode').inputValue(), 'agent');
+    assert.equal(await chat().locator('#mode').getAttribute('data-value'), 'agent');
     await snap('reopened');
   });
 
   it('always allows a command through a suggested rule saved in the workspace', async () => {
     try {
-      await chat().locator('#mode').selectOption('readOnly');
-      await until('readOnly', async () => ((await chat().locator('#mode').inputValue()) === 'readOnly' ? true : undefined));
+      await chat().locator('#mode').click();
+    await chat().locator('#mode-list [data-value=readOnly]').click();
+      await until('readOnly', async () => ((await chat().locator('#mode').getAttribute('data-value')) === 'readOnly' ? true : undefined));
       await send('Create the second marker');
       const toast = page.locator('.notification-toast', { hasText: `touch ${SECOND_MARKER}` });
       await toast.waitFor({ timeout: 60_000 });
@@ -289,8 +291,9 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
   });
 
   it('steers a running turn: the message joins it at the next model call', async () => {
-    await chat().locator('#mode').selectOption('agent');
-    await until('agent', async () => ((await chat().locator('#mode').inputValue()) === 'agent' ? true : undefined));
+    await chat().locator('#mode').click();
+    await chat().locator('#mode-list [data-value=agent]').click();
+    await until('agent', async () => ((await chat().locator('#mode').getAttribute('data-value')) === 'agent' ? true : undefined));
     await send('Wait a moment');
     await chat().locator('.card.command', { hasText: 'sleep 4' }).locator('.badge', { hasText: 'running' }).waitFor({ timeout: 30_000 });
     assert.equal((await chat().locator('#send').textContent())?.trim(), 'Steer');

@@ -60,7 +60,7 @@ describe('a new user in code-server', { timeout: 300_000 }, () => {
 
   it('starts new threads in the mode config.toml names (bug 2)', async () => {
     await wb.openChat();
-    await until('the panel to show config.toml default_mode', async () => (await wb.chat().locator('#mode').inputValue()) === 'fullAccess');
+    await until('the panel to show config.toml default_mode', async () => (await wb.chat().locator('#mode').getAttribute('data-value')) === 'fullAccess');
     await wb.page.locator('.statusbar-item', { hasText: 'Tether: Full access' }).waitFor();
   });
 
@@ -81,7 +81,7 @@ describe('a new user in code-server', { timeout: 300_000 }, () => {
 
   it('uses tether.model set in the Settings UI at once, over the chat API, and shows it (bug 1)', async () => {
     await wb.setSettings({ 'tether.baseUrl': wb.modelUrl, 'tether.wireApi': 'chat', 'tether.model': 'local-model-a' });
-    await until('the picker to show the new model', async () => (await wb.chat().locator('#model').inputValue()) === 'local-model-a');
+    await until('the picker to show the new model', async () => (await wb.chat().locator('#model').getAttribute('data-value')) === 'local-model-a');
     await wb.chat().locator('#prompt').press('Enter');
     await wb.chat().locator('.msg.agent', { hasText: 'Hi from the chat API.' }).waitFor({ timeout: 30_000 });
     assert.deepEqual(wb.modelRequests(), [{ path: '/v1/chat/completions', model: 'local-model-a' }]);
@@ -90,7 +90,7 @@ describe('a new user in code-server', { timeout: 300_000 }, () => {
 
   it('follows a changed tether.model and wire API on the next turn (bug 1)', async () => {
     await wb.setSettings({ 'tether.wireApi': 'responses', 'tether.model': 'local-model-b' });
-    await until('the picker to show the changed model', async () => (await wb.chat().locator('#model').inputValue()) === 'local-model-b');
+    await until('the picker to show the changed model', async () => (await wb.chat().locator('#model').getAttribute('data-value')) === 'local-model-b');
     await wb.send('Again');
     await wb.chat().locator('.msg.agent', { hasText: 'Hi from the responses API.' }).waitFor({ timeout: 30_000 });
     assert.deepEqual(wb.modelRequests()[1], { path: '/v1/responses', model: 'local-model-b' });
