@@ -10,6 +10,8 @@ import { findMentionCandidates } from './chat/mentions';
 import { ChatSession } from './chat/session';
 import { AppliedChanges } from './diff/applied';
 import { FileProposals } from './diff/proposals';
+import { InlineChat } from './inline/inlineChat';
+import { TurnChanges } from './review/turnChanges';
 import { confirmFullAccess, createModeStatusItem, pickMode } from './mode';
 import * as api from './vscodeapi';
 
@@ -39,7 +41,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     },
   });
   const commandApprovals = new CommandApprovals(session);
-  const proposals = new FileProposals(session);
+  const inlineChat = new InlineChat(session);
+  const proposals = new FileProposals(session, (params) => inlineChat.ownsProposal(params));
   const reads = new FileReadApprovals(session);
   const applied = new AppliedChanges(session, (itemId) => proposals.wasReviewed(itemId));
   const chatView = new ChatViewProvider(context.extensionUri, session, {
@@ -50,6 +53,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     findFiles: findMentionCandidates,
   });
   backend = new Backend(context, session, commandApprovals, proposals, reads, log);
+  const turnChanges = new TurnChanges(session, () => backend?.rpc);
   const restart = (): Promise<void> => backend?.restart() ?? Promise.resolve();
 
   context.subscriptions.push(
@@ -57,6 +61,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     backend,
     proposals.register(),
     applied.register(),
+    turnChanges.register(),
+    inlineChat,
     createModeStatusItem(session),
     vscode.window.registerWebviewViewProvider(ChatViewProvider.viewId, chatView, { webviewOptions: { retainContextWhenHidden: true } }),
     api.registerCommand('tether.setApiKey', () => setApiKey(context.secrets, restart)),
@@ -68,6 +74,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     api.registerCommand('tether.showHistory', () => showHistory(session)),
     api.registerCommand('tether.setMode', () => pickMode(session)),
     api.registerCommand('tether.restartServer', () => backend?.restart()),
+    api.registerCommand('tether.inlineChat', () => inlineChat.start()),
+    // From the palette no argument (the latest turn); from the chat the turn's id.
+    api.registerCommand('tether.reviewTurn', (turnId?: unknown) => turnChanges.show(typeof turnId === 'string' ? turnId : undefined)),
     api.registerCommand('tether.acceptAllHunks', (uri?: vscode.Uri) => proposals.decideAll(uri, 'accepted')),
     api.registerCommand('tether.rejectAllHunks', (uri?: vscode.Uri) => proposals.decideAll(uri, 'rejected')),
     api.registerCommand('tether.acceptHunk', (itemId: string, path: string, index: number) => proposals.decide(itemId, path, index, 'accepted')),

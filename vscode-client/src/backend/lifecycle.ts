@@ -26,6 +26,11 @@ export class Backend implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
+  /** The running backend, for requests outside the chat session (the turn review). */
+  get rpc(): BackendConnection | undefined {
+    return this.connection;
+  }
+
   start(): Promise<void> {
     this.starting ??= this.doStart().finally(() => (this.starting = undefined));
     return this.starting;

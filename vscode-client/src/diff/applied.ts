@@ -1,7 +1,10 @@
 /** Edits the agent applied (agent mode): in every editor that already shows the file, the added
- * lines are highlighted and each hunk gets Undo and Keep CodeLenses. Undo asks the server to
- * revert that hunk (`change/revert`); Keep only clears the marks. Nothing here opens an editor or
- * moves the focus: marks appear where the user is already looking. */
+ * lines are highlighted and each hunk gets Undo and Keep CodeLenses, followed by a note of what
+ * the hunk removed ("Tether replaced 2 lines") whose hover shows those lines. The note is in the
+ * CodeLens row, which starts at the left margin, so it never runs under the minimap as an
+ * end-of-line note on a long line did. Undo asks the server to revert that hunk
+ * (`change/revert`); Keep only clears the marks. Nothing here opens an editor or moves the
+ * focus: marks appear where the user is already looking. */
 import * as vscode from 'vscode';
 import type { ChatSession } from '../chat/session';
 import type { FileChange, Hunk } from '../protocol';
@@ -24,9 +27,8 @@ export class AppliedChanges implements vscode.CodeLensProvider {
     overviewRulerColor: new vscode.ThemeColor('editorOverviewRuler.addedForeground'),
     overviewRulerLane: vscode.OverviewRulerLane.Left,
   });
-  private readonly removed = vscode.window.createTextEditorDecorationType({
-    after: { color: new vscode.ThemeColor('editorCodeLens.foreground'), margin: '0 0 0 2em', fontStyle: 'italic' },
-  });
+  /** No style of its own: carries the hover with the removed lines of each hunk. */
+  private readonly removedHover = vscode.window.createTextEditorDecorationType({});
 
   constructor(
     private readonly session: ChatSession,
@@ -46,7 +48,7 @@ export class AppliedChanges implements vscode.CodeLensProvider {
         if (e.contentChanges.length > 0) this.refresh();
       }),
       this.added,
-      this.removed,
+      this.removedHover,
       this.lensesChanged,
     );
   }
@@ -87,14 +89,14 @@ export class AppliedChanges implements vscode.CodeLensProvider {
         placed.flatMap((p) => addedLines(p.hunk, p.placement).map((line) => new vscode.Range(line, 0, line, 0))),
       );
       editor.setDecorations(
-        this.removed,
+        this.removedHover,
         placed
           .filter((p) => removedCount(p.hunk) > 0)
-          .map((p) => ({
-            // At the end of the line: VS Code clamps the column to the line's length.
-            range: new vscode.Range(p.placement.anchor, Number.MAX_SAFE_INTEGER, p.placement.anchor, Number.MAX_SAFE_INTEGER),
-            renderOptions: { after: { contentText: removalNote(p.hunk) } },
-          })),
+          .map((p) => {
+            const lines = addedLines(p.hunk, p.placement);
+            const [first, last] = lines.length > 0 ? [lines[0]!, lines[lines.length - 1]!] : [p.placement.anchor, p.placement.anchor];
+            return { range: new vscode.Range(first, 0, last, Number.MAX_SAFE_INTEGER), hoverMessage: removedLinesHover(p.hunk, editor.document.languageId) };
+          }),
       );
     }
     this.lensesChanged.fire();
@@ -104,10 +106,12 @@ export class AppliedChanges implements vscode.CodeLensProvider {
     return this.placedHunks(document).flatMap((p) => {
       const range = new vscode.Range(p.placement.anchor, 0, p.placement.anchor, 0);
       const args = [p.itemId, p.change.path, p.hunk.index];
-      return [
+      const lenses = [
         new vscode.CodeLens(range, { title: '$(discard) Undo', command: 'tether.undoHunk', arguments: args, tooltip: 'Revert this change made by Tether' }),
         new vscode.CodeLens(range, { title: '$(check) Keep', command: 'tether.keepHunk', arguments: args, tooltip: 'Keep this change and clear its marks' }),
       ];
+      if (removedCount(p.hunk) > 0) lenses.push(new vscode.CodeLens(range, { title: removalNote(p.hunk), command: '', tooltip: 'Hover over the changed lines to see what was there' }));
+      return lenses;
     });
   }
 
@@ -125,7 +129,13 @@ export class AppliedChanges implements vscode.CodeLensProvider {
 function removalNote(hunk: Hunk): string {
   const removed = removedCount(hunk);
   const lines = `${removed} line${removed === 1 ? '' : 's'}`;
-  return hunk.lines.some((l) => l.startsWith('+')) ? `Tether replaced ${lines} here` : `Tether removed ${lines} here`;
+  return hunk.lines.some((l) => l.startsWith('+')) ? `Tether replaced ${lines}` : `Tether removed ${lines}`;
+}
+
+/** The lines a hunk removed, as a code block in the document's language. */
+function removedLinesHover(hunk: Hunk, languageId: string): vscode.MarkdownString {
+  const removed = hunk.lines.filter((l) => l.startsWith('-')).map((l) => l.slice(1));
+  return new vscode.MarkdownString(`**${removalNote(hunk)}:**`).appendCodeblock(removed.join('\n'), languageId);
 }
 
 /** Whether the hunk still sits where it was placed. Its added lines decide; context lines only

@@ -2,7 +2,9 @@
  * diff editor, original on the left and the proposal on the right, with Accept and Reject
  * CodeLenses per hunk and Accept all / Reject all in the title bar. When every hunk is decided
  * the approval is answered with exactly the accepted hunks. Diffs open beside the editor the user
- * is in and never take the keyboard focus. */
+ * is in and never take the keyboard focus, except a proposal the user asked for from the editor
+ * (inline chat): it opens in place of that editor, scrolled to its first change, with the focus,
+ * and closing it returns to the editor. */
 import * as vscode from 'vscode';
 import type { ChatSession } from '../chat/session';
 import type { FileChange, FileChangeApprovalParams, FileChangeApprovalResult } from '../protocol';
@@ -39,7 +41,11 @@ export class FileProposals implements vscode.TextDocumentContentProvider, vscode
   readonly onDidChange = this.contentChanged.event;
   readonly onDidChangeCodeLenses = this.lensesChanged.event;
 
-  constructor(private readonly session: ChatSession) {}
+  constructor(
+    private readonly session: ChatSession,
+    /** True for a proposal that opens in place (see above). */
+    private readonly inPlace: (params: FileChangeApprovalParams) => boolean = () => false,
+  ) {}
 
   register(): vscode.Disposable {
     return vscode.Disposable.from(
@@ -73,15 +79,27 @@ export class FileProposals implements vscode.TextDocumentContentProvider, vscode
   async show(itemId: string): Promise<void> {
     const entry = this.open.get(itemId);
     if (!entry) return;
+    const inPlace = this.inPlace(entry.params);
     // Beside the editor the user works in, so what they type keeps going where it went.
-    const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
+    const column = inPlace || !vscode.window.activeTextEditor ? vscode.ViewColumn.Active : vscode.ViewColumn.Beside;
     for (const change of entry.params.changes) {
       const title = `${basename(change.path)} (Tether proposal: ${change.hunks.length} change${change.hunks.length === 1 ? '' : 's'})`;
+      const first = inPlace ? this.firstChangeLine(entry, change) : undefined;
       await vscode.commands.executeCommand('vscode.diff', proposalUri(itemId, change.path, 'old'), proposalUri(itemId, change.path, 'new'), title, {
         preview: false,
-        preserveFocus: true,
+        preserveFocus: !inPlace,
         viewColumn: column,
+        ...(first === undefined ? {} : { selection: new vscode.Range(first, 0, first, 0) }),
       });
+    }
+  }
+
+  /** Where the file's first proposed change is on the proposal's side, to scroll to. */
+  private firstChangeLine(entry: OpenProposal, change: FileChange): number | undefined {
+    try {
+      return layoutHunks(entry.originals.get(change.path) ?? '', change.hunks, () => true).placements[0]?.anchor;
+    } catch {
+      return undefined;
     }
   }
 
