@@ -122,6 +122,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       case 'undoChange':
         await session.revertChange(message.itemId);
         return;
+      case 'reviewTurn':
+        await vscode.commands.executeCommand('tether.reviewTurn', message.turnId);
+        return;
       case 'copyCode':
         await vscode.env.clipboard.writeText(message.code);
         vscode.window.setStatusBarMessage('Tether: code copied', 2000);

@@ -37,4 +37,5 @@ export type WebviewMessage =
   | { type: 'copyCode'; code: string }
   | { type: 'insertCode'; code: string }
   /** `path` as the reply named it (relative or absolute); absent: the active editor's file. */
-  | { type: 'applyCode'; code: string; path?: string };
+  | { type: 'applyCode'; code: string; path?: string }
+  | { type: 'reviewTurn'; turnId: string };

@@ -287,7 +287,7 @@ export class TranscriptRenderer {
               this.element(block.items[block.items.length - 1]!, live, () => explorationCard(this.ctx, block.id, block.items)),
         );
       });
-      const footer = turnFooter(turn);
+      const footer = turnFooter(this.ctx, turn);
       if (footer) children.push(footer);
       reconcile(el, children);
       return el;
@@ -296,12 +296,17 @@ export class TranscriptRenderer {
   }
 }
 
-function turnFooter(turn: TurnView): HTMLElement | undefined {
+function turnFooter(ctx: ItemContext, turn: TurnView): HTMLElement | undefined {
   if (turn.status === 'interrupted') return h('div', { className: 'note' }, icon('debug-stop'), ' Stopped.');
   if (turn.status === 'failed') return h('div', { className: 'card error', role: 'alert' }, icon('error'), ` ${turn.error?.message ?? 'The turn failed.'}`);
   if (turn.status === 'inProgress' && turn.retry) {
     return h('div', { className: 'note working', role: 'status' }, icon('sync codicon-modifier-spin'), ` Retrying the model (${turn.retry.attempt}/${turn.retry.maxAttempts}): ${turn.retry.message}`);
   }
   if (turn.status === 'inProgress' && turn.items.length === 0) return h('div', { className: 'note working' }, icon('loading codicon-modifier-spin'), ' Working…');
+  // Edits and commands may have changed files: all of them in one multi-diff (tether.reviewTurn).
+  if (turn.status === 'completed' && turn.items.some((i) => i.type === 'fileChange' || (i.type === 'commandExecution' && i.sandbox !== 'readOnly'))) {
+    const review = h('button', { className: 'link review-turn', title: 'Open every file this turn changed in one diff', onclick: () => ctx.post({ type: 'reviewTurn', turnId: turn.id }) }, icon('diff-multiple'), ' Review changes');
+    return h('div', { className: 'turn-actions' }, review);
+  }
   return undefined;
 }
