@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from protocol import PROTOCOL_VERSION
@@ -69,8 +70,9 @@ class Server:
     """What the client talks to: lifecycle and settings here, documents in `Documents`,
     Tether's methods in `server.handlers`, all of it served by one `Connection`."""
 
-    def __init__(self, write: Any) -> None:
+    def __init__(self, write: Callable[[bytes], None], flush: Callable[[], None]) -> None:
         self.connection = Connection(write)
+        self._flush = flush
         self.documents = Documents()
         self.stopped = asyncio.Event()
         self.exit_code = 0
@@ -111,9 +113,7 @@ class Server:
         settings = self.configure(options if isinstance(options, dict) else {})
         assert self._launcher is not None
         self.connection.initialized = True
-        # The agent's imports, once this answer is on its way: the client's next request
-        # (thread/start) needs them.
-        asyncio.get_running_loop().call_soon(self.agent)
+        asyncio.get_running_loop().call_soon(self._after_initialize)
         return InitializeResult(
             capabilities=ServerCapabilities(
                 position_encoding=params.position_encoding(),
@@ -122,6 +122,12 @@ class Server:
             ),
             server_info=ServerInfo(name="tether", version=__version__),
         )
+
+    def _after_initialize(self) -> None:
+        """Send the answer (queued by now), then import the agent while the client reads it:
+        its next request (thread/start) needs the agent."""
+        self._flush()
+        self.agent()
 
     def shutdown(self, _raw: Any) -> None:
         self.connection.shutting_down = True
@@ -232,7 +238,7 @@ async def run_stdio() -> int:
     every running turn. Returns the exit code."""
     loop = asyncio.get_running_loop()
     writer = _TickWriter(sys.stdout.buffer, loop)
-    server = Server(writer.write)
+    server = Server(writer.write, writer.flush)
     serving = asyncio.create_task(serve(stdin_reader(loop, sys.stdin.fileno()), server.connection))
     stopping = asyncio.create_task(server.stopped.wait())
     try:
