@@ -22,7 +22,7 @@ from pathlib import Path
 from sandbox.errors import SandboxUnavailable
 from sandbox.layout import InsideView, PrivateDirs, claimed_placeholder, is_claimed_mountpoint
 from sandbox.policy import GIT_DIR, Policy, homes_of
-from sandbox.protect import command_targets
+from sandbox.protect import command_targets, protected_targets
 
 BWRAP_INSIDE = InsideView(tmp=Path("/tmp"), home=Path("/tmp/home"))
 
@@ -101,6 +101,8 @@ def bwrap_argv(
         for root in roots:
             args += _protect_args(root, policy, dirs)
     args += _secret_masks(secrets, dirs)
+    if writable:
+        args += _missing_secret_masks(secrets, roots, dirs)
     args += _ISOLATION
     if not policy.allows_network:
         args.append("--unshare-net")
@@ -184,6 +186,28 @@ def _secret_masks(secrets: Sequence[Path], dirs: PrivateDirs) -> list[str]:
             args += ["--ro-bind", str(dirs.empty), str(real)]
         elif real.exists():
             args += ["--ro-bind", "/dev/null", str(real)]
+    return args
+
+
+def _missing_secret_masks(
+    secrets: Sequence[Path], roots: Sequence[Path], dirs: PrivateDirs
+) -> list[str]:
+    """Keep secret paths that do not exist from being created inside a writable root (a
+    workspace that is the home): `~/.ssh/authorized_keys`, `~/.aws/config`'s
+    credential_process or `~/.kube/config`'s exec plugin would run code for whoever made them.
+    The first missing component gets an empty read-only directory, removed afterwards."""
+    args: list[str] = []
+    for secret in secrets:
+        if os.path.lexists(secret) and not is_claimed_mountpoint(secret):
+            continue
+        for root in roots:
+            if not _under(secret, root) or secret == root:
+                continue
+            for target in protected_targets(root, [str(secret.relative_to(root))]):
+                # Another command's mount point there is shared, counted, like a protected one.
+                if not target.exists or is_claimed_mountpoint(target.path):
+                    dirs.claim_mountpoint(target.path)
+                    args += ["--ro-bind", str(dirs.empty), str(target.path)]
     return args
 
 

@@ -391,3 +391,16 @@ async def test_a_new_git_file_pointing_elsewhere_is_removed(run: Runner, outside
     else:
         assert result.guard is not None
         assert any(".git as a file" in line for line in result.guard.lines)
+
+
+async def test_missing_secret_paths_cannot_be_made_in_a_home_workspace(run: Runner) -> None:
+    # A workspace that is the home, without ~/.ssh or ~/.aws yet: creating them would let ssh
+    # logins in (authorized_keys) or run code for the user's next aws call (credential_process).
+    home = run.workspace
+    result = await Runner(run.launcher, home, {**run.env, "HOME": str(home)})(
+        "mkdir -p .ssh && echo key > .ssh/authorized_keys; mkdir -p .aws && "
+        "printf '[default]\\ncredential_process = touch pwned\\n' > .aws/config; ls -a .ssh .aws"
+    )
+    for made in (".ssh/authorized_keys", ".aws/config"):
+        assert not (home / made).exists(), result.output
+    assert not (home / ".ssh").exists() and not (home / ".aws").exists()  # nothing left behind

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sandbox.conftest import PY, VENV_HIDDEN, Runner, git
+from tests.sandbox.conftest import PY, SECRET_TEXT, VENV_HIDDEN, Runner, git
 
 
 @pytest.mark.skipif(
@@ -163,3 +163,27 @@ async def test_a_process_pool_works_under_bwrap(run: Runner) -> None:
         assert result.exit_code != 0
     else:
         assert result.output == "6\n", result.output
+
+
+async def test_a_workspace_that_is_home(run: Runner, fake_home: Path) -> None:
+    # The user opened ~ itself: its secrets lie inside the root. bwrap covers them and the rest
+    # works as anywhere. Landlock can only grant whole trees, and any grant on ~ itself would
+    # reach into ~/.ssh, so commands there change what exists and work in subdirectories but
+    # cannot add entries at the top (`tether sandbox --check` says so); the secrets stay hidden.
+    (fake_home / "notes.txt").write_text("old\n")
+    (fake_home / "proj").mkdir()
+    home = Runner(run.launcher, fake_home, run.env)
+    work = await home(
+        "echo new > notes.txt && mkdir -p proj/src && echo x > proj/src/a.py && cat proj/src/a.py"
+    )
+    assert (work.exit_code, work.output) == (0, "x\n"), work.output
+    assert (fake_home / "notes.txt").read_text() == "new\n"
+    top = await home("echo hi > top.txt && mkdir build && ls -a")
+    secret = await home("cat .ssh/key; ls .ssh")
+    assert SECRET_TEXT not in secret.output and "key" not in secret.output.split()
+    if run.launcher == "bwrap":
+        assert top.exit_code == 0 and {"top.txt", "build", "notes.txt"} <= set(top.output.split())
+    else:
+        assert top.exit_code != 0 and "Permission denied" in top.output
+        assert top.denial is not None and top.denial.kind == "write"
+        assert not (fake_home / "top.txt").exists()
