@@ -30,8 +30,16 @@ def guarantees_of(name: str) -> tuple[str, ...]:
 _COMMON = (
     "no secret-looking variable (API keys, tokens) in any command's environment.",
     "readOnly: no writes anywhere but the command's private temporary directory.",
-    "quotas: a command that fills the workspace's disk past workspace_growth_cap (10 GiB) or "
-    "its private /tmp past tmp_cap (4 GiB) is killed and reported.",
+    "a command that fills the workspace's disk past workspace_growth_cap (default 10 GiB) is "
+    "killed and reported.",
+)
+
+_NEW_REPOSITORY = (
+    "a workspace root without a repository may get one (`git init`), kept through the same "
+    "allowlist: objects, refs, HEAD, index and the rest git writes for add and commit, "
+    "info/exclude, and a config rewritten to keys that run nothing (no hooks, no "
+    "core.fsmonitor, hooksPath, aliases or filters, no commondir, no symlinks); what was left "
+    "out is reported."
 )
 
 _BWRAP = (
@@ -40,10 +48,15 @@ _BWRAP = (
     "protected paths (.git config and hooks, .vscode, .tether, ...) are read-only mounts: a "
     "command cannot change or create them, not even while it runs; the guard re-checks them "
     "after each command.",
-    "secret paths (~/.ssh, ~/.aws, ~/.tether, ...) are covered by empty mounts.",
+    _NEW_REPOSITORY + " The command writes a private copy of .git; only the allowed part "
+    "reaches the disk, after it ends.",
+    "secret paths (~/.ssh, ~/.aws, ~/.tether, ...) are covered by empty mounts, and those "
+    "missing inside a root (your home opened as the workspace) cannot be created.",
     "no network (own network namespace; Unix sockets refused by seccomp) unless escalated.",
     "no capabilities; own user, pid, ipc and uts namespaces: a command sees and signals only "
     "its own processes, and its whole tree dies with it.",
+    "the private /tmp is a tmpfs of tmp_cap (default 4 GiB): the kernel refuses writes past "
+    "it, and a command that fills it is stopped and reported.",
     *_COMMON,
 )
 
@@ -69,7 +82,9 @@ def _landlock() -> tuple[str, ...]:
     root = os.geteuid() == 0
     return (
         "writes only in the workspace roots and the command's private temporary directory "
-        "(Landlock); the host's /tmp stays visible but read-only.",
+        "($TMPDIR; Landlock); the host's /tmp stays visible but read-only. No mount or pid "
+        "namespace, for root neither: the command sees the host's mounts and filesystem as "
+        "they are, only with fewer rights.",
         "protected paths are guarded, not locked: Landlock grants whole trees, so a command can "
         "change .git/config or .vscode while it runs. The guard records them before each "
         "command, puts a changed one back within milliseconds (inotify) and, when the command "
@@ -77,6 +92,13 @@ def _landlock() -> tuple[str, ...]:
         "then reports what it undid. A program outside the sandbox (an editor's `git status`) "
         "reading them during the command could still see a change in those milliseconds, or a "
         "protected entry the command newly created until the command ends.",
+        _NEW_REPOSITORY + " Here the command writes .git itself and it is reduced to the "
+        "allowlist when the command ends: a hook it planted would run if you ran git in that "
+        "repository yourself before then.",
+        "a workspace root holding a hidden path (your home opened as the workspace) takes no "
+        "new entries at its top level from commands: Landlock grants whole trees, and any grant "
+        "on the root would reach into ~/.ssh. What exists there can be changed, subdirectories "
+        "work as usual, and the agent's file tools can create top-level files.",
         "secret paths (~/.ssh, ~/.aws, ~/.tether, ...) cannot be read, nor their names listed.",
         "no network: no socket but socketpair() can be made (seccomp; TCP also refused by "
         "Landlock) unless escalated.",
@@ -93,5 +115,13 @@ def _landlock() -> tuple[str, ...]:
         "included) when the command exits, times out or the server dies.",
         "/ and the directories leading to a hidden one cannot be listed (a listing right there "
         "would list the hidden names too); what they hold opens by name as usual.",
+        "the private temporary directory holds at most tmp_cap (default 4 GiB), checked four "
+        "times a second (no tmpfs can be made): past it the command is killed and reported.",
         *_COMMON,
+        f"seccomp filters exist for x86_64 and aarch64; only x86_64 is tested{_arch_note()}.",
     )
+
+
+def _arch_note() -> str:
+    machine = os.uname().machine
+    return "" if machine == "x86_64" else f" (this machine is {machine})"
