@@ -1,13 +1,16 @@
 /** The editor side of Tether, end to end in code-server (issue 16): inline chat (Ctrl+I on a
  * selection, answered by a proposal in place even in agent mode), the note of what an applied
- * hunk replaced (in the CodeLens row and a hover, clear of the minimap), and "Review Changes of
- * This Turn" (every file of a turn in one multi-diff editor, from the palette and from the chat).
+ * hunk replaced (in the CodeLens row and a hover, clear of the minimap), "Review Changes of This
+ * Turn" (every file of a turn in one multi-diff editor, from the palette and from the chat), and
+ * the backend venv the extension makes for itself from the lock when no Python is configured.
  * Each test failed before its feature. */
 import { strict as assert } from 'node:assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { PYTHON } from '../support/processes';
+import { parseLock, runtimeRequirements } from '../../src/backend/lock';
+import { run } from '../../src/backend/python';
+import { PYTHON, REPO } from '../support/processes';
 import { Workbench, codeLensRows, until } from '../support/workbench';
 
 const CALC = 'def add(a, b):\n    return a + b\n\n\ndef divide(a, b):\n    return a / b\n';
@@ -152,5 +155,46 @@ describe('the editor side of Tether in code-server', { timeout: 300_000 }, () =>
     await first.locator('button.review-turn').click();
     await wb.page.locator('.tab.active', { hasText: 'Tether: changes of “guard against b == 0” (1 file)' }).waitFor({ timeout: 30_000 });
     await wb.page.locator('.multiDiffEditor .multiDiffEntry', { hasText: 'calc.py' }).locator('.editor.modified .view-line', { hasText: 'raise ZeroDivisionError' }).waitFor();
+  });
+});
+
+describe('the backend venv the extension makes for itself in code-server', { timeout: 400_000 }, () => {
+  let fresh: Workbench;
+  before(async () => {
+    fresh = await Workbench.start({
+      files: { 'hello.txt': 'hello\n' },
+      script: [{ text: 'Hello from the backend in its own venv.' }],
+      // No tether.pythonPath: a user who installed only the extension.
+      settings: (baseUrl, home) => ({ 'tether.baseUrl': baseUrl, 'tether.model': 'scripted-model', 'tether.wireApi': 'responses', 'tether.home': home }),
+      env: { ...process.env, OPENAI_API_KEY: 'sk-e2e-test' },
+    });
+  });
+
+  after(async () => {
+    await fresh?.close();
+  });
+
+  it('installs the locked runtime versions with progress shown, then the backend answers', async () => {
+    try {
+      await fresh.page.locator('.notification-toast', { hasText: 'setting up the Python backend' }).waitFor({ timeout: 60_000 });
+      await fresh.snap('venv-progress');
+      const venv = join(fresh.userDataDir, 'User', 'globalStorage', 'tether.tether', 'venv');
+      await until('the venv to be complete', () => existsSync(join(venv, '.tether-backend-version')), 300_000);
+      await fresh.openChat();
+      await fresh.send('Say hello');
+      await fresh.chat().locator('.msg.agent', { hasText: 'Hello from the backend in its own venv.' }).waitFor({ timeout: 60_000 });
+      const freeze = await run(join(venv, 'bin', 'python'), ['-m', 'pip', 'freeze', '--all', '--exclude', 'pip', '--exclude', 'tether']);
+      const installed = freeze.output.trim().split('\n').map((line) => line.toLowerCase().replace(/[-_.]+(?=[^=]*==)/g, '-')).sort();
+      const lock = runtimeRequirements(readFileSync(join(REPO, 'requirements.lock.txt'), 'utf8'), readFileSync(join(REPO, 'pyproject.toml'), 'utf8'));
+      // The lock's lines for this platform, as pip freeze writes them.
+      const wanted = parseLock(lock)
+        .filter((e) => !/sys_platform == '(win32|emscripten)'/.test(e.text.split('\n')[0]!))
+        .map((e) => `${e.name}==${/==([^\s;\\]+)/.exec(e.text)![1]!}`)
+        .sort();
+      assert.deepEqual(installed, wanted);
+    } catch (err) {
+      await fresh.snap('venv-failed');
+      throw new Error(`${String(err)}\ncode-server:\n${fresh.log()}`);
+    }
   });
 });
