@@ -20,6 +20,7 @@ from lsprotocol import converters
 from lsprotocol import types as lsp
 from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage
 from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp.protocol import LanguageClientProtocol
 
 from protocol.methods import NOTIFICATIONS, SERVER_REQUESTS
 
@@ -126,7 +127,19 @@ def make_converter() -> Any:
 
 
 def make_client(tether_ref: list[Tether]) -> LanguageClient:
-    client = LanguageClient(converter_factory=make_converter)
+    converter = make_converter()
+
+    class Recording(LanguageClientProtocol):
+        """Records the ids of `$/cancelRequest` as they arrive (pygls then handles them)."""
+
+        def handle_message(self, message: Any) -> None:
+            if getattr(message, "method", None) == "$/cancelRequest":
+                params = message.params
+                msg_id = params["id"] if isinstance(params, dict) else params.id
+                tether_ref[0].cancelled_requests.append(msg_id)
+            super().handle_message(message)
+
+    client = LanguageClient(converter_factory=lambda: converter, protocol_cls=Recording)
 
     for method in [*NOTIFICATIONS, "window/showMessage"]:
 
@@ -137,7 +150,7 @@ def make_client(tether_ref: list[Tether]) -> LanguageClient:
 
     @client.feature("workspace/applyEdit")
     def on_apply_edit(params: Any) -> dict[str, Any]:
-        tether_ref[0].applied_edits.append(client.protocol._converter.unstructure(params))
+        tether_ref[0].applied_edits.append(converter.unstructure(params))
         return {"applied": True}
 
     for method in SERVER_REQUESTS:
@@ -149,15 +162,6 @@ def make_client(tether_ref: list[Tether]) -> LanguageClient:
             return await answer if inspect.isawaitable(answer) else answer
 
         client.feature(method)(on_request)
-
-    # pygls handles $/cancelRequest itself; record the ids so tests can see them arrive.
-    handle_cancel = client.protocol._handle_cancel_notification
-
-    def on_cancel(msg_id: Any) -> None:
-        tether_ref[0].cancelled_requests.append(msg_id)
-        handle_cancel(msg_id)
-
-    client.protocol._handle_cancel_notification = on_cancel  # type: ignore[method-assign]
     return client
 
 
