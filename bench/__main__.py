@@ -20,7 +20,16 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import edits_row, hazards_rss, launchers_row, sandbox_row, search_row, startup, turns
+from bench import (
+    edits_row,
+    exec_row,
+    hazards_rss,
+    launchers_row,
+    sandbox_row,
+    search_row,
+    startup,
+    turns,
+)
 from bench.report import Row, load, machine, print_table
 from bench.servers import codex_binary, codex_version, model_server, tether_revision
 
@@ -90,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    {time.perf_counter() - t0:.0f} s, load {load()}", file=sys.stderr, flush=True)
 
     def cold() -> list[Row]:
-        with model_server([turns.SHORT] * (2 * plan.starts + 10)) as url:
+        with model_server([turns.SHORT] * (4 * plan.starts + 12)) as url:
             got = startup.cold_start(url, plan.starts)
+            got.append(exec_row.exec_end_to_end(url, plan.starts))
             if not args.no_imports:
                 details.extend(startup.import_costs(url))
         return got

@@ -28,18 +28,26 @@ class StartSample:
     cpu_s: float
     first_delta_s: float  # of a turn started right after initialize and thread/start
     accepted_s: float  # that turn/start's result
+    spawn_to_delta_s: float  # process spawn -> that turn's first delta: the cold first turn
 
 
 def _sample(session: Session, ws: Path) -> StartSample:
     cpu = cpu_seconds(session.rpc.pid)
     wall = session.startup_s
+    spawned = session.rpc.spawned_at
     try:
         turn = session.run_turn(session.start_thread(ws), "Say something short.")
         if turn.status != "completed" or turn.first_delta is None:
             raise RuntimeError(f"{session.name}: first turn ended {turn.status}")
     finally:
         session.close()
-    return StartSample(wall, cpu, turn.first_delta - turn.sent, turn.accepted - turn.sent)
+    return StartSample(
+        wall,
+        cpu,
+        turn.first_delta - turn.sent,
+        turn.accepted - turn.sent,
+        turn.first_delta - spawned,
+    )
 
 
 def cold_start(base_url: str, runs: int) -> list[Row]:
@@ -62,6 +70,8 @@ def cold_start(base_url: str, runs: int) -> list[Row]:
     c_cpus = [s.cpu_s * 1000 for s in theirs]
     firsts = [s.first_delta_s * 1000 for s in ours]
     c_firsts = [s.first_delta_s * 1000 for s in theirs]
+    colds = [s.spawn_to_delta_s * 1000 for s in ours]
+    c_colds = [s.spawn_to_delta_s * 1000 for s in theirs]
     accepted = median([s.accepted_s * 1000 for s in ours])
     c_accepted = median([s.accepted_s * 1000 for s in theirs]) if theirs else 0.0
     why = "" if has_codex else "; codex: not installed (bench/setup.sh)"
@@ -102,6 +112,18 @@ def cold_start(base_url: str, runs: int) -> list[Row]:
             + (f" (codex {c_accepted:.0f} ms)" if theirs else "")
             + f"; tether {spread(firsts)}"
             + (f", codex {spread(c_firsts)}" if theirs else why),
+        ),
+        Row(
+            "1 cold start",
+            "cold first turn: spawn -> first delta",
+            "ms",
+            median(colds),
+            median(c_colds) if theirs else None,
+            paired_ratio(colds, c_colds),
+            "<= 1.0x",
+            1.0,
+            "spawn, initialize, thread/start, turn/start, first item/agentMessage/delta; "
+            f"tether {spread(colds)}" + (f", codex {spread(c_colds)}" if theirs else why),
         ),
     ]
 
