@@ -14,6 +14,8 @@ import hashlib
 import os
 from pathlib import Path
 
+REMEMBERED = 20_000
+
 
 class BlobError(OSError):
     """A blob is missing or corrupt; the message names it and what it means for the user."""
@@ -23,8 +25,9 @@ class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._stored: dict[str, str] = {}
-        """Digests this process stored or found, each kept once: a snapshot of 100,000 files
-        puts the same few contents (empty, license headers) over and over."""
+        """Digests this process stored or found lately, each kept once: a snapshot of 100,000
+        files puts the same few contents (empty, license headers) over and over. Emptied past
+        `REMEMBERED` (reading a 300,000-file workspace must not keep every digest)."""
 
     def path_of(self, digest: str) -> Path:
         return self.root / digest[:2] / digest[2:]
@@ -39,7 +42,7 @@ class BlobStore:
             return self._stored[digest]
         target = self.path_of(digest)
         if target.is_file():
-            self._stored[digest] = digest
+            self._remember(digest)
             return digest
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
@@ -49,8 +52,13 @@ class BlobStore:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-        self._stored[digest] = digest
+        self._remember(digest)
         return digest
+
+    def _remember(self, digest: str) -> None:
+        if len(self._stored) >= REMEMBERED:
+            self._stored.clear()
+        self._stored[digest] = digest
 
     def get(self, digest: str) -> bytes:
         """The stored bytes, verified against the digest."""

@@ -316,36 +316,43 @@ class RootTracker:
         while not self.hydrated.is_set():
             self._idle.wait()
             with self.lock:
-                self._read_some(64)
+                self._read_some(256)
         if self.save is not None and self.manifest is not None:
             with self.lock, contextlib.suppress(OSError):
                 self.save(self.manifest)
 
     def _read_some(self, count: int | None) -> None:
-        """Read the next `count` files waiting (all when None); call with the lock held."""
+        """Read the next `count` files waiting (all when None), stopping early when a command
+        wants to start; call with the lock held."""
         manifest = self.manifest
         assert manifest is not None
         end = len(self._to_read) if count is None else min(len(self._to_read), self._next + count)
-        for rel in self._to_read[self._next : end]:
-            entry = manifest.entries.get(rel)
-            if entry is None or entry.digest is not None or entry.link is not None:
-                continue
-            if entry.size > min(self.max_blob_bytes, self._budget):
-                continue
-            digest = self._read_if_unchanged(rel, entry)
-            if digest is not None:
-                manifest.entries[rel] = msgspec.structs.replace(entry, digest=digest)
-                self._budget -= entry.size
-        self._next = end
+        parents = _Parents(self.root)
+        try:
+            while self._next < end:
+                if count is not None and not self._idle.is_set():
+                    return
+                rel = self._to_read[self._next]
+                self._next += 1
+                entry = manifest.entries.get(rel)
+                if entry is None or entry.digest is not None or entry.link is not None:
+                    continue
+                if entry.size > min(self.max_blob_bytes, self._budget):
+                    continue
+                digest = self._read_if_unchanged(parents, rel, entry)
+                if digest is not None:
+                    manifest.entries[rel] = msgspec.structs.replace(entry, digest=digest)
+                    self._budget -= entry.size
+        finally:
+            parents.close()
         if self._next >= len(self._to_read):
             self._to_read = []
             self.hydrated.set()
 
-    def _read_if_unchanged(self, rel: str, entry: ManifestEntry) -> str | None:
+    def _read_if_unchanged(self, parents: _Parents, rel: str, entry: ManifestEntry) -> str | None:
         parent, _, name = rel.rpartition("/")
-        try:
-            fd = open_dir_beneath(self.root, tuple(parent.split("/")) if parent else (), False)
-        except OSError:
+        fd = parents.open(parent)
+        if fd is None:
             return None
         try:
             if not entry.same_stat(_entry(os.stat(name, dir_fd=fd, follow_symlinks=False))):
@@ -355,8 +362,6 @@ class RootTracker:
             return digest if entry.same_stat(after) else None
         except OSError:
             return None
-        finally:
-            os.close(fd)
 
     def close(self) -> None:
         if self._watch is not None:
@@ -376,6 +381,29 @@ def _entry(
         digest,
         link,
     )
+
+
+class _Parents:
+    """The fd of the directory last read from (files are read in walk order, so most reads
+    share their parent's), reached without following a symlink below the root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.rel: str | None = None
+        self.fd: int | None = None
+
+    def open(self, rel: str) -> int | None:
+        if rel != self.rel:
+            self.close()
+            self.rel = rel
+            with contextlib.suppress(OSError):
+                self.fd = open_dir_beneath(self.root, tuple(rel.split("/")) if rel else (), False)
+        return self.fd
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+        self.rel, self.fd = None, None
 
 
 def _needs_read(manifest: Manifest, rel: str) -> bool:
