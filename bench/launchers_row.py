@@ -18,12 +18,13 @@ from pathlib import Path
 from bench.report import Row, median, spread
 from bench.sandbox_bench import time_run
 from bench.servers import SCRATCH
-from sandbox.launchers import LauncherName, available_launchers
+from protocol.base import LauncherKind
+from sandbox.launchers import available_launchers
 from sandbox.policy import Policy
 
 
 def launcher_overhead(runs: int) -> list[Row]:
-    launchers: list[LauncherName] = available_launchers()
+    launchers: list[LauncherKind] = available_launchers()
     who = "root" if os.geteuid() == 0 else "a normal user"
     with tempfile.TemporaryDirectory(dir=SCRATCH) as tmp:
         root = Path(tmp) / "ws"

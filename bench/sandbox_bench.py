@@ -19,12 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sandbox.launchers import LauncherName, available_launchers
+from protocol.base import LauncherKind
+from sandbox.launchers import available_launchers
 from sandbox.policy import Policy
 from sandbox.run import run_command
 
 
-async def time_run(policy: Policy, launcher: LauncherName | None, cwd: Path, runs: int) -> float:
+async def time_run(policy: Policy, launcher: LauncherKind | None, cwd: Path, runs: int) -> float:
     samples: list[float] = []
     for _ in range(runs):
         started = time.perf_counter()

@@ -2,8 +2,16 @@
 
 `decide_command` says whether a command runs without asking, needs the user's approval or is
 refused, and in which sandbox it runs once allowed; `decide_file_access` does the same for the
-file tools. Neither touches the disk or the server: callers pass in the mode, the loaded rules,
-the thread's session approvals and what the machine offers.
+file tools, `decide_workdir` for where a command may run and `decide_undo` for what an undo may
+write; `file_policy_kind` and `reader_sandbox` say under which policy the file tools and the
+agent's own readers (ripgrep) run, `escalation_of` what an approval prompt calls an escalation.
+None touches the disk or the server: callers pass in the mode, the loaded rules, the thread's
+session approvals and what the machine offers. The vocabulary (`Mode`, `SandboxKind`,
+`LauncherKind`) is the protocol's (`protocol.base`), the one the client and the CLI show.
+
+Reasons are shown to the user (in an approval prompt, on a refused item) and given to the model:
+they speak of modes by their names in the client (Read-only, Agent, Full access) and of what a
+sandbox lets a command do ("can write in this folder, no network"), never of internal names.
 
 Choices beyond the table, and why:
 - forbid rules refuse in every mode, fullAccess included; prompt rules ask in every mode too.
@@ -19,6 +27,11 @@ Choices beyond the table, and why:
   outside fullAccess, unless the user approved that escalation for the session; allow rules
   never cover escalations.
 - A rules file that could not be read may hide forbid rules, so nothing auto-runs until fixed.
+- fullAccess is the user's word that the agent may do anything they can: secret files (SSH keys,
+  cloud credentials, Tether's own home) can be read and written, commands may run anywhere, an
+  undo may write protected paths and outside the roots. In the other modes secrets are refused
+  outright (no prompt: a prompt is one click from leaking a key), commands run inside the
+  roots, and an undo never writes a protected path or one outside the roots (it cannot ask).
 """
 
 from __future__ import annotations
@@ -26,19 +39,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from protocol.base import LauncherKind, Mode, SandboxKind
 from sandbox.commands import ParsedCommand
-from sandbox.launchers import LauncherName
 from sandbox.parse_worker import parse_isolated
-from sandbox.policy import SandboxLabel
+from sandbox.policy import PolicyKind
 from sandbox.rules import RuleSet, RuleVerdict, SessionRules, suggest_rules
 from sandbox.safe_commands import is_known_safe
 
-Mode = Literal["readOnly", "agent", "fullAccess"]
 CommandAction = Literal["auto", "prompt", "refuse"]
-FileAction = Literal["auto", "prompt"]
+FileAction = Literal["auto", "prompt", "refuse"]
 FileAccessKind = Literal["read", "write"]
+Escalation = Literal["network", "noSandbox"]
 
 _NO_SANDBOX_NOTE = "no OS sandbox is available on this machine, so it runs unsandboxed"
+_CONFINED = "it can write in this folder, no network"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +64,7 @@ class CommandDecision:
     """
 
     action: CommandAction
-    sandbox: SandboxLabel
+    sandbox: SandboxKind
     reason: str
     suggested_rules: list[list[str]] = field(default_factory=lambda: [])
 
@@ -69,7 +83,7 @@ def decide_command(
     rules: RuleSet,
     session: SessionRules,
     *,
-    launcher: LauncherName,
+    launcher: LauncherKind,
     wants_escalation: bool,
 ) -> CommandDecision:
     """Apply PROTOCOL.md §6 to a command line the model wants to run.
@@ -112,12 +126,14 @@ def _decide_unforbidden(
         confined = sandbox_available and mode != "fullAccess" and not wants_escalation
         return CommandDecision("prompt", "workspaceWrite" if confined else "none", verdict.reason)
     if mode == "fullAccess":
-        return CommandDecision("auto", "none", "full access: commands run without a sandbox")
+        return CommandDecision("auto", "none", "Full access: commands run without a sandbox")
     if wants_escalation:
         return _decide_escalation(parsed, session)
     known_safe = is_known_safe(parsed)
     if known_safe and sandbox_available:
-        return CommandDecision("auto", "readOnly", "a known-safe read-only command")
+        return CommandDecision(
+            "auto", "readOnly", "a known-safe command that only reads; it can't change anything"
+        )
     if session.allows_command(parsed.source, escalated=False) or verdict.decision == "allow":
         return _decide_allowed(parsed, verdict, sandbox_available)
     if known_safe:
@@ -144,7 +160,7 @@ def _decide_escalation(parsed: ParsedCommand, session: SessionRules) -> CommandD
         "prompt",
         "none",
         "the command asks to run outside the sandbox (network access or writes outside the "
-        "workspace roots), which needs the user's approval",
+        "workspace folders), which needs the user's approval",
     )
 
 
@@ -169,22 +185,19 @@ def _decide_allowed(
 
 def _decide_other(parsed: ParsedCommand, mode: Mode, sandbox_available: bool) -> CommandDecision:
     if mode == "agent" and sandbox_available:
-        return CommandDecision(
-            "auto", "workspaceWrite", "agent mode: runs in the workspace sandbox"
-        )
+        return CommandDecision("auto", "workspaceWrite", f"Agent mode: {_CONFINED}")
     if mode == "agent":
         reason = (
-            "agent mode runs commands in an OS sandbox, but no OS sandbox is available on this "
-            "machine; approve to run it unsandboxed, or switch to fullAccess"
+            "Agent mode runs commands in an OS sandbox, but no OS sandbox is available on this "
+            "machine; approve to run it unsandboxed, or switch to Full access"
         )
         return CommandDecision("prompt", "none", reason, suggest_rules(parsed))
     why = parsed.describe_flags()
-    reason = "read-only mode: this command may change files, so it needs approval"
+    reason = "Read-only mode: this command may change files, so it needs approval"
     if why:
-        reason = f"read-only mode: this command needs approval ({why} cannot be checked)"
-    if not sandbox_available:
-        reason = f"{reason}; once approved, {_NO_SANDBOX_NOTE}"
-    sandbox: SandboxLabel = "workspaceWrite" if sandbox_available else "none"
+        reason = f"Read-only mode: this command needs approval ({why} cannot be checked)"
+    reason = f"{reason}; once approved, {_CONFINED if sandbox_available else _NO_SANDBOX_NOTE}"
+    sandbox: SandboxKind = "workspaceWrite" if sandbox_available else "none"
     return CommandDecision("prompt", sandbox, reason, suggest_rules(parsed))
 
 
@@ -194,21 +207,34 @@ def decide_file_access(
     protected: bool,
     mode: Mode,
     session_edits_ok: bool,
+    secret: bool = False,
 ) -> FileDecision:
     """Apply PROTOCOL.md §6 to a file tool's read or edit.
 
     `protected` is for paths such as `.git/`, `.tether/` and `.vscode/` (see sandbox.policy);
-    `session_edits_ok` is an acceptForSession of file changes in this thread, which covers
-    ordinary edits inside the workspace only, never protected paths or outside ones.
+    `secret` for credentials (`sandbox.paths`), refused outside fullAccess with a reason that
+    completes "<path> is ..."; `session_edits_ok` is an acceptForSession of file changes in this
+    thread, which covers ordinary edits inside the workspace only, never protected paths or
+    outside ones.
     """
     if mode == "fullAccess":
-        return FileDecision("auto", "full access")
+        return FileDecision("auto", "Full access")
+    if secret:
+        if kind == "read":
+            return FileDecision(
+                "refuse",
+                "a secret file (credentials); Tether keeps it away from the model. Ask the user "
+                "to share what you need.",
+            )
+        return FileDecision(
+            "refuse", "a secret file (credentials); Tether does not let the agent write it."
+        )
     if kind == "read":
         if inside_roots:
             return FileDecision("auto", "reading inside the workspace")
-        return FileDecision("prompt", "reading a file outside the workspace roots needs approval")
+        return FileDecision("prompt", "reading a file outside the workspace folders needs approval")
     if not inside_roots:
-        return FileDecision("prompt", "editing a file outside the workspace roots needs approval")
+        return FileDecision("prompt", "editing a file outside the workspace folders needs approval")
     if protected:
         return FileDecision(
             "prompt",
@@ -216,7 +242,51 @@ def decide_file_access(
             "editing it needs approval",
         )
     if mode == "agent":
-        return FileDecision("auto", "agent mode: edits apply at once and can be undone per hunk")
+        return FileDecision("auto", "Agent mode: edits apply at once and can be undone per hunk")
     if session_edits_ok:
         return FileDecision("auto", "the user accepted edits in this workspace for the session")
-    return FileDecision("prompt", "read-only mode: each edit needs approval, hunk by hunk")
+    return FileDecision("prompt", "Read-only mode: each edit needs approval, hunk by hunk")
+
+
+def decide_workdir(inside_roots: bool, mode: Mode) -> bool:
+    """Whether a command may run in a directory: inside the roots, or anywhere in fullAccess."""
+    return inside_roots or mode == "fullAccess"
+
+
+def decide_undo(inside_roots: bool, protected: str | None, secret: bool, mode: Mode) -> str | None:
+    """Why an undo may not write a path (completing "<path> is ..."), or None when it may.
+
+    An undo cannot ask, and the user's click approved the content, not a path that may have
+    changed meaning since: outside fullAccess it writes neither secrets, nor protected paths,
+    nor paths outside the roots.
+    """
+    if mode == "fullAccess":
+        return None
+    if secret:
+        return "a secret file (credentials); the undo was not applied."
+    if protected is not None or not inside_roots:
+        where = f"protected ({protected})" if protected else "outside the workspace"
+        name = {"readOnly": "Read-only", "agent": "Agent"}[mode]
+        return (
+            f"{where}, so an undo may not write it in {name} mode; it was left as it is. "
+            "Restore it by hand, or switch to Full access and undo again."
+        )
+    return None
+
+
+def file_policy_kind(mode: Mode) -> PolicyKind:
+    """The policy the file tools' paths are checked against (`sandbox.paths`)."""
+    return "fullAccess" if mode == "fullAccess" else "workspaceWrite"
+
+
+def reader_sandbox(mode: Mode) -> SandboxKind:
+    """Where a reader the agent runs itself (ripgrep for search and list_dir) runs."""
+    return "none" if mode == "fullAccess" else "readOnly"
+
+
+def escalation_of(wants_escalation: bool, sandbox: SandboxKind, mode: Mode) -> Escalation | None:
+    """What an approval prompt calls a command that would run with more than the
+    workspace-write sandbox allows: an asked-for escalation, or no sandbox outside fullAccess."""
+    if wants_escalation:
+        return "network"
+    return "noSandbox" if sandbox == "none" and mode != "fullAccess" else None

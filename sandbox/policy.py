@@ -28,8 +28,17 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from protocol.base import SandboxKind
+
 PolicyKind = Literal["readOnly", "workspaceWrite", "fullAccess"]
-SandboxLabel = Literal["readOnly", "workspaceWrite", "none"]
+"""What a policy lets a command touch. The protocol names the same three `SandboxKind` (where a
+command ran: "none" for fullAccess); `policy_kind_of` and `Policy.label` translate, nothing else."""
+
+
+def policy_kind_of(sandbox: SandboxKind) -> PolicyKind:
+    """The policy kind of a command that is to run in `sandbox`."""
+    return "fullAccess" if sandbox == "none" else sandbox
+
 
 # The protected set (PROTOCOL.md section 6, "protected paths"). Writing any of these lets a command
 # or an edit run code outside the sandbox later: git runs hooks, fsmonitor and filters named in its
@@ -203,7 +212,7 @@ class Policy:
         return self.roots if self.kind == "workspaceWrite" else ()
 
     @property
-    def label(self) -> SandboxLabel:
+    def label(self) -> SandboxKind:
         return "none" if self.kind == "fullAccess" else self.kind
 
 

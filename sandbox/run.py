@@ -25,16 +25,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from protocol.base import LauncherKind, SandboxKind
 from sandbox.cgroup import CommandCgroup
 from sandbox.denial import Denial, detect_denial
 from sandbox.env import scrub_env
 from sandbox.errors import CommandSetupError, SandboxError, SandboxUnavailable
 from sandbox.guard import Guard, GuardReport
 from sandbox.guard_watch import GuardWatch
-from sandbox.launchers import LauncherName, detect_launcher, prepare
+from sandbox.launchers import detect_launcher, prepare
 from sandbox.layout import InsideView, PrivateDirs
 from sandbox.output import CappedOutput, OutputCallback, Stream
-from sandbox.policy import Policy, SandboxLabel, homes_of, secret_paths_for
+from sandbox.policy import Policy, homes_of, secret_paths_for
 from sandbox.quota import Quotas, QuotaWatch
 
 __all__ = [
@@ -63,8 +64,8 @@ class CommandResult:
     truncated: bool
     timed_out: bool
     duration_ms: int
-    sandbox: SandboxLabel
-    launcher: LauncherName
+    sandbox: SandboxKind
+    launcher: LauncherKind
     denial: Denial | None = None
     containment: Containment | None = None
     """What ended the whole process tree: its cgroup, bwrap's pid namespace, or the Landlock
@@ -84,7 +85,7 @@ async def run_command(
     timeout_s: float,
     output_cap_bytes: int,
     on_output: OutputCallback | None = None,
-    launcher: LauncherName | None = None,
+    launcher: LauncherKind | None = None,
     quotas: Quotas | None = None,
 ) -> CommandResult:
     """Run `bash -c command` in `cwd` under `policy`.
@@ -97,7 +98,7 @@ async def run_command(
             f"The working directory {cwd} does not exist or is not a directory; "
             "run the command from an existing directory."
         )
-    chosen: LauncherName = "none" if not policy.sandboxed else launcher or detect_launcher()
+    chosen: LauncherKind = "none" if not policy.sandboxed else launcher or detect_launcher()
     quotas = quotas or Quotas()
     dirs = PrivateDirs.create()
     cgroup = CommandCgroup.create(policy.max_processes, policy.max_memory_bytes)
@@ -178,7 +179,7 @@ def shield_this_process() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
-def containment_of(launcher: LauncherName, cgroup: CommandCgroup | None) -> Containment | None:
+def containment_of(launcher: LauncherKind, cgroup: CommandCgroup | None) -> Containment | None:
     """What ends a command's whole tree under `launcher` (with its cgroup, if one was made)."""
     if cgroup is not None:
         return "cgroup"

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import get_args
+
+from protocol.base import Mode
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ex = sub.add_parser("exec", help="run one turn headlessly and stream it to the terminal")
     ex.add_argument("prompt", nargs="+", help="what to ask the agent")
-    ex.add_argument("--mode", choices=["readOnly", "agent", "fullAccess"], default=None)
+    ex.add_argument("--mode", choices=get_args(Mode), default=None)
     ex.add_argument("--cd", "-C", default=None, help="workspace directory (default: cwd)")
     ex.add_argument("--model", default=None)
     ex.add_argument(

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal, get_args
 
+from protocol.base import LauncherKind
 from sandbox import seccomp
 from sandbox.errors import SandboxUnavailable
 from sandbox.launchers.bwrap import BWRAP_INSIDE, bwrap_argv, bwrap_failure, bwrap_works
@@ -30,7 +31,6 @@ from sandbox.layout import InsideView, PrivateDirs
 from sandbox.policy import Policy, homes_of, protected_cover_points
 from sandbox.quota import TMP_CAP_BYTES
 
-LauncherName = Literal["bwrap", "landlock", "seatbelt", "none"]
 LauncherSetting = Literal["auto", "bwrap", "landlock", "none"]
 """The user's choice (`sandbox_launcher` in config.toml, `TETHER_SANDBOX_LAUNCHER`)."""
 LAUNCHER_SETTINGS: tuple[LauncherSetting, ...] = get_args(LauncherSetting)
@@ -38,7 +38,6 @@ LAUNCHER_SETTINGS: tuple[LauncherSetting, ...] = get_args(LauncherSetting)
 __all__ = [
     "LAUNCHER_SETTINGS",
     "LauncherChoice",
-    "LauncherName",
     "LauncherSetting",
     "SandboxUnavailable",
     "available_launchers",
@@ -56,7 +55,7 @@ class LauncherChoice:
     `guarantees` is what the chosen launcher enforces on every sandboxed command.
     """
 
-    name: LauncherName
+    name: LauncherKind
     setting: LauncherSetting
     passed_over: tuple[str, ...]
     guarantees: tuple[str, ...]
@@ -78,7 +77,7 @@ def choose_launcher(setting: LauncherSetting = "auto") -> LauncherChoice:
         name = detect_launcher()
         reasons = () if name != "none" else (unavailable_reason(),)
         return LauncherChoice(name, setting, reasons, guarantees_of(name))
-    wanted: list[LauncherName] = ["bwrap", "landlock"] if setting == "auto" else [setting]
+    wanted: list[LauncherKind] = ["bwrap", "landlock"] if setting == "auto" else [setting]
     reasons: list[str] = []
     if setting == "landlock":
         reasons.append("bwrap: not tried, sandbox_launcher is set to landlock.")
@@ -90,7 +89,7 @@ def choose_launcher(setting: LauncherSetting = "auto") -> LauncherChoice:
     return LauncherChoice("none", setting, tuple(reasons), guarantees_of("none"))
 
 
-def _with_fix(name: LauncherName, failure: str) -> str:
+def _with_fix(name: LauncherKind, failure: str) -> str:
     if name == "landlock":
         return f"Landlock: {failure} (it needs Linux 5.13+ built with Landlock enabled)."
     if "not installed" in failure:
@@ -129,16 +128,16 @@ def _read_sysctl(name: str) -> str | None:
 
 
 @cache
-def detect_launcher() -> LauncherName:
+def detect_launcher() -> LauncherKind:
     """The strongest launcher that works on this machine (probed once, then cached)."""
     for name in available_launchers():
         return name
     return "none"
 
 
-def available_launchers() -> list[LauncherName]:
+def available_launchers() -> list[LauncherKind]:
     """Every launcher that works here, strongest first ("none" is not listed)."""
-    found: list[LauncherName] = []
+    found: list[LauncherKind] = []
     if sys.platform == "linux":
         if bwrap_works():
             found.append("bwrap")
@@ -172,7 +171,7 @@ class Prepared:
 
 
 def prepare(
-    launcher: LauncherName,
+    launcher: LauncherKind,
     argv: Sequence[str],
     *,
     policy: Policy,

@@ -8,7 +8,8 @@ One call per action. Each says what happens and, when the mode says so, asks the
   `Declined`; the gate opens the command item, since what it shows (sandbox, reason) is its verdict.
 - `clear_undo(path)`: None, or why an undo may not write `path`.
 
-The decisions come from `sandbox.approval_policy` (pure functions); this module resolves paths
+The decisions come from `sandbox.approval_policy` (pure functions, fullAccess's exceptions
+included: this module asks no question of the mode itself); this module resolves paths
 (escape tricks are refused by `sandbox.paths`), builds every approval request, and owns the
 session grants: what the user allowed for the rest of the thread (acceptForSession of commands,
 reads, edits). There is one Gate per thread; the `Agent` keeps it.
@@ -30,9 +31,19 @@ from protocol.approval import (
 )
 from protocol.base import LauncherKind, Mode, SandboxKind, ServerRequest
 from protocol.item import CommandExecutionItem, FileChangeItem, Item
-from sandbox.approval_policy import CommandDecision, decide_command, decide_file_access
+from sandbox.approval_policy import (
+    CommandDecision,
+    FileDecision,
+    decide_command,
+    decide_file_access,
+    decide_undo,
+    decide_workdir,
+    escalation_of,
+    file_policy_kind,
+    reader_sandbox,
+)
 from sandbox.paths import PathDenied, PathVerdict, resolve_for_read, resolve_for_write
-from sandbox.policy import DEFAULT_SECRET_PATHS, Policy, PolicyKind
+from sandbox.policy import DEFAULT_SECRET_PATHS, Policy, PolicyKind, policy_kind_of
 from sandbox.rules import (
     RuleError,
     SessionRules,
@@ -152,13 +163,14 @@ class Gate:
 
     def file_policy(self) -> Policy:
         """The policy the file tools' paths are checked against."""
-        return self._policy("fullAccess" if self.mode == "fullAccess" else "workspaceWrite")
+        return self._policy(file_policy_kind(self.mode))
 
-    def read_only_sandbox(self) -> tuple[Policy, LauncherKind] | None:
-        """Where a reader the agent runs itself (ripgrep) runs; None in fullAccess."""
-        if self.mode == "fullAccess":
+    def reader_sandbox(self) -> tuple[Policy, LauncherKind] | None:
+        """Where a reader the agent runs itself (ripgrep) runs; None: unsandboxed."""
+        sandbox = reader_sandbox(self.mode)
+        if sandbox == "none":
             return None
-        return self._policy("readOnly"), self._launcher_for("readOnly")
+        return self._command_policy(sandbox), self._launcher_for(sandbox)
 
     def _resolve(self, resolve: Callable[..., PathVerdict], requested: str) -> PathVerdict:
         """`sandbox.paths`' verdict on a path; an escape trick becomes a message for the model."""
@@ -172,18 +184,16 @@ class Gate:
     async def clear_read(self, stream: TurnStream, item: Item, requested: str) -> Path:
         """The real path to read, after the user approved a read outside the roots if needed."""
         verdict = self._resolve(resolve_for_read, requested)
-        if verdict.secret and self.mode != "fullAccess":
-            raise ToolFailed(
-                f"{requested} is a secret file (credentials); Tether keeps it away "
-                "from the model. Ask the user to share what you need."
-            )
         decision = decide_file_access(
             "read",
             inside_roots=verdict.inside_roots,
             protected=False,
             mode=self.mode,
             session_edits_ok=False,
+            secret=verdict.secret,
         )
+        if decision.action == "refuse":
+            raise ToolFailed(f"{requested} is {decision.reason}")
         if decision.action == "auto" or self._read_granted(verdict.path):
             return verdict.path
         answer = await self._ask(
@@ -203,6 +213,18 @@ class Gate:
             self._grants.read_dirs.append(verdict.path.parent)
         return verdict.path
 
+    def hides_secrets(self) -> bool:
+        """Whether what the file tools show the model leaves secret files out."""
+        decision = decide_file_access(
+            "read",
+            inside_roots=True,
+            protected=False,
+            mode=self.mode,
+            session_edits_ok=False,
+            secret=True,
+        )
+        return decision.action == "refuse"
+
     def _read_granted(self, path: Path) -> bool:
         return any(path.is_relative_to(d) for d in self._grants.read_dirs)
 
@@ -212,12 +234,21 @@ class Gate:
 
     def _write_verdict(self, requested: str) -> PathVerdict:
         verdict = self._resolve(resolve_for_write, requested)
-        if verdict.secret and self.mode != "fullAccess":
-            raise ToolFailed(
-                f"{requested} is a secret file (credentials); Tether does not let "
-                "the agent write it."
-            )
+        if verdict.secret:
+            decision = self._write_decision(verdict)
+            if decision.action == "refuse":
+                raise ToolFailed(f"{requested} is {decision.reason}")
         return verdict
+
+    def _write_decision(self, verdict: PathVerdict) -> FileDecision:
+        return decide_file_access(
+            "write",
+            inside_roots=verdict.inside_roots,
+            protected=verdict.protected is not None,
+            mode=self.mode,
+            session_edits_ok=self._grants.edits,
+            secret=verdict.secret,
+        )
 
     async def clear_file_change(
         self, stream: TurnStream, item: FileChangeItem, paths: list[Path]
@@ -249,14 +280,7 @@ class Gate:
         """Why the user must approve an edit of these paths, or None when it applies at once."""
         reasons: list[str] = []
         for path in paths:
-            verdict = self._write_verdict(str(path))
-            decision = decide_file_access(
-                "write",
-                inside_roots=verdict.inside_roots,
-                protected=verdict.protected is not None,
-                mode=self.mode,
-                session_edits_ok=self._grants.edits,
-            )
+            decision = self._write_decision(self._write_verdict(str(path)))
             if decision.action == "prompt":
                 reasons.append(decision.reason)
         return " ".join(dict.fromkeys(reasons)) or None
@@ -277,7 +301,6 @@ class Gate:
         leads elsewhere through a symlink is refused too: the undo would write somewhere the
         change never touched.
         """
-        mode = self.mode
         try:
             verdict = resolve_for_write(path, cwd=self._cwd, policy=self.file_policy())
         except PathDenied as exc:
@@ -287,19 +310,8 @@ class Gate:
                 f"{path} now leads to {verdict.path} through a symlink; the undo was not applied. "
                 "Put the directory back, or restore the file by hand."
             )
-        if mode == "fullAccess":
-            return None
-        if verdict.secret:
-            return f"{path} is a secret file (credentials); the undo was not applied."
-        if verdict.protected is not None or not verdict.inside_roots:
-            where = (
-                f"protected ({verdict.protected})" if verdict.protected else "outside the workspace"
-            )
-            return (
-                f"{path} is {where}, so an undo may not write it in {mode} mode; it was left as "
-                "it is. Restore it by hand, or switch to fullAccess and undo again."
-            )
-        return None
+        why = decide_undo(verdict.inside_roots, verdict.protected, verdict.secret, self.mode)
+        return None if why is None else f"{path} is {why}"
 
     # commands
 
@@ -346,7 +358,7 @@ class Gate:
         verdict = self._resolve(resolve_for_read, workdir)
         if not verdict.path.is_dir():
             raise ToolFailed(f"workdir {workdir} is not a directory.")
-        if not verdict.inside_roots and self.mode != "fullAccess":
+        if not decide_workdir(verdict.inside_roots, self.mode):
             raise ToolFailed(
                 f"workdir {workdir} is outside the workspace; run commands inside "
                 "it (use absolute paths in the command to read elsewhere)."
@@ -374,12 +386,7 @@ class Gate:
         return "none" if sandbox == "none" else self.launcher
 
     def _command_policy(self, sandbox: SandboxKind) -> Policy:
-        kinds: dict[SandboxKind, PolicyKind] = {
-            "readOnly": "readOnly",
-            "workspaceWrite": "workspaceWrite",
-            "none": "fullAccess",
-        }
-        return self._policy(kinds[sandbox])
+        return self._policy(policy_kind_of(sandbox))
 
     async def _approve(
         self,
@@ -403,11 +410,7 @@ class Gate:
                 sandbox=item.sandbox,
                 suggested_rules=suggested,
                 reason=item.reason or decision.reason,
-                escalation="network"
-                if escalate
-                else (
-                    "noSandbox" if item.sandbox == "none" and self.mode != "fullAccess" else None
-                ),
+                escalation=escalation_of(escalate, item.sandbox, self.mode),
                 rule_warnings=rule_warnings(suggested) or None,
             ),
         )

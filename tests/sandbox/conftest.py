@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.launchers import LauncherName, available_launchers
+from protocol.base import LauncherKind
+from sandbox.launchers import available_launchers
 from sandbox.policy import DEFAULT_SECRET_PATHS, Policy
 from sandbox.run import CommandResult, run_command
 
@@ -28,7 +29,7 @@ PY = os.path.realpath(sys.executable)
 VENV_HIDDEN = sys.prefix.startswith(("/tmp/", "/run/"))
 
 
-def _launchers_under_test() -> list[LauncherName]:
+def _launchers_under_test() -> list[LauncherKind]:
     """Every launcher that works here, or only the one a matrix cell forces (by the same
     TETHER_SANDBOX_LAUNCHER the server reads)."""
     forced = os.environ.get("TETHER_SANDBOX_LAUNCHER", "auto")
@@ -39,13 +40,13 @@ def _launchers_under_test() -> list[LauncherName]:
     return [forced]  # type: ignore[list-item]
 
 
-LAUNCHERS: list[LauncherName] = _launchers_under_test()
+LAUNCHERS: list[LauncherKind] = _launchers_under_test()
 HOME_SECRETS = [entry for entry in DEFAULT_SECRET_PATHS if entry.startswith("~/")]
 SECRET_TEXT = "TOP-SECRET-CONTENT-4711"
 
 
 @pytest.fixture(params=LAUNCHERS or [pytest.param("none", marks=pytest.mark.skip("no sandbox"))])
-def launcher(request: pytest.FixtureRequest) -> LauncherName:
+def launcher(request: pytest.FixtureRequest) -> LauncherKind:
     return request.param
 
 
@@ -119,7 +120,7 @@ def fake_home(scratch: Path) -> Path:
 
 @dataclass
 class Runner:
-    launcher: LauncherName
+    launcher: LauncherKind
     workspace: Path
     env: dict[str, str]
 
@@ -155,7 +156,7 @@ class Runner:
 
 
 @pytest.fixture
-def run(launcher: LauncherName, workspace: Path, fake_home: Path) -> Runner:
+def run(launcher: LauncherKind, workspace: Path, fake_home: Path) -> Runner:
     env = {k: v for k, v in os.environ.items() if k not in {"HOME"}}
     env["HOME"] = str(fake_home)
     env["OPENAI_API_KEY"] = "sk-test-should-never-leak"

@@ -331,14 +331,15 @@ def test_persisted_rule_applies_to_the_next_decision(tmp_path: Path) -> None:
 def test_readonly_reason_for_flagged_construct() -> None:
     decision = decide("echo $(date)", "readOnly")
     assert decision.reason == (
-        "read-only mode: this command needs approval "
-        "(command substitution `$(date)` cannot be checked)"
+        "Read-only mode: this command needs approval "
+        "(command substitution `$(date)` cannot be checked); once approved, it can write in "
+        "this folder, no network"
     )
 
 
 def test_agent_without_sandbox_says_what_to_do() -> None:
     decision = decide("pytest", "agent", sandbox=False)
-    assert "switch to fullAccess" in decision.reason
+    assert "switch to Full access" in decision.reason
     assert decision.suggested_rules == [["pytest"]]
 
 

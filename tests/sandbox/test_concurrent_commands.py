@@ -11,12 +11,12 @@ import os
 import subprocess
 from pathlib import Path
 
-from sandbox.launchers import LauncherName
+from protocol.base import LauncherKind
 from sandbox.policy import Policy
 from sandbox.run import run_command
 
 
-async def _eight_at_once(root: Path, launcher: LauncherName) -> list[int]:
+async def _eight_at_once(root: Path, launcher: LauncherKind) -> list[int]:
     policy = Policy("workspaceWrite", roots=(root,))
     results = await asyncio.gather(
         *[
@@ -35,7 +35,7 @@ async def _eight_at_once(root: Path, launcher: LauncherName) -> list[int]:
     return [r.exit_code for r in results]
 
 
-def test_eight_commands_at_once_in_one_repository(workspace: Path, launcher: LauncherName) -> None:
+def test_eight_commands_at_once_in_one_repository(workspace: Path, launcher: LauncherKind) -> None:
     subprocess.run(["git", "init", "-q", str(workspace)], check=True)
     before = sorted(p.name for p in (workspace / ".git").iterdir())
     for _ in range(3):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from sandbox.launchers import LauncherName
+from protocol.base import LauncherKind
 from sandbox.policy import Policy
 from sandbox.run import SandboxError, run_command
 from server.agent.errors import ToolFailed
@@ -51,7 +51,7 @@ def rg_inside(roots: Sequence[Path]) -> bool:
 
 
 async def run_rg(
-    args: list[str], *, cwd: Path, confined: tuple[Policy, LauncherName] | None = None
+    args: list[str], *, cwd: Path, confined: tuple[Policy, LauncherKind] | None = None
 ) -> RgResult:
     """Run rg; its process is killed when the turn is interrupted or it runs too long.
 
@@ -88,7 +88,7 @@ async def run_rg(
 
 
 async def _run_confined(
-    args: list[str], *, cwd: Path, policy: Policy, launcher: LauncherName
+    args: list[str], *, cwd: Path, policy: Policy, launcher: LauncherKind
 ) -> RgResult:
     # One output stream in the sandbox: --no-messages keeps rg's warnings out of the matches.
     command = shlex.join([rg_path(), "--no-messages", *args])

@@ -51,7 +51,7 @@ async def search(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
             rg.append("--fixed-strings")
         if glob := args.get("glob"):
             rg += ["--glob", str(glob)]
-        confined = ctx.gate.read_only_sandbox() if rg_inside(ctx.conversation.roots) else None
+        confined = ctx.gate.reader_sandbox() if rg_inside(ctx.conversation.roots) else None
         result = await run_rg([*rg, "-e", pattern, "--", str(path)], cwd=ctx.cwd, confined=confined)
         shown = _not_secret(ctx)
         lines = [display_line(line, ctx) for line in result.stdout.splitlines() if shown(line)]
@@ -77,7 +77,7 @@ def refuse_special(path: Path, requested: str) -> None:
 
 def _not_secret(ctx: ToolContext) -> Callable[[str], bool]:
     """A filter keeping rg output lines whose file is not a secret path."""
-    if ctx.gate.mode == "fullAccess":
+    if not ctx.gate.hides_secrets():
         return lambda _line: True
     policy = ctx.gate.file_policy()
     verdicts: dict[str, bool] = {}
