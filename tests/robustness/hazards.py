@@ -77,10 +77,11 @@ async def hazard_server(
     *,
     home: Path | None = None,
     state: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[HazardServer]:
     home = home or make_home(base)
     state = state or base / "tether-home"
-    env = {**model.env(), "HOME": str(home)}
+    env = {**model.env(), "HOME": str(home), **(env or {})}
     if cell.launcher != "auto":
         env["TETHER_SANDBOX_LAUNCHER"] = cell.launcher
     tether = await start_tether(env, state)
