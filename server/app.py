@@ -31,13 +31,12 @@ from protocol.lsp import (
     ShowMessage,
     TextDocumentSyncOptions,
 )
-from protocol.methods import REQUESTS
 from sandbox.launchers import LauncherChoice, choose_launcher
 from server import __version__
 from server.config import MODES, Settings, load_settings
 from server.documents import Documents
 from server.framing import FrameError, read_frame
-from server.rpc import Connection, RequestHandler, decode
+from server.rpc import Connection, decode
 
 if TYPE_CHECKING:
     from server.agent.service import Agent
@@ -79,11 +78,8 @@ class Server:
         self._settings: Settings | None = None
         self._launcher: LauncherChoice | None = None
         self._agent: Agent | None = None
-        self._handlers: dict[str, RequestHandler] = {}
         conn = self.connection
         conn.requests.update({"initialize": self.initialize, "shutdown": self.shutdown})
-        for method in REQUESTS:
-            conn.requests[method] = self._tether_method(method)
         conn.notifications.update(
             {
                 "exit": self.exit,
@@ -93,16 +89,6 @@ class Server:
                 "textDocument/didClose": self.documents.did_close,
             }
         )
-
-    def _tether_method(self, method: str) -> RequestHandler:
-        def handle(raw: Any) -> Any:
-            if not self._handlers:
-                from server.handlers import make_handlers
-
-                self._handlers = make_handlers(self.agent)
-            return self._handlers[method](raw)
-
-        return handle
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -124,9 +110,13 @@ class Server:
         )
 
     def _after_initialize(self) -> None:
-        """Send the answer (queued by now), then import the agent while the client reads it:
-        its next request (thread/start) needs the agent."""
+        """Send the answer (queued by now), then import Tether's methods and the agent while
+        the client reads it: its next request (thread/start) needs them. Until `initialize`
+        every request but it is refused, so nothing needs them sooner."""
         self._flush()
+        from server.handlers import make_handlers
+
+        self.connection.requests.update(make_handlers(self.agent))
         self.agent()
 
     def shutdown(self, _raw: Any) -> None:
