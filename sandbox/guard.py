@@ -11,7 +11,8 @@ under every launcher (under bwrap it is a second line):
 - after it, `Guard.restore` puts back what changed, removes protected entries the command created
   and removes every new `.git` file or directory below a root, then says what it undid.
 - a root that had no `.git` may get one (`git init .`): `sandbox.new_repo` keeps it through the
-  allowlist (from bwrap's staging directory, or in place under Landlock).
+  allowlist (from bwrap's staging directory, or in place under Landlock); in one that had, the
+  symlinks a command left where git writes through them (`logs/HEAD -> ~/.bashrc`) go.
 
 Every change is made through directory file descriptors opened with O_NOFOLLOW, so a command
 that swapped a directory for a symlink cannot steer the restore outside the root.
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.layout import is_claimed_mountpoint
-from sandbox.new_repo import adopt_staged, sanitize_in_place
+from sandbox.new_repo import adopt_staged, drop_links_in_repository, sanitize_in_place
 from sandbox.policy import (
     GIT_DIR,
     GIT_READ_ONLY,
@@ -143,6 +144,9 @@ class Guard:
         restored: list[str] = list(self.early)
         unrestorable: list[str] = []
         self.restore_points(restored, unrestorable)
+        for root in self.nested:
+            if root not in self.new_repositories:
+                restored += drop_links_in_repository(root)
         for root in self.new_repositories:
             staging = (staged or {}).get(root)
             try:

@@ -66,6 +66,48 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _MAX_CONFIG_BYTES = 1024 * 1024
 
 
+# Entries of an existing repository's `.git` that git writes by opening the path (so through a
+# symlink) rather than by renaming a lock file over it; `objects` and `refs` are left out: git
+# writes those by rename, and walking them after every command would cost too much.
+WRITTEN_THROUGH: tuple[str, ...] = (
+    "logs",
+    "COMMIT_EDITMSG",
+    "FETCH_HEAD",
+    "MERGE_MSG",
+    "MERGE_MODE",
+    "MERGE_RR",
+    "rebase-merge",
+    "rebase-apply",
+    "rebased-patches",
+    "sequencer",
+    "rr-cache",
+    "gc.log",
+    "description",
+)
+
+
+def drop_links_in_repository(root: Path) -> list[str]:
+    """Remove symlinks a command left in the written-through entries (`WRITTEN_THROUGH`) of the
+    existing `.git` directory at `root`; what was removed, one sentence each."""
+    root_fd = os.open(root, _DIR_FLAGS)
+    try:
+        git_fd = os.open(GIT_DIR, _DIR_FLAGS, dir_fd=root_fd)
+    except OSError:
+        return []  # no repository here, or not a directory (the guard's points cover that)
+    finally:
+        os.close(root_fd)
+    try:
+        names = set(os.listdir(git_fd))
+        return [
+            line
+            for name in WRITTEN_THROUGH
+            if name in names
+            for line in drop_links(git_fd, name, name)
+        ]
+    finally:
+        os.close(git_fd)
+
+
 def sanitize_in_place(root: Path) -> list[str]:
     """Reduce the `.git` a command made at `root` to the allowlist (Landlock); what was left out,
     one sentence each. A `.git` that is not a directory (a `gitdir:` file, a symlink) goes."""
@@ -142,7 +184,7 @@ def _sanitize(git_fd: int) -> list[str]:
     lines: list[str] = []
     for name in sorted(os.listdir(git_fd)):
         if git_writable(name):
-            lines += _drop_links(git_fd, name, name)
+            lines += drop_links(git_fd, name, name)
             continue
         if name == "config" and _is_file(git_fd, name):
             lines += _rewrite_config(git_fd)
@@ -243,17 +285,18 @@ def _quoted(value: str) -> str:
     return '"' + escaped.replace("\n", "\\n").replace("\t", "\\t").replace("\b", "\\b") + '"'
 
 
-def _drop_links(dir_fd: int, name: str, shown: str) -> list[str]:
-    """Remove every symlink and special file at or below `name`: git appends to reflogs and
-    writes COMMIT_EDITMSG through symlinks, so `logs/HEAD -> ~/.bashrc` would have the next
-    commit outside the sandbox write there. Git itself makes none in a new repository."""
+def drop_links(dir_fd: int, name: str, shown: str) -> list[str]:
+    """Remove every symlink and special file at or below `name` (in a `.git`, shown as
+    `.git/<shown>`): git appends to reflogs and writes COMMIT_EDITMSG, FETCH_HEAD and MERGE_MSG
+    through symlinks, so `logs/HEAD -> ~/.bashrc` would have the next commit outside the sandbox
+    write there. Git itself makes none."""
     mode = _mode(dir_fd, name)
     if stat.S_ISDIR(mode):
         lines: list[str] = []
         fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
         try:
             for child in sorted(os.listdir(fd)):
-                lines += _drop_links(fd, child, f"{shown}/{child}")
+                lines += drop_links(fd, child, f"{shown}/{child}")
         finally:
             os.close(fd)
         return lines
@@ -261,8 +304,8 @@ def _drop_links(dir_fd: int, name: str, shown: str) -> list[str]:
         return []
     os.unlink(name, dir_fd=dir_fd)
     return [
-        f"the command made .git/{shown} a symlink or special file in the new repository, which "
-        "git outside the sandbox would write through; removed it"
+        f"the command made .git/{shown} a symlink or special file, which git outside the "
+        "sandbox would write through; removed it"
     ]
 
 

@@ -404,3 +404,37 @@ async def test_missing_secret_paths_cannot_be_made_in_a_home_workspace(run: Runn
     for made in (".ssh/authorized_keys", ".aws/config"):
         assert not (home / made).exists(), result.output
     assert not (home / ".ssh").exists() and not (home / ".aws").exists()  # nothing left behind
+
+
+async def test_symlinks_where_git_writes_through_them_are_removed(
+    run: Runner, outside: Path
+) -> None:
+    # Git outside the sandbox appends reflogs and writes COMMIT_EDITMSG through a symlink: left
+    # in place, these would have the user's next commit write into a file outside the workspace.
+    victim = outside / "victim.txt"
+    result = await run(
+        f"ln -sf {victim} .git/logs/HEAD && ln -sf {victim} .git/COMMIT_EDITMSG "
+        f"&& mkdir -p .git/logs/refs/heads && ln -sf {victim} .git/logs/refs/heads/main"
+    )
+    assert result.guard is not None
+    undone = "\n".join(result.guard.lines)
+    for link in ("logs/HEAD", "COMMIT_EDITMSG", "logs/refs/heads/main"):
+        assert f".git/{link} a symlink" in undone, undone
+        assert not (run.workspace / ".git" / link).is_symlink()
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=U",
+            "-c",
+            "user.email=u@e",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "two",
+        ],
+        cwd=run.workspace,
+        check=True,
+    )
+    assert victim.read_text() == "original\n"
