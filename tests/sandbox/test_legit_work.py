@@ -78,8 +78,9 @@ async def test_top_level_entries_are_created_changed_and_deleted(run: Runner) ->
 async def test_git_init_of_the_workspace_itself(run: Runner) -> None:
     shutil.rmtree(run.workspace / ".git")
     result = await run(
-        "git init -q . && git config user.email t@e && git remote add origin https://x.test/r "
-        "&& git add -A && git -c user.name=T commit -qm one && git log --oneline | wc -l"
+        "git init -q . && git config user.email t@e && git config user.name T "
+        "&& git remote add origin https://x.test/r && git add -A && git commit -qm one "
+        "&& git log --oneline | wc -l"
     )
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "1"
@@ -89,6 +90,7 @@ async def test_git_init_of_the_workspace_itself(run: Runner) -> None:
     assert git(run.workspace, "status", "--porcelain") == ""
     assert git(run.workspace, "config", "remote.origin.url") == "https://x.test/r\n"
     assert git(run.workspace, "config", "user.email") == "t@e\n"
+    assert git(run.workspace, "config", "user.name") == "T\n"  # so the next commit works
     assert not (run.workspace / ".git" / "hooks").exists()
     assert result.guard is not None and result.guard.lines == []
     later = await run("echo more >> hello.txt && git commit -qam two && git log --format=%s")
