@@ -30,6 +30,9 @@ def guarantees_of(name: str) -> tuple[str, ...]:
 _COMMON = (
     "no secret-looking variable (API keys, tokens) in any command's environment.",
     "readOnly: no writes anywhere but the command's private temporary directory.",
+    "symlinks a command leaves in .git where git writes through them (logs/, COMMIT_EDITMSG, "
+    "FETCH_HEAD, MERGE_MSG, ...) are removed when it ends, and reported; a git you run "
+    "yourself meanwhile could still write through one.",
     "a command that fills the workspace's disk past workspace_growth_cap (default 10 GiB) is "
     "killed and reported.",
 )
