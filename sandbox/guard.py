@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.layout import is_claimed_mountpoint
-from sandbox.new_repo import adopt_staged, drop_links_in_repository, sanitize_in_place
+from sandbox.new_repo import adopt_staged, drop_links_in_git_dir, sanitize_in_place
 from sandbox.policy import (
     GIT_DIR,
     GIT_READ_ONLY,
@@ -144,9 +144,12 @@ class Guard:
         restored: list[str] = list(self.early)
         unrestorable: list[str] = []
         self.restore_points(restored, unrestorable)
-        for root in self.nested:
+        for root, found in self.nested.items():
+            repositories = [relative for relative, _ in found if Path(relative).name == GIT_DIR]
             if root not in self.new_repositories:
-                restored += drop_links_in_repository(root)
+                repositories.append(GIT_DIR)
+            for relative in repositories:
+                restored += _drop_links_in(root, relative)
         for root in self.new_repositories:
             staging = (staged or {}).get(root)
             try:
@@ -172,6 +175,18 @@ class Guard:
                         "(a repository or a file other programs run); removed it"
                     )
         return GuardReport(tuple(restored), tuple(unrestorable))
+
+
+def _drop_links_in(root: Path, relative: str) -> list[str]:
+    """`sandbox.new_repo.drop_links_in_git_dir` for the repository at `root/relative`, reached
+    without following symlinks (one that is no longer a directory has nothing to clean)."""
+    git_fd = _open_parents(root, root / relative / "HEAD", create=False)
+    if git_fd is None:
+        return []
+    try:
+        return drop_links_in_git_dir(git_fd, relative)
+    finally:
+        os.close(git_fd)
 
 
 def _roots(policy: Policy) -> list[Path]:

@@ -86,26 +86,16 @@ WRITTEN_THROUGH: tuple[str, ...] = (
 )
 
 
-def drop_links_in_repository(root: Path) -> list[str]:
-    """Remove symlinks a command left in the written-through entries (`WRITTEN_THROUGH`) of the
-    existing `.git` directory at `root`; what was removed, one sentence each."""
-    root_fd = os.open(root, _DIR_FLAGS)
-    try:
-        git_fd = os.open(GIT_DIR, _DIR_FLAGS, dir_fd=root_fd)
-    except OSError:
-        return []  # no repository here, or not a directory (the guard's points cover that)
-    finally:
-        os.close(root_fd)
-    try:
-        names = set(os.listdir(git_fd))
-        return [
-            line
-            for name in WRITTEN_THROUGH
-            if name in names
-            for line in drop_links(git_fd, name, name)
-        ]
-    finally:
-        os.close(git_fd)
+def drop_links_in_git_dir(git_fd: int, shown: str) -> list[str]:
+    """Remove symlinks a command left in the written-through entries (`WRITTEN_THROUGH`) of an
+    existing `.git` directory (an fd; `shown` is how to name it); one sentence per removal."""
+    names = set(os.listdir(git_fd))
+    return [
+        line.replace(".git/", f"{shown}/", 1)
+        for name in WRITTEN_THROUGH
+        if name in names
+        for line in drop_links(git_fd, name, name)
+    ]
 
 
 def sanitize_in_place(root: Path) -> list[str]:

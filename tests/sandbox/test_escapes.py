@@ -412,15 +412,18 @@ async def test_symlinks_where_git_writes_through_them_are_removed(
     # Git outside the sandbox appends reflogs and writes COMMIT_EDITMSG through a symlink: left
     # in place, these would have the user's next commit write into a file outside the workspace.
     victim = outside / "victim.txt"
+    subprocess.run(["git", "init", "-q", str(run.workspace / "sub" / "lib")], check=True)
     result = await run(
         f"ln -sf {victim} .git/logs/HEAD && ln -sf {victim} .git/COMMIT_EDITMSG "
-        f"&& mkdir -p .git/logs/refs/heads && ln -sf {victim} .git/logs/refs/heads/main"
+        f"&& mkdir -p .git/logs/refs/heads && ln -sf {victim} .git/logs/refs/heads/main "
+        f"&& mkdir -p sub/lib/.git/logs && ln -sf {victim} sub/lib/.git/logs/HEAD"
     )
     assert result.guard is not None
     undone = "\n".join(result.guard.lines)
-    for link in ("logs/HEAD", "COMMIT_EDITMSG", "logs/refs/heads/main"):
-        assert f".git/{link} a symlink" in undone, undone
-        assert not (run.workspace / ".git" / link).is_symlink()
+    for link in (".git/logs/HEAD", ".git/COMMIT_EDITMSG", ".git/logs/refs/heads/main"):
+        assert f"{link} a symlink" in undone, undone
+        assert not (run.workspace / link).is_symlink()
+    assert "sub/lib/.git/logs/HEAD a symlink" in undone, undone  # nested repositories too
     subprocess.run(
         [
             "git",
