@@ -16,7 +16,7 @@ from protocol.base import Position, Range
 from protocol.lsp import ApplyWorkspaceEditParams, TextEdit, WorkspaceEdit
 from sandbox.paths import PathDenied, resolve_for_read
 from sandbox.policy import Policy
-from server.agent.stream import Notifier
+from server.agent.client import Notifier
 from server.edits.atomic import atomic_delete, atomic_write
 from server.edits.safe_read import NotReadable, human_size, read_bounded, read_head
 

@@ -22,12 +22,12 @@ from protocol.item import Item, UserInput
 from protocol.model import ModelInfo, ModelListResult
 from protocol.thread import Thread, ThreadListResult, ThreadModeChangedNotification
 from protocol.turn import Turn
+from server.agent.client import Notifier
 from server.agent.conversation import Conversation
 from server.agent.errors import AgentError
 from server.agent.files import EditorFiles
 from server.agent.gate import Gate
 from server.agent.model import ModelClient
-from server.agent.stream import Notifier
 from server.agent.threads import ThreadManager
 from server.agent.tools.registry import default_tools
 from server.agent.turn import ThreadParts, TurnRunner, TurnServices

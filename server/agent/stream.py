@@ -8,7 +8,7 @@ start, change and complete, and their deltas as they stream.
 
 from __future__ import annotations
 
-from typing import Literal, Protocol, TypeVar
+from typing import Literal, TypeVar
 
 from protocol.base import Notification, ServerRequest, Usage
 from protocol.events import (
@@ -30,17 +30,10 @@ from protocol.turn import (
     TurnRetryingNotification,
     TurnStartedNotification,
 )
+from server.agent.client import Notifier
 from server.agent.conversation import Conversation
 
 T = TypeVar("T")
-
-
-class Notifier(Protocol):
-    """The client, as the agent sees it (the server's `rpc.Peer` implements it)."""
-
-    def notify(self, note: Notification) -> None: ...
-
-    async def request(self, params: ServerRequest[T]) -> T: ...
 
 
 class TurnStream:

@@ -25,6 +25,7 @@ from protocol.item import (
 )
 from protocol.turn import Turn
 from server.agent import compaction
+from server.agent.client import Notifier
 from server.agent.context import render_user_input
 from server.agent.conversation import Conversation
 from server.agent.errors import ModelError, ToolFailed, TurnCancelled
@@ -34,7 +35,7 @@ from server.agent.history import AssistantEntry, ToolCallEntry, ToolResultEntry,
 from server.agent.ids import new_id, now_ms
 from server.agent.model import Finished, ModelClient, ReasoningDelta, TextDelta, ToolCallReady
 from server.agent.prompt import build_instructions
-from server.agent.stream import Notifier, TurnStream
+from server.agent.stream import TurnStream
 from server.agent.tools.base import Tool, ToolContext, cap_for_model, parse_arguments
 from server.agent.turn_files import TurnFiles
 from server.agent.watcher import WorkspaceWatcher

@@ -16,12 +16,12 @@ from protocol.errors import ErrorCode
 from protocol.events import ItemUpdatedNotification
 from protocol.item import FileChangeItem
 from protocol.turn import Turn
+from server.agent.client import Notifier
 from server.agent.conversation import Conversation
 from server.agent.errors import AgentError
 from server.agent.files import EditorFiles
 from server.agent.gate import Gate
 from server.agent.journal import ChangeFileRecord, ChangeRecord
-from server.agent.stream import Notifier
 from server.edits.checkpoints import CheckpointStore
 from server.edits.diff import Hunk
 from server.edits.hunks import revert_hunks

@@ -27,13 +27,6 @@ BINARY_SNIFF = 8192
 LIST_ENTRY_CAP = 400
 
 
-def display_path(path: Path, cwd: Path) -> str:
-    try:
-        return str(path.relative_to(cwd)) or "."
-    except ValueError:
-        return str(path)
-
-
 async def read_file(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
     start = max(int(args.get("start_line") or 1), 1)
     end = int(args["end_line"]) if args.get("end_line") else None

@@ -17,7 +17,6 @@ from sandbox.paths import PathDenied, resolve_for_read
 from server.agent.errors import ToolFailed
 from server.agent.model import ToolSpec
 from server.agent.tools.base import Tool, ToolContext
-from server.agent.tools.files import display_path
 from server.agent.tools.items import as_tool_item
 from server.agent.tools.ripgrep import rg_inside, run_rg
 from server.edits.safe_read import kind_of
@@ -92,6 +91,14 @@ def _not_secret(ctx: ToolContext) -> Callable[[str], bool]:
         return verdicts[path]
 
     return shown
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """`path` relative to the cwd when inside it, else as it is."""
+    try:
+        return str(path.relative_to(cwd)) or "."
+    except ValueError:
+        return str(path)
 
 
 def display_line(line: str, ctx: ToolContext) -> str:
