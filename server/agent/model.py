@@ -12,7 +12,9 @@ Retries live in the turn loop (it tells the user about them), so there are none 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,9 +29,19 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
 def warm_up() -> None:
-    """Import what a model call uses, in a background thread after `initialize`, so the first
-    turn does not wait for it."""
-    import httpx2  # noqa: F401
+    """Import what a model call uses (httpx2, and the transport it loads with its first
+    client) and build the TLS context every client shares (reading the CA bundle), in a
+    background thread after `initialize`, so the first turn does not wait for them."""
+    import httpx2
+
+    httpx2.AsyncClient(verify=_tls_context())
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    import httpx2
+
+    return httpx2.create_ssl_context()
 
 
 @dataclass(slots=True)
@@ -83,7 +95,9 @@ class ModelClient:
         self._api_key = api_key or "unused"  # local servers need no key
         self._timeout_s = timeout_s
         self._http = httpx2.AsyncClient(
-            timeout=timeout_s, headers={"Authorization": f"Bearer {self._api_key}"}
+            verify=_tls_context(),
+            timeout=timeout_s,
+            headers={"Authorization": f"Bearer {self._api_key}"},
         )
 
     async def list_models(self) -> list[str]:
