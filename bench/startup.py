@@ -29,6 +29,7 @@ class StartSample:
     first_delta_s: float  # of a turn started right after initialize and thread/start
     accepted_s: float  # that turn/start's result
     spawn_to_delta_s: float  # process spawn -> that turn's first delta: the cold first turn
+    turn_cpu_s: float  # the server's CPU time when that turn has completed
 
 
 def _sample(session: Session, ws: Path) -> StartSample:
@@ -39,6 +40,7 @@ def _sample(session: Session, ws: Path) -> StartSample:
         turn = session.run_turn(session.start_thread(ws), "Say something short.")
         if turn.status != "completed" or turn.first_delta is None:
             raise RuntimeError(f"{session.name}: first turn ended {turn.status}")
+        turn_cpu = cpu_seconds(session.rpc.pid)
     finally:
         session.close()
     return StartSample(
@@ -47,6 +49,7 @@ def _sample(session: Session, ws: Path) -> StartSample:
         turn.first_delta - turn.sent,
         turn.accepted - turn.sent,
         turn.first_delta - spawned,
+        turn_cpu,
     )
 
 
@@ -71,6 +74,8 @@ def cold_start(base_url: str, runs: int) -> list[Row]:
     firsts = [s.first_delta_s * 1000 for s in ours]
     c_firsts = [s.first_delta_s * 1000 for s in theirs]
     colds = [s.spawn_to_delta_s * 1000 for s in ours]
+    turn_cpus = [s.turn_cpu_s * 1000 for s in ours]
+    c_turn_cpus = [s.turn_cpu_s * 1000 for s in theirs]
     c_colds = [s.spawn_to_delta_s * 1000 for s in theirs]
     accepted = median([s.accepted_s * 1000 for s in ours])
     c_accepted = median([s.accepted_s * 1000 for s in theirs]) if theirs else 0.0
@@ -124,6 +129,17 @@ def cold_start(base_url: str, runs: int) -> list[Row]:
             1.0,
             "spawn, initialize, thread/start, turn/start, first item/agentMessage/delta; "
             f"tether {spread(colds)}" + (f", codex {spread(c_colds)}" if theirs else why),
+        ),
+        Row(
+            "1 cold start",
+            "server CPU by the end of that first turn",
+            "ms",
+            median(turn_cpus),
+            median(c_turn_cpus) if theirs else None,
+            paired_ratio(turn_cpus, c_turn_cpus),
+            "(load-proof view)",
+            None,
+            "utime+stime of the server process (all threads) once turn/completed arrives",
         ),
     ]
 
