@@ -1,0 +1,166 @@
+"""A conversation with the agent: turns streamed as typed events, or run to their result.
+
+`run_streamed` yields the protocol's notification structs (`protocol.events`, `protocol.turn`)
+of one turn, `turn/started` first and `turn/completed` last; `run` drains them into a
+`TurnResult`. A turn's items are those `item/completed` delivered, minus any the server
+discarded (`item/discarded`: a failed model call that was retried).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from protocol.base import Notification, Usage
+from protocol.events import ItemCompletedNotification, ItemDiscardedNotification
+from protocol.item import AgentMessageItem, Item, TextInput, UserInput
+from protocol.thread import Thread as ThreadInfo
+from protocol.turn import (
+    Turn,
+    TurnCompletedNotification,
+    TurnDiffUpdatedNotification,
+    TurnRevertResult,
+    TurnStatus,
+)
+
+if TYPE_CHECKING:
+    from tether_sdk.client import Tether
+
+
+class ServerGone(Exception):
+    """The backend process exited while a turn was streaming."""
+
+
+@dataclass
+class TurnResult:
+    """What a finished turn left: its final status, items, last message, usage and diff."""
+
+    turn_id: str
+    status: TurnStatus
+    items: list[Item] = field(default_factory=list[Item])
+    final_response: str = ""
+    usage: Usage | None = None
+    diff: str = ""
+    error: str | None = None
+
+
+class Thread:
+    """One thread of a `Tether`. Only one turn runs at a time (the server answers -32002)."""
+
+    def __init__(self, tether: Tether, info: ThreadInfo, turns: Sequence[Turn] = ()) -> None:
+        self._tether = tether
+        self.info = info
+        self.turns = list(turns)
+        """The turns the thread had when it was resumed."""
+        self.turn_id: str | None = None
+        """The running (or last) turn's id."""
+        self._queue: asyncio.Queue[Notification | ServerGone] | None = None
+        self._callback_error: BaseException | None = None
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    def deliver(self, event: Notification) -> None:
+        """Called by `Tether` for each notification of this thread."""
+        if self._queue is not None:
+            self._queue.put_nowait(event)
+
+    def server_gone(self) -> None:
+        if self._queue is not None:
+            self._queue.put_nowait(ServerGone("the Tether server exited during the turn"))
+
+    def callback_failed(self, error: BaseException) -> None:
+        self._callback_error = error
+
+    async def run_streamed(
+        self, prompt: str | Sequence[UserInput], *, model: str | None = None
+    ) -> AsyncIterator[Notification]:
+        """Start a turn and yield its events until `turn/completed` (included). Raises
+        `TetherError` when the server refuses the turn, `ServerGone` when it dies, and re-raises
+        an approval callback's exception once the turn (cancelled by it) has ended."""
+        inputs: list[UserInput] = (
+            [TextInput(text=prompt)] if isinstance(prompt, str) else list(prompt)
+        )
+        params: dict[str, Any] = {
+            "threadId": self.id,
+            "input": msgspec.to_builtins(inputs),
+        }
+        if model:
+            params["model"] = model
+        self._queue = queue = asyncio.Queue[Notification | ServerGone]()
+        self._callback_error = None
+        try:
+            started = await self._tether.request("turn/start", params)
+            self.turn_id = started["turn"]["id"]
+            while True:
+                event = await queue.get()
+                if isinstance(event, ServerGone):
+                    raise event
+                if getattr(event, "turn_id", None) not in (None, self.turn_id):
+                    continue
+                yield event
+                if isinstance(event, TurnCompletedNotification) and event.turn.id == self.turn_id:
+                    break
+        finally:
+            self._queue = None
+        if self._callback_error is not None:
+            raise self._callback_error
+
+    async def run(
+        self, prompt: str | Sequence[UserInput], *, model: str | None = None
+    ) -> TurnResult:
+        """Run a turn to its end and return what it left."""
+        items: dict[str, Item] = {}
+        diff, final = "", None
+        async for event in self.run_streamed(prompt, model=model):
+            if isinstance(event, ItemCompletedNotification):
+                items[event.item.id] = event.item
+            elif isinstance(event, ItemDiscardedNotification):
+                items.pop(event.item_id, None)
+            elif isinstance(event, TurnDiffUpdatedNotification):
+                diff = event.diff
+            elif isinstance(event, TurnCompletedNotification):
+                final = event.turn
+        assert final is not None
+        messages = [i.text for i in items.values() if isinstance(i, AgentMessageItem)]
+        return TurnResult(
+            turn_id=final.id,
+            status=final.status,
+            items=list(items.values()),
+            final_response=messages[-1] if messages else "",
+            usage=final.usage,
+            diff=diff,
+            error=final.error.message if final.error else None,
+        )
+
+    async def interrupt(self) -> None:
+        """Stop the running turn: it ends `interrupted` and its commands are killed."""
+        if self.turn_id is not None:
+            await self._tether.request(
+                "turn/interrupt", {"threadId": self.id, "turnId": self.turn_id}
+            )
+
+    async def steer(self, text: str) -> None:
+        """Add input to the running turn; the model sees it at its next call."""
+        if self.turn_id is not None:
+            await self._tether.request(
+                "turn/steer",
+                {
+                    "threadId": self.id,
+                    "turnId": self.turn_id,
+                    "input": [{"type": "text", "text": text}],
+                },
+            )
+
+    async def revert(self, turn_id: str, *, force: bool = False) -> TurnRevertResult:
+        """Undo every file change of a turn; files changed since are left alone (`conflicts`)
+        unless `force`."""
+        raw = await self._tether.request(
+            "turn/revert", {"threadId": self.id, "turnId": turn_id, "force": force}
+        )
+        return msgspec.convert(raw, TurnRevertResult)
