@@ -2,6 +2,7 @@
 
 tether serve --stdio                   the backend (same as `python -m server --stdio`)
 tether exec [--mode M] [--yes] PROMPT  a headless client: one turn, streamed to the terminal
+tether exec --json ...                 the same turn as Codex's `codex exec --json` JSONL
 tether sandbox [--mode M] -- CMD...    run a command under the sandbox to try it
 """
 
@@ -12,6 +13,7 @@ import sys
 from typing import get_args
 
 from protocol.base import Mode
+from server.exec_args import add_codex_exec_arguments, codex_exec_prompt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,8 +28,11 @@ def main(argv: list[str] | None = None) -> int:
         help="speak LSP-framed JSON-RPC on stdin/stdout",
     )
     ex = sub.add_parser("exec", help="run one turn headlessly and stream it to the terminal")
-    ex.add_argument("prompt", nargs="+", help="what to ask the agent")
+    ex.add_argument(
+        "prompt", nargs="*", help="what to ask the agent (none or `-`: read stdin); `resume ID`"
+    )
     ex.add_argument("--mode", choices=get_args(Mode), default=None)
+    add_codex_exec_arguments(ex)
     ex.add_argument("--cd", "-C", default=None, help="workspace directory (default: cwd)")
     ex.add_argument("--model", default=None)
     ex.add_argument(
@@ -36,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="approve every request (default without a TTY: decline them)",
     )
-    ex.add_argument("--json", action="store_true", help="print the raw notifications as JSON lines")
+    ex.add_argument(
+        "--raw-json", dest="json", action="store_true", help="print the raw notifications"
+    )
     sub.add_parser("sandbox", help="run a command under a sandbox policy", add_help=False)
 
     if args and args[0] == "sandbox":
@@ -49,8 +56,14 @@ def main(argv: list[str] | None = None) -> int:
         from server.app import main_stdio
 
         return main_stdio()
+    prompt = codex_exec_prompt(ns, ex)
+    if ns.jsonl:
+        from server.exec_jsonl import run_exec_jsonl
+
+        return run_exec_jsonl(ns, prompt)
     from server.exec_client import run_exec
 
+    ns.prompt = [prompt]
     return run_exec(ns)
 
 
