@@ -35,7 +35,8 @@ def cap_for_model(text: str, limit: int = MODEL_OUTPUT_CAP) -> str:
 
 @dataclass(frozen=True)
 class ToolContext:
-    """What a tool may use; it reads the conversation and writes only through the others."""
+    """What a tool may use. Items reach the conversation through `stream`; an edit records
+    what it applied with `conversation.record_change` (`changes.py`)."""
 
     conversation: Conversation
     stream: TurnStream
