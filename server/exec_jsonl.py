@@ -290,6 +290,12 @@ def _config_overrides(pairs: list[str], err: TextIO) -> dict[str, str]:
     return found
 
 
+def _api_key_env() -> dict[str, str]:
+    """The Codex SDK hands its `apiKey` over as CODEX_API_KEY; Tether reads OPENAI_API_KEY."""
+    key = os.environ.get("CODEX_API_KEY")
+    return {"OPENAI_API_KEY": key} if key and not os.environ.get("OPENAI_API_KEY") else {}
+
+
 def _decide(yes: bool) -> tuple[Any, Any, Any]:
     def command(_: CommandApprovalParams) -> CommandApprovalResult:
         return CommandApprovalResult(decision="accept" if yes else "decline")
@@ -336,6 +342,7 @@ async def exec_jsonl(ns: argparse.Namespace, prompt: str, out: TextIO, err: Text
             on_command_approval=command,
             on_file_change=change,
             on_file_read=read,
+            env=_api_key_env(),
         ) as tether:
             thread = await (tether.resume_thread(ns.resume) if ns.resume else tether.start_thread())
             emit(events.thread_started(thread.id))
