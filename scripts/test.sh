@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite and fails if any fails: lint and types (ruff, pyright: strict on
 # protocol/ and sandbox/), the generated protocol files are current,
-# the Python suites (unit, sandbox escape battery, e2e over stdio), and the VS Code client
+# the Python suites (unit, sandbox escape battery, e2e over stdio, OpenAI's Codex SDK driving
+# `tether exec --json` from node), and the VS Code client
 # (unit, webview in Chromium, end to end in code-server). `test.sh python|vscode` runs one part.
 #
 # The Python environment comes from requirements.lock.txt (scripts/setup-python.sh): .venv,
@@ -51,6 +52,8 @@ if [ "$part" = all ] || [ "$part" = python ]; then
   run ruff-format "$venv/bin/ruff" format --check .
   run pyright "$venv/bin/pyright" --venvpath "$(dirname "$venv")"
   run protocol-export "$py" -m protocol.export --check
+  # OpenAI's Codex SDK, for tests/codex_sdk (a node test that drives `tether exec --json`).
+  run codex-sdk-setup bash tests/codex_sdk/setup.sh
   seed=${TETHER_TEST_SEED:-$(((RANDOM << 15) | RANDOM))}
   echo "==> pytest: shuffled with seed $seed (TETHER_TEST_SEED=$seed repeats this order)," \
     "under TZ=Pacific/Kiritimati"
