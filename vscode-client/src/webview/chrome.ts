@@ -14,6 +14,7 @@ type Post = (message: WebviewMessage) => void;
 
 const CHOICE_ICONS: Record<CommandChoice, string> = { Run: 'play', 'Run for session': 'run-all', 'Always allow…': 'shield', Decline: 'circle-slash', Stop: 'debug-stop' };
 
+/** The top row: the context meter (main.ts puts it first), then history and new thread. */
 export function renderToolbar(root: HTMLElement, toggleHistory: () => void, post: Post): void {
   root.replaceChildren(
     h('span', { className: 'spacer' }),

@@ -24,6 +24,7 @@ export class Composer {
   private candidates: MentionCandidate[] = [];
   private active = 0;
   private running = false;
+  private reviewing = false;
   /** What was sent last, with its attachments, in case the host hands it back. */
   private lastSent?: { text: string; attached: Map<string, string> };
   private queryTimer?: ReturnType<typeof setTimeout>;
@@ -31,12 +32,13 @@ export class Composer {
   constructor(private readonly post: Post) {
     this.input = h('textarea', { id: 'prompt', rows: 3, 'aria-label': 'Message Tether', placeholder: 'Ask Tether… (@ to attach a file, Enter to send, Shift+Enter for a new line)', 'aria-autocomplete': 'list', 'aria-controls': 'mentions' });
     this.send = h('button', { id: 'send', className: 'primary', title: 'Send (Enter)', onclick: () => this.submit() }, icon('send'), h('span', { className: 'label' }, ' Send'));
-    this.stop = h('button', { id: 'stop', className: 'secondary', title: 'Stop the turn (Escape)', onclick: () => this.post({ type: 'stop' }) }, icon('debug-stop'), ' Stop');
+    this.stop = h('button', { id: 'stop', className: 'secondary', title: 'Stop the turn (Escape)', 'aria-label': 'Stop', onclick: () => this.post({ type: 'stop' }) }, icon('debug-stop'), h('span', { className: 'label' }, ' Stop'));
     this.list = h('ul', { id: 'mentions', role: 'listbox', className: 'mentions', 'aria-label': 'Files' });
     this.chips = h('div', { className: 'chips' });
     this.list.hidden = true;
     this.pickers = h('div', { className: 'pickers' });
-    this.element = h('footer', { className: 'composer' }, this.list, this.chips, this.input, h('div', { className: 'composer-actions' }, this.pickers, this.stop, this.send));
+    // One box, as in Copilot Chat: the text, then the pickers and the buttons along its bottom.
+    this.element = h('footer', { className: 'composer' }, this.list, this.chips, h('div', { className: 'input-box' }, this.input, h('div', { className: 'composer-actions' }, this.pickers, this.stop, this.send)));
     this.input.addEventListener('keydown', (e) => this.onKey(e));
     this.input.addEventListener('input', () => this.onInput());
     this.setRunning(false);
@@ -46,11 +48,17 @@ export class Composer {
     this.input.focus();
   }
 
-  setRunning(running: boolean): void {
+  /** `reviewing`: the running turn is an Apply waiting for the user's review, which takes no
+   * message; Stop withdraws the proposal. */
+  setRunning(running: boolean, reviewing = false): void {
     this.running = running;
+    this.reviewing = reviewing;
     this.stop.hidden = !running;
-    this.send.querySelector('.label')!.textContent = running ? ' Steer' : ' Send';
-    this.send.title = running ? 'Add this to the running turn (Enter)' : 'Send (Enter)';
+    this.send.disabled = reviewing;
+    const steer = running && !reviewing;
+    this.send.querySelector('.label')!.textContent = steer ? ' Steer' : ' Send';
+    this.send.title = reviewing ? 'Accept or reject the proposed edit first' : steer ? 'Add this to the running turn (Enter)' : 'Send (Enter)';
+    this.send.setAttribute('aria-label', steer ? 'Steer' : 'Send');
   }
 
   showCandidates(query: string, candidates: MentionCandidate[]): void {
@@ -157,7 +165,7 @@ export class Composer {
 
   private submit(): void {
     const text = this.input.value.trim();
-    if (!text) return;
+    if (!text || this.reviewing) return;
     this.renderChips();
     this.post({ type: 'send', text, files: [...this.attached.values()] });
     this.lastSent = { text, attached: new Map(this.attached) };

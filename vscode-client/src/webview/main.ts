@@ -29,7 +29,8 @@ history.hidden = true;
 const follow = new FollowLatest(transcript, turnsRoot);
 const fileLinks = new FileLinks(turnsRoot, post);
 const conversation = h('div', { className: 'conversation' }, transcript, follow.button);
-document.getElementById('app')!.append(toolbar, meter, banner, approvals, history, conversation, empty, composer.element);
+toolbar.prepend(meter);
+document.getElementById('app')!.append(toolbar, banner, approvals, history, conversation, empty, composer.element);
 
 const renderer = new TranscriptRenderer(turnsRoot, { post, expanded: new Map(), roots: () => (state.thread ? [state.thread.cwd, ...state.thread.roots] : []) });
 let state: ChatState = initialState();
@@ -68,7 +69,8 @@ function render(): void {
     renderer.render(state.turns);
     fileLinks.scan();
     empty.hidden = state.turns.length > 0;
-    composer.setRunning(runningTurn(state) !== undefined);
+    const running = runningTurn(state);
+    composer.setRunning(running !== undefined, running !== undefined && !running.items.some((i) => i.type === 'userMessage'));
     document.body.dataset.running = String(runningTurn(state) !== undefined);
   }
   follow.settle();

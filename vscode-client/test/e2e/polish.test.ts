@@ -50,11 +50,23 @@ describe('the chat panel polish in code-server', { timeout: 300_000 }, () => {
     await wb.page.locator('.editor.modified .codelens-decoration', { hasText: 'Accept' }).first().waitFor({ timeout: 60_000 });
     await wb.chat().locator('.card.approval', { hasText: 'Review proposed edits' }).waitFor();
     assert.equal(readFileSync(join(wb.workspace, 'calc.py'), 'utf8'), CALC, 'nothing written before the review');
+    // The review takes no message: Send waits for it, and says so.
+    assert.equal(await wb.chat().locator('#send').isDisabled(), true);
+    assert.equal(await wb.chat().locator('#send').getAttribute('title'), 'Accept or reject the proposed edit first');
     await wb.snap('polish-apply-review');
     const [first] = await codeLensRows(wb.page);
     await first!.locator('a', { hasText: 'Accept' }).click();
     await until('calc.py with the block merged in', () => readFileSync(join(wb.workspace, 'calc.py'), 'utf8') === CALC.replace('a - b', 'a + b'));
     await wb.chat().locator('.diff-card .file-row', { hasText: '1 applied' }).waitFor();
+    await until('Send back once the review is done', async () => !(await wb.chat().locator('#send').isDisabled()));
+    // Accepted in the review: the editor does not ask again with Undo | Keep (issue 16).
+    await wb.runCommand('Go to File');
+    await wb.page.keyboard.type('calc.py');
+    await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'calc.py' }).first().click();
+    const editor = wb.page.locator('.editor-instance .monaco-editor', { has: wb.page.locator('.view-line', { hasText: 'return a + b' }) }).first();
+    await editor.waitFor({ timeout: 30_000 });
+    await wb.snap('polish-applied');
+    assert.equal(await editor.locator('.codelens-decoration', { hasText: 'Keep' }).count(), 0);
   });
 
   it('Insert at cursor puts the block where the cursor is in the editor', async () => {

@@ -236,6 +236,22 @@ describe('chat webview', () => {
     assert.deepEqual(await turn.locator('.speaker .name').allTextContents(), ['You', 'Tether']);
   });
 
+  it('takes no message while an applied code block waits for review', async () => {
+    await deliver({ type: 'snapshot', state: { ...initialState('agent'), ...stream.snapshot } });
+    const change: Item = { type: 'fileChange', id: 'item_apply', status: 'pending', changes: [{ path: `${stream.WORKSPACE}/src/greet.py`, kind: 'update', diff: '', hunks: [{ index: 0, oldStart: 1, oldLines: 1, newStart: 1, newLines: 1, lines: ['-a', '+b'], status: 'pending' }] }] };
+    await feed([{ type: 'threadLoaded', thread: stream.thread, turns: [{ id: 'turn_apply', threadId: stream.thread.id, status: 'inProgress', items: [change] }] }]);
+    const send = page.locator('#send');
+    assert.equal(await send.isDisabled(), true);
+    assert.equal((await send.textContent())?.trim(), 'Send', 'no Steer: the review takes no message');
+    assert.equal(await page.locator('#stop').isVisible(), true, 'Stop withdraws the proposal');
+    const before = (await posted()).length;
+    await page.locator('#prompt').fill('hello');
+    await page.locator('#prompt').press('Enter');
+    assert.equal((await posted()).length, before);
+    assert.equal(await page.locator('#prompt').inputValue(), 'hello', 'kept in the box');
+    await page.locator('#prompt').fill('');
+  });
+
   it('highlights code blocks in the theme colours with Copy, Insert and Apply', async () => {
     await showTurn([
       { type: 'userMessage', id: 'item_q', content: [{ type: 'text', text: 'Make greet take a name' }] },
