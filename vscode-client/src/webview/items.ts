@@ -174,6 +174,8 @@ function codeTarget(block: HTMLElement): string | undefined {
   return refs?.length ? refs[refs.length - 1]!.dataset.path : undefined;
 }
 
+const NOT_FILE_TEXT = new Set(['diff', 'patch', 'bash', 'sh', 'shell', 'console', 'zsh', 'powershell', 'ps1']);
+
 /** Copy, Insert at cursor and Apply (a proposal through the server) above a code block. */
 function addCodeActions(ctx: ItemContext, block: HTMLElement): void {
   const code = block.querySelector('code')?.textContent ?? '';
@@ -193,7 +195,9 @@ function addCodeActions(ctx: ItemContext, block: HTMLElement): void {
   const applyTitle = path ? `Apply to ${path}: review each change first` : "Apply to the active editor's file: review each change first";
   const apply = h('button', { className: 'icon-button code-apply', title: applyTitle, 'aria-label': applyTitle, onclick: () => ctx.post(path ? { type: 'applyCode', code, path } : { type: 'applyCode', code }) }, icon('git-compare'), h('span', {}, ' Apply'));
   const label = [block.dataset.lang, path].filter(Boolean).join(' · ');
-  block.prepend(h('div', { className: 'code-toolbar' }, h('span', { className: 'code-label' }, label), h('span', { className: 'spacer' }), copy, insert, apply));
+  // A diff or a shell session is not the text of a file: no Apply for those.
+  const fileText = !NOT_FILE_TEXT.has(block.dataset.lang ?? '');
+  block.prepend(h('div', { className: 'code-toolbar' }, h('span', { className: 'code-label' }, label), h('span', { className: 'spacer' }), copy, insert, fileText ? apply : null));
 }
 
 export function renderItem(ctx: ItemContext, item: Item, streaming: boolean): HTMLElement {

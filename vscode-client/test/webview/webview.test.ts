@@ -62,6 +62,8 @@ const CODE_REPLY = [
   'And a new file:',
   '```ts path=src/util.ts\nexport const n = 1;\n```',
   '```\nplain text\n```',
+  'Then run:',
+  '```sh\npytest -q\n```',
 ].join('\n\n');
 
 describe('chat webview', () => {
@@ -259,7 +261,9 @@ describe('chat webview', () => {
     ]);
     const message = page.locator('[data-item="item_code"]');
     const blocks = message.locator('.code-block');
-    assert.equal(await blocks.count(), 3);
+    assert.equal(await blocks.count(), 4);
+    assert.equal(await blocks.nth(3).getByRole('button', { name: /^Apply/ }).count(), 0, 'a shell command is not a file to apply');
+    assert.equal(await blocks.nth(3).getByRole('button', { name: 'Copy' }).count(), 1);
     const python = blocks.nth(0);
     assert.equal(await python.locator('.code-label').textContent(), 'python · src/greet.py', 'the file named just before the block');
     assert.equal(await blocks.nth(1).locator('.code-label').textContent(), 'ts · src/util.ts', 'the file named in the fence');
