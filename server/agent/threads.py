@@ -84,9 +84,6 @@ class ThreadManager:
                     found[thread.id] = thread
         return list(found.values())
 
-    def live(self) -> list[Conversation]:
-        return list(self._threads.values())
-
 
 def _last_thread_record(path: Path) -> Thread | None:
     """The thread as its log last recorded it; a log from before threads had titles gets one

@@ -6,12 +6,17 @@ from pathlib import Path
 
 import pytest
 
+from protocol.base import Mode
 from sandbox.approval_policy import (
     CommandDecision,
     FileAccessKind,
-    Mode,
     decide_command,
     decide_file_access,
+    decide_undo,
+    decide_workdir,
+    escalation_of,
+    file_policy_kind,
+    reader_sandbox,
 )
 from sandbox.rules import Rule, RuleSet, SessionRules, load_rules, persist_rule, user_rules_path
 
@@ -449,3 +454,44 @@ def test_known_safe_without_sandbox_asks_and_offers_a_rule() -> None:
     assert decide("git status", "readOnly", session=session, sandbox=False).action == "auto"
     # Control: with a sandbox the same command runs by itself in the read-only one.
     assert decide("git status", "readOnly").sandbox == "readOnly"
+
+
+# --- what fullAccess makes an exception of --------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["readOnly", "agent"])
+def test_outside_full_access_secrets_are_refused_without_asking(mode: Mode) -> None:
+    for kind in ("read", "write"):
+        decision = decide_file_access(kind, True, False, mode, session_edits_ok=True, secret=True)
+        assert decision.action == "refuse" and "secret" in decision.reason
+    assert (
+        decide_file_access("read", True, False, "fullAccess", False, secret=True).action == "auto"
+    )
+
+
+def test_commands_and_undo_stay_in_the_roots_unless_full_access() -> None:
+    assert not decide_workdir(inside_roots=False, mode="agent")
+    assert decide_workdir(inside_roots=False, mode="fullAccess")
+    assert decide_workdir(inside_roots=True, mode="readOnly")
+    assert decide_undo(True, None, False, "agent") is None
+    assert "protected (.git)" in (decide_undo(True, ".git", False, "agent") or "")
+    assert "outside the workspace" in (decide_undo(False, None, False, "readOnly") or "")
+    assert "secret" in (decide_undo(True, None, True, "agent") or "")
+    assert decide_undo(False, ".git", True, "fullAccess") is None
+
+
+def test_the_policies_the_agent_runs_its_own_readers_and_file_tools_under() -> None:
+    assert [file_policy_kind(m) for m in ("readOnly", "agent", "fullAccess")] == [
+        "workspaceWrite",
+        "workspaceWrite",
+        "fullAccess",
+    ]
+    assert [reader_sandbox(m) for m in ("readOnly", "agent", "fullAccess")] == [
+        "readOnly",
+        "readOnly",
+        "none",
+    ]
+    assert escalation_of(True, "none", "agent") == "network"
+    assert escalation_of(False, "none", "agent") == "noSandbox"
+    assert escalation_of(False, "none", "fullAccess") is None
+    assert escalation_of(False, "workspaceWrite", "readOnly") is None
