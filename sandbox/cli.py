@@ -15,6 +15,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from protocol.base import Mode
 from sandbox.cgroup import CommandCgroup
 from sandbox.errors import SandboxError
 from sandbox.launchers import LAUNCHER_SETTINGS, LauncherChoice, LauncherSetting, choose_launcher
@@ -22,7 +23,8 @@ from sandbox.output import Stream
 from sandbox.policy import Policy, PolicyKind
 from sandbox.run import containment_of, run_command, shield_this_process
 
-_MODES: dict[str, PolicyKind] = {"readOnly": "readOnly", "agent": "workspaceWrite"}
+_MODES: dict[Mode, PolicyKind] = {"readOnly": "readOnly", "agent": "workspaceWrite"}
+"""The policy each mode gives a command it runs by itself (readOnly: a known-safe reader)."""
 
 
 def _parser() -> argparse.ArgumentParser:
