@@ -215,3 +215,18 @@ def test_flags_that_need_json_say_so(args: list[str], workspace: Path, tmp_path:
     done = tether_exec(args, {}, workspace, tmp_path / "home")
     assert done.returncode == 2
     assert "need" in done.stderr
+
+
+def test_plain_exec_takes_the_prompt_on_stdin_and_codex_sandbox_names(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("shell", {"command": "touch y"}, call_id="t")]), Reply(text="ok")
+    )
+    done = tether_exec(
+        ["--sandbox", "read-only", "-"], model_server.env(), workspace, tmp_path / "home", "make y"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+    assert model_server.requests[0].user_texts() == ["make y"]
+    assert "declined" in model_server.requests[1].tool_outputs()["t"]  # read-only asked

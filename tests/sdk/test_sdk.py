@@ -22,7 +22,7 @@ from protocol.events import AgentMessageDeltaNotification, ItemCompletedNotifica
 from protocol.item import AgentMessageItem, CommandExecutionItem, FileChangeItem
 from protocol.turn import TurnCompletedNotification, TurnStartedNotification
 from tests.model_server import ModelServer, Reply, ToolCall, Usage
-from tether_sdk import SyncTether, Tether, TetherError
+from tether_sdk import ServerGone, SyncTether, Tether, TetherError
 
 PATCH = """*** Begin Patch
 *** Update File: src/calc.py
@@ -217,6 +217,18 @@ async def test_resume_after_the_server_was_killed(
         result = await again.run("two")
     assert result.final_response == "second"
     assert model_server.requests[1].user_texts() == ["one", "two"]
+
+
+async def test_a_server_that_dies_mid_turn_raises_server_gone(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply(text="x" * 400, chunk_size=4, hold_after=5))
+    async with Tether(workspace, env=env_for(model_server, tmp_path / "home")) as t:
+        thread = await t.start_thread()
+        with pytest.raises(ServerGone):
+            async for event in thread.run_streamed("talk"):
+                if isinstance(event, AgentMessageDeltaNotification):
+                    t.kill()
 
 
 async def test_no_model_configured_is_a_tether_error(workspace: Path, tmp_path: Path) -> None:
