@@ -1,6 +1,6 @@
 // Drives `tether` with OpenAI's Codex SDK, unchanged, as a Codex user would: run() on a new
 // thread, runStreamed() on the same thread, then resumeThread(id).run(). Prints what each
-// step returned as one JSON object for test_codex_sdk.py to check.
+// step returned (and a turn with an outputSchema) as one JSON object for test_codex_sdk.py to check.
 // Usage: TETHER_BIN=... TETHER_WORKSPACE=... MODEL_BASE_URL=... node drive.mjs
 import { Codex } from "@openai/codex-sdk";
 
@@ -26,6 +26,14 @@ for await (const event of streamed.events) {
 const resumed = codex.resumeThread(thread.id, options);
 const third = await resumed.run("after resuming");
 
+const schema = {
+  type: "object",
+  properties: { verdict: { type: "string", enum: ["pass", "fail"] } },
+  required: ["verdict"],
+  additionalProperties: false,
+};
+const structured = await codex.startThread(options).run("judge", { outputSchema: schema });
+
 let failure = null;
 try {
   await codex.startThread(options).run("this one fails");
@@ -33,4 +41,4 @@ try {
   failure = String(error.message);
 }
 
-console.log(JSON.stringify({ threadId: thread.id, first, events, third, failure }));
+console.log(JSON.stringify({ threadId: thread.id, first, events, third, structured, failure }));

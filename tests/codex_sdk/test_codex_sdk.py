@@ -1,6 +1,6 @@
 """OpenAI's Codex TypeScript SDK (`@openai/codex-sdk`, pinned in package-lock.json) drives
 `tether` unchanged through its `codexPathOverride`: `startThread().run()`, `runStreamed()`,
-`resumeThread(id).run()` and a failing turn, against the scripted model.
+`resumeThread(id).run()`, a turn with an `outputSchema` and a failing turn, against the scripted model.
 
 setup.sh installs the SDK (it is also run by scripts/test.sh; here it is a no-op then).
 """
@@ -43,6 +43,7 @@ def test_the_codex_sdk_runs_streams_and_resumes_tether_threads(
         ),
         Reply(text="Streamed answer."),
         Reply(text="Resumed answer."),
+        Reply(text='{"verdict": "pass"}'),
         Fault.status(401),
     )
     env = {
@@ -93,5 +94,8 @@ def test_the_codex_sdk_runs_streams_and_resumes_tether_threads(
     assert got["third"]["finalResponse"] == "Resumed answer."
     resumed_request = model_server.requests[3].user_texts()
     assert resumed_request[0] == "run the check" and resumed_request[-1] == "after resuming"
+
+    assert json.loads(got["structured"]["finalResponse"]) == {"verdict": "pass"}
+    assert '"enum": ["pass", "fail"]' in model_server.requests[4].user_texts()[-1]
 
     assert "refused the API key" in got["failure"]
