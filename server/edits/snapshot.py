@@ -149,6 +149,7 @@ class SnapshotReport:
 
 _PACK = struct.Struct("<QqqQH")
 _PLAIN, _DIGEST, _LINK = b"\x00", b"\x01", b"\x02"
+_NO_DIGEST = bytes(32)
 
 
 class EntryTable(MutableMapping[str, ManifestEntry]):
@@ -187,7 +188,7 @@ def _pack(entry: ManifestEntry) -> bytes:
         return _LINK + head + entry.link.encode("utf-8", "surrogateescape")
     if entry.digest is not None:
         return _DIGEST + head + bytes.fromhex(entry.digest)
-    return _PLAIN + head
+    return _PLAIN + head + _NO_DIGEST  # the same size: reading it in later reuses the block
 
 
 def _unpack(packed: bytes) -> ManifestEntry:
@@ -356,6 +357,7 @@ class _Walk:
         self.stopped = self.stopped or stats.stopped
         self.counts["unreadable"] += stats.unreadable
         self.counts["loops"] += stats.loops
+        self.blobs.flush()
         return self._manifest(started_ns)
 
     def _specs_down_to(self, rel_dir: str) -> list[ScopedSpec]:
@@ -461,7 +463,7 @@ class _Walk:
     def _store(self, fd: int, name: str, size: int) -> str | None:
         """The content digest of `name` in the directory `fd`; None (stat only) when it is no
         longer a regular file, grew past the cap, or is gone."""
-        digest, problem = store_content(self.blobs, fd, name, self.max_blob_bytes)
+        digest, problem = store_content(self.blobs, fd, name, self.max_blob_bytes, bulk=True)
         if problem:
             self.counts[problem] += 1
         elif digest is not None:
@@ -470,7 +472,12 @@ class _Walk:
 
 
 def store_content(
-    blobs: BlobStore, dir_fd: int | None, name: str | os.PathLike[str], cap: int
+    blobs: BlobStore,
+    dir_fd: int | None,
+    name: str | os.PathLike[str],
+    cap: int,
+    *,
+    bulk: bool = False,
 ) -> tuple[str | None, str | None]:
     """Read a regular file (never a FIFO, a device or through a final symlink) into `blobs`:
     (its digest, None), or (None, "large" or "unreadable")."""
@@ -486,7 +493,7 @@ def store_content(
         return None, "unreadable"
     finally:
         os.close(file_fd)
-    return blobs.put(data), None
+    return blobs.put(data, bulk=bulk), None
 
 
 def _below(root: str, paths: set[str]) -> set[str]:

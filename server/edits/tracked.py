@@ -139,6 +139,11 @@ class RootTracker:
             if watch is not None:
                 watch.take_changes()  # seen by the walk itself
                 self._start_hydration()
+            else:
+                self.hydrated.set()  # the walk read the contents itself
+                if self.save is not None:
+                    with contextlib.suppress(OSError):
+                        self.save(self.manifest)
             return [], set(), None
         if watch is None:
             return self._rewalk(self._blind_reason())
@@ -276,6 +281,7 @@ class RootTracker:
         try:
             with self.lock:
                 changes, new_dirs, why = self._absorb()
+                self.blobs.flush()
                 note = self._note(why, _unread(changes))
                 return CommandChanges(mark.root, changes, new_dirs, note)
         finally:
@@ -311,8 +317,6 @@ class RootTracker:
     def _hydrate(self) -> None:
         """Read stat-only files into the blob store, one at a time, never while a command
         runs; a file whose stat moved meanwhile is left to its change event."""
-        with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         while not self.hydrated.is_set():
             self._idle.wait()
             with self.lock:
@@ -345,6 +349,7 @@ class RootTracker:
                     self._budget -= entry.size
         finally:
             parents.close()
+            self.blobs.flush()
         if self._next >= len(self._to_read):
             self._to_read = []
             self.hydrated.set()
@@ -357,7 +362,7 @@ class RootTracker:
         try:
             if not entry.same_stat(_entry(os.stat(name, dir_fd=fd, follow_symlinks=False))):
                 return None
-            digest, _problem = store_content(self.blobs, fd, name, self.max_blob_bytes)
+            digest, _problem = store_content(self.blobs, fd, name, self.max_blob_bytes, bulk=True)
             after = _entry(os.stat(name, dir_fd=fd, follow_symlinks=False))
             return digest if entry.same_stat(after) else None
         except OSError:

@@ -190,9 +190,9 @@ def test_unchanged_files_are_not_read_again(
     reads: list[str] = []
     original_put = store.blobs.put
 
-    def counting_put(data: bytes) -> str:
+    def counting_put(data: bytes, *, bulk: bool = False) -> str:
         reads.append(data.decode())
-        return original_put(data)
+        return original_put(data, bulk=bulk)
 
     monkeypatch.setattr(store.blobs, "put", counting_put)
     (workspace / "src" / "a.py").write_text("a = 9\n")
