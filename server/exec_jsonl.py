@@ -11,9 +11,8 @@ Tether's own tools (reads, listings, searches) have no Codex item; they are `mcp
 of the server `tether`. Approvals cannot be asked on a JSONL stream: they are declined
 unless `--yes`.
 
-`--output-schema FILE` asks the model for a final message that is JSON matching the schema
-(in the prompt: the server has no structured-output request yet) and checks it: a final
-message that is not such JSON fails the turn.
+`--output-schema FILE` asks for a final message that is JSON matching the schema and fails the
+turn when it is not (`server.output_schema`).
 """
 
 from __future__ import annotations
@@ -22,10 +21,9 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from protocol.approval import (
     CommandApprovalParams,
@@ -53,6 +51,7 @@ from protocol.item import (
     ToolCallItem,
 )
 from protocol.turn import Turn, TurnCompletedNotification, TurnStartedNotification
+from server.output_schema import final_message_problem, json_text, schema_prompt
 from tether_sdk import Tether, TetherError
 from tether_sdk.thread import ServerGone
 
@@ -114,7 +113,7 @@ class CodexEvents:
         if isinstance(item, AgentMessageItem):
             text = item.text
             if self._schema is not None:
-                text = _json_text(text) or text
+                text = json_text(text) or text
             self.last_message = text
             return {**base, "type": "agent_message", "text": text}
         if isinstance(item, ReasoningItem):
@@ -187,12 +186,7 @@ class CodexEvents:
     def _schema_problem(self) -> str | None:
         if self._schema is None:
             return None
-        text = self.last_message
-        value = _json_value(text) if text is not None else None
-        if value is None:
-            return "the final message is not JSON, as --output-schema asks"
-        where = schema_mismatch(value[0], self._schema, "$")
-        return f"the final message does not match --output-schema: {where}" if where else None
+        return final_message_problem(self.last_message, self._schema)
 
 
 def _status(status: str) -> str:
@@ -202,75 +196,6 @@ def _status(status: str) -> str:
     if status in ("failed", "declined"):
         return "failed"
     return "in_progress"
-
-
-_FENCE = re.compile(r"^```[a-zA-Z]*\n(.*)\n```$", re.DOTALL)
-
-
-def _json_value(text: str) -> tuple[Any] | None:
-    """The JSON value of a message (a ```json fence around it allowed), or None."""
-    body = text.strip()
-    if fenced := _FENCE.match(body):
-        body = fenced.group(1)
-    try:
-        return (json.loads(body),)
-    except ValueError:
-        return None
-
-
-def _json_text(text: str) -> str | None:
-    value = _json_value(text)
-    return json.dumps(value[0]) if value is not None else None
-
-
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "object": (dict,),
-    "array": (list,),
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "null": (type(None),),
-}
-
-
-def schema_mismatch(value: Any, schema: dict[str, Any], where: str) -> str | None:
-    """Where `value` breaks `schema` (type, enum, required, properties, items,
-    additionalProperties: false), or None. The subset Codex's strict structured outputs use."""
-    kinds = schema.get("type")
-    if kinds is not None:
-        allowed = [kinds] if isinstance(kinds, str) else list(kinds)
-        is_bool = isinstance(value, bool)
-        if not any(
-            isinstance(value, _JSON_TYPES.get(k, ())) and (k == "boolean" or not is_bool)
-            for k in allowed
-        ):
-            return f"{where} is not {' or '.join(allowed)}"
-    if "enum" in schema and value not in schema["enum"]:
-        return f"{where} is not one of {schema['enum']}"
-    if isinstance(value, dict):
-        props: dict[str, Any] = schema.get("properties", {})
-        for key in schema.get("required", []):
-            if key not in value:
-                return f"{where}.{key} is missing"
-        for key, sub in value.items():
-            if key in props:
-                if found := schema_mismatch(sub, props[key], f"{where}.{key}"):
-                    return found
-            elif schema.get("additionalProperties") is False:
-                return f"{where}.{key} is not allowed"
-    if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for index, sub in enumerate(value):
-            if found := schema_mismatch(sub, schema["items"], f"{where}[{index}]"):
-                return found
-    return None
-
-
-def _schema_prompt(schema: dict[str, Any]) -> str:
-    return (
-        "Your final message must be only a JSON value (no prose, no code fence) that matches "
-        f"this JSON Schema:\n{json.dumps(schema)}"
-    )
 
 
 def _config_overrides(pairs: list[str], err: TextIO) -> dict[str, str]:
@@ -296,17 +221,21 @@ def _api_key_env() -> dict[str, str]:
     return {"OPENAI_API_KEY": key} if key and not os.environ.get("OPENAI_API_KEY") else {}
 
 
-def _decide(yes: bool) -> tuple[Any, Any, Any]:
-    def command(_: CommandApprovalParams) -> CommandApprovalResult:
-        return CommandApprovalResult(decision="accept" if yes else "decline")
+class _Answers:
+    """Approvals on a JSONL stream, where nobody can be asked: all accepted (`--yes`) or all
+    declined."""
 
-    def change(_: FileChangeApprovalParams) -> FileChangeApprovalResult:
-        return FileChangeApprovalResult(decision="accept" if yes else "decline")
+    def __init__(self, yes: bool) -> None:
+        self.decision: Literal["accept", "decline"] = "accept" if yes else "decline"
 
-    def read(_: FileReadApprovalParams) -> FileReadApprovalResult:
-        return FileReadApprovalResult(decision="accept" if yes else "decline")
+    def command(self, _: CommandApprovalParams) -> CommandApprovalResult:
+        return CommandApprovalResult(decision=self.decision)
 
-    return command, change, read
+    def change(self, _: FileChangeApprovalParams) -> FileChangeApprovalResult:
+        return FileChangeApprovalResult(decision=self.decision)
+
+    def read(self, _: FileReadApprovalParams) -> FileReadApprovalResult:
+        return FileReadApprovalResult(decision=self.decision)
 
 
 async def exec_jsonl(ns: argparse.Namespace, prompt: str, out: TextIO, err: TextIO) -> int:
@@ -328,9 +257,9 @@ async def exec_jsonl(ns: argparse.Namespace, prompt: str, out: TextIO, err: Text
         err.write(f"tether: ignoring --image {image}: Tether's turns take no images yet\n")
     config = _config_overrides(ns.config or [], err)
     mode: Mode | None = ns.mode  # --sandbox is folded in by server.exec_args
-    command, change, read = _decide(ns.yes)
+    answers = _Answers(ns.yes)
     events = CodexEvents(schema)
-    inputs = [TextInput(text=prompt)] + ([TextInput(text=_schema_prompt(schema))] if schema else [])
+    inputs = [TextInput(text=prompt)] + ([TextInput(text=schema_prompt(schema))] if schema else [])
     final: dict[str, Any] | None = None
     try:
         async with Tether(
@@ -339,9 +268,9 @@ async def exec_jsonl(ns: argparse.Namespace, prompt: str, out: TextIO, err: Text
             model=ns.model or config.get("model"),
             base_url=config.get("base_url"),
             roots=ns.add_dir or (),
-            on_command_approval=command,
-            on_file_change=change,
-            on_file_read=read,
+            on_command_approval=answers.command,
+            on_file_change=answers.change,
+            on_file_read=answers.read,
             env=_api_key_env(),
         ) as tether:
             thread = await (tether.resume_thread(ns.resume) if ns.resume else tether.start_thread())
