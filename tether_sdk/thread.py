@@ -24,6 +24,7 @@ from protocol.turn import (
     TurnCompletedNotification,
     TurnDiffUpdatedNotification,
     TurnRevertResult,
+    TurnStartedNotification,
     TurnStatus,
 )
 
@@ -101,8 +102,8 @@ class Thread:
                 event = await queue.get()
                 if isinstance(event, ServerGone):
                     raise event
-                if getattr(event, "turn_id", None) not in (None, self.turn_id):
-                    continue
+                if _turn_of(event) not in (None, self.turn_id):
+                    continue  # another turn of this thread (say, a proposed edit's)
                 yield event
                 if isinstance(event, TurnCompletedNotification) and event.turn.id == self.turn_id:
                     break
@@ -164,3 +165,11 @@ class Thread:
             "turn/revert", {"threadId": self.id, "turnId": turn_id, "force": force}
         )
         return msgspec.convert(raw, TurnRevertResult)
+
+
+def _turn_of(event: Notification) -> str | None:
+    """The turn an event belongs to; None for thread-wide ones (a mode change, token usage)."""
+    if isinstance(event, TurnStartedNotification | TurnCompletedNotification):
+        return event.turn.id
+    turn_id = getattr(event, "turn_id", None)
+    return turn_id if isinstance(turn_id, str) else None
