@@ -57,15 +57,17 @@ export class InlineChat implements vscode.Disposable {
     const range: Range = { start: { line: chosen.start.line, character: chosen.start.character }, end: { line: chosen.end.line, character: chosen.end.character } };
     this.pendingThread = this.session.current.thread?.id;
     try {
-      await api.withProgress({ location: vscode.ProgressLocation.Notification, title: `Tether is changing ${where} of ${basename(document.uri.fsPath)}`, cancellable: true }, async (progress, token) => {
+      const turnId = await api.withProgress({ location: vscode.ProgressLocation.Notification, title: `Tether is changing ${where} of ${basename(document.uri.fsPath)}`, cancellable: true }, async (progress, token) => {
         const turn = await this.session.sendFromEditor(text.trim(), { path: document.uri.fsPath, range });
         this.pendingThread = undefined;
-        if (!turn) return;
+        if (!turn) return undefined;
         this.turns.add(turn.id);
         token.onCancellationRequested(() => void this.session.stop());
         await this.untilDone(turn.id, () => progress.report({ message: 'review the proposal: Accept or Reject above each change' }));
-        this.tellOutcome(turn.id);
+        return turn.id;
       });
+      // Once the progress has gone: one notification at a time.
+      if (turnId !== undefined) this.tellOutcome(turnId);
     } finally {
       this.pendingThread = undefined;
       editor.setDecorations(this.working, []);

@@ -28,6 +28,8 @@ const SCRIPT = [
   { tool_calls: [{ name: 'apply_patch', arguments: { patch: ['*** Begin Patch', '*** Update File: notes.txt', '@@', ' one', '-two', '+TWO', ' three', '*** End Patch'].join('\n') } }] },
   { tool_calls: [{ name: 'shell', arguments: { command: "printf 'made by a command\\n' > fresh.txt" } }] },
   { text: 'Tidied the notes and made fresh.txt.' },
+  // An inline question the model answers without an edit.
+  { text: 'That line is fine as it is.' },
 ];
 
 let wb: Workbench;
@@ -147,6 +149,23 @@ describe('the editor side of Tether in code-server', { timeout: 300_000 }, () =>
       await wb.snap('turn-review-failed');
       throw err;
     }
+  });
+
+  it('tells an inline answer without an edit where the user is', async () => {
+    await wb.runCommand('View: Close All Editors');
+    await openFile('calc.py');
+    await goToLine(2);
+    await wb.page.keyboard.press('Control+I');
+    const input = wb.page.locator('.quick-input-widget input');
+    await wb.page.locator('.quick-input-widget', { hasText: 'Tether: change line 2 of calc.py' }).waitFor({ timeout: 15_000 });
+    await input.fill('is this right?');
+    await input.press('Enter');
+    const toast = wb.page.locator('.notification-toast', { hasText: 'Tether: That line is fine as it is.' });
+    await toast.waitFor({ timeout: 60_000 });
+    await toast.locator('a.monaco-button', { hasText: 'Open Chat' }).waitFor();
+    await wb.page.locator('.notification-toast', { hasText: 'Tether is changing' }).waitFor({ state: 'detached', timeout: 15_000 });
+    await wb.snap('inline-answer');
+    assert.equal(readFileSync(join(wb.workspace, 'calc.py'), 'utf8').includes('raise ZeroDivisionError'), true, 'calc.py as the first request left it');
   });
 
   it("opens a turn's review from its Review changes button in the chat", async () => {
