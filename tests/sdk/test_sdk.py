@@ -243,7 +243,10 @@ async def test_an_endpoint_that_is_down_fails_the_turn(workspace: Path, tmp_path
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {"OPENAI_API_KEY": "sk-test", "TETHER_HOME": str(tmp_path / "home")}
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text("max_retries = 0\n")  # fail at once, no backoff
+    env = {"OPENAI_API_KEY": "sk-test", "TETHER_HOME": str(home)}
     async with Tether(workspace, model="m", base_url=f"http://127.0.0.1:{port}/v1", env=env) as t:
         result = await (await t.start_thread()).run("hi")
     assert result.status == "failed"
