@@ -201,7 +201,11 @@ async def exec_turn(
             {"processId": os.getpid(), "capabilities": {}, "initializationOptions": options},
         )
         conn.notify("initialized", {})
-        thread = (await conn.request("thread/start", {"cwd": str(cwd)}))["thread"]
+        if ns.resume:
+            thread = (await conn.request("thread/resume", {"threadId": ns.resume}))["thread"]
+        else:
+            start = {"cwd": str(cwd), "roots": [str(Path(r).resolve()) for r in ns.add_dir or ()]}
+            thread = (await conn.request("thread/start", start))["thread"]
         turn = (
             await conn.request(
                 "turn/start",
@@ -237,6 +241,9 @@ async def exec_turn(
             proc.kill()
     if printer.in_message:
         out.write("\n")
+    messages = [i["text"] for i in final["items"] if i["type"] == "agentMessage"]
+    if ns.output_last_message and messages:
+        Path(ns.output_last_message).write_text(messages[-1])
     if final["status"] != "completed":
         message = (final.get("error") or {}).get("message") or f"turn {final['status']}"
         err.write(f"tether: {message}\n")
