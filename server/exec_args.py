@@ -72,8 +72,8 @@ def codex_exec_prompt(ns: argparse.Namespace, ex: argparse.ArgumentParser) -> st
         ns.resume, words = words[1], words[2:]
     if ns.sandbox:
         ns.mode = MODE_OF_SANDBOX[ns.sandbox]
-    if not ns.jsonl and (ns.resume or ns.output_schema or ns.output_last_message):
-        ex.error("resume, --output-schema and --output-last-message need --json for now")
+    if not ns.jsonl and ns.output_schema:
+        ex.error("--output-schema needs --json")
     if words in ([], ["-"]):
         if sys.stdin.isatty():
             ex.error("no prompt: give one, or pipe it on stdin")

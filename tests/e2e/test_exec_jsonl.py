@@ -210,11 +210,35 @@ def test_without_a_model_it_prints_an_error_event(workspace: Path, tmp_path: Pat
     assert event["type"] == "error" and "OPENAI_API_KEY" in event["message"]
 
 
-@pytest.mark.parametrize("args", [["resume"], ["--output-schema", "s.json", "hi"]])
-def test_flags_that_need_json_say_so(args: list[str], workspace: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["resume"], "resume needs a thread id"),
+        (["--output-schema", "s.json", "hi"], "needs --json"),
+    ],
+)
+def test_bad_flags_say_what_is_wrong(
+    args: list[str], says: str, workspace: Path, tmp_path: Path
+) -> None:
     done = tether_exec(args, {}, workspace, tmp_path / "home")
     assert done.returncode == 2
-    assert "need" in done.stderr
+    assert says in done.stderr
+
+
+def test_plain_exec_resumes_and_writes_the_last_message(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply(text="first answer"), Reply(text="second answer"))
+    home = tmp_path / "home"
+    first = tether_exec(["--json", "one"], model_server.env(), workspace, home)
+    thread_id = events(first.stdout)[0]["thread_id"]
+    last = tmp_path / "last.txt"
+    second = tether_exec(
+        ["-o", str(last), "resume", thread_id, "two"], model_server.env(), workspace, home
+    )
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == "second answer" == last.read_text()
+    assert model_server.requests[1].user_texts() == ["one", "two"]
 
 
 def test_plain_exec_takes_the_prompt_on_stdin_and_codex_sandbox_names(
