@@ -321,10 +321,9 @@ class TurnRunner:
 
     def _finish(self) -> None:
         self.turn.completed_at = now_ms()
-        for i, item in enumerate(self.turn.items):
+        for item in list(self.turn.items):
             if getattr(item, "status", None) in ("inProgress", "pending"):
                 item.status = "failed"  # type: ignore[union-attr]
-                self.turn.items[i] = item
                 self.stream.completed(item)
         self.watcher.turn_finished()
         self._on_finish(self)
