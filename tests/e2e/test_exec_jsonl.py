@@ -254,3 +254,24 @@ def test_plain_exec_takes_the_prompt_on_stdin_and_codex_sandbox_names(
     assert done.stdout.strip() == "ok"
     assert model_server.requests[0].user_texts() == ["make y"]
     assert "declined" in model_server.requests[1].tool_outputs()["t"]  # read-only asked
+
+
+def test_add_dir_makes_another_root_readable_without_asking(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("shared notes\n")
+    read = ToolCall("read_file", {"path": str(other / "notes.txt")}, call_id="r")
+    model_server.enqueue(Reply(tool_calls=[read]), Reply(text="read"))
+    model_server.enqueue(Reply(tool_calls=[read]), Reply(text="not read"))
+    home = tmp_path / "home"
+    with_root = tether_exec(
+        ["--json", "--add-dir", str(other), "read"], model_server.env(), workspace, home
+    )
+    without = tether_exec(["--json", "read"], model_server.env(), workspace, home)
+    assert with_root.returncode == without.returncode == 0
+    assert "shared notes" in model_server.requests[1].tool_outputs()["r"]
+    assert "shared notes" not in model_server.requests[3].tool_outputs()["r"]
+    (tool,) = [e["item"] for e in events(without.stdout)[2:] if e["type"] == "item.completed"][:1]
+    assert tool["type"] == "mcp_tool_call" and tool["status"] == "failed"
