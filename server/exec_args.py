@@ -36,6 +36,16 @@ def add_codex_exec_arguments(ex: argparse.ArgumentParser) -> None:
         help="Codex's name for the mode: read-only=readOnly, workspace-write=agent, "
         "danger-full-access=fullAccess",
     )
+    ex.add_argument(
+        "--full-auto", action="store_true", help="Codex's shorthand for --sandbox workspace-write"
+    )
+    ex.add_argument(
+        "--dangerously-bypass-approvals-and-sandbox",
+        "--yolo",
+        dest="bypass",
+        action="store_true",
+        help="fullAccess and every approval accepted (Codex's flag)",
+    )
     ex.add_argument("--add-dir", action="append", help="another workspace root (repeatable)")
     ex.add_argument(
         "--skip-git-repo-check",
@@ -63,7 +73,8 @@ def add_codex_exec_arguments(ex: argparse.ArgumentParser) -> None:
 
 def codex_exec_prompt(ns: argparse.Namespace, ex: argparse.ArgumentParser) -> str:
     """The prompt (from the arguments, else stdin), with `resume ID` taken off into
-    `ns.resume` and `--sandbox` folded into `ns.mode`."""
+    `ns.resume` and `--sandbox`, `--full-auto` and `--dangerously-bypass-...` folded into
+    `ns.mode` (and `ns.yes`)."""
     words: list[str] = list(ns.prompt)
     ns.resume = None
     if words[:1] == ["resume"]:
@@ -72,6 +83,10 @@ def codex_exec_prompt(ns: argparse.Namespace, ex: argparse.ArgumentParser) -> st
         ns.resume, words = words[1], words[2:]
     if ns.sandbox:
         ns.mode = MODE_OF_SANDBOX[ns.sandbox]
+    if ns.full_auto:
+        ns.mode = "agent"
+    if ns.bypass:
+        ns.mode, ns.yes = "fullAccess", True
     if not ns.jsonl and ns.output_schema:
         ex.error("--output-schema needs --json")
     if words in ([], ["-"]):

@@ -275,3 +275,21 @@ def test_add_dir_makes_another_root_readable_without_asking(
     assert "shared notes" not in model_server.requests[3].tool_outputs()["r"]
     (tool,) = [e["item"] for e in events(without.stdout)[2:] if e["type"] == "item.completed"][:1]
     assert tool["type"] == "mcp_tool_call" and tool["status"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("flag", "runs"),
+    [("--full-auto", False), ("--dangerously-bypass-approvals-and-sandbox", True)],
+)
+def test_codex_shorthands_for_the_mode(
+    flag: str, runs: bool, model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    """agent mode keeps a command's writes inside the workspace; fullAccess does not."""
+    outside = tmp_path / "outside.txt"
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("shell", {"command": f"touch {outside}"}, call_id="t")]),
+        Reply(text="ok"),
+    )
+    done = tether_exec(["--json", flag, "touch"], model_server.env(), workspace, tmp_path / "h")
+    assert done.returncode == 0, done.stderr
+    assert outside.exists() is runs
