@@ -180,7 +180,14 @@ export class Workbench {
         await control.press('Tab');
       }
       // The Settings UI writes after a debounce; closing it before that would lose the value.
-      await until(`${key} in settings.json`, () => (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)[key] === value);
+      // Read while the editor rewrites it, the file can be empty for a moment: not there yet.
+      await until(`${key} in settings.json`, () => {
+        try {
+          return (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)[key] === value;
+        } catch {
+          return undefined;
+        }
+      });
     }
     await this.page.locator('a.action-label[aria-label^="Close Modal Editor"]').click();
     await editor.waitFor({ state: 'hidden' });
