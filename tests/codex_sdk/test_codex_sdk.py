@@ -1,6 +1,7 @@
 """OpenAI's Codex TypeScript SDK (`@openai/codex-sdk`, pinned in package-lock.json) drives
 `tether` unchanged through its `codexPathOverride`: `startThread().run()`, `runStreamed()`,
-`resumeThread(id).run()`, a turn with an `outputSchema` and a failing turn, against the scripted model.
+`resumeThread(id).run()`, a turn with an `outputSchema` and a failing turn, against the
+scripted model.
 
 setup.sh installs the SDK (it is also run by scripts/test.sh; here it is a no-op then).
 """
