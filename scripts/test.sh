@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test suite and fails if any fails: lint and types (ruff, pyright: strict on
-# protocol/ and sandbox/), the generated protocol files are current,
+# protocol/, sandbox/ and tether_sdk/), the generated protocol files are current,
 # the Python suites (unit, sandbox escape battery, e2e over stdio, OpenAI's Codex SDK driving
 # `tether exec --json` from node), and the VS Code client
 # (unit, webview in Chromium, end to end in code-server). `test.sh python|vscode` runs one part.
