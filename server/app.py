@@ -185,8 +185,12 @@ class _TickWriter:
     def flush(self) -> None:
         if self._pending:
             data, self._pending = b"".join(self._pending), []
-            self._out.write(data)
-            self._out.flush()
+            try:
+                self._out.write(data)
+                self._out.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                # The client is gone; the reader sees the end of input and the server stops.
+                log.debug("dropped %d bytes: client disconnected", len(data))
 
 
 def stdin_reader(loop: asyncio.AbstractEventLoop, fd: int) -> asyncio.StreamReader:

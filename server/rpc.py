@@ -53,7 +53,9 @@ def decode(method: str, raw: Any, cls: type[T]) -> T:
 class Connection:
     """The client, as the server sees it. `requests` and `notifications` map method names to
     handlers; `initialized` and `shutting_down` are the LSP lifecycle, which decides what is
-    served (nothing but `initialize` before it, nothing but `exit` after `shutdown`)."""
+    served (nothing but `initialize` before it, nothing but `exit` after `shutdown`). `write`
+    takes one frame and does not fail when the client is gone (`server.app`'s writer drops it).
+    """
 
     def __init__(self, write: Callable[[bytes], None]) -> None:
         self._write = write
@@ -67,11 +69,7 @@ class Connection:
     # out -------------------------------------------------------------------------------------
 
     def _send(self, message: dict[str, Any]) -> None:
-        try:
-            self._write(frame(message))
-        except (BrokenPipeError, ValueError, OSError):
-            # The client is gone; the reader sees the end of input and the server stops.
-            log.debug("dropped a message: client disconnected")
+        self._write(frame(message))
 
     def notify(self, note: Notification) -> None:
         self._send({"jsonrpc": "2.0", "method": note.METHOD, "params": note})
