@@ -21,6 +21,7 @@ async def start_turn(tether: Tether, thread_id: str, **params: Any) -> dict[str,
     return done["turn"]
 
 
+@pytest.mark.sandbox_matrix
 async def test_a_proposal_turn_asks_for_every_edit_in_agent_mode(
     tether: Tether, model_server: ModelServer, workspace: Path
 ) -> None:
@@ -70,6 +71,7 @@ async def test_a_proposal_turn_asks_for_every_edit_in_agent_mode(
     assert "agent mode" in model_server.requests[-1].instructions
 
 
+@pytest.mark.sandbox_matrix
 async def test_a_proposal_turn_asks_even_after_accept_for_session(
     tether: Tether, model_server: ModelServer, workspace: Path
 ) -> None:
@@ -148,3 +150,26 @@ async def test_turn_files_of_an_unknown_turn_is_an_error(tether: Tether, workspa
     with pytest.raises(Exception) as raised:
         await tether.request("turn/files", {"threadId": "thread_nope", "turnId": "turn_nope"})
     assert getattr(raised.value, "code", None) == -32001
+
+
+async def test_turn_files_note_what_cannot_be_shown_as_text(
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
+    command = "printf 'a\\000b' > data.bin && ln -s src/calc.py link.py"
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("shell", {"command": command})]), Reply(text="done")
+    )
+    thread = await tether.start_thread(workspace, mode="agent")
+    turn = await tether.run_turn(thread["id"], "make a binary file and a link")
+    result = await tether.request("turn/files", {"threadId": thread["id"], "turnId": turn["id"]})
+    by_path = {f["path"]: f for f in result["files"]}
+    assert by_path[str(workspace / "data.bin")] == {
+        "path": str(workspace / "data.bin"),
+        "kind": "created",
+        "note": "a binary or large file",
+    }
+    assert by_path[str(workspace / "link.py")] == {
+        "path": str(workspace / "link.py"),
+        "kind": "created",
+        "note": "a symlink (to src/calc.py)",
+    }
