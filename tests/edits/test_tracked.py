@@ -1,0 +1,166 @@
+"""`server.edits.tracked` and `sandbox.walk.TreeWatch`: what a command changed, found from the
+root's inotify watch, and the walk it falls back to; on real directories and the real kernel."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sandbox.walk import TreeWatch, named_below, release_watch, share_watch
+from server.edits.checkpoints import CheckpointStore
+from server.edits.tracked import CommandChanges
+
+
+def tree(root: Path, files: int = 200) -> Path:
+    for i in range(files):
+        d = root / f"d{i // 50}" / f"e{i // 10 % 5}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"f{i}.txt").write_text(f"file {i}\n")
+    return root
+
+
+def command(store: CheckpointStore, root: Path, script: str) -> CommandChanges:
+    mark = store.begin_command(root)
+    subprocess.run(["sh", "-c", script], cwd=root, check=True)
+    return store.end_command(mark)
+
+
+def summary(changes: CommandChanges) -> dict[str, str]:
+    return {
+        rel: "created" if b is None else "deleted" if a is None else "changed"
+        for rel, b, a in changes.changes
+    }
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> CheckpointStore:
+    made = CheckpointStore(tmp_path / "state")
+    yield made  # type: ignore[misc]
+    made.close()
+
+
+def test_a_command_s_changes_come_from_the_watch_with_their_contents(
+    store: CheckpointStore, tmp_path: Path
+) -> None:
+    root = tree(tmp_path / "ws")
+    store.snapshot(root)
+    assert store.wait_read(root, 60)
+    script = (
+        "echo more >> d1/e2/f70.txt && chmod 700 d2/e0/f100.txt && rm d0/e0/f0.txt "
+        "&& mkdir -p new/deep && echo n > new/deep/n.txt && mv d3/e4 moved"
+    )
+    changes = command(store, root, script)
+    kinds = summary(changes)
+    assert kinds["d1/e2/f70.txt"] == kinds["d2/e0/f100.txt"] == "changed"
+    assert kinds["d0/e0/f0.txt"] == "deleted"
+    assert kinds["new/deep/n.txt"] == "created"
+    moved = {f"d3/e4/f{i}.txt" for i in range(190, 200)}
+    assert {k for k, v in kinds.items() if v == "deleted"} == moved | {"d0/e0/f0.txt"}
+    assert {k for k, v in kinds.items() if v == "created"} == {
+        "new/deep/n.txt",
+        *(f"moved/f{i}.txt" for i in range(190, 200)),
+    }
+    assert changes.created_dirs >= {"new", "new/deep", "moved"}
+    assert changes.note is None
+    before = {rel: b for rel, b, _a in changes.changes}
+    old = before["d1/e2/f70.txt"]
+    assert old is not None and old.digest is not None
+    assert store.blobs.get(old.digest) == b"file 70\n"  # the bytes before, kept
+    assert command(store, root, "true").changes == []
+
+
+def test_a_turn_of_commands_is_reverted_exactly(store: CheckpointStore, tmp_path: Path) -> None:
+    root = tree(tmp_path / "ws")
+    store.snapshot(root)
+    assert store.wait_read(root, 60)
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    turn = store.open("turn-1")
+    turn.record_command(command(store, root, "rm -r d2 && echo x > d0/e1/f10.txt"))
+    turn.record_command(command(store, root, "mkdir d2 && echo other > d2/f.txt"))
+    _restored, conflicts = turn.revert()
+    assert conflicts == []
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+
+
+def test_an_edit_between_commands_is_kept_as_the_state_before_the_next(
+    store: CheckpointStore, tmp_path: Path
+) -> None:
+    root = tree(tmp_path / "ws")
+    store.snapshot(root)
+    (root / "d0/e0/f1.txt").write_text("the user's\n")  # between commands: not the command's
+    turn = store.open("turn-1")
+    turn.record_command(command(store, root, "echo agent > d0/e0/f1.txt"))
+    turn.revert()
+    assert (root / "d0/e0/f1.txt").read_text() == "the user's\n"
+
+
+def test_past_the_watch_limit_each_command_walks_and_says_so(tmp_path: Path) -> None:
+    root = tree(tmp_path / "ws")
+    store = CheckpointStore(tmp_path / "state", max_watches=3)
+    try:
+        store.snapshot(root)
+        changes = command(store, root, "echo y >> d1/e1/f60.txt && rm -r d3")
+    finally:
+        store.close()
+    kinds = summary(changes)
+    assert kinds["d1/e1/f60.txt"] == "changed"
+    assert {k for k, v in kinds.items() if v == "deleted"} == {
+        f"d3/e{i // 10 % 5}/f{i}.txt" for i in range(150, 200)
+    }
+    assert changes.note is not None
+    assert "walking the whole workspace" in changes.note
+    assert "more than 3 directories to watch" in changes.note
+
+
+def test_a_file_changed_before_it_was_read_is_reported(tmp_path: Path) -> None:
+    root = tree(tmp_path / "ws", files=5000)  # more than is read inline before a command
+    store = CheckpointStore(tmp_path / "state")
+    try:
+        store.snapshot(root)
+        tracker = store._tracker(root)  # pyright: ignore[reportPrivateUsage]
+        with tracker.lock:  # hold the background reading off for this command
+            last = tracker._to_read[-1]  # pyright: ignore[reportPrivateUsage]
+            mark = store.begin_command(root)
+            (root / last).write_text("changed before it was read\n")
+            changes = store.end_command(mark)
+    finally:
+        store.close()
+    assert summary(changes) == {last: "changed"}
+    assert changes.note is not None and "had not been read yet" in changes.note
+
+
+def test_tree_watch_sees_nested_repositories_made_anywhere_and_gone_again(tmp_path: Path) -> None:
+    root = tree(tmp_path / "ws")
+    watch = share_watch(root)
+    try:
+        assert watch.blind is None
+        (root / "d1/e1/.git").mkdir()
+        os.makedirs(root / "fresh/a/b")
+        (root / "fresh/a/b/.vscode").mkdir()
+        found = {rel for rel, _inode in named_below(root)}
+        assert found == {"d1/e1/.git", "fresh/a/b/.vscode"}
+        shutil.rmtree(root / "fresh")
+        assert {rel for rel, _inode in named_below(root)} == {"d1/e1/.git"}
+    finally:
+        release_watch(watch)
+    # Without a live watch the same answer comes from a walk.
+    assert {rel for rel, _inode in named_below(root)} == {"d1/e1/.git"}
+
+
+def test_tree_watch_sync_sees_every_change_made_before_it(tmp_path: Path) -> None:
+    root = tree(tmp_path / "ws")
+    watch = TreeWatch(root)
+    watch.start()
+    try:
+        for i in range(200):
+            (root / f"d{i // 50}/e{i // 10 % 5}/f{i}.txt").write_text("again\n")
+        assert watch.sync()
+        assert {p for p in watch.take_changes().paths if p.endswith(".txt")} == {
+            f"d{i // 50}/e{i // 10 % 5}/f{i}.txt" for i in range(200)
+        }
+    finally:
+        watch.close()
