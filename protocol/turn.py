@@ -1,6 +1,6 @@
 """Turns: one user request and everything the agent did for it."""
 
-from typing import Literal
+from typing import Any, Literal
 
 from protocol.base import ErrorInfo, Notification, Usage, Wire
 from protocol.item import Item, UserInput
@@ -27,6 +27,12 @@ class TurnStartParams(Wire):
     """A Tether addition, for the editor's inline chat: this turn runs under readOnly's rules
     whatever the thread's mode, and every edit is proposed for review hunk by hunk
     (`approval/fileChange`), even after an "accept for session" (`server.agent.inline`)."""
+    output_schema: dict[str, Any] | None = None
+    """A Tether addition: a JSON Schema the turn's final message must match. The model is asked
+    for it with the endpoint's structured output (Responses `text.format`, Chat Completions
+    `response_format`); an endpoint without it gets the schema in the prompt instead, and a
+    final message that is not JSON of the schema is sent back to the model once with the
+    problem (`server.agent.structured`)."""
 
 
 class TurnResult(Wire):

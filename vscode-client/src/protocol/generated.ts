@@ -764,6 +764,9 @@ restored: string[]
 export interface TurnStartParams {
 input: UserInput[]
 model?: (null | string)
+outputSchema?: (null | {
+
+})
 proposeEdits?: boolean
 threadId: string
 }
