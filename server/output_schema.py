@@ -1,9 +1,12 @@
-"""`--output-schema`: the final message of a `tether exec --json` turn as JSON of a schema.
+"""JSON answers of a schema: reading the JSON out of a message and checking it.
 
-The server has no structured-output request yet, so the schema goes to the model in the prompt
-(`schema_prompt`) and the final message is checked here (`final_message_problem`). The check
-covers the subset of JSON Schema that OpenAI's strict structured outputs use: `type`, `enum`,
-`required`, `properties`, `items`, `additionalProperties: false`.
+A turn with an output schema (`turn/start {outputSchema}`, `tether exec --output-schema`,
+`tether_sdk`'s `run(output_schema=...)`, the review's findings) asks the endpoint for
+structured output (`server.agent.structured`); this module is the part both sides share: the
+JSON value of a message, the check of it against the subset of JSON Schema that OpenAI's strict
+structured outputs use (`type`, `enum`, `required`, `properties`, `items`,
+`additionalProperties: false`), whether a schema qualifies for strict mode, and the prompt
+used when the endpoint has no structured output.
 """
 
 from __future__ import annotations
@@ -72,6 +75,31 @@ def schema_mismatch(value: Any, schema: dict[str, Any], where: str) -> str | Non
             if found := schema_mismatch(sub, schema["items"], f"{where}[{index}]"):
                 return found
     return None
+
+
+def strict_compatible(schema: Any) -> bool:
+    """Whether OpenAI's strict mode takes `schema`: every object lists each of its properties
+    as required and forbids others (`additionalProperties: false`)."""
+    if isinstance(schema, list):
+        return all(strict_compatible(s) for s in schema)  # pyright: ignore[reportUnknownVariableType]
+    if not isinstance(schema, dict):
+        return True
+    node: dict[str, Any] = schema  # pyright: ignore[reportUnknownVariableType]
+    props = node.get("properties")
+    if node.get("type") == "object" or isinstance(props, dict):
+        names = set(props or {})
+        if node.get("additionalProperties") is not False or set(node.get("required", [])) != names:
+            return False
+    return all(strict_compatible(v) for k, v in node.items() if k not in ("enum", "const"))
+
+
+def answer_problem(text: str, schema: dict[str, Any]) -> tuple[Any, str | None]:
+    """(the JSON value of `text`, None) when it matches `schema`, else (None, what is wrong)."""
+    value = json_value(text)
+    if value is None:
+        return None, "the answer is not a JSON value"
+    where = schema_mismatch(value[0], schema, "$")
+    return (None, f"the answer does not match the schema: {where}") if where else (value[0], None)
 
 
 def schema_prompt(schema: dict[str, Any]) -> str:

@@ -71,8 +71,13 @@ class SyncThread:
     def id(self) -> str:
         return self.thread.id
 
-    def run(self, prompt: str | Sequence[UserInput]) -> TurnResult:
-        return self._owner.blocking(self.thread.run(prompt))
+    def run(
+        self,
+        prompt: str | Sequence[UserInput],
+        *,
+        output_schema: dict[str, Any] | None = None,
+    ) -> TurnResult:
+        return self._owner.blocking(self.thread.run(prompt, output_schema=output_schema))
 
     def run_streamed(self, prompt: str | Sequence[UserInput]) -> Iterator[Notification]:
         stream = self.thread.run_streamed(prompt).__aiter__()

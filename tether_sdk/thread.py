@@ -2,7 +2,11 @@
 
 `run_streamed` yields the protocol's notification structs (`protocol.events`, `protocol.turn`)
 of one turn, `turn/started` first and `turn/completed` last; `run` drains them into a
-`TurnResult`. A turn's items are those `item/completed` delivered, minus any the server
+`TurnResult`. With `output_schema` (a JSON Schema) the turn asks the model for a final message
+that is JSON of it (`turn/start {outputSchema}`: the endpoint's structured output, or the prompt
+where it has none), and `TurnResult.structured_output` is that JSON.
+
+A turn's items are those `item/completed` delivered, minus any the server
 discarded (`item/discarded`: a failed model call that was retried).
 """
 
@@ -27,6 +31,7 @@ from protocol.turn import (
     TurnStartedNotification,
     TurnStatus,
 )
+from server.output_schema import answer_problem
 
 if TYPE_CHECKING:
     from tether_sdk.client import Tether
@@ -47,6 +52,10 @@ class TurnResult:
     usage: Usage | None = None
     diff: str = ""
     error: str | None = None
+    structured_output: Any = None
+    """With `output_schema`: the final message's JSON value when it matches the schema, else
+    None (then `schema_problem` says why)."""
+    schema_problem: str | None = None
 
 
 class Thread:
@@ -79,7 +88,11 @@ class Thread:
         self._callback_error = error
 
     async def run_streamed(
-        self, prompt: str | Sequence[UserInput], *, model: str | None = None
+        self,
+        prompt: str | Sequence[UserInput],
+        *,
+        model: str | None = None,
+        output_schema: dict[str, Any] | None = None,
     ) -> AsyncIterator[Notification]:
         """Start a turn and yield its events until `turn/completed` (included). Raises
         `TetherError` when the server refuses the turn, `ServerGone` when it dies, and re-raises
@@ -93,6 +106,8 @@ class Thread:
         }
         if model:
             params["model"] = model
+        if output_schema is not None:
+            params["outputSchema"] = output_schema
         self._queue = queue = asyncio.Queue[Notification | ServerGone]()
         self._callback_error = None
         try:
@@ -113,12 +128,16 @@ class Thread:
             raise self._callback_error
 
     async def run(
-        self, prompt: str | Sequence[UserInput], *, model: str | None = None
+        self,
+        prompt: str | Sequence[UserInput],
+        *,
+        model: str | None = None,
+        output_schema: dict[str, Any] | None = None,
     ) -> TurnResult:
         """Run a turn to its end and return what it left."""
         items: dict[str, Item] = {}
         diff, final = "", None
-        async for event in self.run_streamed(prompt, model=model):
+        async for event in self.run_streamed(prompt, model=model, output_schema=output_schema):
             if isinstance(event, ItemCompletedNotification):
                 items[event.item.id] = event.item
             elif isinstance(event, ItemDiscardedNotification):
@@ -129,7 +148,14 @@ class Thread:
                 final = event.turn
         assert final is not None
         messages = [i.text for i in items.values() if isinstance(i, AgentMessageItem)]
+        structured, problem = (
+            answer_problem(messages[-1] if messages else "", output_schema)
+            if output_schema is not None and final.status == "completed"
+            else (None, None)
+        )
         return TurnResult(
+            structured_output=structured,
+            schema_problem=problem,
             turn_id=final.id,
             status=final.status,
             items=list(items.values()),

@@ -4,6 +4,8 @@
   message back to the model as the tool's observation, so the model can correct itself.
 - `TurnCancelled`: the user chose "stop" at an approval; the turn ends `interrupted`.
 - `ModelError`: the model endpoint failed; retried while `retryable`, else the turn fails.
+  `StructuredOutputRefused`: the endpoint does not take an output schema; the turn asks for
+  the JSON in the prompt instead (`server.agent.structured`).
 - `AgentError`: a request the agent cannot serve; the handlers answer it with `code` (§7).
 """
 
@@ -36,6 +38,13 @@ class ModelError(Exception):
         self.retryable = retryable
         self.retry_after = retry_after
         self.status = status
+
+
+class StructuredOutputRefused(ModelError):
+    """The endpoint answered 400 to a request carrying an output schema, naming it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False, status=400)
 
 
 class AgentError(Exception):

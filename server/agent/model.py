@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 
 from protocol.base import Usage, WireApi
-from server.agent.errors import ModelError
+from server.agent.errors import ModelError, StructuredOutputRefused
 from server.agent.history import Entry, to_chat_messages, to_responses_input
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -82,6 +82,32 @@ class ToolSpec:
     parameters: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class OutputFormat:
+    """A JSON Schema the answer must match: the endpoint's structured output. `strict` asks
+    the endpoint to enforce it (OpenAI accepts strict only for a schema whose objects list
+    every property as required and forbid others: `server.output_schema.strict_compatible`)."""
+
+    name: str
+    schema: dict[str, Any]
+    strict: bool
+
+    def responses_text(self) -> dict[str, Any]:
+        """The Responses API's `text` parameter."""
+        return {"format": {"type": "json_schema", **self._named()}}
+
+    def chat_response_format(self) -> dict[str, Any]:
+        """Chat Completions' `response_format` parameter."""
+        return {"type": "json_schema", "json_schema": self._named()}
+
+    def _named(self) -> dict[str, Any]:
+        return {"name": self.name, "schema": self.schema, "strict": self.strict}
+
+
+STRUCTURED_OUTPUT_PARAMETERS = ("response_format", "text.format", "json_schema")
+"""Names an endpoint's 400 cites when it does not take structured output."""
+
+
 class ModelClient:
     """One endpoint (base URL, key, wire API). Safe to share between threads' turns."""
 
@@ -119,9 +145,17 @@ class ModelClient:
             return []
 
     async def stream(
-        self, *, model: str, instructions: str, entries: list[Entry], tools: list[ToolSpec]
+        self,
+        *,
+        model: str,
+        instructions: str,
+        entries: list[Entry],
+        tools: list[ToolSpec],
+        output_format: OutputFormat | None = None,
     ) -> AsyncIterator[ModelEvent]:
-        """One model call's events, ending with `Finished`. Raises ModelError.
+        """One model call's events, ending with `Finished`. Raises ModelError, and
+        StructuredOutputRefused when the endpoint answers 400 naming `output_format`'s
+        parameter (the caller then asks in the prompt instead).
 
         The event stream is read raw, and the body is built here, not by openai's typed path
         (see the module docstring): that cost more than everything else in a turn
@@ -135,9 +169,13 @@ class ModelClient:
                 _chat_body(instructions, entries, tools),
                 _chat_events,
             )
+            if output_format is not None:
+                body["response_format"] = output_format.chat_response_format()
         else:
             path = "/responses"
             body, parse = _responses_body(instructions, entries, tools), _responses_events
+            if output_format is not None:
+                body["text"] = output_format.responses_text()
         request = self._http.stream(
             "POST",
             self._base_url + path,
@@ -148,6 +186,11 @@ class ModelClient:
             async with request as response:
                 if response.status_code >= 400:
                     await response.aread()
+                    if output_format is not None and _refuses_structured_output(response):
+                        raise StructuredOutputRefused(
+                            "The model endpoint does not take structured output "
+                            f"({_error_detail(response.status_code, response.text)})."
+                        )
                     raise _status_error(response)
                 async for event in parse(_sse_data(response.aiter_lines())):
                     yield event
@@ -278,6 +321,15 @@ async def _chat_events(events: AsyncIterator[Any]) -> AsyncIterator[ModelEvent]:
         call_id, name, *parts = calls[index]
         yield ToolCallReady(call_id or f"call_{index}", name, "".join(parts))
     yield Finished(usage)
+
+
+def _refuses_structured_output(response: Any) -> bool:
+    """A 400 (or 422, as some local servers answer) whose body names the structured output
+    parameter: the endpoint or the model does not support it."""
+    if response.status_code not in (400, 422):
+        return False
+    text = response.text.lower()
+    return any(name in text for name in STRUCTURED_OUTPUT_PARAMETERS)
 
 
 def _status_error(response: Any) -> ModelError:

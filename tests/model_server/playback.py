@@ -79,10 +79,30 @@ async def play_fault(conn: Connection, record: RecordedRequest, fault: Fault) ->
     if fault.retry_after is not None:
         headers["retry-after"] = f"{fault.retry_after:g}"
     message = fault.message or f"Scripted fault: HTTP {fault.http_status} from the model server."
+    body = error_body(message, fault.http_status)
+    if fault.kind == "unsupported_output_format":
+        body = unsupported_parameter_body(
+            "response_format" if record.api == "chat" else "text.format"
+        )
     # Recorded before sending so a test that saw the answer also sees the outcome.
     record.finish("status")
-    await send_json(conn.writer, fault.http_status, error_body(message, fault.http_status), headers)
+    await send_json(conn.writer, fault.http_status, body, headers)
     return True
+
+
+def unsupported_parameter_body(param: str) -> dict[str, object]:
+    """OpenAI's answer to a parameter the model does not support."""
+    message = (
+        f"Unsupported parameter: '{param}' of type 'json_schema' is not supported with this model."
+    )
+    return {
+        "error": {
+            "message": message,
+            "type": "invalid_request_error",
+            "param": param,
+            "code": "unsupported_parameter",
+        }
+    }
 
 
 def error_body(message: str, status: int) -> dict[str, object]:

@@ -74,6 +74,22 @@ class RecordedRequest:
         return names
 
     @property
+    def output_format(self) -> dict[str, Any] | None:
+        """The structured output asked for, `{name, schema, strict}`, from either API's
+        parameter (Responses `text.format`, Chat Completions `response_format`), or None."""
+        if self.api == "chat":
+            asked = self.body.get("response_format")
+            if isinstance(asked, Mapping) and asked.get("type") == "json_schema":
+                named = asked.get("json_schema")
+                return dict(named) if isinstance(named, Mapping) else None
+            return None
+        text = self.body.get("text")
+        asked = text.get("format") if isinstance(text, Mapping) else None
+        if isinstance(asked, Mapping) and asked.get("type") == "json_schema":
+            return {k: v for k, v in asked.items() if k != "type"}
+        return None
+
+    @property
     def instructions(self) -> str:
         """The system and developer text, joined by blank lines."""
         parts: list[str] = []

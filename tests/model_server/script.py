@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
 _T = TypeVar("_T")
 ReasoningFormat = Literal["summary", "text"]
-FaultKind = Literal["status", "drop", "disconnect", "malformed", "stream_error"]
+FaultKind = Literal[
+    "status", "drop", "disconnect", "malformed", "stream_error", "unsupported_output_format"
+]
 
 
 class ScriptError(ValueError):
@@ -164,6 +166,13 @@ class Fault:
         return cls("status", code, retry_after, message, headers_delay=headers_delay)
 
     @classmethod
+    def unsupported_output_format(cls) -> Fault:
+        """Answer 400 naming the request's structured output parameter (`response_format` on
+        Chat Completions, `text.format` on the Responses API) as unsupported, as endpoints and
+        models without structured output do."""
+        return cls("unsupported_output_format", 400)
+
+    @classmethod
     def drop(cls, *, headers_delay: float = 0.0) -> Fault:
         """Close the connection without answering at all."""
         return cls("drop", headers_delay=headers_delay)
@@ -241,6 +250,7 @@ def turns_from_json(document: Any) -> list[Turn]:
         {"fault": "disconnect", "after_events": 5, "reply": {"text": "partial"}}
         {"fault": "malformed", "after_events": 3}
         {"fault": "stream_error", "after_events": 3, "message": "overloaded"}
+        {"fault": "unsupported_output_format"}
 
     `{"echo": true}` answers with `echo_reply`. Unknown keys are errors, never ignored.
     """
@@ -275,6 +285,7 @@ def _fault_from_json(spec: dict[str, Any], where: str) -> Fault:
         "disconnect": Fault.disconnect,
         "malformed": Fault.malformed,
         "stream_error": Fault.stream_error,
+        "unsupported_output_format": Fault.unsupported_output_format,
     }
     if kind not in constructors:
         raise ScriptError(f"{where}: unknown fault {kind!r}; one of {sorted(constructors)}")

@@ -1,0 +1,128 @@
+"""Structured output end to end: `run(output_schema=...)` through the real server to the scripted
+model, on both wire APIs. The schema must reach the wire as the API's own parameter; an endpoint
+that refuses it gets the schema in the instructions; a final message that is not JSON of the
+schema goes back to the model once with the problem."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.model_server import Fault, ModelServer, Reply, ToolCall, WireApi
+from tether_sdk import Tether
+
+VERDICT = {
+    "type": "object",
+    "properties": {
+        "verdict": {"type": "string", "enum": ["pass", "fail"]},
+        "reasons": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["verdict", "reasons"],
+    "additionalProperties": False,
+}
+ANSWER = {"verdict": "fail", "reasons": ["add() subtracts"]}
+
+
+def env_for(model_server: ModelServer, home: Path, wire_api: WireApi) -> dict[str, str]:
+    return {**model_server.env(wire_api), "TETHER_HOME": str(home)}
+
+
+@pytest.mark.parametrize("wire_api", ["responses", "chat"])
+async def test_the_schema_reaches_the_wire_on_every_call_of_the_turn(
+    model_server: ModelServer, workspace: Path, tmp_path: Path, wire_api: WireApi
+) -> None:
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("read_file", {"path": "src/calc.py"})]),
+        Reply(text=json.dumps(ANSWER)),
+    )
+    async with Tether(workspace, env=env_for(model_server, tmp_path / "home", wire_api)) as t:
+        thread = await t.start_thread()
+        result = await thread.run("judge calc.py", output_schema=VERDICT)
+    assert result.status == "completed"
+    assert result.structured_output == ANSWER and result.schema_problem is None
+    first, second = model_server.requests
+    for request in (first, second):
+        assert request.output_format == {"name": "tether_output", "schema": VERDICT, "strict": True}
+    raw = first.body["response_format"] if wire_api == "chat" else first.body["text"]["format"]
+    assert raw["type"] == "json_schema"
+    assert "JSON Schema" not in first.instructions  # the endpoint enforces it: no prompt copy
+
+
+async def test_a_schema_strict_mode_cannot_take_is_sent_not_strict(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    loose: dict[str, Any] = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    model_server.enqueue(Reply(text='{"n": 3}'))
+    async with Tether(workspace, env=env_for(model_server, tmp_path / "h", "responses")) as t:
+        result = await (await t.start_thread()).run("count", output_schema=loose)
+    assert result.structured_output == {"n": 3}
+    assert model_server.requests[0].output_format == {
+        "name": "tether_output",
+        "schema": loose,
+        "strict": False,
+    }
+
+
+@pytest.mark.parametrize("wire_api", ["responses", "chat"])
+async def test_an_endpoint_without_structured_output_gets_the_schema_in_the_prompt(
+    model_server: ModelServer, workspace: Path, tmp_path: Path, wire_api: WireApi
+) -> None:
+    model_server.enqueue(
+        Fault.unsupported_output_format(),
+        Reply(tool_calls=[ToolCall("read_file", {"path": "src/calc.py"})]),
+        Reply(text="```json\n" + json.dumps(ANSWER) + "\n```"),
+    )
+    async with Tether(workspace, env=env_for(model_server, tmp_path / "home", wire_api)) as t:
+        result = await (await t.start_thread()).run("judge", output_schema=VERDICT)
+    assert result.status == "completed", result.error
+    assert result.structured_output == ANSWER
+    refused, *rest = model_server.requests
+    assert refused.outcome == "status" and refused.output_format is not None
+    assert len(rest) == 2  # the refusal was not retried as is, and the rest of the turn
+    for request in rest:  # asks in the prompt
+        assert request.output_format is None
+        assert json.dumps(VERDICT) in request.instructions
+
+
+@pytest.mark.parametrize("wire_api", ["responses", "chat"])
+async def test_a_final_message_not_of_the_schema_goes_back_once_with_the_problem(
+    model_server: ModelServer, workspace: Path, tmp_path: Path, wire_api: WireApi
+) -> None:
+    model_server.enqueue(
+        Reply(text="The verdict: fail, add() subtracts."),
+        Reply(text=json.dumps({"verdict": "maybe", "reasons": []})),
+    )
+    async with Tether(workspace, env=env_for(model_server, tmp_path / "home", wire_api)) as t:
+        result = await (await t.start_thread()).run("judge", output_schema=VERDICT)
+    assert result.status == "completed"
+    assert len(model_server.requests) == 2  # one correction, not a loop
+    correction = model_server.requests[1].user_texts()[-1]
+    assert "the answer is not a JSON value" in correction
+    assert result.structured_output is None
+    assert result.schema_problem == (
+        "the answer does not match the schema: $.verdict is not one of ['pass', 'fail']"
+    )
+
+
+async def test_the_corrected_answer_is_the_result(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply(text='{"verdict": "fail"}'), Reply(text=json.dumps(ANSWER)))
+    async with Tether(workspace, env=env_for(model_server, tmp_path / "h", "chat")) as t:
+        result = await (await t.start_thread()).run("judge", output_schema=VERDICT)
+    assert result.structured_output == ANSWER and result.final_response == json.dumps(ANSWER)
+    assert "$.reasons is missing" in model_server.requests[1].user_texts()[-1]
+
+
+async def test_a_turn_without_a_schema_sends_no_output_format(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    model_server.enqueue(Reply(text="not JSON, and fine"))
+    async with Tether(workspace, env=env_for(model_server, tmp_path / "h", "responses")) as t:
+        result = await (await t.start_thread()).run("hi")
+    assert result.final_response == "not JSON, and fine" and result.structured_output is None
+    (request,) = model_server.requests
+    assert request.output_format is None and "text" not in request.body
