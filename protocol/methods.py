@@ -22,6 +22,7 @@ from protocol.events import (
     ItemUpdatedNotification,
     ReasoningDeltaNotification,
 )
+from protocol.hooks import HookCompletedNotification, HookStartedNotification, HookTrustParams
 from protocol.model import ModelListResult
 from protocol.review import TurnFilesParams, TurnFilesResult
 from protocol.thread import (
@@ -90,6 +91,8 @@ NOTIFICATIONS: dict[str, type[Notification]] = {
         AgentMessageDeltaNotification,
         ReasoningDeltaNotification,
         CommandOutputDeltaNotification,
+        HookStartedNotification,
+        HookCompletedNotification,
     )
 }
 """Server -> client notifications (PROTOCOL.md §4), each type naming its method."""
@@ -98,6 +101,7 @@ _SERVER_REQUEST_TYPES: tuple[type[ServerRequest[Any]], ...] = (
     CommandApprovalParams,
     FileChangeApprovalParams,
     FileReadApprovalParams,
+    HookTrustParams,
 )
 SERVER_REQUESTS: dict[str, Request] = {
     t.METHOD: Request(t, t.RESULT) for t in _SERVER_REQUEST_TYPES

@@ -33,6 +33,10 @@ FileChangeApprovalParams?: FileChangeApprovalParams
 FileChangeApprovalResult?: FileChangeApprovalResult
 FileReadApprovalParams?: FileReadApprovalParams
 FileReadApprovalResult?: FileReadApprovalResult
+HookCompletedNotification?: HookCompletedNotification
+HookStartedNotification?: HookStartedNotification
+HookTrustParams?: HookTrustParams
+HookTrustResult?: HookTrustResult
 InitializationOptions?: InitializationOptions
 ItemCompletedNotification?: ItemCompletedNotification
 ItemDiscardedNotification?: ItemDiscardedNotification
@@ -401,6 +405,86 @@ turnId: string
  */
 export interface FileReadApprovalResult {
 decision: ("accept" | "acceptForSession" | "cancel" | "decline")
+}
+/**
+ * `hook/completed`: the hooks of a run ended; `blocked` when one of them blocked.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "HookCompletedNotification".
+ */
+export interface HookCompletedNotification {
+run: HookRun
+threadId: string
+turnId?: (null | string)
+}
+/**
+ * The hooks that matched one event, run together.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "HookRun".
+ */
+export interface HookRun {
+durationMs?: (number | null)
+entries: HookRunEntry[]
+eventName: string
+id: string
+itemId?: (null | string)
+status: ("blocked" | "completed" | "failed" | "running")
+toolName?: (null | string)
+}
+/**
+ * One command of the run.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "HookRunEntry".
+ */
+export interface HookRunEntry {
+command: string
+exitCode?: (number | null)
+message?: (null | string)
+source: string
+status: ("blocked" | "completed" | "failed" | "running")
+}
+/**
+ * `hook/started`: hooks matched an event and run now.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "HookStartedNotification".
+ */
+export interface HookStartedNotification {
+run: HookRun
+threadId: string
+turnId?: (null | string)
+}
+/**
+ * `approval/hookTrust`: a project's hook file defines commands that would run outside the
+ * sandbox; may they? Asked once per definition (keyed by its SHA-256).
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "HookTrustParams".
+ */
+export interface HookTrustParams {
+commands: HookTrustCommand[]
+digest: string
+source: string
+threadId: string
+turnId: string
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "HookTrustCommand".
+ */
+export interface HookTrustCommand {
+command: string
+eventName: string
+matcher: string
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "HookTrustResult".
+ */
+export interface HookTrustResult {
+decision: ("accept" | "cancel" | "decline")
 }
 /**
  * `initializationOptions`; every field optional. Later changes come by
@@ -826,8 +910,11 @@ export interface ServerRequests {
   "approval/commandExecution": { params: CommandApprovalParams; result: CommandApprovalResult };
   "approval/fileChange": { params: FileChangeApprovalParams; result: FileChangeApprovalResult };
   "approval/fileRead": { params: FileReadApprovalParams; result: FileReadApprovalResult };
+  "approval/hookTrust": { params: HookTrustParams; result: HookTrustResult };
 }
 export interface Notifications {
+  "hook/completed": HookCompletedNotification;
+  "hook/started": HookStartedNotification;
   "item/agentMessage/delta": AgentMessageDeltaNotification;
   "item/commandExecution/outputDelta": CommandOutputDeltaNotification;
   "item/completed": ItemCompletedNotification;
