@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { ChatSession } from '../chat/session';
 import type { CommandApprovals } from '../approvals/commandApproval';
 import type { FileReadApprovals } from '../approvals/fileReadApproval';
+import { askHookTrust } from '../approvals/hookTrust';
 import type { FileProposals } from '../diff/proposals';
 import * as api from '../vscodeapi';
 import { BackendConnection } from './connection';
@@ -85,6 +86,7 @@ export class Backend implements vscode.Disposable {
         'approval/commandExecution': (params, token) => this.commands.request(params, token),
         'approval/fileChange': (params, token) => this.proposals.request(params, token),
         'approval/fileRead': (params, token) => this.reads.request(params, token),
+        'approval/hookTrust': (params) => askHookTrust(params),
       });
       this.log.info(`starting ${python} -m server --stdio`);
       await connection.start();

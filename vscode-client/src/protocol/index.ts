@@ -35,5 +35,7 @@ const notificationMethodSet: Record<NotificationMethod, true> = {
   'item/agentMessage/delta': true,
   'item/reasoning/delta': true,
   'item/commandExecution/outputDelta': true,
+  'hook/started': true,
+  'hook/completed': true,
 };
 export const NOTIFICATION_METHODS = Object.keys(notificationMethodSet) as NotificationMethod[];

@@ -162,6 +162,10 @@ function reduceNotification(state: ChatState, n: ServerNotification): ChatState 
         item.type === 'commandExecution' ? { ...item, output: item.output + chunk } : item,
       );
     }
+    case 'hook/started':
+    case 'hook/completed':
+      // A blocked tool's item carries the hook's reason itself; the runs are for logs and SDKs.
+      return state;
   }
 }
 
