@@ -11,7 +11,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from protocol.base import ErrorInfo, Usage
 from protocol.item import (
@@ -28,7 +28,7 @@ from server.agent import compaction
 from server.agent.client import Notifier
 from server.agent.context import render_user_input
 from server.agent.conversation import Conversation
-from server.agent.errors import ModelError, ToolFailed, TurnCancelled
+from server.agent.errors import ModelError, StructuredOutputRefused, ToolFailed, TurnCancelled
 from server.agent.files import EditorFiles
 from server.agent.gate import Gate
 from server.agent.history import AssistantEntry, ToolCallEntry, ToolResultEntry, UserEntry
@@ -36,6 +36,7 @@ from server.agent.ids import new_id, now_ms
 from server.agent.model import Finished, ModelClient, ReasoningDelta, TextDelta, ToolCallReady
 from server.agent.prompt import build_instructions
 from server.agent.stream import TurnStream
+from server.agent.structured import StructuredTurn
 from server.agent.tools.base import Tool, ToolContext, cap_for_model, parse_arguments
 from server.agent.turn_files import TurnFiles
 from server.agent.watcher import WorkspaceWatcher
@@ -82,6 +83,7 @@ class TurnRunner:
         on_finish: Callable[[TurnRunner], None],
         *,
         compact_only: bool = False,
+        output_schema: dict[str, Any] | None = None,
     ) -> None:
         self.services = services
         self.conversation = thread.conversation
@@ -109,6 +111,8 @@ class TurnRunner:
         self._steering: list[list[UserInput]] = []
         self._usage = Usage(0, 0, 0, 0)
         self._compact_requested = compact_only
+        self.structured = StructuredTurn(output_schema) if output_schema is not None else None
+        self._answer = ""
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -137,6 +141,9 @@ class TurnRunner:
                 self._steering.clear()
                 calls = await self._call_model()
                 if not calls and not self._steering:  # a steer during the answer: go on
+                    if self.structured and (fix := self.structured.correction(self._answer)):
+                        self.conversation.add_entry(UserEntry(fix))  # once: see `structured`
+                        continue
                     break
                 for call in calls:
                     await self._run_tool(call)
@@ -168,7 +175,13 @@ class TurnRunner:
         instructions = self._instructions()
         if self._compaction_due(instructions):
             await self._with_retries(self._compact)
-        return await self._with_retries(lambda: self._stream_model(instructions))
+        try:
+            return await self._with_retries(lambda: self._stream_model(instructions))
+        except StructuredOutputRefused:
+            assert self.structured is not None  # only a call with a schema is refused so
+            self.structured.endpoint_refused()
+            instructions = self._instructions()
+            return await self._with_retries(lambda: self._stream_model(instructions))
 
     async def _with_retries(self, call: Callable[[], Awaitable[T]]) -> T:
         """A model call, retried with capped backoff while failures are transient."""
@@ -233,6 +246,7 @@ class TurnRunner:
             instructions=instructions,
             entries=self.conversation.entries_for_model(),
             tools=[t.spec for t in self.services.tools.values()],
+            output_format=self.structured.output_format() if self.structured else None,
         )
         try:
             async for event in events:
@@ -252,7 +266,7 @@ class TurnRunner:
         except BaseException:
             open_text.close()  # an interrupt keeps what the user saw
             raise
-        text = open_text.close()
+        text = self._answer = open_text.close()
         if text:
             self.conversation.add_entry(AssistantEntry(text))
         for call in calls:
@@ -260,13 +274,15 @@ class TurnRunner:
         return calls
 
     def _instructions(self) -> str:
-        return build_instructions(
+        instructions = build_instructions(
             cwd=self.conversation.cwd,
             roots=self.conversation.roots,
             mode=self.gate.mode,
             launcher=self.gate.launcher,
             home=self.services.settings.home,
         )
+        extra = self.structured.instructions() if self.structured else None
+        return f"{instructions}\n\n{extra}" if extra else instructions
 
     async def _run_tool(self, call: ToolCallReady) -> None:
         tool = self.services.tools.get(call.name)
