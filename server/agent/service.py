@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from protocol.approval import HunkSelection
 from protocol.base import LauncherKind, Mode
@@ -172,8 +172,10 @@ class Agent:
         user_input: list[UserInput],
         model: str | None,
         gate: type[Gate] = Gate,
+        output_schema: dict[str, Any] | None = None,
     ) -> Turn:
-        """`gate`: the rules the turn's tools pass (`server.agent.inline` proposes only)."""
+        """`gate`: the rules the turn's tools pass (`server.agent.inline` proposes only);
+        `output_schema`: what the final message must be JSON of (`server.agent.structured`)."""
         parts = self._thread(thread_id)
         self._refuse_if_running(thread_id)
         if not user_input:
@@ -183,7 +185,14 @@ class Agent:
         chosen = self._model_for(parts.conversation, model)
         parts.conversation.name_after(user_input)
         turn_parts = ThreadParts(parts.conversation, parts.gate.variant(gate), parts.watcher)
-        runner = TurnRunner(self._services(), turn_parts, chosen, user_input, self.turn_finished)
+        runner = TurnRunner(
+            self._services(),
+            turn_parts,
+            chosen,
+            user_input,
+            self.turn_finished,
+            output_schema=output_schema,
+        )
         return self._start(runner).turn
 
     def start_runner(
