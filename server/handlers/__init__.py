@@ -70,7 +70,9 @@ async def thread_compact(agent: Agent, p: ThreadIdParams) -> Empty:
 
 async def turn_start(agent: Agent, p: TurnStartParams) -> TurnResult:
     return TurnResult(
-        agent.start_turn(p.thread_id, p.input, p.model, gate_for_turn(p.propose_edits))
+        agent.start_turn(
+            p.thread_id, p.input, p.model, gate_for_turn(p.propose_edits), p.output_schema
+        )
     )
 
 
