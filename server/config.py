@@ -50,6 +50,10 @@ class Settings:
     """Bytes the workspace's disk may fill up by during one command before it is killed."""
     tmp_cap: int = 4 * 1024**3
     """Bytes a command's private /tmp may hold before it is killed."""
+    hooks: dict[str, Any] | None = None
+    """config.toml's `[hooks]` table: Claude Code's `{Event: [groups]}` (`server.hooks.config`)."""
+    hooks_import_claude: bool = False
+    """Also run the hooks of Claude Code's settings files (~/.claude, <root>/.claude)."""
     warnings: tuple[str, ...] = ()
 
     @property
@@ -96,6 +100,8 @@ class FileSettings(msgspec.Struct, omit_defaults=True):
     sandbox_launcher: LauncherSetting | None = None
     workspace_growth_cap: PositiveBytes | None = None
     tmp_cap: PositiveBytes | None = None
+    hooks: dict[str, Any] | None = None
+    hooks_import_claude: bool | None = None
 
 
 class EnvironmentSettings(
