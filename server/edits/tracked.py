@@ -45,6 +45,7 @@ from server.edits.snapshot import (
     Manifest,
     ManifestEntry,
     SnapshotLimits,
+    SnapshotReport,
     diff_manifests,
     store_content,
     take_snapshot,
@@ -108,6 +109,10 @@ class RootTracker:
         self._idle.set()
         self._hydrator: threading.Thread | None = None
         self.hydrated = threading.Event()
+        self.counts: dict[str, int] = dict.fromkeys(
+            ("special", "bad_names", "unreadable", "large"), 0
+        )
+        """What the last command's record skipped (see `SnapshotReport`)."""
         self._to_read: list[str] = []
         self._next = 0
         self._budget = limits.read_budget_bytes
@@ -185,6 +190,9 @@ class RootTracker:
         new_dirs: set[str] = set()
         gone: set[str] = set()
         for rel in sorted(changes.paths):
+            if not _utf8(rel):
+                self.counts["bad_names"] += 1  # nothing on the wire could name it
+                continue
             if self._not_tracked(rel):
                 continue
             before = table.get(rel)
@@ -248,10 +256,11 @@ class RootTracker:
             if stat.S_ISLNK(info.st_mode):
                 return _entry(info, link=os.readlink(name, dir_fd=fd)), False
             if not stat.S_ISREG(info.st_mode):
+                self.counts["special"] += 1  # never opened
                 return None, False
-            digest = None
-            if info.st_size <= self.max_blob_bytes:
-                digest, _problem = store_content(self.blobs, fd, name, self.max_blob_bytes)
+            digest, problem = store_content(self.blobs, fd, name, self.max_blob_bytes)
+            if problem is not None:
+                self.counts[problem] += 1
             return _entry(info, digest), False
         except OSError:
             return None, False
@@ -280,16 +289,26 @@ class RootTracker:
         """After the command: what it changed (see the module docstring)."""
         try:
             with self.lock:
+                self.counts = dict.fromkeys(self.counts, 0)
                 changes, new_dirs, why = self._absorb()
                 self.blobs.flush()
-                note = self._note(why, _unread(changes))
+                unread = _unread(changes, self.max_blob_bytes)
+                note = self._note(why, unread)
                 return CommandChanges(mark.root, changes, new_dirs, note)
         finally:
             self._idle.set()
 
     def _note(self, why: str | None, unread: int) -> str | None:
+        """What this command's record may miss: what the first walk skipped, what the command
+        left that is skipped (FIFOs, names that are not UTF-8, large files), what had not
+        been read, and why the root was walked."""
         manifest = self.manifest
-        described = manifest.report.describe() if manifest is not None else None
+        base = manifest.report if manifest is not None else SnapshotReport()
+        report = SnapshotReport(
+            **{name: getattr(base, name) + count for name, count in self.counts.items()},
+            stopped=base.stopped,
+        )
+        described = report.describe()
         if unread:
             told = (
                 f"{unread} of the files this command changed or deleted had not been read yet "
@@ -411,14 +430,28 @@ class _Parents:
         self.rel, self.fd = None, None
 
 
+def _utf8(rel: str) -> bool:
+    if rel.isascii():
+        return True
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _needs_read(manifest: Manifest, rel: str) -> bool:
     entry = manifest.entries[rel]
     return entry.digest is None and entry.link is None
 
 
-def _unread(changes: list[Change]) -> int:
-    """Changed files whose content before is unknown (not a symlink, not absent)."""
-    return sum(1 for _rel, b, _a in changes if b is not None and b.link is None and not b.digest)
+def _unread(changes: list[Change], cap: int) -> int:
+    """Changed files whose content before is unknown though it could have been kept."""
+    return sum(
+        1
+        for _rel, b, _a in changes
+        if b is not None and b.link is None and not b.digest and b.size <= cap
+    )
 
 
 def _has_ancestor(rel: str, dirs: set[str]) -> bool:

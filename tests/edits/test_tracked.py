@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,9 +38,9 @@ def summary(changes: CommandChanges) -> dict[str, str]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> CheckpointStore:
+def store(tmp_path: Path) -> Iterator[CheckpointStore]:
     made = CheckpointStore(tmp_path / "state")
-    yield made  # type: ignore[misc]
+    yield made
     made.close()
 
 
