@@ -11,8 +11,9 @@ Tether's own tools (reads, listings, searches) have no Codex item; they are `mcp
 of the server `tether`. Approvals cannot be asked on a JSONL stream: they are declined
 unless `--yes`.
 
-`--output-schema FILE` asks for a final message that is JSON matching the schema and fails the
-turn when it is not (`server.output_schema`).
+`--output-schema FILE` starts the turn with the schema (`turn/start {outputSchema}`: the
+endpoint's structured output, see `server.agent.structured`) and fails the turn when its final
+message is still not JSON of it (`server.output_schema`).
 """
 
 from __future__ import annotations
@@ -47,11 +48,10 @@ from protocol.item import (
     Item,
     PlanItem,
     ReasoningItem,
-    TextInput,
     ToolCallItem,
 )
 from protocol.turn import Turn, TurnCompletedNotification, TurnStartedNotification
-from server.output_schema import final_message_problem, json_text, schema_prompt
+from server.output_schema import final_message_problem, json_text
 from tether_sdk import Tether, TetherError
 from tether_sdk.thread import ServerGone
 
@@ -259,7 +259,6 @@ async def exec_jsonl(ns: argparse.Namespace, prompt: str, out: TextIO, err: Text
     mode: Mode | None = ns.mode  # --sandbox is folded in by server.exec_args
     answers = _Answers(ns.yes)
     events = CodexEvents(schema)
-    inputs = [TextInput(text=prompt)] + ([TextInput(text=schema_prompt(schema))] if schema else [])
     final: dict[str, Any] | None = None
     try:
         async with Tether(
@@ -275,7 +274,7 @@ async def exec_jsonl(ns: argparse.Namespace, prompt: str, out: TextIO, err: Text
         ) as tether:
             thread = await (tether.resume_thread(ns.resume) if ns.resume else tether.start_thread())
             emit(events.thread_started(thread.id))
-            async for note in thread.run_streamed(inputs):
+            async for note in thread.run_streamed(prompt, output_schema=schema):
                 for event in events.map(note):
                     emit(event)
                     if event["type"] in ("turn.completed", "turn.failed"):

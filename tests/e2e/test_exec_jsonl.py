@@ -160,14 +160,20 @@ def test_output_schema_makes_the_final_message_checked_json(
     schema_file = tmp_path / "schema.json"
     schema_file.write_text(json.dumps(schema))
     model_server.enqueue(
-        Reply(text='```json\n{"verdict": "pass"}\n```'), Reply(text='{"verdict": "maybe"}')
+        Reply(text='```json\n{"verdict": "pass"}\n```'),
+        Reply(text="maybe"),  # sent back once by the server with the problem
+        Reply(text='{"verdict": "maybe"}'),
     )
     args = ["--json", "--output-schema", str(schema_file), "judge"]
     good = tether_exec(args, model_server.env(), workspace, tmp_path / "home")
     assert good.returncode == 0, good.stderr
     message = events(good.stdout)[-2]["item"]
     assert json.loads(message["text"]) == {"verdict": "pass"}
-    assert json.dumps(schema) in model_server.requests[0].user_texts()[-1]
+    assert model_server.requests[0].output_format == {
+        "name": "tether_output",
+        "schema": schema,
+        "strict": True,
+    }
     bad = tether_exec(args, model_server.env(), workspace, tmp_path / "home")
     assert bad.returncode == 1
     assert events(bad.stdout)[-1] == {
