@@ -10,7 +10,7 @@ const repo = resolve(client, '..');
 const target = join(client, 'backend');
 rmSync(target, { recursive: true, force: true });
 mkdirSync(target);
-for (const name of ['pyproject.toml', 'requirements.lock.txt', 'protocol', 'server', 'sandbox']) {
+for (const name of ['pyproject.toml', 'requirements.lock.txt', 'protocol', 'server', 'sandbox', 'tether_sdk']) {
   cpSync(join(repo, name), join(target, name), { recursive: true, filter: (src) => !/__pycache__|\.pyc$/.test(src) });
 }
 // pyproject.toml names a readme; setuptools refuses to build without it.
