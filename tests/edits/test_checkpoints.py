@@ -213,6 +213,7 @@ def test_prune_keeps_what_kept_checkpoints_and_latest_snapshots_need(
     edit(drop, workspace / "src" / "b.py", "dropped turn\n")
     atomic_write(workspace / "src" / "b.py", "b later\n")
     store.snapshot(workspace)
+    assert store.wait_read(workspace, 30)  # the snapshot's contents, read in the background
     removed = store.prune(["keep"])
     assert removed == 1  # b.py's original, only the dropped turn referred to it
     assert not store.exists("drop") and store.exists("keep")

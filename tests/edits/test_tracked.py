@@ -121,9 +121,9 @@ def test_a_file_changed_before_it_was_read_is_reported(tmp_path: Path) -> None:
     root = tree(tmp_path / "ws", files=5000)  # more than is read inline before a command
     store = CheckpointStore(tmp_path / "state")
     try:
-        store.snapshot(root)
         tracker = store._tracker(root)  # pyright: ignore[reportPrivateUsage]
-        with tracker.lock:  # hold the background reading off for this command
+        with tracker.lock:  # hold the background reading off until the command is recorded
+            store.snapshot(root)
             last = tracker._to_read[-1]  # pyright: ignore[reportPrivateUsage]
             mark = store.begin_command(root)
             (root / last).write_text("changed before it was read\n")
