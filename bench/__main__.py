@@ -26,6 +26,7 @@ from bench import (
     hazards_rss,
     launchers_row,
     sandbox_row,
+    scale_row,
     search_row,
     startup,
     turns,
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-imports", action="store_true", help="skip the -X importtime run")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
-    only = {int(x) for x in args.only.split(",") if x.strip()} or set(range(1, 10))
+    only = {int(x) for x in args.only.split(",") if x.strip()} or set(range(1, 11))
 
     started = time.perf_counter()
     header = [
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     run(7, "search", lambda: search_row.search(plan.searches))
     run(8, "launchers", lambda: launchers_row.launcher_overhead(plan.sandbox))
     run(9, "hazards RSS", hazards_rss.hazards_rss)
+    run(10, "scale", lambda: scale_row.scale(plan.searches))
 
     print()
     print_table(rows)
