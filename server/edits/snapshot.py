@@ -159,15 +159,25 @@ class EntryTable(MutableMapping[str, ManifestEntry]):
 
     def __init__(self, packed: dict[str, bytes] | None = None) -> None:
         self.packed: dict[str, bytes] = packed if packed is not None else {}
+        self.per_dir: dict[str, int] = {}
+        """Entries directly in each directory (relative, "" for the root)."""
+        for rel in self.packed:
+            parent = rel.rpartition("/")[0]
+            self.per_dir[parent] = self.per_dir.get(parent, 0) + 1
 
     def __getitem__(self, rel: str) -> ManifestEntry:
         return _unpack(self.packed[rel])
 
     def __setitem__(self, rel: str, entry: ManifestEntry) -> None:
+        if rel not in self.packed:
+            parent = rel.rpartition("/")[0]
+            self.per_dir[parent] = self.per_dir.get(parent, 0) + 1
         self.packed[rel] = _pack(entry)
 
     def __delitem__(self, rel: str) -> None:
         del self.packed[rel]
+        parent = rel.rpartition("/")[0]
+        self.per_dir[parent] -= 1
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.packed)

@@ -222,6 +222,10 @@ class RootTracker:
         manifest = self.manifest
         assert manifest is not None
         removed: list[Change] = []
+        below = [d for d in manifest.dirs if d in gone or _has_ancestor(d, gone)]
+        if not any(manifest.entries.per_dir.get(d, 0) for d in [*gone, *below]):
+            manifest.dirs -= set(below)
+            return removed  # emptied file by file (`rm -r`): nothing left to look for
         for rel in [r for r in manifest.entries if _has_ancestor(r, gone)]:
             removed.append((rel, manifest.entries[rel], None))
             del manifest.entries[rel]
