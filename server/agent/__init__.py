@@ -17,7 +17,9 @@ this list, and `tests/server/test_import_graph.py` fails on any circle):
    `sandbox.approval_policy`.
 6. `tools/`: `base.py` (what a tool gets: `ToolContext`), `registry.py`, then each tool;
    `changes.py` is an edit's way to disk, `undo.py` its way back.
-7. `errors.py`: every exception that changes the control flow (`ToolFailed` is an observation
+7. `hooks.py`: the user's hook commands (`server.hooks`, Claude Code's format) at the turn's
+   points: before and after each tool, on the prompt, at Stop, around compaction.
+8. `errors.py`: every exception that changes the control flow (`ToolFailed` is an observation
    for the model, not an error of the turn).
 
 The rest is self-contained: `model.py` (the endpoint, Responses and Chat SSE), `history.py` (the

@@ -85,6 +85,11 @@ class Conversation:
     def roots(self) -> list[Path]:
         return [Path(r) for r in self.thread.roots]
 
+    @property
+    def journal_path(self) -> Path:
+        """The thread's log (hooks get it as `transcript_path`; it is not Claude's format)."""
+        return self._journal.path
+
     def log_metadata(self) -> None:
         """Log the metadata as it is now (a new thread)."""
         self._journal.append(ThreadRecord(self.thread))

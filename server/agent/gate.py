@@ -8,6 +8,11 @@ One call per action. Each says what happens and, when the mode says so, asks the
   `Declined`; the gate opens the command item, since what it shows (sandbox, reason) is its verdict.
 - `clear_undo(path)`: None, or why an undo may not write `path`.
 
+`hook_permission` is a PreToolUse hook's `permissionDecision` for the tool call under way (the
+turn sets it around the call): `allow` skips an approval the mode would ask for, but never a
+refusal (forbid rules, secrets, escape tricks) nor an escalation out of the sandbox; `ask` asks
+even where the mode would not. `deny` never gets here: the turn does not run the tool.
+
 The decisions come from `sandbox.approval_policy` (pure functions, fullAccess's exceptions
 included: this module asks no question of the mode itself); this module resolves paths
 (escape tricks are refused by `sandbox.paths`), builds every approval request, and owns the
@@ -18,9 +23,9 @@ reads, edits). There is one Gate per thread; the `Agent` keeps it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from protocol.approval import (
     CommandApprovalParams,
@@ -59,6 +64,7 @@ from server.agent.stream import TurnStream
 T = TypeVar("T")
 G = TypeVar("G", bound="Gate")
 
+HOOK_ASKS = "a PreToolUse hook asks for your approval"
 COMMAND_MEMORY_CAP = 16 * 1024**3
 """A runaway command is killed at 16 GiB rather than taking the machine (and the editor) down."""
 
@@ -129,6 +135,7 @@ class Gate:
         self._home = home
         self._grants = SessionGrants()
         self._problems_shown: set[str] = set()
+        self.hook_permission: Literal["allow", "ask"] | None = None
 
     def variant(self, rules: type[G]) -> G:
         """This gate with a subclass's rules for one turn (`server.agent.inline`): same thread,
@@ -194,7 +201,9 @@ class Gate:
         )
         if decision.action == "refuse":
             raise ToolFailed(f"{requested} is {decision.reason}")
-        if decision.action == "auto" or self._read_granted(verdict.path):
+        if self.hook_permission == "allow" or self._read_granted(verdict.path):
+            return verdict.path
+        if decision.action == "auto" and self.hook_permission != "ask":
             return verdict.path
         answer = await self._ask(
             stream,
@@ -256,6 +265,10 @@ class Gate:
         """Apply at once, or ask about the item's changes (hunk by hunk) when the mode says so;
         an acceptForSession lets later edits in the workspace apply without asking."""
         reason = self.edit_approval_reason(paths)
+        if self.hook_permission == "allow":
+            reason = None
+        elif self.hook_permission == "ask":
+            reason = reason or HOOK_ASKS
         if reason is None:
             return EditsCleared(None)
         item.reason = reason
@@ -327,7 +340,9 @@ class Gate:
         """Open the command's item and decide: run (in which sandbox), refuse, or ask first.
         acceptForSession and acceptAlways answers are remembered."""
         cwd = self._command_cwd(workdir)
-        decision = self._decide_command(stream, command, escalate=escalate)
+        decision = self._with_hook_permission(
+            self._decide_command(stream, command, escalate=escalate), escalate
+        )
         item = CommandExecutionItem(
             id=new_id("item"),
             command=command,
@@ -381,6 +396,16 @@ class Gate:
             launcher=self.launcher,
             wants_escalation=escalate,
         )
+
+    def _with_hook_permission(self, decision: CommandDecision, escalate: bool) -> CommandDecision:
+        if decision.action == "refuse" or self.hook_permission is None:
+            return decision
+        if self.hook_permission == "ask" and decision.action == "auto":
+            return replace(decision, action="prompt", reason=HOOK_ASKS)
+        escalation = escalation_of(escalate, decision.sandbox, self.mode)
+        if self.hook_permission == "allow" and decision.action == "prompt" and escalation is None:
+            return replace(decision, action="auto")
+        return decision
 
     def _launcher_for(self, sandbox: SandboxKind) -> LauncherKind:
         return "none" if sandbox == "none" else self.launcher

@@ -27,6 +27,7 @@ from server.agent.conversation import Conversation
 from server.agent.errors import AgentError
 from server.agent.files import EditorFiles
 from server.agent.gate import Gate
+from server.agent.hooks import ThreadHooks
 from server.agent.model import ModelClient
 from server.agent.threads import ThreadManager
 from server.agent.tools.registry import default_tools
@@ -89,6 +90,7 @@ class Agent:
             conversation,
             Gate(conversation, self.launcher, self.settings.home),
             self._watch(conversation),
+            ThreadHooks(conversation, self.notifier),
         )
         self._parts[thread_id] = parts
         return parts
@@ -184,7 +186,9 @@ class Agent:
             )
         chosen = self._model_for(parts.conversation, model)
         parts.conversation.name_after(user_input)
-        turn_parts = ThreadParts(parts.conversation, parts.gate.variant(gate), parts.watcher)
+        turn_parts = ThreadParts(
+            parts.conversation, parts.gate.variant(gate), parts.watcher, parts.hooks
+        )
         runner = TurnRunner(
             self._services(),
             turn_parts,
@@ -332,6 +336,8 @@ class Agent:
             await asyncio.wait(tasks, timeout=2.0)
         for parts in self._parts.values():
             await parts.watcher.stop()
+            if parts.hooks.session_started:
+                await parts.hooks.run(self.settings, "SessionEnd", {"reason": "other"})
 
 
 __all__ = ["Agent", "AgentError"]

@@ -8,6 +8,7 @@ start, change and complete, and their deltas as they stream.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal, TypeVar
 
 from protocol.base import Notification, ServerRequest, Usage
@@ -43,6 +44,8 @@ class TurnStream:
         self.turn = turn
         self._thread_id = conversation.id
         self._seq = 0
+        self.on_request: Callable[[ServerRequest[object]], None] | None = None
+        """Told of each approval before it is asked (the turn's Notification hooks)."""
 
     def _send(self, note: Notification) -> None:
         if hasattr(note, "seq"):
@@ -51,6 +54,8 @@ class TurnStream:
         self._notifier.notify(note)
 
     async def request(self, params: ServerRequest[T]) -> T:
+        if self.on_request is not None:
+            self.on_request(params)  # type: ignore[arg-type]
         return await self._notifier.request(params)
 
     def turn_started(self) -> None:

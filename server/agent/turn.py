@@ -6,6 +6,7 @@ and only three things end a turn early: an interrupt, a "stop" at an approval, a
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -32,6 +33,7 @@ from server.agent.errors import ModelError, StructuredOutputRefused, ToolFailed,
 from server.agent.files import EditorFiles
 from server.agent.gate import Gate
 from server.agent.history import AssistantEntry, ToolCallEntry, ToolResultEntry, UserEntry
+from server.agent.hooks import HooksStopped, ThreadHooks, TurnHooks
 from server.agent.ids import new_id, now_ms
 from server.agent.model import Finished, ModelClient, ReasoningDelta, TextDelta, ToolCallReady
 from server.agent.prompt import build_instructions
@@ -69,6 +71,7 @@ class ThreadParts:
     conversation: Conversation
     gate: Gate
     watcher: WorkspaceWatcher
+    hooks: ThreadHooks
 
 
 class TurnRunner:
@@ -106,6 +109,8 @@ class TurnRunner:
             self.conversation.roots,
             self.gate.file_policy(),
         )
+        self.hooks = TurnHooks(thread.hooks, services.settings, self.stream, self.turn_files)
+        self.stream.on_request = self._notify_hooks
         self._on_finish = on_finish
         self._input = user_input
         self._steering: list[list[UserInput]] = []
@@ -134,7 +139,9 @@ class TurnRunner:
                 await self._with_retries(self._compact)
                 self.turn.status = "completed"
                 return
-            self._add_user_message(self._input, self._outside_changes())
+            if not await self._submit_prompt():
+                self.turn.status = "completed"
+                return
             while True:
                 for steer in self._steering:
                     self._add_user_message(steer)
@@ -144,12 +151,18 @@ class TurnRunner:
                     if self.structured and (fix := self.structured.correction(self._answer)):
                         self.conversation.add_entry(UserEntry(fix))  # once: see `structured`
                         continue
+                    if (reason := await self.hooks.stop()) is not None:
+                        self.conversation.add_entry(UserEntry(reason))  # a Stop hook: go on
+                        continue
                     break
                 for call in calls:
                     await self._run_tool(call)
             self.turn.status = "completed"
         except (asyncio.CancelledError, TurnCancelled):
             self.turn.status = "interrupted"
+        except HooksStopped as exc:
+            self.stream.add(ErrorItem(id=new_id("item"), message=f"A hook stopped the turn: {exc}"))
+            self.turn.status = "completed"
         except ModelError as exc:
             self._fail(str(exc), "modelError")
         except Exception as exc:  # a bug must not leave the thread stuck "running"
@@ -163,6 +176,26 @@ class TurnRunner:
 
     def _outside_changes(self) -> str | None:
         return self.watcher.take_summary(self.conversation.cwd)
+
+    async def _submit_prompt(self) -> bool:
+        """The user's message, after SessionStart and UserPromptSubmit hooks (their context goes
+        with it); False when a hook blocked it (the model never sees it)."""
+        started = await self.hooks.session_start()
+        prompt = render_user_input(self._input, self.files.read_for_model)
+        blocked, context = await self.hooks.prompt_submit(prompt)
+        if blocked is not None:
+            self.stream.add(UserMessageItem(id=new_id("item"), content=self._input))
+            self.stream.add(
+                ErrorItem(id=new_id("item"), message=f"A hook blocked this prompt: {blocked}")
+            )
+            return False
+        notes = [n for n in (self._outside_changes(), started, context) if n]
+        self._add_user_message(self._input, "\n\n".join(notes) or None)
+        return True
+
+    def _notify_hooks(self, params: object) -> None:
+        what = getattr(params, "command", None) or getattr(params, "path", None) or "a change"
+        self.hooks.notification(f"Tether needs your permission for {what}", "permission_prompt")
 
     def _add_user_message(self, content: list[UserInput], note: str | None = None) -> None:
         self.stream.add(UserMessageItem(id=new_id("item"), content=content))
@@ -227,6 +260,7 @@ class TurnRunner:
         cut = compaction.plan(entries, window, manual=manual)
         if cut is None:
             return
+        await self.hooks.pre_compact(manual)
         item = ContextCompactionItem(id=new_id("item"), summary="")
         self.stream.started(item)
         summary = await compaction.summarize(
@@ -236,6 +270,8 @@ class TurnRunner:
         self.conversation.compact(compaction.summary_entry(summary, earlier, window), cut.keep_from)
         item.summary = summary
         self.stream.completed(item)
+        if context := await self.hooks.after_compaction():
+            self.conversation.add_entry(UserEntry(f"<context>{context}</context>"))
 
     async def _stream_model(self, instructions: str) -> list[ToolCallReady]:
         open_text = _OpenText(self.stream)
@@ -287,6 +323,8 @@ class TurnRunner:
     async def _run_tool(self, call: ToolCallReady) -> None:
         tool = self.services.tools.get(call.name)
         items_before = len(self.turn.items)
+        args: dict[str, Any] | None = None
+        cwd = self.conversation.cwd
         try:
             if tool is None:
                 raise ToolFailed(
@@ -294,6 +332,13 @@ class TurnRunner:
                     f"{', '.join(self.services.tools)}."
                 )
             args = parse_arguments(call.arguments, tool.spec)
+            verdict = await self.hooks.pre_tool_use(call.name, args, call.call_id, cwd)
+            if verdict.blocked is not None:
+                self._blocked_by_hook(call, verdict.blocked)
+                args = None  # not run, so no PostToolUse either
+                raise ToolFailed(f"A PreToolUse hook blocked this call: {verdict.blocked}")
+            if verdict.updated_input is not None:  # as if the model had sent it: checked, gated
+                args = parse_arguments(json.dumps(verdict.updated_input), tool.spec)
             ctx = ToolContext(
                 self.conversation,
                 self.stream,
@@ -302,7 +347,11 @@ class TurnRunner:
                 self.turn_files,
                 self.services.settings,
             )
-            output = await tool.run(args, ctx, call.call_id)
+            self.gate.hook_permission = verdict.permission
+            try:
+                output = await tool.run(args, ctx, call.call_id)
+            finally:
+                self.gate.hook_permission = None
         except ToolFailed as exc:
             output = f"Error: {exc}"
             if len(self.turn.items) == items_before:  # the tool never got to show an item
@@ -315,7 +364,26 @@ class TurnRunner:
                         output=str(exc),
                     )
                 )
+            if args is not None:
+                note = await self.hooks.post_tool_failure(
+                    call.name, args, call.call_id, cwd, str(exc)
+                )
+                output = f"{output}\n\n{note}" if note else output
+        else:
+            note = await self.hooks.post_tool_use(call.name, args, call.call_id, cwd, output)
+            output = f"{output}\n\n{note}" if note else output
         self.conversation.add_entry(ToolResultEntry(call.call_id, cap_for_model(output)))
+
+    def _blocked_by_hook(self, call: ToolCallReady, reason: str) -> None:
+        self.stream.add(
+            ToolCallItem(
+                id=new_id("item"),
+                tool=call.name,
+                arguments=call.arguments,
+                status="declined",
+                output=f"Blocked by a hook: {reason}",
+            )
+        )
 
     def _record_usage(self, usage: Usage | None) -> None:
         if usage is None:

@@ -19,6 +19,7 @@ from server.agent.conversation import Conversation
 from server.agent.errors import ModelError
 from server.agent.files import EditorFiles
 from server.agent.gate import Gate
+from server.agent.hooks import ThreadHooks
 from server.agent.ids import new_id, now_ms
 from server.agent.model import ModelClient, ModelEvent
 from server.agent.stream import TurnStream
@@ -165,5 +166,10 @@ def runner_for(
         read_buffer=world.buffers.get,
         checkpoints=world.checkpoints,
     )
-    parts = ThreadParts(world.conversation, world.gate, WorkspaceWatcher(world.conversation.roots))
+    parts = ThreadParts(
+        world.conversation,
+        world.gate,
+        WorkspaceWatcher(world.conversation.roots),
+        ThreadHooks(world.conversation, world.client),
+    )
     return TurnRunner(services, parts, "m", [TextInput(text)], on_finish)
