@@ -228,7 +228,9 @@ def propose(agent: Agent, thread_id: str, path: str, content: str) -> Turn:
     """Start the proposal turn of `change/propose`; it streams like any turn."""
 
     def build(services: TurnServices, thread: ThreadParts) -> ProposalRun:
-        review = ThreadParts(thread.conversation, thread.gate.variant(_ReviewGate), thread.watcher)
+        review = ThreadParts(
+            thread.conversation, thread.gate.variant(_ReviewGate), thread.watcher, thread.hooks
+        )
         return ProposalRun(services, review, path, content, agent.turn_finished)
 
     return agent.start_runner(thread_id, build, "apply the code block when it has ended").turn
