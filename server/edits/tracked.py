@@ -99,6 +99,7 @@ class RootTracker:
         self.limits = limits
         self.max_watches = max_watches
         self.secrets: tuple[Path, ...] = ()
+        self._secret_rels: set[str] = set()
         self.lock = threading.RLock()
         self.manifest: Manifest | None = None
         self._previous = previous
@@ -124,7 +125,7 @@ class RootTracker:
     def current(self, secrets: Iterable[Path] = ()) -> Manifest:
         """The baseline, brought up to date (see the module docstring)."""
         with self.lock:
-            self.secrets = tuple(secrets)
+            self._set_secrets(secrets)
             self._absorb()
             assert self.manifest is not None
             return self.manifest
@@ -232,14 +233,19 @@ class RootTracker:
         manifest.dirs -= {d for d in manifest.dirs if _has_ancestor(d, gone)}
         return removed
 
+    def _set_secrets(self, secrets: Iterable[Path]) -> None:
+        given = tuple(secrets)
+        if given != self.secrets:
+            self.secrets = given
+            self._secret_rels = _relative_below(self.root, given)
+
     def _not_tracked(self, rel: str) -> bool:
         parts = rel.split("/")
         if ALWAYS_IGNORED.intersection(parts) or is_atomic_temp(parts[-1]):
             return True
         if any("/".join(parts[: i + 1]) in self._skip for i in range(len(parts))):
             return True
-        secrets = _relative_below(self.root, self.secrets)
-        if any("/".join(parts[: i + 1]) in secrets for i in range(len(parts))):
+        if any("/".join(parts[: i + 1]) in self._secret_rels for i in range(len(parts))):
             return True
         with contextlib.suppress(OSError):
             return self._rules.ignored(rel)
@@ -277,7 +283,7 @@ class RootTracker:
         """Before a command: the baseline is current, and background reading pauses."""
         self._idle.clear()
         with self.lock:
-            self.secrets = tuple(secrets)
+            self._set_secrets(secrets)
             try:
                 self._absorb()
                 if not self.hydrated.is_set() and len(self._to_read) - self._next <= INLINE_READS:
