@@ -51,6 +51,10 @@ async def test_a_proposal_turn_asks_for_every_edit_in_agent_mode(
     methods = [m for m, _ in tether.approvals]
     assert methods == ["approval/fileChange", "approval/commandExecution"]
     assert "review the change hunk by hunk" in tether.approvals[0][1]["reason"]
+    # The command asks because of the proposal, and says so: the thread is not in Read-only.
+    command_reason = tether.approvals[1][1]["reason"]
+    assert command_reason.startswith("This change is proposed for review")
+    assert "read-only" not in command_reason.lower()
     assert calc.read_text() == original and not (workspace / "made.txt").exists()
     assert [i["status"] for i in tether.items(turn, "fileChange")] == ["declined"]
     first = model_server.requests[0]
@@ -173,3 +177,25 @@ async def test_turn_files_note_what_cannot_be_shown_as_text(
         "kind": "created",
         "note": "a symlink (to src/calc.py)",
     }
+
+
+@pytest.mark.sandbox_matrix
+@pytest.mark.parametrize(
+    ("mode", "reason_start"),
+    [("readOnly", "Read-only mode: "), ("fullAccess", "This change is proposed for review")],
+)
+async def test_a_command_in_a_proposal_turn_says_why_it_asks(
+    tether: Tether, model_server: ModelServer, workspace: Path, mode: str, reason_start: str
+) -> None:
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("shell", {"command": "touch made.txt"})]),
+        Reply(text="asked"),
+    )
+    thread = await tether.start_thread(workspace, mode=mode)
+    await start_turn(
+        tether, thread["id"], input=[{"type": "text", "text": "make it"}], proposeEdits=True
+    )
+    [(method, params)] = tether.approvals
+    assert method == "approval/commandExecution"
+    assert params["reason"].startswith(reason_start)
+    assert not (workspace / "made.txt").exists()
