@@ -23,6 +23,7 @@ import msgspec
 from protocol import PROTOCOL_VERSION
 from protocol.base import Mode
 from protocol.errors import ErrorCode
+from protocol.findings import ReviewTarget
 from protocol.initialize import InitializationOptions, TetherCapabilities
 from protocol.item import Item, UserInput
 from protocol.methods import NOTIFICATIONS, REQUESTS, SERVER_REQUESTS
@@ -90,7 +91,7 @@ def build_schema() -> dict[str, Any]:
     types += list(NOTIFICATIONS.values())
     unique = list(dict.fromkeys(types))
     _, definitions = msgspec.json.schema_components(unique, ref_template="#/definitions/{name}")
-    _name_unions(definitions, {"Item": Item, "UserInput": UserInput})
+    _name_unions(definitions, {"Item": Item, "UserInput": UserInput, "ReviewTarget": ReviewTarget})
 
     def ref(t: type[Any]) -> dict[str, str]:
         return {"$ref": f"#/definitions/{_name(t)}"}

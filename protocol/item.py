@@ -3,6 +3,7 @@
 from typing import Any, Literal
 
 from protocol.base import Range, SandboxKind, Wire
+from protocol.findings import Finding, OverallCorrectness, ReviewTarget
 
 ItemStatus = Literal[
     "pending",
@@ -147,6 +148,20 @@ class ErrorItem(Wire, tag_field="type", tag="error"):
     message: str
 
 
+class ReviewItem(Wire, tag_field="type", tag="review"):
+    """A code review's result (`review/start`): the findings on lines the change touched
+    (others are dropped), and the verdict on the whole change."""
+
+    id: str
+    target: ReviewTarget
+    findings: list[Finding]
+    overall_correctness: OverallCorrectness
+    overall_explanation: str
+    overall_confidence_score: float
+    dropped_findings: int = 0
+    """How many findings the model reported outside the diff (left out)."""
+
+
 Item = (
     UserMessageItem
     | AgentMessageItem
@@ -157,4 +172,5 @@ Item = (
     | PlanItem
     | ContextCompactionItem
     | ErrorItem
+    | ReviewItem
 )

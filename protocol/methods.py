@@ -24,7 +24,12 @@ from protocol.events import (
 )
 from protocol.hooks import HookCompletedNotification, HookStartedNotification, HookTrustParams
 from protocol.model import ModelListResult
-from protocol.review import TurnFilesParams, TurnFilesResult
+from protocol.review import (
+    ReviewStartParams,
+    ReviewStartResult,
+    TurnFilesParams,
+    TurnFilesResult,
+)
 from protocol.thread import (
     ThreadIdParams,
     ThreadListParams,
@@ -71,6 +76,7 @@ REQUESTS: dict[str, Request] = {
     "change/propose": Request(ChangeProposeParams, TurnResult),
     "model/list": Request(Empty, ModelListResult),
     "turn/files": Request(TurnFilesParams, TurnFilesResult),
+    "review/start": Request(ReviewStartParams, ReviewStartResult),
 }
 """Client -> server requests (PROTOCOL.md §3)."""
 

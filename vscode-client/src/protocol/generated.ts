@@ -10,7 +10,12 @@
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "Item".
  */
-export type Item = (AgentMessageItem | CommandExecutionItem | ContextCompactionItem | ErrorItem | FileChangeItem | PlanItem | ReasoningItem | ToolCallItem | UserMessageItem)
+export type Item = (AgentMessageItem | CommandExecutionItem | ContextCompactionItem | ErrorItem | FileChangeItem | PlanItem | ReasoningItem | ReviewItem | ToolCallItem | UserMessageItem)
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ReviewTarget".
+ */
+export type ReviewTarget = (BaseBranchTarget | CommitTarget | CustomTarget | TurnTarget | UncommittedChangesTarget)
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "UserInput".
@@ -44,6 +49,8 @@ ItemStartedNotification?: ItemStartedNotification
 ItemUpdatedNotification?: ItemUpdatedNotification
 ModelListResult?: ModelListResult
 ReasoningDeltaNotification?: ReasoningDeltaNotification
+ReviewStartParams?: ReviewStartParams
+ReviewStartResult?: ReviewStartResult
 TetherCapabilities?: TetherCapabilities
 ThreadIdParams?: ThreadIdParams
 ThreadListParams?: ThreadListParams
@@ -240,6 +247,101 @@ export interface ReasoningItem {
 id: string
 text: string
 type: "reasoning"
+}
+/**
+ * A code review's result (`review/start`): the findings on lines the change touched
+ * (others are dropped), and the verdict on the whole change.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ReviewItem".
+ */
+export interface ReviewItem {
+droppedFindings?: number
+findings: Finding[]
+id: string
+overallConfidenceScore: number
+overallCorrectness: ("patchIsCorrect" | "patchIsIncorrect")
+overallExplanation: string
+target: ReviewTarget
+type: "review"
+}
+/**
+ * One problem the change introduced. `priority` 0 (drop everything) to 3 (nit);
+ * `confidenceScore` 0..1; `path` absolute; `body` markdown; `suggestion`, when given, is the
+ * replacement text for the lines of `range`.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "Finding".
+ */
+export interface Finding {
+body: string
+confidenceScore: number
+id: string
+path: string
+priority: number
+range: LineRange
+suggestion?: (null | string)
+title: string
+}
+/**
+ * 0-based lines of the file as the change left it, `end` included.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "LineRange".
+ */
+export interface LineRange {
+end: number
+start: number
+}
+/**
+ * The change since the merge-base with `branch`'s upstream, or with `branch` itself when
+ * it has none (the working tree included).
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "BaseBranchTarget".
+ */
+export interface BaseBranchTarget {
+branch: string
+type: "baseBranch"
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "CommitTarget".
+ */
+export interface CommitTarget {
+sha: string
+title?: (null | string)
+type: "commit"
+}
+/**
+ * A review the user words; the server adds no diff.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "CustomTarget".
+ */
+export interface CustomTarget {
+instructions: string
+type: "custom"
+}
+/**
+ * What one Tether turn of the thread changed, edits and commands alike (its checkpoint,
+ * as `turn/files` shows it).
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "TurnTarget".
+ */
+export interface TurnTarget {
+turnId: string
+type: "turn"
+}
+/**
+ * Staged, unstaged and untracked files (untracked: `git ls-files -o --exclude-standard`).
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "UncommittedChangesTarget".
+ */
+export interface UncommittedChangesTarget {
+type: "uncommittedChanges"
 }
 /**
  * A read, listing, search or plan update the agent made.
@@ -581,6 +683,67 @@ threadId: string
 turnId: string
 }
 /**
+ * `review/start` (a Tether addition): review a change for bugs it introduced. The server
+ * computes the diff of `target` itself and runs a read-only turn (no edit tools; reads and
+ * known-safe commands only) whose last item is a `review` item. `delivery` "inline" (the
+ * default) runs it on the thread; "detached" on a new thread (same workspace, readOnly).
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ReviewStartParams".
+ */
+export interface ReviewStartParams {
+delivery?: ("detached" | "inline")
+target: ReviewTarget
+threadId: string
+}
+/**
+ * The review's turn, which streams like any turn, on the thread `reviewThreadId`.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ReviewStartResult".
+ */
+export interface ReviewStartResult {
+reviewThreadId: string
+turn: Turn
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "Turn".
+ */
+export interface Turn {
+completedAt?: (number | null)
+error?: (ErrorInfo | null)
+id: string
+items: Item[]
+startedAt?: (number | null)
+status: ("completed" | "failed" | "inProgress" | "interrupted")
+threadId: string
+usage?: (Usage | null)
+}
+/**
+ * Why a turn failed.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ErrorInfo".
+ */
+export interface ErrorInfo {
+code?: (null | string)
+message: string
+}
+/**
+ * Token usage of a turn or thread, as the model endpoint reported it.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "Usage".
+ */
+export interface Usage {
+cachedInputTokens: number
+contextWindow?: (number | null)
+inputTokens: number
+outputTokens: number
+totalTokens: number
+}
+/**
  * `capabilities.experimental.tether` in the `initialize` result.
  * 
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
@@ -696,49 +859,12 @@ threadId: string
 usage: Usage
 }
 /**
- * Token usage of a turn or thread, as the model endpoint reported it.
- * 
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "Usage".
- */
-export interface Usage {
-cachedInputTokens: number
-contextWindow?: (number | null)
-inputTokens: number
-outputTokens: number
-totalTokens: number
-}
-/**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "ThreadWithTurnsResult".
  */
 export interface ThreadWithTurnsResult {
 thread: Thread
 turns: Turn[]
-}
-/**
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "Turn".
- */
-export interface Turn {
-completedAt?: (number | null)
-error?: (ErrorInfo | null)
-id: string
-items: Item[]
-startedAt?: (number | null)
-status: ("completed" | "failed" | "inProgress" | "interrupted")
-threadId: string
-usage?: (Usage | null)
-}
-/**
- * Why a turn failed.
- * 
- * This interface was referenced by `TetherProtocol`'s JSON-Schema
- * via the `definition` "ErrorInfo".
- */
-export interface ErrorInfo {
-code?: (null | string)
-message: string
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
@@ -894,6 +1020,7 @@ export interface Requests {
   "change/propose": { params: ChangeProposeParams; result: TurnResult };
   "change/revert": { params: ChangeRevertParams; result: ChangeRevertResult };
   "model/list": { params: Empty; result: ModelListResult };
+  "review/start": { params: ReviewStartParams; result: ReviewStartResult };
   "thread/compact": { params: ThreadIdParams; result: Empty };
   "thread/list": { params: ThreadListParams; result: ThreadListResult };
   "thread/read": { params: ThreadIdParams; result: ThreadWithTurnsResult };
