@@ -209,6 +209,10 @@ class Agent:
         self._refuse_if_running(thread_id, hint)
         return self._start(build(self._services(), parts))
 
+    def model_for(self, thread_id: str) -> str:
+        """The model a new turn of the thread uses; raises MODEL_UNAVAILABLE without one."""
+        return self._model_for(self._thread(thread_id).conversation, None)
+
     def _model_for(self, conversation: Conversation, model: str | None) -> str:
         chosen = model or conversation.thread.model or self.settings.effective_model
         if (problem := self.settings.endpoint_problem()) is not None or not chosen:
