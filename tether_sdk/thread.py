@@ -21,7 +21,8 @@ import msgspec
 
 from protocol.base import Notification, Usage
 from protocol.events import ItemCompletedNotification, ItemDiscardedNotification
-from protocol.item import AgentMessageItem, Item, TextInput, UserInput
+from protocol.findings import ReviewTarget
+from protocol.item import AgentMessageItem, Item, ReviewItem, TextInput, UserInput
 from protocol.thread import Thread as ThreadInfo
 from protocol.turn import (
     Turn,
@@ -56,6 +57,8 @@ class TurnResult:
     """With `output_schema`: the final message's JSON value when it matches the schema, else
     None (then `schema_problem` says why)."""
     schema_problem: str | None = None
+    review: ReviewItem | None = None
+    """A review's result (`Thread.review`)."""
 
 
 class Thread:
@@ -108,10 +111,27 @@ class Thread:
             params["model"] = model
         if output_schema is not None:
             params["outputSchema"] = output_schema
+        async for event in self._stream_turn("turn/start", params):
+            yield event
+
+    async def review_streamed(self, target: ReviewTarget) -> AsyncIterator[Notification]:
+        """Review a change on this thread (`review/start`, inline): a read-only turn whose
+        last item is the `review` item (`protocol.item.ReviewItem`)."""
+        params = {"threadId": self.id, "target": msgspec.to_builtins(target)}
+        async for event in self._stream_turn("review/start", params):
+            yield event
+
+    async def review(self, target: ReviewTarget) -> TurnResult:
+        """Run a review to its end; `TurnResult.review` holds its findings."""
+        return await self._drain(self.review_streamed(target), None)
+
+    async def _stream_turn(
+        self, method: str, params: dict[str, Any]
+    ) -> AsyncIterator[Notification]:
         self._queue = queue = asyncio.Queue[Notification | ServerGone]()
         self._callback_error = None
         try:
-            started = await self._tether.request("turn/start", params)
+            started = await self._tether.request(method, params)
             self.turn_id = started["turn"]["id"]
             while True:
                 event = await queue.get()
@@ -135,9 +155,15 @@ class Thread:
         output_schema: dict[str, Any] | None = None,
     ) -> TurnResult:
         """Run a turn to its end and return what it left."""
+        events = self.run_streamed(prompt, model=model, output_schema=output_schema)
+        return await self._drain(events, output_schema)
+
+    async def _drain(
+        self, events: AsyncIterator[Notification], output_schema: dict[str, Any] | None
+    ) -> TurnResult:
         items: dict[str, Item] = {}
         diff, final = "", None
-        async for event in self.run_streamed(prompt, model=model, output_schema=output_schema):
+        async for event in events:
             if isinstance(event, ItemCompletedNotification):
                 items[event.item.id] = event.item
             elif isinstance(event, ItemDiscardedNotification):
@@ -153,7 +179,9 @@ class Thread:
             if output_schema is not None and final.status == "completed"
             else (None, None)
         )
+        reviews = [i for i in items.values() if isinstance(i, ReviewItem)]
         return TurnResult(
+            review=reviews[-1] if reviews else None,
             structured_output=structured,
             schema_problem=problem,
             turn_id=final.id,

@@ -1,0 +1,245 @@
+"""`review/start` against the real server and the scripted model: the diff of each target as the
+model received it (staged, unstaged and untracked files; a branch with and without upstream; a
+commit; a Tether turn that ran a command), the review item built from the schema JSON, findings
+outside the diff dropped, a malformed answer corrected once or failing the turn, and a review
+turn that has no edit tools and runs only known-safe commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from protocol.findings import (
+    BaseBranchTarget,
+    CommitTarget,
+    ReviewTarget,
+    TurnTarget,
+    UncommittedChangesTarget,
+)
+from protocol.item import CommandExecutionItem, ReviewItem
+from tests.model_server import ModelServer, RecordedRequest, Reply, ToolCall
+from tests.review.conftest import git
+from tether_sdk import Tether, TurnResult
+
+BUG = {
+    "title": "add() subtracts",
+    "body": "`add(2, 1)` now returns 1.",
+    "priority": 1,
+    "confidence_score": 0.9,
+    "path": "src/calc.py",
+    "line_start": 2,
+    "line_end": 2,
+    "suggestion": "    return a + b",
+}
+OUTSIDE = {**BUG, "title": "README is short", "path": "README.md", "line_start": 1, "line_end": 1}
+
+
+def answer(*findings: dict[str, Any], correct: bool = False) -> str:
+    return json.dumps(
+        {
+            "findings": list(findings),
+            "overall_correctness": "patch is correct" if correct else "patch is incorrect",
+            "overall_explanation": "add() is broken." if findings else "Looks right.",
+            "overall_confidence_score": 0.8,
+        }
+    )
+
+
+def env_for(model_server: ModelServer, home: Path) -> dict[str, str]:
+    return {**model_server.env(), "TETHER_HOME": str(home)}
+
+
+async def review(
+    repo: Path, model_server: ModelServer, home: Path, target: ReviewTarget
+) -> TurnResult:
+    async with Tether(repo, mode="agent", env=env_for(model_server, home)) as t:
+        return await (await t.start_thread()).review(target)
+
+
+def diff_sent(request: RecordedRequest) -> str:
+    return request.user_texts()[-1]
+
+
+def plant_bug(repo: Path) -> None:
+    calc = repo / "src" / "calc.py"
+    calc.write_text(calc.read_text().replace("a + b", "a - b"))
+
+
+async def test_uncommitted_changes_staged_unstaged_and_untracked(
+    repo: Path, model_server: ModelServer, tmp_path: Path
+) -> None:
+    plant_bug(repo)  # unstaged
+    (repo / "README.md").write_text("# calc\n\nStaged line.\n")
+    git(repo, "add", "README.md")
+    (repo / "src" / "fresh.py").write_text("UNTRACKED = 1\n")
+    (repo / "debug.log").write_text("ignored\n")
+    model_server.enqueue(Reply(text=answer(BUG)))
+    result = await review(repo, model_server, tmp_path / "home", UncommittedChangesTarget())
+    assert result.status == "completed", result.error
+    sent = diff_sent(model_server.requests[0])
+    assert "-    return a + b\n+    return a - b" in sent
+    assert "+Staged line." in sent
+    assert "+++ src/fresh.py" in sent and "+UNTRACKED = 1" in sent
+    assert "debug.log" not in sent
+    item = result.review
+    assert isinstance(item, ReviewItem) and item.target == UncommittedChangesTarget()
+    (finding,) = item.findings
+    assert finding.path == str(repo / "src" / "calc.py")
+    assert (finding.range.start, finding.range.end) == (1, 1)  # 0-based
+    assert finding.priority == 1 and finding.confidence_score == 0.9
+    assert finding.suggestion == "    return a + b"
+    assert item.overall_correctness == "patchIsIncorrect"
+    assert item.findings[0].id != item.id
+
+
+async def test_findings_outside_the_diff_are_dropped(
+    repo: Path, model_server: ModelServer, tmp_path: Path
+) -> None:
+    plant_bug(repo)
+    far = {**BUG, "title": "mul is fine", "line_start": 6, "line_end": 6}  # unchanged lines
+    model_server.enqueue(Reply(text=answer(OUTSIDE, far, BUG)))
+    result = await review(repo, model_server, tmp_path / "home", UncommittedChangesTarget())
+    assert result.review is not None
+    assert [f.title for f in result.review.findings] == ["add() subtracts"]
+    assert result.review.dropped_findings == 2
+
+
+async def test_the_review_turn_reads_but_cannot_edit_or_run_other_commands(
+    repo: Path, model_server: ModelServer, tmp_path: Path
+) -> None:
+    plant_bug(repo)
+    model_server.enqueue(
+        Reply(
+            tool_calls=[
+                ToolCall("shell", {"command": "git log --oneline"}, call_id="safe"),
+                ToolCall("shell", {"command": "touch planted"}, call_id="write"),
+            ]
+        ),
+        Reply(text=answer(BUG)),
+    )
+    result = await review(repo, model_server, tmp_path / "home", UncommittedChangesTarget())
+    first, second = model_server.requests
+    assert sorted(first.tools) == ["list_dir", "read_file", "search", "shell"]
+    assert first.output_format is not None and first.output_format["strict"] is True
+    assert "Report only bugs the change introduces" in first.instructions
+    commands = [i for i in result.items if isinstance(i, CommandExecutionItem)]
+    assert [(c.command, c.status) for c in commands] == [
+        ("git log --oneline", "completed"),
+        ("touch planted", "declined"),
+    ]
+    assert "calc" in second.tool_outputs()["safe"]
+    assert "known-safe read-only commands" in second.tool_outputs()["write"]
+    assert not (repo / "planted").exists()
+
+
+async def test_a_malformed_answer_is_corrected_once(
+    repo: Path, model_server: ModelServer, tmp_path: Path
+) -> None:
+    plant_bug(repo)
+    model_server.enqueue(Reply(text="Found one bug: add subtracts."), Reply(text=answer(BUG)))
+    result = await review(repo, model_server, tmp_path / "home", UncommittedChangesTarget())
+    assert result.status == "completed" and result.review is not None
+    assert len(result.review.findings) == 1
+    assert "the answer is not a JSON value" in model_server.requests[1].user_texts()[-1]
+
+
+async def test_an_answer_malformed_twice_fails_the_review(
+    repo: Path, model_server: ModelServer, tmp_path: Path
+) -> None:
+    plant_bug(repo)
+    model_server.enqueue(Reply(text="not json"), Reply(text='{"findings": []}'))
+    result = await review(repo, model_server, tmp_path / "home", UncommittedChangesTarget())
+    assert result.status == "failed" and result.review is None
+    assert result.error == (
+        "The review's answer could not be read: the answer does not match the schema: "
+        "$.overall_correctness is missing."
+    )
+
+
+async def test_base_branch_without_upstream_diffs_from_the_merge_base(
+    repo: Path, model_server: ModelServer, tmp_path: Path
+) -> None:
+    git(repo, "checkout", "-q", "-b", "feature")
+    plant_bug(repo)
+    git(repo, "commit", "-q", "-am", "break add")
+    git(repo, "checkout", "-q", "main")
+    (repo / "README.md").write_text("# calc\n\nmain moved on\n")
+    git(repo, "commit", "-q", "-am", "main moves")
+    git(repo, "checkout", "-q", "feature")
+    model_server.enqueue(Reply(text=answer(BUG)))
+    result = await review(repo, model_server, tmp_path / "home", BaseBranchTarget(branch="main"))
+    sent = diff_sent(model_server.requests[0])
+    assert "+    return a - b" in sent
+    assert "main moved on" not in sent  # main's own later commit is not the feature's change
+    assert result.review is not None and len(result.review.findings) == 1
+
+
+async def test_base_branch_with_upstream_diffs_from_the_upstream(
+    repo: Path, model_server: ModelServer, tmp_path: Path
+) -> None:
+    first = git(repo, "rev-parse", "HEAD")
+    plant_bug(repo)
+    git(repo, "commit", "-q", "-am", "break add, not pushed")
+    git(repo, "remote", "add", "origin", str(tmp_path / "never-fetched.git"))
+    git(repo, "update-ref", "refs/remotes/origin/main", first)
+    git(repo, "config", "branch.main.remote", "origin")
+    git(repo, "config", "branch.main.merge", "refs/heads/main")
+    model_server.enqueue(Reply(text=answer()))
+    result = await review(repo, model_server, tmp_path / "home", BaseBranchTarget(branch="main"))
+    sent = diff_sent(model_server.requests[0])
+    assert "Changes against origin/main" in sent and "+    return a - b" in sent
+    assert result.review is not None and result.review.findings == []
+
+
+async def test_a_commit(repo: Path, model_server: ModelServer, tmp_path: Path) -> None:
+    plant_bug(repo)
+    git(repo, "commit", "-q", "-am", "break add")
+    sha = git(repo, "rev-parse", "HEAD")
+    (repo / "README.md").write_text("later\n")
+    git(repo, "commit", "-q", "-am", "later")
+    model_server.enqueue(Reply(text=answer(BUG)))
+    result = await review(repo, model_server, tmp_path / "home", CommitTarget(sha=sha[:8]))
+    sent = diff_sent(model_server.requests[0])
+    assert "break add" in sent and "+    return a - b" in sent and "later" not in sent
+    assert result.review is not None
+    assert result.review.target == CommitTarget(sha=sha[:8], title="break add")
+
+
+async def test_a_turn_that_ran_a_command(
+    repo: Path, model_server: ModelServer, tmp_path: Path
+) -> None:
+    model_server.enqueue(
+        Reply(
+            tool_calls=[ToolCall("shell", {"command": "sed -i 's/a \\* b/a ** b/' src/calc.py"})]
+        ),
+        Reply(text="Changed mul."),
+        Reply(text=answer({**BUG, "title": "mul powers", "line_start": 6, "line_end": 6})),
+    )
+    (repo / "src" / "other.py").write_text("changed by the user, not the turn\n")
+    async with Tether(repo, mode="agent", env=env_for(model_server, tmp_path / "home")) as t:
+        thread = await t.start_thread()
+        turn = await thread.run("make mul a power")
+        assert turn.status == "completed", turn.error
+        result = await thread.review(TurnTarget(turn_id=turn.turn_id))
+    sent = diff_sent(model_server.requests[2])
+    assert "-    return a * b\n+    return a ** b" in sent
+    assert "other.py" not in sent
+    assert result.review is not None
+    assert [f.title for f in result.review.findings] == ["mul powers"]
+
+
+async def test_an_unknown_commit_is_refused(
+    repo: Path, model_server: ModelServer, tmp_path: Path
+) -> None:
+    from tether_sdk import TetherError
+
+    async with Tether(repo, env=env_for(model_server, tmp_path / "home")) as t:
+        thread = await t.start_thread()
+        try:
+            await thread.review(CommitTarget(sha="deadbeef"))
+        except TetherError as exc:
+            assert exc.code == -32602 and "deadbeef" in str(exc)
+        else:
+            raise AssertionError("review/start accepted an unknown commit")
+    assert model_server.requests == []
