@@ -15,7 +15,12 @@ from protocol.base import Empty
 from protocol.change import ChangeProposeParams, ChangeRevertParams, ChangeRevertResult
 from protocol.errors import InternalError, MethodNotFound, RpcError
 from protocol.methods import REQUESTS
-from protocol.review import TurnFilesParams, TurnFilesResult
+from protocol.review import (
+    ReviewStartParams,
+    ReviewStartResult,
+    TurnFilesParams,
+    TurnFilesResult,
+)
 from protocol.thread import (
     ThreadIdParams,
     ThreadListParams,
@@ -37,6 +42,7 @@ from server.agent.inline import gate_for_turn
 from server.agent.propose import propose
 from server.agent.service import Agent, AgentError
 from server.agent.turn_review import turn_files as review_turn_files
+from server.review.runner import start_review
 from server.rpc import decode
 
 log = logging.getLogger(__name__)
@@ -103,6 +109,10 @@ async def turn_files(agent: Agent, p: TurnFilesParams) -> TurnFilesResult:
     return review_turn_files(agent, p.thread_id, p.turn_id)
 
 
+async def review_start(agent: Agent, p: ReviewStartParams) -> ReviewStartResult:
+    return start_review(agent, p)
+
+
 async def model_list(agent: Agent, _p: Empty) -> Any:
     return await agent.list_models()
 
@@ -120,6 +130,7 @@ HANDLERS: dict[str, Handler] = {
     "turn/revert": turn_revert,
     "change/revert": change_revert,
     "change/propose": change_propose,
+    "review/start": review_start,
     "model/list": model_list,
     "turn/files": turn_files,
 }
