@@ -1,0 +1,68 @@
+"""`tether review` as a process, as a pre-push hook or CI job runs it: the findings printed or as
+JSON, and the exit status (1 for a sure P0/P1 finding, 0 otherwise, 2 when the review failed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.model_server import ModelServer, Reply
+from tests.review.conftest import git
+from tests.review.test_review_start import BUG, answer, plant_bug
+
+
+def tether_review(
+    args: list[str], model_server: ModelServer, cwd: Path, home: Path
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TETHER_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", "review", *args],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env={**base, **model_server.env(), "TETHER_HOME": str(home)},
+    )
+
+
+def test_a_sure_p1_finding_exits_1_and_prints_json(
+    repo: Path, model_server: ModelServer, tmp_path: Path
+) -> None:
+    plant_bug(repo)
+    model_server.enqueue(Reply(text=answer(BUG)))
+    done = tether_review(["--json"], model_server, repo, tmp_path / "home")
+    assert done.returncode == 1, done.stderr
+    item = json.loads(done.stdout)
+    assert item["type"] == "review" and item["target"] == {"type": "uncommittedChanges"}
+    (finding,) = item["findings"]
+    assert finding["path"] == str(repo / "src" / "calc.py")
+    assert finding["range"] == {"start": 1, "end": 1}
+    assert finding["confidenceScore"] == 0.9 and finding["priority"] == 1
+
+
+def test_unsure_or_minor_findings_exit_0_and_print_text(
+    repo: Path, model_server: ModelServer, tmp_path: Path
+) -> None:
+    plant_bug(repo)
+    git(repo, "commit", "-q", "-am", "break add")
+    unsure = {**BUG, "confidence_score": 0.5}
+    minor = {**BUG, "title": "minor", "priority": 2, "confidence_score": 1.0}
+    model_server.enqueue(Reply(text=answer(unsure, minor)))
+    done = tether_review(["--commit", "HEAD"], model_server, repo, tmp_path / "home")
+    assert done.returncode == 0, done.stderr
+    assert "[P1] add() subtracts  src/calc.py:2  (confidence 0.50)" in done.stdout
+    assert "[P2] minor  src/calc.py:2  (confidence 1.00)" in done.stdout
+    assert "Overall: the change is incorrect (confidence 0.80). add() is broken." in done.stdout
+    assert "+    return a - b" in model_server.requests[0].user_texts()[-1]
+
+
+def test_a_review_that_cannot_run_exits_2(
+    repo: Path, model_server: ModelServer, tmp_path: Path
+) -> None:
+    done = tether_review(["--base", "no-such-branch"], model_server, repo, tmp_path / "home")
+    assert done.returncode == 2
+    assert "no-such-branch" in done.stderr and done.stdout == ""
