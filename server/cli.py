@@ -4,6 +4,7 @@ tether serve --stdio                   the backend (same as `python -m server --
 tether exec [--mode M] [--yes] PROMPT  a headless client: one turn, streamed to the terminal
 tether exec --json ...                 the same turn as Codex's `codex exec --json` JSONL
 tether sandbox [--mode M] -- CMD...    run a command under the sandbox to try it
+tether review [--base B | --commit SHA | --uncommitted] [--json]   review a change for bugs
 """
 
 from __future__ import annotations
@@ -45,12 +46,17 @@ def main(argv: list[str] | None = None) -> int:
         "--raw-json", dest="json", action="store_true", help="print the raw notifications"
     )
     sub.add_parser("sandbox", help="run a command under a sandbox policy", add_help=False)
+    sub.add_parser("review", help="review a change for bugs it introduced", add_help=False)
 
     if args and args[0] == "sandbox":
         from sandbox.cli import sandbox_main
         from server.config import load_settings
 
         return sandbox_main(args[1:], load_settings().sandbox_launcher)
+    if args and args[0] == "review":
+        from server.review.cli import review_main
+
+        return review_main(args[1:])
     ns = parser.parse_args(args)
     if ns.command == "serve":
         from server.app import main_stdio
