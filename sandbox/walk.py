@@ -193,6 +193,8 @@ _MASK = (
 )  # fmt: skip
 _EVENT = struct.Struct("iIII")
 SYNC_TIMEOUT_S = 10.0
+MAX_PENDING = 500_000
+"""Changed paths one consumer may leave untaken; past it they count as lost."""
 
 
 @dataclass
@@ -217,7 +219,8 @@ class TreeWatch:
         """Why this watch cannot be trusted (for good); None while it can."""
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._changes = Changes()
+        self._sinks: dict[int, Changes] = {0: Changes()}
+        """What each consumer has not taken yet (0: the snapshots; see `subscribe`)."""
         self._named: set[str] = set()
         self._by_wd: dict[int, str] = {}
         self._by_rel: dict[str, int] = {}
@@ -288,10 +291,17 @@ class TreeWatch:
             self._cond.wait_for(lambda: self._seen >= ticket or self.blind is not None, timeout)
             return self._seen >= ticket and self.blind is None
 
-    def take_changes(self) -> Changes:
-        """The changes seen since the last call (call `sync` first)."""
+    def subscribe(self) -> int:
+        """A consumer of its own (`take_changes(consumer)`), e.g. the between-turns summary."""
         with self._lock:
-            changes, self._changes = self._changes, Changes()
+            consumer = max(self._sinks) + 1
+            self._sinks[consumer] = Changes()
+            return consumer
+
+    def take_changes(self, consumer: int = 0) -> Changes:
+        """The changes seen since this consumer's last call (call `sync` first)."""
+        with self._lock:
+            changes, self._sinks[consumer] = self._sinks[consumer], Changes()
         if self.blind is not None:
             changes.lost = True
         return changes
@@ -302,7 +312,7 @@ class TreeWatch:
         if not self.sync():
             return None
         with self._lock:
-            if self._changes.lost:
+            if self._sinks[0].lost:
                 return None
             return set(self._named)
 
@@ -339,7 +349,7 @@ class TreeWatch:
                 if self.blind is not None:
                     return
                 if mark:
-                    self._changes.paths.add(item.rel)
+                    self._changed(item.rel)
                 if is_nested_name(item.entry.name):
                     self._named.add(item.rel)
                 elif _is_dir(item.entry):
@@ -396,7 +406,7 @@ class TreeWatch:
 
     def _event(self, wd: int, mask: int, name: str) -> None:
         if mask & _IN_Q_OVERFLOW:
-            self._changes.lost = True
+            self._lost()
             return
         if wd == self._barrier_wd:
             if name.startswith("b") and name[1:].isdigit():
@@ -412,10 +422,10 @@ class TreeWatch:
             return  # a directory we stopped watching
         if mask & (_IN_DELETE_SELF | _IN_MOVE_SELF):
             if base:
-                self._changes.paths.add(base)
+                self._changed(base)
             return
         rel = f"{base}/{name}" if base else name
-        self._changes.paths.add(rel)
+        self._changed(rel)
         if mask & _IN_MOVED_FROM and mask & _IN_ISDIR:
             self._forget_tree(rel)  # still watched where it went: stop; MOVED_TO adds it back
         elif mask & (_IN_DELETE | _IN_MOVED_FROM):
@@ -427,8 +437,18 @@ class TreeWatch:
             elif mask & _IN_ISDIR:
                 self._add_tree(rel, mark=True)
         if self.blind is not None:
-            self._changes.lost = True
+            self._lost()
             self._stop.set()
+
+    def _changed(self, rel: str) -> None:
+        for sink in self._sinks.values():
+            if len(sink.paths) >= MAX_PENDING:
+                sink.lost, sink.paths = True, set()  # cheaper to walk than to remember
+            sink.paths.add(rel)
+
+    def _lost(self) -> None:
+        for sink in self._sinks.values():
+            sink.lost = True
 
 
 def _read_limit() -> str | None:
