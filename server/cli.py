@@ -5,6 +5,7 @@ tether exec [--mode M] [--yes] PROMPT  a headless client: one turn, streamed to 
 tether exec --json ...                 the same turn as Codex's `codex exec --json` JSONL
 tether sandbox [--mode M] -- CMD...    run a command under the sandbox to try it
 tether review [--base B | --commit SHA | --uncommitted] [--json]   review a change for bugs
+tether acp                             the backend as an Agent Client Protocol agent (Zed, ...)
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub.add_parser("sandbox", help="run a command under a sandbox policy", add_help=False)
     sub.add_parser("review", help="review a change for bugs it introduced", add_help=False)
+    sub.add_parser("acp", help="speak the Agent Client Protocol on stdin/stdout (Zed, ...)")
 
     if args and args[0] == "sandbox":
         from sandbox.cli import sandbox_main
@@ -62,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         from server.app import main_stdio
 
         return main_stdio()
+    if ns.command == "acp":
+        from server.acp import main_acp
+
+        return main_acp()
     prompt = codex_exec_prompt(ns, ex)
     if ns.jsonl:
         from server.exec_jsonl import run_exec_jsonl

@@ -1,0 +1,280 @@
+"""`tether acp` against the `agent-client-protocol` package's client side and the scripted
+model: streaming, tool calls with diffs, permissions, cancel, modes, and every message
+checked against the ACP schema models."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from acp import schema as s
+
+from tests.acp.client import Recorder, pick, tether_acp, validate_transcript
+from tests.model_server import ModelServer, Reply, ToolCall
+
+SWAP = {"path": "src/calc.py", "old_string": "return a + b", "new_string": "return b + a"}
+ORIGINAL = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"
+SWAPPED = ORIGINAL.replace("a + b", "b + a")
+
+
+async def test_a_prompt_streams_the_answer_and_the_thoughts(
+    recorder: Recorder, env: dict[str, str], model_server: ModelServer, workspace: Path
+) -> None:
+    model_server.enqueue(Reply(reasoning="Adding is easy.", text="It returns a + b.", chunk_size=4))
+    async with tether_acp(recorder, env) as conn:
+        session = await conn.new_session(cwd=str(workspace))
+        assert session.modes is not None and session.modes.current_mode_id == "readOnly"
+        assert [m.id for m in session.modes.available_modes] == ["readOnly", "agent", "fullAccess"]
+        done = await conn.prompt(
+            session_id=session.session_id, prompt=[s.TextContentBlock(type="text", text="add?")]
+        )
+    assert done.stop_reason == "end_turn"
+    sid = session.session_id
+    assert recorder.text(sid) == "It returns a + b."
+    assert len(recorder.of(sid, "agent_message_chunk")) > 1  # streamed, not sent whole
+    assert recorder.text(sid, "agent_thought_chunk") == "Adding is easy."
+    (usage, *_) = recorder.of(sid, "usage_update")
+    assert usage.used > 0
+    # The answer came after every update of its turn.
+    prompt_answer = next(
+        i
+        for i, (d, m) in enumerate(recorder.wire)
+        if d == "in" and "stopReason" in m.get("result", {})
+    )
+    assert all(m.get("method") != "session/update" for _d, m in recorder.wire[prompt_answer + 1 :])
+    assert validate_transcript(recorder.wire) >= 8
+
+
+async def test_initialize_offers_load_list_resume_close_and_the_key_when_missing(
+    recorder: Recorder, env: dict[str, str], workspace: Path
+) -> None:
+    no_key = {k: v for k, v in env.items() if not k.startswith("OPENAI_")}
+    async with tether_acp(recorder, no_key) as _conn:
+        pass
+    (answer,) = [
+        m["result"]
+        for d, m in recorder.wire
+        if d == "in" and "protocolVersion" in m.get("result", {})
+    ]
+    result = s.InitializeResponse.model_validate(answer)
+    caps = result.agent_capabilities
+    assert result.protocol_version == 1 and caps is not None and caps.load_session
+    assert caps.session_capabilities is not None
+    sessions = caps.session_capabilities
+    assert sessions.list is not None and sessions.resume is not None and sessions.close is not None
+    assert caps.prompt_capabilities is not None and caps.prompt_capabilities.embedded_context
+    assert result.auth_methods and "OPENAI_API_KEY" in str(answer["authMethods"])
+
+
+@pytest.mark.sandbox_matrix
+async def test_an_edit_is_a_tool_call_with_the_whole_file_diff(
+    recorder: Recorder, env: dict[str, str], model_server: ModelServer, workspace: Path
+) -> None:
+    model_server.enqueue(Reply(tool_calls=[ToolCall("edit_file", SWAP)]), Reply(text="swapped"))
+    calc = workspace / "src" / "calc.py"
+    async with tether_acp(recorder, env) as conn:
+        session = await conn.new_session(cwd=str(workspace))
+        await conn.set_session_mode(session_id=session.session_id, mode_id="agent")
+        (mode,) = recorder.of(session.session_id, "current_mode_update")
+        assert mode.current_mode_id == "agent"
+        done = await conn.prompt(
+            session_id=session.session_id, prompt=[s.TextContentBlock(type="text", text="swap")]
+        )
+        assert done.stop_reason == "end_turn"
+        (start,) = recorder.of(session.session_id, "tool_call")
+        assert start.kind == "edit" and start.title == f"Edit {calc}"
+        assert [loc.path for loc in start.locations] == [str(calc)]
+        assert start.locations[0].line == 2
+        (diff,) = start.content
+        assert diff.type == "diff" and diff.path == str(calc)
+        assert diff.old_text == ORIGINAL and diff.new_text == SWAPPED
+        assert start.raw_input["changes"][0]["path"] == str(calc)
+        final = recorder.tool_updates(session.session_id, start.tool_call_id)[-1]
+        assert final.status == "completed"
+        assert calc.read_text() == SWAPPED
+        # Per-hunk undo through the extension method.
+        reverted = await conn.ext_method(
+            "tether/change/revert",
+            {"sessionId": session.session_id, "itemId": start.tool_call_id},
+        )
+        assert reverted["item"]["status"] == "reverted"
+        assert calc.read_text() == ORIGINAL
+    validate_transcript(recorder.wire)
+
+
+@pytest.mark.sandbox_matrix
+@pytest.mark.parametrize("choice", ["allow_once", "allow_always", "reject_once"])
+async def test_a_command_asks_permission_in_read_only_mode(
+    choice: str, env: dict[str, str], model_server: ModelServer, workspace: Path
+) -> None:
+    recorder = Recorder(chooser=pick(choice))
+    command = "touch made.txt"
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("shell", {"command": command})]),
+        Reply(text="first"),
+        Reply(tool_calls=[ToolCall("shell", {"command": command})]),
+        Reply(text="second"),
+    )
+    async with tether_acp(recorder, env) as conn:
+        session = await conn.new_session(cwd=str(workspace))
+        sid = session.session_id  # readOnly, the default mode
+        for _ in range(2):
+            await conn.prompt(session_id=sid, prompt=[s.TextContentBlock(type="text", text="go")])
+            if choice == "allow_once":
+                (workspace / "made.txt").unlink()
+    first = recorder.permissions[0]
+    assert [o.kind for o in first.options] == ["allow_once", "allow_always", "reject_once"]
+    always = first.options[1]
+    assert always.name.startswith("Always allow `touch") and always.name.endswith("`")
+    assert first.tool_call.kind == "execute" and first.tool_call.raw_input["command"] == command
+    starts = recorder.of(sid, "tool_call")
+    assert [t.kind for t in starts] == ["execute", "execute"]
+    assert starts[0].title == command
+    final = recorder.tool_updates(sid, starts[0].tool_call_id)[-1]
+    if choice == "reject_once":
+        assert final.status == "failed" and not (workspace / "made.txt").exists()
+        assert len(recorder.permissions) == 2
+    elif choice == "allow_always":
+        assert final.status == "completed" and (workspace / "made.txt").exists()
+        assert len(recorder.permissions) == 1  # the rule covered the second run
+    else:
+        assert final.status == "completed" and len(recorder.permissions) == 2
+    validate_transcript(recorder.wire)
+
+
+@pytest.mark.sandbox_matrix
+@pytest.mark.parametrize("choice", ["allow_once", "reject_once"])
+async def test_a_file_change_is_approved_whole_in_read_only_mode(
+    choice: str, env: dict[str, str], model_server: ModelServer, workspace: Path
+) -> None:
+    recorder = Recorder(chooser=pick(choice))
+    model_server.enqueue(Reply(tool_calls=[ToolCall("edit_file", SWAP)]), Reply(text="done"))
+    calc = workspace / "src" / "calc.py"
+    async with tether_acp(recorder, env) as conn:
+        session = await conn.new_session(cwd=str(workspace))
+        await conn.prompt(
+            session_id=session.session_id, prompt=[s.TextContentBlock(type="text", text="swap")]
+        )
+    (asked,) = recorder.permissions
+    (diff,) = asked.tool_call.content
+    assert diff.old_text == ORIGINAL and diff.new_text == SWAPPED
+    assert [o.option_id for o in asked.options] == ["allow_once", "allow_always", "reject_once"]
+    assert calc.read_text() == (SWAPPED if choice == "allow_once" else ORIGINAL)
+    validate_transcript(recorder.wire)
+
+
+async def test_cancel_stops_a_streaming_turn(
+    recorder: Recorder, env: dict[str, str], model_server: ModelServer, workspace: Path
+) -> None:
+    model_server.enqueue(Reply(text="x" * 400, chunk_size=4, hold_after=10), Reply(text="again"))
+    async with tether_acp(recorder, env) as conn:
+        session = await conn.new_session(cwd=str(workspace))
+        sid = session.session_id
+        prompt = asyncio.create_task(
+            conn.prompt(session_id=sid, prompt=[s.TextContentBlock(type="text", text="talk")])
+        )
+        await model_server.wait_held_async()
+        await recorder.wait_until(lambda: bool(recorder.of(sid, "agent_message_chunk")))
+        await conn.cancel(session_id=sid)
+        done = await asyncio.wait_for(prompt, 10)
+        assert done.stop_reason == "cancelled"
+        again = await conn.prompt(
+            session_id=sid, prompt=[s.TextContentBlock(type="text", text="more")]
+        )
+        assert again.stop_reason == "end_turn"
+    validate_transcript(recorder.wire)
+
+
+async def test_a_cancelled_permission_stops_the_turn(
+    env: dict[str, str], model_server: ModelServer, workspace: Path
+) -> None:
+    recorder = Recorder(chooser=lambda _r: None)
+    model_server.enqueue(Reply(tool_calls=[ToolCall("shell", {"command": "touch x"})]))
+    async with tether_acp(recorder, env) as conn:
+        session = await conn.new_session(cwd=str(workspace))
+        done = await conn.prompt(
+            session_id=session.session_id, prompt=[s.TextContentBlock(type="text", text="go")]
+        )
+    assert done.stop_reason == "cancelled" and not (workspace / "x").exists()
+
+
+async def test_a_plan_is_a_plan_update(
+    recorder: Recorder, env: dict[str, str], model_server: ModelServer, workspace: Path
+) -> None:
+    steps = [{"text": "read", "status": "completed"}, {"text": "edit", "status": "inProgress"}]
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("update_plan", {"steps": steps})]), Reply(text="ok")
+    )
+    async with tether_acp(recorder, env) as conn:
+        session = await conn.new_session(cwd=str(workspace))
+        await conn.prompt(
+            session_id=session.session_id, prompt=[s.TextContentBlock(type="text", text="plan")]
+        )
+    (plan,) = recorder.of(session.session_id, "plan")
+    assert [(e.content, e.status) for e in plan.entries] == [
+        ("read", "completed"),
+        ("edit", "in_progress"),
+    ]
+    validate_transcript(recorder.wire)
+
+
+async def test_load_and_resume_after_a_restart(
+    env: dict[str, str], model_server: ModelServer, workspace: Path
+) -> None:
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("read_file", {"path": "src/calc.py"})]),
+        Reply(text="It adds."),
+        Reply(text="Still adds."),
+        Reply(text="Resumed."),
+    )
+    first = Recorder()
+    async with tether_acp(first, env) as conn:
+        session = await conn.new_session(cwd=str(workspace))
+        sid = session.session_id
+        await conn.prompt(session_id=sid, prompt=[s.TextContentBlock(type="text", text="what?")])
+    again = Recorder()
+    async with tether_acp(again, env) as conn:
+        listed = await conn.list_sessions(cwd=str(workspace))
+        assert [i.session_id for i in listed.sessions] == [sid]
+        assert listed.sessions[0].title == "what?"
+        await conn.load_session(cwd=str(workspace), session_id=sid)
+        assert again.text(sid, "user_message_chunk") == "what?"
+        assert again.text(sid) == "It adds."
+        (read,) = again.of(sid, "tool_call")
+        assert read.kind == "read" and read.status == "completed"
+        done = await conn.prompt(
+            session_id=sid, prompt=[s.TextContentBlock(type="text", text="and?")]
+        )
+        assert done.stop_reason == "end_turn" and again.text(sid).endswith("Still adds.")
+    third = Recorder()
+    async with tether_acp(third, env) as conn:
+        resumed = await conn.resume_session(cwd=str(workspace), session_id=sid)
+        assert resumed.modes is not None
+        assert third.updates == []  # resume does not replay
+        await conn.prompt(session_id=sid, prompt=[s.TextContentBlock(type="text", text="more")])
+        assert third.text(sid) == "Resumed."
+        await conn.close_session(session_id=sid)
+    # The model saw the whole history after the restarts.
+    assert "It adds." in str(model_server.requests[-1].body)
+    for r in (first, again, third):
+        validate_transcript(r.wire)
+
+
+async def test_the_model_is_a_config_option(
+    recorder: Recorder, env: dict[str, str], model_server: ModelServer, workspace: Path
+) -> None:
+    model_server.enqueue(Reply(text="ok"))
+    async with tether_acp(recorder, env) as conn:
+        session = await conn.new_session(cwd=str(workspace))
+        (option,) = session.config_options
+        assert option.root.id == "model" if hasattr(option, "root") else option.id == "model"
+        answer = await conn.set_config_option(
+            config_id="model", session_id=session.session_id, value="other-model"
+        )
+        assert answer.config_options[0].current_value == "other-model"
+        await conn.prompt(
+            session_id=session.session_id, prompt=[s.TextContentBlock(type="text", text="hi")]
+        )
+    assert model_server.requests[-1].body["model"] == "other-model"
+    validate_transcript(recorder.wire)
