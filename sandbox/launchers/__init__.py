@@ -92,6 +92,8 @@ def choose_launcher(setting: LauncherSetting = "auto") -> LauncherChoice:
 def _with_fix(name: LauncherKind, failure: str) -> str:
     if name == "landlock":
         return f"Landlock: {failure} (it needs Linux 5.13+ built with Landlock enabled)."
+    if "too old" in failure:
+        return f"bwrap: {failure}; install bubblewrap 0.5 or later (e.g. from backports)."
     if "not installed" in failure:
         return (
             f"bwrap: {failure}; install the `bubblewrap` package (e.g. `apt install bubblewrap`)."

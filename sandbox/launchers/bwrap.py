@@ -58,6 +58,7 @@ def bwrap_failure() -> str | None:
     if path is None:
         return "bubblewrap (bwrap) is not installed"
     probe = [path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-net"]
+    probe += ["--size", "1048576", "--tmpfs", "/tmp"]  # bwrap 0.5+; older ones cannot cap /tmp
     try:
         done = subprocess.run(
             [*probe, *_ISOLATION, "--", "/bin/true"], capture_output=True, timeout=10, check=False
@@ -67,6 +68,8 @@ def bwrap_failure() -> str | None:
     if done.returncode == 0:
         return None
     said = done.stderr.decode(errors="replace").strip().splitlines()
+    if said and "--size" in said[-1]:
+        return f"bwrap is too old to cap the size of /tmp (it needs 0.5 or later: {said[-1]})"
     return f"bwrap cannot create its namespaces ({said[-1] if said else done.returncode})"
 
 

@@ -94,3 +94,25 @@ def test_a_refused_bwrap_is_explained_with_its_fix(monkeypatch: pytest.MonkeyPat
     assert "apt install bubblewrap" in launchers.choose_launcher.__wrapped__("auto").passed_over[0]
     forced = launchers.choose_launcher.__wrapped__("bwrap")
     assert forced.name == "none"  # a forced launcher that cannot run is never silently swapped
+
+
+def test_a_bwrap_too_old_for_a_capped_tmp_is_passed_over(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # bwrap before 0.5 has no --size: every command would fail, so the probe must say why.
+    import sandbox.launchers as launchers
+    from sandbox.launchers import bwrap
+
+    old = tmp_path / "bwrap"
+    old.write_text(
+        '#!/bin/sh\nfor a in "$@"; do [ "$a" = --size ] && '
+        'echo "bwrap: Unknown option --size" >&2 && exit 1; done\nexit 0\n'
+    )
+    old.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    said = bwrap.bwrap_failure.__wrapped__()
+    assert said is not None and "too old" in said and "0.5" in said
+    monkeypatch.setattr(launchers, "bwrap_failure", lambda: said)
+    monkeypatch.setattr(launchers, "landlock_failure", lambda: None)
+    choice = launchers.choose_launcher.__wrapped__("auto")
+    assert choice.name == "landlock" and "bubblewrap 0.5 or later" in choice.passed_over[0]
