@@ -152,7 +152,7 @@ class ThreadHooks:
     ) -> list[HookCommand]:
         store = TrustStore(settings.home)
         trusted: dict[str, bool] = {}
-        for source in dict.fromkeys(h.source for h in hooks):
+        for source in {h.source.label: h.source for h in hooks}.values():
             state = store.state(source)
             if state == "unknown" and stream is not None:
                 state = await self._ask_trust(store, source, stream)
@@ -221,6 +221,7 @@ class TurnHooks:
         self._turn_files = turn_files
         self._stop_continuations = 0
         self._background: set[asyncio.Task[Any]] = set()
+        self._inputs: dict[str, list[dict[str, Any]]] = {}
 
     async def _run(
         self,
@@ -276,7 +277,8 @@ class TurnHooks:
         name = claude_name(tool)
         permission: Literal["allow", "ask"] | None = None
         updated: dict[str, Any] | None = None
-        for tool_input in claude_inputs(tool, args, cwd):
+        inputs = self._inputs[call_id] = claude_inputs(tool, args, cwd)
+        for tool_input in inputs:
             outcome = await self._run(
                 "PreToolUse",
                 {"tool_name": name, "tool_input": tool_input, "tool_use_id": call_id},
@@ -291,7 +293,14 @@ class TurnHooks:
                 permission = outcome.permission
             if outcome.updated_input is not None and updated is None:
                 updated = tether_args(tool, args, outcome.updated_input)
+        if updated is not None:
+            self._inputs[call_id] = claude_inputs(tool, updated, cwd)
         return PreToolVerdict(None, permission, updated)
+
+    def _inputs_of(self, tool: str, args: dict[str, Any], call_id: str, cwd: Path) -> list[Any]:
+        """The call's tool_inputs as PreToolUse saw them: after the tool ran, a patch's files
+        are no longer what it applies to."""
+        return self._inputs.pop(call_id, None) or claude_inputs(tool, args, cwd)
 
     async def post_tool_use(
         self, tool: str, args: dict[str, Any], call_id: str, cwd: Path, output: str
@@ -299,7 +308,7 @@ class TurnHooks:
         """PostToolUse; what its hooks say to the model (feedback, a block's reason)."""
         name = claude_name(tool)
         notes: list[str] = []
-        for tool_input in claude_inputs(tool, args, cwd):
+        for tool_input in self._inputs_of(tool, args, call_id, cwd):
             response: dict[str, Any] = {"output": output, "success": True}
             if "file_path" in tool_input:
                 response["filePath"] = tool_input["file_path"]
@@ -322,7 +331,7 @@ class TurnHooks:
     ) -> str:
         name = claude_name(tool)
         notes: list[str] = []
-        for tool_input in claude_inputs(tool, args, cwd):
+        for tool_input in self._inputs_of(tool, args, call_id, cwd):
             outcome = await self._run(
                 "PostToolUseFailure",
                 {

@@ -138,9 +138,10 @@ def _read_json(event: str, data: dict[str, Any], outcome: Outcome) -> EntryOutco
             outcome.permission_reasons.append(why)
         if permission == "deny":
             status, message = "blocked", str(why or "denied by a hook")
-        updated = specific.get("updatedInput")
-        if isinstance(updated, dict) and permission != "deny" and outcome.updated_input is None:
-            outcome.updated_input = updated
+    updated = specific.get("updatedInput")
+    first = outcome.updated_input is None
+    if event == "PreToolUse" and isinstance(updated, dict) and permission != "deny" and first:
+        outcome.updated_input = updated  # without a decision, the mode decides about it
     context = specific.get("additionalContext")
     if isinstance(context, str):
         outcome.context.append(context)
