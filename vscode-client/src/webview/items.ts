@@ -234,6 +234,9 @@ export function renderItem(ctx: ItemContext, item: Item, streaming: boolean): HT
       return h('div', { className: 'note', 'data-item': item.id }, icon('fold'), ' Earlier context was summarised to make room.');
     case 'error':
       return h('div', { className: 'card error', role: 'alert', 'data-item': item.id }, icon('error'), ` ${item.message}`);
+    case 'review':
+      // The findings go to the editor as comment threads; the chat shows the verdict.
+      return h('div', { className: 'note', 'data-item': item.id }, icon('checklist'), ` Review: ${item.findings.length} finding(s). ${item.overallExplanation}`);
   }
 }
 
