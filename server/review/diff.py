@@ -133,19 +133,28 @@ def _split_files(text: str, top: Path) -> list[tuple[Path, str]]:
     for block in re.split(r"(?m)^(?=diff --git )", text):
         if not block.startswith("diff --git "):
             continue
-        old = new = None
+        old = new = renamed = None
         for line in block.splitlines():
-            if line.startswith("--- "):
+            if line.startswith("rename to "):
+                renamed = line[len("rename to ") :]
+            elif line.startswith("--- "):
                 old = line[4:]
             elif line.startswith("+++ "):
                 new = line[4:]
                 break
-        if new is None:  # binary, a mode change, a pure rename: the header names it
-            header = block.splitlines()[0][len("diff --git ") :]
-            new = header[len(header) // 2 + 1 :] if " " in header else header
+        if new is None:  # a pure rename, binary, a mode change: no +++ line
+            new = renamed or _header_name(block.splitlines()[0][len("diff --git ") :])
         name = old if new == "/dev/null" and old else new
         blocks.append((top / name, block))
     return blocks
+
+
+def _header_name(header: str) -> str:
+    """The file of `diff --git NAME NAME` (both names the same: no rename)."""
+    half = len(header) // 2
+    if len(header) % 2 == 1 and header[:half] == header[half + 1 :]:
+        return header[:half]
+    return header.rsplit(" ", 1)[-1]
 
 
 def _turn_blocks(files: list[TurnFile], cwd: Path) -> list[tuple[Path, str]]:

@@ -243,3 +243,36 @@ async def test_an_unknown_commit_is_refused(
         else:
             raise AssertionError("review/start accepted an unknown commit")
     assert model_server.requests == []
+
+
+async def test_a_detached_review_runs_on_a_new_readonly_thread(
+    repo: Path, model_server: ModelServer, tmp_path: Path
+) -> None:
+    import asyncio
+
+    plant_bug(repo)
+    model_server.enqueue(Reply(text=answer(BUG)))
+    async with Tether(repo, mode="agent", env=env_for(model_server, tmp_path / "home")) as t:
+        thread = await t.start_thread()
+        started = await t.request(
+            "review/start",
+            {
+                "threadId": thread.id,
+                "target": {"type": "uncommittedChanges"},
+                "delivery": "detached",
+            },
+        )
+        review_thread = started["reviewThreadId"]
+        assert review_thread != thread.id and started["turn"]["threadId"] == review_thread
+        for _ in range(200):  # until the turn has ended (thread/read is the record)
+            read = await t.request("thread/read", {"threadId": review_thread})
+            if read["turns"] and read["turns"][-1]["status"] != "inProgress":
+                break
+            await asyncio.sleep(0.05)
+        original = await t.request("thread/read", {"threadId": thread.id})
+    assert read["thread"]["mode"] == "readOnly"
+    (turn,) = read["turns"]
+    assert turn["status"] == "completed"
+    review_item = turn["items"][-1]
+    assert review_item["type"] == "review" and review_item["findings"][0]["title"] == BUG["title"]
+    assert original["turns"] == [] and original["thread"]["mode"] == "agent"
