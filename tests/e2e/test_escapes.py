@@ -121,6 +121,43 @@ FSMONITOR = '[core]\n\tfsmonitor = "touch PWNED; echo"\n'
 # 1. .git/commondir, nested repositories, the deny list --------------------------------------
 
 
+GIT_INIT_AND_PLANT = (
+    "git init -q . && git add -A && git -c user.name=T -c user.email=t@e commit -qm one "
+    "&& printf '#!/bin/sh\\ntouch PWNED\\n' > .git/hooks/pre-commit && chmod +x "
+    ".git/hooks/pre-commit && git config core.fsmonitor 'touch PWNED; echo'"
+)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_git_init_of_the_workspace_plants_nothing_that_runs(
+    model_server: ModelServer, tmp_path: Path, repo: Path, launcher: str, mode: str
+) -> None:
+    # `git init .` in a workspace without a repository works with no approval; the hook and the
+    # fsmonitor it plants do not survive to run in the user's git (fullAccess: the control).
+    subprocess.run(["rm", "-rf", str(repo / ".git")], check=True)
+    async with session(model_server, tmp_path, repo, mode, launcher) as s:
+        turn = await s.turn(shell(GIT_INIT_AND_PLANT))
+        asked = s.approvals
+    (command,) = s.tether.items(turn, "commandExecution")
+    assert command["exitCode"] == 0, command.get("aggregatedOutput")
+    assert asked == 0
+    git(repo, "status")
+    git(
+        repo,
+        "-c",
+        "user.name=U",
+        "-c",
+        "user.email=u@e",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x",
+    )
+    assert (repo / "PWNED").exists() == (mode == "fullAccess")
+    assert git(repo, "log", "--format=%s").stdout.split() == ["x", "one"]
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_commondir_through_the_shell(
     model_server: ModelServer, tmp_path: Path, repo: Path, launcher: str, mode: str
