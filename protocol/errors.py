@@ -6,7 +6,6 @@ and what to do next. Any other exception in a handler is a bug and answers -3260
 """
 
 from enum import IntEnum
-from typing import ClassVar
 
 
 class ErrorCode(IntEnum):
@@ -26,9 +25,10 @@ class ErrorCode(IntEnum):
 
 
 class RpcError(Exception):
-    """A request failure: `code` for the client's logic, `message` for the user."""
+    """A request failure: `code` for the client's logic, `message` for the user. Each subclass
+    below fixes its code; an instance may carry its own (the agent's `AgentError`)."""
 
-    code: ClassVar[ErrorCode] = ErrorCode.INTERNAL_ERROR
+    code: ErrorCode = ErrorCode.INTERNAL_ERROR
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

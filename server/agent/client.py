@@ -1,5 +1,5 @@
 """The client (the editor), as the agent sees it: typed notifications out, typed requests
-answered. The server's `rpc.Peer` implements it; the unit tests fake it."""
+answered. The server's `rpc.Connection` implements it; the unit tests fake it."""
 
 from __future__ import annotations
 

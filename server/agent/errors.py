@@ -6,12 +6,12 @@
 - `ModelError`: the model endpoint failed; retried while `retryable`, else the turn fails.
   `StructuredOutputRefused`: the endpoint does not take an output schema; the turn asks for
   the JSON in the prompt instead (`server.agent.structured`).
-- `AgentError`: a request the agent cannot serve; the handlers answer it with `code` (§7).
+- `AgentError`: a request the agent cannot serve; an `RpcError`, answered with its `code` (§7).
 """
 
 from __future__ import annotations
 
-from protocol.errors import ErrorCode
+from protocol.errors import ErrorCode, RpcError
 
 
 class ToolFailed(Exception):
@@ -47,10 +47,10 @@ class StructuredOutputRefused(ModelError):
         super().__init__(message, retryable=False, status=400)
 
 
-class AgentError(Exception):
-    """A request the agent cannot serve; the handlers turn it into a JSON-RPC error."""
+class AgentError(RpcError):
+    """A request the agent cannot serve, with its §7 `code`: one of protocol.errors' hierarchy,
+    so the JSON-RPC layer answers it like any other `RpcError`, with no mapping in between."""
 
     def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
-        self.message = message

@@ -40,7 +40,7 @@ from protocol.turn import (
 )
 from server.agent.inline import gate_for_turn
 from server.agent.propose import propose
-from server.agent.service import Agent, AgentError
+from server.agent.service import Agent
 from server.agent.turn_review import turn_files as review_turn_files
 from server.review.runner import start_review
 from server.rpc import decode
@@ -158,9 +158,7 @@ def _handler(method: str, agent: Callable[[], Agent]) -> Callable[[Any], Awaitab
         params = decode(method, raw, params_type)
         try:
             return await handler(agent(), params)
-        except AgentError as exc:
-            raise RpcError.of(exc.code, exc.message) from None
-        except RpcError:
+        except RpcError:  # the agent's AgentError too: answered with its own code
             raise
         except Exception as exc:
             log.exception("%s failed", method)
