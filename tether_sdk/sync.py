@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from protocol.base import Notification
+from protocol.findings import ReviewTarget
 from protocol.item import UserInput
 from protocol.turn import TurnRevertResult
 from tether_sdk.client import Tether
@@ -78,6 +79,9 @@ class SyncThread:
         output_schema: dict[str, Any] | None = None,
     ) -> TurnResult:
         return self._owner.blocking(self.thread.run(prompt, output_schema=output_schema))
+
+    def review(self, target: ReviewTarget) -> TurnResult:
+        return self._owner.blocking(self.thread.review(target))
 
     def run_streamed(self, prompt: str | Sequence[UserInput]) -> Iterator[Notification]:
         stream = self.thread.run_streamed(prompt).__aiter__()

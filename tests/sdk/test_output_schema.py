@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.model_server import Fault, ModelServer, Reply, ToolCall, WireApi
-from tether_sdk import Tether
+from tether_sdk import SyncTether, Tether
 
 VERDICT = {
     "type": "object",
@@ -126,3 +126,27 @@ async def test_a_turn_without_a_schema_sends_no_output_format(
     assert result.final_response == "not JSON, and fine" and result.structured_output is None
     (request,) = model_server.requests
     assert request.output_format is None and "text" not in request.body
+
+
+def test_the_sync_wrapper_takes_a_schema_and_reviews(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    import subprocess
+
+    from protocol.findings import UncommittedChangesTarget
+
+    subprocess.run(["git", "-C", str(workspace), "add", "."], check=True)
+    (workspace / "src" / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    review = {
+        "findings": [],
+        "overall_correctness": "patch is correct",
+        "overall_explanation": "fine",
+        "overall_confidence_score": 0.5,
+    }
+    model_server.enqueue(Reply(text=json.dumps(ANSWER)), Reply(text=json.dumps(review)))
+    with SyncTether(workspace, env=env_for(model_server, tmp_path / "h", "responses")) as t:
+        thread = t.start_thread()
+        assert thread.run("judge", output_schema=VERDICT).structured_output == ANSWER
+        reviewed = thread.review(UncommittedChangesTarget())
+    assert reviewed.review is not None and reviewed.review.overall_explanation == "fine"
+    assert "+    return a - b" in model_server.requests[1].user_texts()[-1]
