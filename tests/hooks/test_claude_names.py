@@ -1,0 +1,65 @@
+"""Tether's tools as Claude Code names them, and updatedInput's way back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from server.hooks.claude_names import claude_inputs, claude_name, tether_args
+
+
+def test_names() -> None:
+    assert [claude_name(t) for t in ("shell", "read_file", "edit_file", "apply_patch")] == [
+        "Bash",
+        "Read",
+        "Edit",
+        "Write",
+    ]
+    assert [claude_name(t) for t in ("search", "list_dir", "update_plan")] == [
+        "Grep",
+        "LS",
+        "TodoWrite",
+    ]
+    assert claude_name("mcp__github__create_issue") == "mcp__github__create_issue"
+
+
+def test_inputs_and_back(tmp_path: Path) -> None:
+    (read,) = claude_inputs("read_file", {"path": "a.py", "start_line": 3, "end_line": 7}, tmp_path)
+    assert read == {"file_path": str(tmp_path / "a.py"), "offset": 3, "limit": 5}
+    back = tether_args("read_file", {"path": "a.py"}, {"file_path": "/x", "offset": 2, "limit": 3})
+    assert back == {"path": "/x", "start_line": 2, "end_line": 4}
+
+    (bash,) = claude_inputs("shell", {"command": "ls", "timeout_s": 2.5}, tmp_path)
+    assert bash == {"command": "ls", "timeout": 2500}
+    assert tether_args("shell", {"command": "ls", "workdir": "src"}, {"command": "ls -a"}) == {
+        "command": "ls -a",
+        "workdir": "src",
+    }
+
+    (plan,) = claude_inputs(
+        "update_plan", {"steps": [{"text": "a", "status": "inProgress"}]}, tmp_path
+    )
+    assert plan == {"todos": [{"content": "a", "status": "in_progress"}]}
+    todos = {"todos": [{"content": "b", "status": "completed"}]}
+    assert tether_args("update_plan", {"steps": []}, todos) == {
+        "steps": [{"text": "b", "status": "completed"}]
+    }
+
+    (grep,) = claude_inputs("search", {"pattern": "x", "case_insensitive": True}, tmp_path)
+    assert grep == {"pattern": "x", "path": str(tmp_path), "-i": True}
+    assert tether_args("mcp__s__t", {"a": 1}, {"a": 2}) == {"a": 2}
+
+
+def test_a_patch_is_one_write_per_file_with_its_new_text(tmp_path: Path) -> None:
+    (tmp_path / "old.txt").write_text("one\ntwo\n")
+    patch = (
+        "*** Begin Patch\n*** Add File: new.txt\n+hello\n"
+        "*** Update File: old.txt\n@@\n one\n-two\n+three\n*** End Patch"
+    )
+    writes = claude_inputs("apply_patch", {"patch": patch}, tmp_path)
+    assert [(w["file_path"], w["content"]) for w in writes] == [
+        (str(tmp_path / "new.txt"), "hello\n"),
+        (str(tmp_path / "old.txt"), "one\nthree\n"),
+    ]
+    assert all(w["patch"] == patch for w in writes)
+    (broken,) = claude_inputs("apply_patch", {"patch": "garbage"}, tmp_path)
+    assert broken == {"file_path": "", "content": "", "patch": "garbage"}
