@@ -6,6 +6,7 @@ tether exec --json ...                 the same turn as Codex's `codex exec --js
 tether sandbox [--mode M] -- CMD...    run a command under the sandbox to try it
 tether review [--base B | --commit SHA | --uncommitted] [--json]   review a change for bugs
 tether acp                             the backend as an Agent Client Protocol agent (Zed, ...)
+tether hooks list [--cd DIR] [--json]  the configured hooks, where they come from, their trust
 """
 
 from __future__ import annotations
@@ -49,12 +50,17 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("sandbox", help="run a command under a sandbox policy", add_help=False)
     sub.add_parser("review", help="review a change for bugs it introduced", add_help=False)
     sub.add_parser("acp", help="speak the Agent Client Protocol on stdin/stdout (Zed, ...)")
+    sub.add_parser("hooks", help="list the configured hooks and their trust", add_help=False)
 
     if args and args[0] == "sandbox":
         from sandbox.cli import sandbox_main
         from server.config import load_settings
 
         return sandbox_main(args[1:], load_settings().sandbox_launcher)
+    if args and args[0] == "hooks":
+        from server.hooks.cli import hooks_main
+
+        return hooks_main(args[1:])
     if args and args[0] == "review":
         from server.review.cli import review_main
 
