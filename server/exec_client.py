@@ -148,6 +148,8 @@ async def _ask(question: str, choices: dict[str, str]) -> str:
 async def _approve(method: str, p: dict[str, Any], yes: bool, tty: bool) -> dict[str, Any]:
     if yes:
         return {"decision": "accept"}
+    if method == "approval/hookTrust":
+        return await _trust_hooks(p, tty)
     if not tty:
         return {"decision": "decline"}
     if method == "approval/commandExecution":
@@ -164,6 +166,20 @@ async def _approve(method: str, p: dict[str, Any], yes: bool, tty: bool) -> dict
     return {
         "decision": {"y": "accept", "s": "acceptForSession", "n": "decline", "q": "cancel"}[key]
     }
+
+
+async def _trust_hooks(p: dict[str, Any], tty: bool) -> dict[str, Any]:
+    """Without a TTY the project's hooks stay off for this run, and the question stays open
+    (a "no" would be kept until the file changes)."""
+    if not tty:
+        sys.stderr.write(f"Hooks of {p['source']} are off: not trusted yet (run interactively).\n")
+        return {"decision": "cancel"}
+    for c in p["commands"]:
+        matcher = f" [{c['matcher']}]" if c["matcher"] else ""
+        sys.stderr.write(f"  {c['eventName']}{matcher}: {c['command']}\n")
+    what = f"{p['source']} defines these hooks, run outside the sandbox. Trust them?"
+    key = await _ask(what, {"y": "yes", "n": "no"})
+    return {"decision": "accept" if key == "y" else "decline"}
 
 
 async def exec_turn(
