@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness import Tether
+from tests.e2e.test_exec import tether_exec
 from tests.model_server import ModelServer, Reply, ToolCall
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "hooks" / "scripts"
@@ -389,3 +390,44 @@ def test_hooks_get_the_scrubbed_environment_and_the_project_dir(tmp_path: Path) 
     env = hook_env(tmp_path, {"OPENAI_API_KEY": "sk-x", "GITHUB_TOKEN": "t", "PATH": os.defpath})
     assert "OPENAI_API_KEY" not in env and "GITHUB_TOKEN" not in env
     assert env["TETHER_PROJECT_DIR"] == env["CLAUDE_PROJECT_DIR"] == str(tmp_path)
+
+
+# Through `tether exec`, the headless client of the same protocol.
+
+
+def test_exec_exit_2_blocks_rm_rf_and_the_prompt_gets_context(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    (workspace / "NOTES.md").write_text("Never delete src.")
+    write_hooks(
+        home / "hooks.json",
+        {
+            "PreToolUse": [group(script("block_rm.sh"), "Bash")],
+            "UserPromptSubmit": [group(script("prompt_context.py"))],
+        },
+    )
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("shell", {"command": "rm -rf src"}, call_id="c1")]),
+        Reply(text="Kept src."),
+    )
+    done = tether_exec(["--mode", "fullAccess", "clean up"], model_server.env(), workspace, home)
+    assert done.returncode == 0, done.stderr
+    assert (workspace / "src" / "calc.py").exists()
+    assert "deletes recursively" in model_server.requests[1].tool_outputs()["c1"]
+    assert "Never delete src." in model_server.requests[0].user_texts()[0]
+
+
+def test_exec_without_a_tty_leaves_project_hooks_off_and_asks_next_time(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    home, marker = tmp_path / "home", workspace / "hook-ran"
+    write_hooks(workspace / ".tether" / "hooks.json", {"Stop": [group(f"touch {marker}")]})
+    model_server.enqueue(Reply(text="one"), Reply(text="two"))
+    first = tether_exec(["--mode", "agent", "hi"], model_server.env(), workspace, home)
+    assert first.returncode == 0, first.stderr
+    assert "not trusted yet" in first.stderr and not marker.exists()
+    assert not (home / "hooks-trust.json").exists()  # nothing was decided for the user
+    second = tether_exec(["--mode", "agent", "--yes", "hi"], model_server.env(), workspace, home)
+    assert second.returncode == 0, second.stderr
+    assert marker.exists()  # --yes trusts it, as it approves everything
