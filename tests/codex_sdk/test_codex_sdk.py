@@ -97,6 +97,7 @@ def test_the_codex_sdk_runs_streams_and_resumes_tether_threads(
     assert resumed_request[0] == "run the check" and resumed_request[-1] == "after resuming"
 
     assert json.loads(got["structured"]["finalResponse"]) == {"verdict": "pass"}
-    assert '"enum": ["pass", "fail"]' in model_server.requests[4].user_texts()[-1]
+    sent = model_server.requests[4].output_format  # the Codex SDK's outputSchema, on the wire
+    assert sent is not None and sent["schema"]["properties"]["verdict"]["enum"] == ["pass", "fail"]
 
     assert "refused the API key" in got["failure"]
