@@ -125,6 +125,7 @@ async def test_json_deny_blocks_any_tool_and_deny_beats_allow(
     assert turn["status"] == "completed"
 
 
+@pytest.mark.sandbox_matrix
 async def test_updated_input_is_gated_again(
     tether: Tether, model_server: ModelServer, workspace: Path, home: Path
 ) -> None:
@@ -143,6 +144,7 @@ async def test_updated_input_is_gated_again(
     assert "declined" in model_server.requests[1].tool_outputs()["c1"]
 
 
+@pytest.mark.sandbox_matrix
 async def test_allow_skips_the_prompt_but_never_a_forbid_rule_or_the_sandbox(
     tether: Tether, model_server: ModelServer, workspace: Path, home: Path, tmp_path: Path
 ) -> None:
