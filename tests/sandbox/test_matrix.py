@@ -46,6 +46,7 @@ E2E_MODULES = (
     "tests/e2e/test_matrix_launcher.py",
     "tests/e2e/test_modes.py",
     "tests/e2e/test_task.py",
+    "tests/e2e/test_hooks.py",  # only its tests marked sandbox_matrix
 )
 CELL_TIMEOUT_S = 900
 
