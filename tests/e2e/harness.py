@@ -8,9 +8,13 @@ Params stay plain dicts: tests assert on exactly what crossed the wire.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
+import signal
 import sys
+import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +40,10 @@ def decline_all(_method: str, _params: dict[str, Any]) -> dict[str, Any]:
 @dataclass
 class Tether:
     lsp: LanguageClient
+    pid: int
+    """The server process' id, told by its start wrapper (pygls keeps the process private)."""
+    pidfd: int
+    """A pidfd of that process: a signal through it never reaches a recycled pid."""
     notifications: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     approvals: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     approver: Approver = decline_all
@@ -50,6 +58,13 @@ class Tether:
 
     def notify(self, method: str, params: Any) -> None:
         self.lsp.protocol.notify(method, params)
+
+    async def kill(self) -> None:
+        """SIGKILL the server (if it still runs) and close the client."""
+        with contextlib.suppress(ProcessLookupError):
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+        os.close(self.pidfd)
+        await asyncio.wait_for(self.lsp.stop(), 10)
 
     async def _record(self, method: str, params: Any) -> None:
         async with self._changed:
@@ -181,13 +196,17 @@ async def start_tether(
         or k in ("TETHER_LOG_LEVEL", "TETHER_SANDBOX_LAUNCHER")  # the matrix cell's launcher
     }
     ref: list[Tether] = []
+    fd, pid_file = tempfile.mkstemp(prefix="tether-test-", suffix=".pid")
+    os.close(fd)
+    tell_pid = ["/bin/sh", "-c", 'echo $$ >"$0" && exec "$@"', pid_file]  # exec keeps the pid
     config = ClientServerConfig(
-        server_command=[python, "-m", "server", "--stdio"],
+        server_command=[*tell_pid, python, "-m", "server", "--stdio"],
         client_factory=lambda: make_client(ref),
         server_env={**base, "TETHER_HOME": str(home), **env},
     )
     client = await config.start()
-    tether = Tether(client)
+    pid = _read_pid(Path(pid_file))
+    tether = Tether(client, pid, os.pidfd_open(pid))
     ref.append(tether)
     params = lsp.InitializeParams(
         capabilities=lsp.ClientCapabilities(), initialization_options=options or {}
@@ -200,12 +219,24 @@ async def start_tether(
     return tether
 
 
+def _read_pid(pid_file: Path) -> int:
+    """The pid the start wrapper wrote (it runs within milliseconds of the spawn)."""
+    deadline = time.monotonic() + 30
+    try:
+        while not (text := pid_file.read_text()).endswith("\n"):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the server's start wrapper wrote no pid to {pid_file}")
+            time.sleep(0.005)
+        return int(text)
+    finally:
+        pid_file.unlink()
+
+
 async def stop_tether(tether: Tether) -> None:
     """Shut the server down politely; kill it if it does not go within 10 s."""
     try:
         await asyncio.wait_for(tether.lsp.shutdown_session(), 10)
     except Exception:
-        process = tether.lsp._server
-        if process is not None and process.returncode is None:
-            process.kill()
-        await asyncio.wait_for(tether.lsp.stop(), 10)
+        await tether.kill()
+    else:
+        os.close(tether.pidfd)

@@ -3,8 +3,6 @@ context, models."""
 
 from __future__ import annotations
 
-import os
-import signal
 from pathlib import Path
 
 from tests.e2e.harness import Tether, start_tether, stop_tether
@@ -34,8 +32,7 @@ async def test_kill_9_mid_turn_then_resume(
     )["turn"]
     await model_server.wait_held_async()
     await first.wait_for("item/agentMessage/delta", lambda p: p["delta"] == "parti")
-    os.kill(first.lsp._server.pid, signal.SIGKILL)  # type: ignore[union-attr]
-    await first.lsp.stop()
+    await first.kill()
 
     second = await start_tether(model_server.env(), home)
     try:

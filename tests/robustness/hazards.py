@@ -39,9 +39,7 @@ class HazardServer:
     """id(params) of each notification -> when it arrived (monotonic)."""
 
     def pid(self) -> int:
-        process = self.tether.lsp._server
-        assert process is not None
-        return process.pid
+        return self.tether.pid
 
     def peak_rss_kib(self) -> int:
         """VmHWM of the server process: its peak resident memory so far."""
