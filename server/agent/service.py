@@ -22,6 +22,7 @@ from protocol.item import Item, UserInput
 from protocol.model import ModelInfo, ModelListResult
 from protocol.thread import Thread, ThreadListResult, ThreadModeChangedNotification
 from protocol.turn import Turn
+from sandbox.policy import Policy
 from server.agent.client import Notifier
 from server.agent.conversation import Conversation
 from server.agent.errors import AgentError
@@ -208,6 +209,10 @@ class Agent:
         parts = self._thread(thread_id)
         self._refuse_if_running(thread_id, hint)
         return self._start(build(self._services(), parts))
+
+    def file_policy(self, thread_id: str) -> Policy:
+        """The policy the thread's file tools check paths against (secrets, roots)."""
+        return self._thread(thread_id).gate.file_policy()
 
     def model_for(self, thread_id: str) -> str:
         """The model a new turn of the thread uses; raises MODEL_UNAVAILABLE without one."""
