@@ -110,36 +110,35 @@ class ReviewRunner(TurnRunner):
 
 
 def start_review(agent: Agent, p: ReviewStartParams) -> ReviewStartResult:
+    """Compute the diff, then start the review turn; a target that cannot be diffed, or no
+    model, is refused before anything (a detached thread included) is made."""
     thread, _turns = agent.read_thread(p.thread_id)  # THREAD_NOT_FOUND
-    review_thread = thread.id
-    if p.delivery == "detached":
-        agent.model_for(thread.id)  # no model: refused before a thread is made
-        detached = agent.start_thread(thread.cwd, thread.roots, "readOnly", thread.model or None)
-        agent.notifier.notify(ThreadStartedNotification(detached))
-        review_thread = detached.id
-    model = agent.model_for(review_thread)
+    model = agent.model_for(thread.id)
+    cwd, policy = Path(thread.cwd), agent.file_policy(thread.id)
+
+    def is_secret(path: Path) -> bool:
+        try:
+            return resolve_for_read(path, cwd=cwd, policy=policy).secret
+        except PathDenied:
+            return True
 
     def files_of_turn(turn_id: str) -> list[TurnFile]:
         return turn_files(agent, p.thread_id, turn_id).files
 
+    try:
+        diff = target_diff(p.target, cwd, is_secret, files_of_turn)
+    except DiffError as exc:
+        raise AgentError(ErrorCode.INVALID_PARAMS, f"review/start: {exc}") from None
+    review_thread = thread.id
+    if p.delivery == "detached":
+        detached = agent.start_thread(thread.cwd, thread.roots, "readOnly", thread.model or None)
+        agent.notifier.notify(ThreadStartedNotification(detached))
+        review_thread = detached.id
+
     def build(services: TurnServices, parts: ThreadParts) -> ReviewRunner:
-        gate = parts.gate.variant(ReviewGate)
-        policy = gate.file_policy()
-        cwd = parts.conversation.cwd
-
-        def is_secret(path: Path) -> bool:
-            try:
-                return resolve_for_read(path, cwd=cwd, policy=policy).secret
-            except PathDenied:
-                return True
-
-        try:
-            diff = target_diff(p.target, Path(thread.cwd), is_secret, files_of_turn)
-        except DiffError as exc:
-            raise AgentError(ErrorCode.INVALID_PARAMS, f"review/start: {exc}") from None
         return ReviewRunner(
             services,
-            dataclasses.replace(parts, gate=gate),
+            dataclasses.replace(parts, gate=parts.gate.variant(ReviewGate)),
             model,
             agent.turn_finished,
             target=p.target,

@@ -242,6 +242,15 @@ async def test_an_unknown_commit_is_refused(
             assert exc.code == -32602 and "deadbeef" in str(exc)
         else:
             raise AssertionError("review/start accepted an unknown commit")
+        target = {"type": "commit", "sha": "deadbeef"}
+        try:
+            await t.request(
+                "review/start", {"threadId": thread.id, "target": target, "delivery": "detached"}
+            )
+        except TetherError as exc:
+            assert exc.code == -32602
+        listed = await t.request("thread/list", {})
+    assert [th["id"] for th in listed["threads"]] == [thread.id]  # no detached thread left over
     assert model_server.requests == []
 
 
