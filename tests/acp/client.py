@@ -37,7 +37,9 @@ class Recorder:
     permissions: list[s.RequestPermissionRequest] = field(
         default_factory=list[s.RequestPermissionRequest]
     )
-    wire: list[tuple[str, dict[str, Any]]] = field(default_factory=list[tuple[str, dict[str, Any]]])
+    wire: list[tuple[str | None, dict[str, Any]]] = field(
+        default_factory=list[tuple[str | None, dict[str, Any]]]
+    )
     reads: list[str] = field(default_factory=list[str])
     buffers: dict[str, str] = field(default_factory=dict[str, str])
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -168,29 +170,33 @@ AGENT_REQUESTS: dict[str, tuple[type[Any], type[Any] | None]] = {
 }
 
 
-def validate_transcript(wire: list[tuple[str, dict[str, Any]]]) -> int:
-    """Check every message against the ACP schema models (strictly: no unknown top-level
-    field); returns how many were checked. A method outside the table fails the test."""
+def validate_transcript(wire: list[tuple[str | None, dict[str, Any]]]) -> int:
+    """Check every message against the ACP schema models; returns how many were checked. A
+    method outside the table fails the test. The direction ("in" to the client, "out" from
+    it) pairs a response with its request; None when unknown (a transcript that has none),
+    then ids are paired as they come."""
     methods: dict[Any, str] = {}
     checked = 0
-    for _direction, message in wire:
+    for direction, message in wire:
         assert message.get("jsonrpc") == "2.0", message
         if "method" in message:
             method = message["method"]
-            if method.startswith("_"):
+            if "id" in message:
+                methods[message["id"], direction] = method
+            if method.startswith("_"):  # an extension: not in the schema
                 continue
             assert method in AGENT_REQUESTS, f"unexpected method {method}"
             params_type, _result = AGENT_REQUESTS[method]
             params_type.model_validate(message.get("params") or {})
-            if "id" in message:
-                methods[message["id"], _direction] = method
         else:
-            asked = "out" if _direction == "in" else "in"
+            asked = {"in": "out", "out": "in", None: None}[direction]
             method = methods.pop((message["id"], asked), None)
-            if method is None or method.startswith("_") or "error" in message:
+            assert method is not None, f"a response to no request: {message}"
+            if method.startswith("_") or "error" in message:
                 continue
             _params, result_type = AGENT_REQUESTS[method]
             assert result_type is not None
             result_type.model_validate(message["result"] or {})
         checked += 1
+    assert not methods, f"requests never answered: {methods}"
     return checked
