@@ -54,6 +54,8 @@ if [ "$part" = all ] || [ "$part" = python ]; then
   run protocol-export "$py" -m protocol.export --check
   # OpenAI's Codex SDK, for tests/codex_sdk (a node test that drives `tether exec --json`).
   run codex-sdk-setup bash tests/codex_sdk/setup.sh
+  # acpx, an independent ACP client, for tests/acp/test_acpx.py (drives `tether acp`).
+  run acpx-setup bash tests/acp/acpx/setup.sh
   seed=${TETHER_TEST_SEED:-$(((RANDOM << 15) | RANDOM))}
   echo "==> pytest: shuffled with seed $seed (TETHER_TEST_SEED=$seed repeats this order)," \
     "under TZ=Pacific/Kiritimati"
