@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import Tether
+from tests.e2e.harness import Tether, start_tether, stop_tether
 from tests.e2e.test_exec import tether_exec
 from tests.model_server import ModelServer, Reply, ToolCall
 
@@ -433,3 +433,48 @@ def test_exec_without_a_tty_leaves_project_hooks_off_and_asks_next_time(
     second = tether_exec(["--mode", "agent", "--yes", "hi"], model_server.env(), workspace, home)
     assert second.returncode == 0, second.stderr
     assert marker.exists()  # --yes trusts it, as it approves everything
+
+
+async def test_session_events_startup_compact_resume_and_end(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    home, log = tmp_path / "home", tmp_path / "events.log"
+    record = f"jq -c '[.hook_event_name, (.source // .trigger // .reason // \"\")]' >> {log}"
+    context = json.dumps({"hookSpecificOutput": {"additionalContext": "branch: main"}})
+    write_hooks(
+        home / "hooks.json",
+        {
+            "SessionStart": [group(record), group(f"echo {shlex.quote(context)}", "startup")],
+            "PreCompact": [group(record)],
+            "SessionEnd": [group(record)],
+        },
+    )
+    model_server.enqueue(
+        Reply(text="one"), Reply(text="two"), Reply(text="summary"), Reply(text="three")
+    )
+    tether = await start_tether(model_server.env(), home)
+    try:
+        thread = await tether.start_thread(workspace, mode="agent")
+        await tether.run_turn(thread["id"], "first")
+        await tether.run_turn(thread["id"], "second")
+        await tether.request("thread/compact", {"threadId": thread["id"]})
+        await tether.wait_for("hook/completed", lambda p: p["run"]["eventName"] == "PreCompact")
+        await tether.wait_for("turn/completed", lambda p: len(tether.of("turn/completed")) == 3)
+    finally:
+        await stop_tether(tether)
+    assert "branch: main" in model_server.requests[0].user_texts()[0]
+    tether = await start_tether(model_server.env(), home)
+    try:
+        await tether.request("thread/resume", {"threadId": thread["id"]})
+        await tether.run_turn(thread["id"], "third")
+    finally:
+        await stop_tether(tether)
+    seen = [tuple(json.loads(line)) for line in log.read_text().splitlines()]
+    assert seen == [
+        ("SessionStart", "startup"),
+        ("PreCompact", "manual"),
+        ("SessionStart", "compact"),
+        ("SessionEnd", "other"),
+        ("SessionStart", "resume"),
+        ("SessionEnd", "other"),
+    ]
