@@ -150,3 +150,26 @@ def test_the_sync_wrapper_takes_a_schema_and_reviews(
         reviewed = thread.review(UncommittedChangesTarget())
     assert reviewed.review is not None and reviewed.review.overall_explanation == "fine"
     assert "+    return a - b" in model_server.requests[1].user_texts()[-1]
+
+
+async def test_a_400_that_does_not_name_the_format_fails_the_turn(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    """Only a refusal of the structured output falls back to the prompt; any other bad
+    request is the endpoint's answer to the turn."""
+    model_server.enqueue(Fault.status(400, message="context_length_exceeded"))
+    async with Tether(workspace, env=env_for(model_server, tmp_path / "h", "chat")) as t:
+        result = await (await t.start_thread()).run("judge", output_schema=VERDICT)
+    assert result.status == "failed"
+    assert result.error == "The model endpoint answered 400: context_length_exceeded"
+    assert len(model_server.requests) == 1
+
+
+def test_strict_mode_needs_every_property_required_and_no_others() -> None:
+    from server.output_schema import strict_compatible
+
+    assert strict_compatible(VERDICT)
+    nested = {**VERDICT, "properties": {**VERDICT["properties"], "more": {"type": "object"}}}
+    assert not strict_compatible({**nested, "required": [*VERDICT["required"], "more"]})
+    assert not strict_compatible({**VERDICT, "required": ["verdict"]})
+    assert not strict_compatible({k: v for k, v in VERDICT.items() if k != "additionalProperties"})
