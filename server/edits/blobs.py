@@ -20,7 +20,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-REMEMBERED = 20_000
+REMEMBERED = 4096
 PACK = "pack.sqlite"
 PACKED_MAX = 256 * 1024
 

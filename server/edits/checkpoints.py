@@ -347,7 +347,17 @@ class CheckpointStore:
             return tracker
 
     def _save_manifest(self, root: str, manifest: Manifest) -> None:
-        atomic_write(self._manifest_path(root), manifest.encode())
+        """Write it beside its place and rename it there (Tether's own state directory)."""
+        path = self._manifest_path(root)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with temporary.open("wb") as out:
+                manifest.write(out)
+            os.replace(temporary, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                temporary.unlink()
 
     def wait_read(self, root: str | os.PathLike[str], timeout: float) -> bool:
         """Wait until the background reading of `root`'s files is done (tests, the bench)."""
@@ -430,13 +440,13 @@ class CheckpointStore:
         found = {t.manifest.root: t.manifest for t in trackers if t.manifest is not None}
         for file in manifests.iterdir() if manifests.is_dir() else ():
             with contextlib.suppress(msgspec.DecodeError, OSError):
-                manifest = Manifest.decode(file.read_bytes())
+                manifest = Manifest.read(file.read_bytes())
                 found.setdefault(manifest.root, manifest)
         return list(found.values())
 
     def _load_manifest(self, root: str) -> Manifest | None:
         try:
-            return Manifest.decode(self._manifest_path(root).read_bytes())
+            return Manifest.read(self._manifest_path(root).read_bytes())
         except (OSError, msgspec.DecodeError):
             return None  # no usable previous snapshot: this one reads every file
 

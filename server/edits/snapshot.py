@@ -28,11 +28,11 @@ import hashlib
 import os
 import stat
 import struct
-import sys
 import time
 from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import BinaryIO
 
 import msgspec
 
@@ -223,27 +223,52 @@ class Manifest:
     complete: bool = True
     """False when the walk stopped early: absences prove nothing then."""
 
-    def encode(self) -> bytes:
-        return msgspec.msgpack.encode(
-            _Saved(self.root, self.taken_at_ns, self.entries.packed, sorted(self.dirs),
-                   self.complete)
-        )  # fmt: skip
+    def write(self, out: BinaryIO) -> None:
+        """Save to `out` in chunks (a 300,000-file manifest is never encoded whole at once):
+        a head, then length-prefixed maps of at most `_CHUNK` entries."""
+        _write_framed(out, [self.root, self.taken_at_ns, self.complete, sorted(self.dirs)])
+        chunk: dict[str, bytes] = {}
+        for rel, packed in self.entries.packed.items():
+            chunk[rel] = packed
+            if len(chunk) >= _CHUNK:
+                _write_framed(out, chunk)
+                chunk = {}
+        _write_framed(out, chunk)
 
     @staticmethod
-    def decode(data: bytes) -> Manifest:
-        saved = msgspec.msgpack.decode(data, type=_Saved)
-        return Manifest(
-            saved.root, saved.taken_at_ns, EntryTable(saved.entries), set(saved.dirs),
-            complete=saved.complete,
-        )  # fmt: skip
+    def read(data: bytes) -> Manifest:
+        """What `write` saved; raises msgspec.DecodeError when it is damaged."""
+        frames = _frames(data)
+        root, taken_at_ns, complete, dirs = msgspec.msgpack.decode(
+            next(frames), type=tuple[str, int, bool, list[str]]
+        )
+        packed: dict[str, bytes] = {}
+        for frame in frames:
+            packed.update(msgspec.msgpack.decode(frame, type=dict[str, bytes]))
+        return Manifest(root, taken_at_ns, EntryTable(packed), set(dirs), complete=complete)
 
 
-class _Saved(msgspec.Struct, array_like=True):
-    root: str
-    taken_at_ns: int
-    entries: dict[str, bytes]
-    dirs: list[str]
-    complete: bool
+_CHUNK = 10_000
+_LENGTH = struct.Struct("<I")
+
+
+def _write_framed(out: BinaryIO, value: object) -> None:
+    encoded = msgspec.msgpack.encode(value)
+    out.write(_LENGTH.pack(len(encoded)))
+    out.write(encoded)
+
+
+def _frames(data: bytes) -> Iterator[bytes]:
+    offset = 0
+    while offset < len(data):
+        if offset + _LENGTH.size > len(data):
+            raise msgspec.DecodeError("truncated manifest")
+        (length,) = _LENGTH.unpack_from(data, offset)
+        offset += _LENGTH.size
+        if offset + length > len(data):
+            raise msgspec.DecodeError("truncated manifest")
+        yield data[offset : offset + length]
+        offset += length
 
 
 @dataclass(frozen=True)
@@ -415,7 +440,6 @@ class _Walk:
                 with contextlib.suppress(OSError):
                     os.unlink(name, dir_fd=fd)
             return
-        rel = sys.intern(rel)  # shared by the manifests before and after
         is_dir = stat.S_ISDIR(info.st_mode)
         specs = self.specs[rel.rpartition("/")[0]]
         if specs and matches(rel, is_dir, specs):
