@@ -44,6 +44,7 @@ from server.agent.turn_files import TurnFiles
 from server.agent.watcher import WorkspaceWatcher
 from server.config import Settings
 from server.edits.checkpoints import CheckpointStore
+from server.hooks.claude_names import claude_name
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -375,12 +376,16 @@ class TurnRunner:
         self.conversation.add_entry(ToolResultEntry(call.call_id, cap_for_model(output)))
 
     def _blocked_by_hook(self, call: ToolCallReady, reason: str) -> None:
+        """The call as the user sees it: declined, the hook's reason as its one-line summary
+        (the panel shows it without opening the card) and in full as its output."""
+        first_line = reason.strip().splitlines()[0] if reason.strip() else "no reason given"
         self.stream.add(
             ToolCallItem(
                 id=new_id("item"),
                 tool=call.name,
                 arguments=call.arguments,
                 status="declined",
+                summary=f"{claude_name(call.name)} blocked by a hook: {first_line}",
                 output=f"Blocked by a hook: {reason}",
             )
         )

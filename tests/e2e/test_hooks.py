@@ -68,6 +68,7 @@ async def test_exit_2_blocks_rm_rf_and_the_model_reads_why(
     assert "deletes recursively" in output and "PreToolUse hook blocked" in output
     (item,) = tether.items(turn, "toolCall")
     assert item["status"] == "declined" and "deletes recursively" in item["output"]
+    assert item["summary"].startswith("Bash blocked by a hook: Blocked: 'rm -rf src' deletes")
     (run,) = runs(tether, "PreToolUse")
     assert run["status"] == "blocked" and run["toolName"] == "Bash"
     assert run["entries"][0]["exitCode"] == 2
