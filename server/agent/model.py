@@ -120,6 +120,8 @@ class ModelClient:
         self._base_url = (base_url or OPENAI_BASE_URL).rstrip("/")
         self._api_key = api_key or "unused"  # local servers need no key
         self._timeout_s = timeout_s
+        self._refused_output_format: set[str] = set()
+        """Models this endpoint refused structured output for: not asked again."""
         self._http = httpx2.AsyncClient(
             verify=_tls_context(),
             timeout=timeout_s,
@@ -163,6 +165,10 @@ class ModelClient:
         """
         import httpx2
 
+        if output_format is not None and model in self._refused_output_format:
+            raise StructuredOutputRefused(
+                f"The model endpoint refused structured output for {model} before."
+            )
         if self.wire_api == "chat":
             path, body, parse = (
                 "/chat/completions",
@@ -187,6 +193,7 @@ class ModelClient:
                 if response.status_code >= 400:
                     await response.aread()
                     if output_format is not None and _refuses_structured_output(response):
+                        self._refused_output_format.add(model)
                         raise StructuredOutputRefused(
                             "The model endpoint does not take structured output "
                             f"({_error_detail(response.status_code, response.text)})."

@@ -173,3 +173,21 @@ def test_strict_mode_needs_every_property_required_and_no_others() -> None:
     assert not strict_compatible({**nested, "required": [*VERDICT["required"], "more"]})
     assert not strict_compatible({**VERDICT, "required": ["verdict"]})
     assert not strict_compatible({k: v for k, v in VERDICT.items() if k != "additionalProperties"})
+
+
+async def test_a_refusal_is_remembered_for_the_model(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    model_server.enqueue(
+        Fault.unsupported_output_format(),
+        Reply(text=json.dumps(ANSWER)),
+        Reply(text=json.dumps(ANSWER)),
+    )
+    async with Tether(workspace, env=env_for(model_server, tmp_path / "h", "chat")) as t:
+        thread = await t.start_thread()
+        first = await thread.run("judge", output_schema=VERDICT)
+        second = await thread.run("judge again", output_schema=VERDICT)
+    assert first.structured_output == second.structured_output == ANSWER
+    assert len(model_server.requests) == 3  # the second turn was not refused again
+    assert model_server.requests[2].output_format is None
+    assert json.dumps(VERDICT) in model_server.requests[2].instructions
