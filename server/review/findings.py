@@ -8,6 +8,7 @@ line numbers, as the model reads them in the diff and the file; the item carries
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,8 @@ def review_request(diff: ReviewDiff, instructions: str | None) -> str:
     if instructions:
         parts.append(instructions)
     if diff.text:
-        parts.append(f"The change, as a unified diff:\n\n```diff\n{diff.text}```")
+        fence = "`" * max(3, _longest_backtick_run(diff.text) + 1)
+        parts.append(f"The change, as a unified diff:\n\n{fence}diff\n{diff.text}{fence}")
     elif not instructions:
         parts.append("The diff is empty: there is nothing to review; say so.")
     parts += diff.notes
@@ -137,6 +139,10 @@ def review_item(
         overall_confidence_score=_unit(answer["overall_confidence_score"]),
         dropped_findings=dropped,
     )
+
+
+def _longest_backtick_run(text: str) -> int:
+    return max((len(run) for run in re.findall(r"`+", text)), default=0)
 
 
 def _touches(diff: ReviewDiff, path: str, start: int, end: int) -> bool:

@@ -78,3 +78,12 @@ def test_outside_a_repository_the_git_targets_are_refused(tmp_path: Path) -> Non
         target_diff(UncommittedChangesTarget(), tmp_path, no_secrets, no_turns)
     custom = target_diff(CustomTarget(instructions="look"), tmp_path, no_secrets, no_turns)
     assert custom.text == "" and custom.base == tmp_path
+
+
+def test_a_diff_holding_a_code_fence_gets_a_longer_fence(repo: Path) -> None:
+    from server.review.findings import review_request
+
+    (repo / "README.md").write_text("# calc\n\n```sh\nmake\n```\n")
+    diff = target_diff(UncommittedChangesTarget(), repo, no_secrets, no_turns)
+    request = review_request(diff, None)
+    assert "````diff\n" in request and request.endswith("````")
