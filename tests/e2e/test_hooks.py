@@ -479,3 +479,31 @@ async def test_session_events_startup_compact_resume_and_end(
         ("SessionStart", "resume"),
         ("SessionEnd", "other"),
     ]
+
+
+async def test_ask_asks_where_the_mode_would_not_and_continue_false_ends_the_turn(
+    tether: Tether, model_server: ModelServer, workspace: Path, home: Path
+) -> None:
+    ask = json.dumps({"hookSpecificOutput": {"permissionDecision": "ask"}})
+    stop = json.dumps({"continue": False, "stopReason": "the build is red"})
+    write_hooks(
+        home / "hooks.json",
+        {
+            "PreToolUse": [group(f"echo {shlex.quote(ask)}", "Bash")],
+            "PostToolUse": [group(f"echo {shlex.quote(stop)}", "Edit")],
+        },
+    )
+    edit = {"path": "README.md", "old_string": "tiny", "new_string": "small"}
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("shell", {"command": "echo hi"}, call_id="c1")]),
+        Reply(tool_calls=[ToolCall("edit_file", edit, call_id="c2")]),
+        Reply(text="never reached"),
+    )
+    thread = await tether.start_thread(workspace, mode="agent")
+    turn = await tether.run_turn(thread["id"], "go")
+    (approval,) = [p for m, p in tether.approvals if m == "approval/commandExecution"]
+    assert approval["command"] == "echo hi" and "PreToolUse hook asks" in approval["reason"]
+    assert "declined" in model_server.requests[1].tool_outputs()["c1"]
+    assert "small" in (workspace / "README.md").read_text()  # the edit ran, then the stop
+    assert len(model_server.requests) == 2 and turn["status"] == "completed"
+    assert "the build is red" in tether.items(turn, "error")[-1]["message"]
