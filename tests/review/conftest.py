@@ -1,5 +1,5 @@
 """Fixtures for the review tests: a git repository with a planted bug, and an environment with
-no model settings of the developer's leaking in."""
+no model settings of the developer's leaking in (the sandbox matrix's launcher and cell stay)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import CELL_ENV
+
+MATRIX_ENV = (CELL_ENV, "TETHER_SANDBOX_LAUNCHER")
+
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
-        if key.startswith(("OPENAI_", "TETHER_")):
+        if key.startswith(("OPENAI_", "TETHER_")) and key not in MATRIX_ENV:
             monkeypatch.delenv(key)
 
 

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from protocol.findings import (
     BaseBranchTarget,
     CommitTarget,
@@ -18,6 +20,7 @@ from protocol.findings import (
     UncommittedChangesTarget,
 )
 from protocol.item import CommandExecutionItem, ReviewItem
+from tests.conftest import SandboxCell
 from tests.model_server import ModelServer, RecordedRequest, Reply, ToolCall
 from tests.review.conftest import git
 from tether_sdk import Tether, TurnResult
@@ -105,8 +108,9 @@ async def test_findings_outside_the_diff_are_dropped(
     assert result.review.dropped_findings == 2
 
 
+@pytest.mark.sandbox_matrix
 async def test_the_review_turn_reads_but_cannot_edit_or_run_other_commands(
-    repo: Path, model_server: ModelServer, tmp_path: Path
+    repo: Path, model_server: ModelServer, tmp_path: Path, sandbox_cell: SandboxCell
 ) -> None:
     plant_bug(repo)
     model_server.enqueue(
@@ -128,6 +132,9 @@ async def test_the_review_turn_reads_but_cannot_edit_or_run_other_commands(
         ("git log --oneline", "completed"),
         ("touch planted", "declined"),
     ]
+    assert commands[0].sandbox == "readOnly"
+    if sandbox_cell.launcher != "auto":
+        assert commands[0].launcher == sandbox_cell.launcher
     assert "calc" in second.tool_outputs()["safe"]
     assert "known-safe read-only commands" in second.tool_outputs()["write"]
     assert not (repo / "planted").exists()
@@ -206,6 +213,7 @@ async def test_a_commit(repo: Path, model_server: ModelServer, tmp_path: Path) -
     assert result.review.target == CommitTarget(sha=sha[:8], title="break add")
 
 
+@pytest.mark.sandbox_matrix
 async def test_a_turn_that_ran_a_command(
     repo: Path, model_server: ModelServer, tmp_path: Path
 ) -> None:
