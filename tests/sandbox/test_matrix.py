@@ -34,7 +34,7 @@ from tests.conftest import CELL_ENV, CELLS, SandboxCell
 
 REPO = Path(__file__).resolve().parents[2]
 USER = "tether-matrix"
-CODE = ("sandbox", "server", "protocol", "tests", "pyproject.toml")
+CODE = ("sandbox", "server", "protocol", "tether_sdk", "tests", "pyproject.toml")
 SANDBOX_MODULES = (
     "tests/sandbox/test_escapes.py",
     "tests/sandbox/test_legit_work.py",
@@ -47,6 +47,7 @@ E2E_MODULES = (
     "tests/e2e/test_modes.py",
     "tests/e2e/test_task.py",
     "tests/e2e/test_hooks.py",  # only its tests marked sandbox_matrix
+    "tests/review/test_review_start.py",  # only its tests marked sandbox_matrix
 )
 CELL_TIMEOUT_S = 900
 
