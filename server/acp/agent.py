@@ -91,6 +91,8 @@ class TetherAcpAgent:
         self._client_capabilities = ClientCapabilities()
         self._models: dict[str, str | None] = {}
         """The model each session chose (None: the thread's)."""
+        self._buffers: dict[Path, str] = {}
+        """The editor's text of the files a running prompt attached (`_attachments`)."""
 
     def on_connect(self, conn: Client) -> None:
         self.notifier.attach(conn)
@@ -102,7 +104,7 @@ class TetherAcpAgent:
 
             settings = self._settings or load_settings()
             launcher = self._launcher or choose_launcher(settings.sandbox_launcher)
-            self._agent = Agent(settings, self.notifier, lambda _path: None, launcher.name)
+            self._agent = Agent(settings, self.notifier, self._buffers.get, launcher.name)
         return self._agent
 
     # lifecycle
@@ -298,14 +300,18 @@ class TetherAcpAgent:
                 ErrorCode.THREAD_NOT_FOUND,
                 f"session {session_id} is not open here; session/load or session/resume it",
             )
-        user_input = [i for block in prompt if (i := _user_input(block)) is not None]
+        user_input, buffers = await self._attachments(session_id, prompt)
+        self._buffers.update(buffers)
         try:
             turn = self.agent.start_turn(session_id, user_input, self._models.get(session_id))
+            finished: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            view.finished[turn.id] = finished
+            done = await finished
         except Exception as exc:
             raise _error(exc) from None
-        finished: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        view.finished[turn.id] = finished
-        done = await finished
+        finally:
+            for path in buffers:
+                self._buffers.pop(path, None)
         if done.status == "interrupted":
             return PromptResponse(stop_reason="cancelled")
         if done.status == "failed":
@@ -322,6 +328,41 @@ class TetherAcpAgent:
         for turn_id in list(view.finished):
             with contextlib.suppress(AgentError):  # it ended meanwhile
                 await self._agent.interrupt(session_id, turn_id)
+
+    async def _attachments(
+        self, session_id: str, prompt: list[Any]
+    ) -> tuple[list[UserInput], dict[Path, str]]:
+        """The prompt as Tether input, and the editor's text of the files it attaches: the
+        text an embedded resource carries, or, for a linked file, what `fs/read_text_file`
+        answers when the client offers it (so unsaved changes are seen). While the turn runs,
+        the core reads those files as open buffers; writes still happen here."""
+        fs = self._client_capabilities.fs
+        can_read = fs is not None and bool(fs.read_text_file)
+        inputs: list[UserInput] = []
+        buffers: dict[Path, str] = {}
+        for block in prompt:
+            embedded = isinstance(block, EmbeddedResourceContentBlock) and isinstance(
+                block.resource, TextResourceContents
+            )
+            uri = block.resource.uri if embedded else getattr(block, "uri", None)
+            path = _file_path(uri) if isinstance(uri, str) else None
+            if path is None:
+                if (given := _user_input(block)) is not None:
+                    inputs.append(given)
+                continue
+            inputs.append(FileInput(path=path))
+            if embedded:
+                buffers[Path(path)] = block.resource.text
+            elif can_read and self.notifier.client is not None:
+                try:
+                    read = await self.notifier.client.read_text_file(
+                        session_id=session_id, path=path
+                    )
+                except RequestError as exc:
+                    log.info("fs/read_text_file %s: %s; reading the disk", path, exc)
+                    continue
+                buffers[Path(path)] = read.content
+        return inputs, buffers
 
     # extensions
 

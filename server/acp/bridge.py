@@ -147,10 +147,11 @@ class AcpNotifier:
 
     async def request(self, params: ServerRequest[T]) -> T:
         if isinstance(params, ApplyWorkspaceEditParams):
-            # Only an editor buffer with unsaved changes is written through the editor, and an
-            # ACP session has none (`read_buffer` answers None): refuse rather than write
-            # around the sandbox.
-            return cast(T, ApplyWorkspaceEditResult(applied=False, failure_reason="ACP session"))
+            # The core writes through the editor only a file whose buffer differs from the
+            # disk (here: an attachment with unsaved changes). Files are written on this side
+            # only, so the sandbox's rules hold: refuse, and the model is told why.
+            reason = "the file has unsaved changes in the editor; save it, then ask again"
+            return cast(T, ApplyWorkspaceEditResult(applied=False, failure_reason=reason))
         client = self.client
         assert client is not None
         session_id = cast(str, getattr(params, "thread_id", ""))

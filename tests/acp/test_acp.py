@@ -278,3 +278,79 @@ async def test_the_model_is_a_config_option(
         )
     assert model_server.requests[-1].body["model"] == "other-model"
     validate_transcript(recorder.wire)
+
+
+@pytest.mark.parametrize("offered", [True, False])
+async def test_an_attached_file_is_read_through_the_client_when_it_offers(
+    offered: bool, env: dict[str, str], model_server: ModelServer, workspace: Path
+) -> None:
+    calc = workspace / "src" / "calc.py"
+    recorder = Recorder()
+    recorder.buffers[str(calc)] = "def add(a, b):\n    return 'unsaved'\n"
+    model_server.enqueue(Reply(text="seen"))
+    capabilities = s.ClientCapabilities(
+        fs=s.FileSystemCapabilities(read_text_file=offered, write_text_file=offered)
+    )
+    async with tether_acp(recorder, env, capabilities) as conn:
+        session = await conn.new_session(cwd=str(workspace))
+        link = s.ResourceContentBlock(type="resource_link", name="calc.py", uri=calc.as_uri())
+        await conn.prompt(
+            session_id=session.session_id,
+            prompt=[s.TextContentBlock(type="text", text="look"), link],
+        )
+    sent = str(model_server.requests[-1].body)
+    assert recorder.reads == ([str(calc)] if offered else [])
+    assert ("return 'unsaved'" in sent) == offered and ("return a + b" in sent) != offered
+    assert not any(
+        m.get("method", "").startswith(("fs/write", "terminal/")) for _d, m in recorder.wire
+    )
+    validate_transcript(recorder.wire)
+
+
+async def test_embedded_context_is_the_editor_text_of_the_file(
+    recorder: Recorder, env: dict[str, str], model_server: ModelServer, workspace: Path
+) -> None:
+    calc = workspace / "src" / "calc.py"
+    model_server.enqueue(Reply(text="seen"))
+    async with tether_acp(recorder, env) as conn:
+        session = await conn.new_session(cwd=str(workspace))
+        embedded = s.EmbeddedResourceContentBlock(
+            type="resource",
+            resource=s.TextResourceContents(uri=calc.as_uri(), text="x = 'from the buffer'\n"),
+        )
+        await conn.prompt(
+            session_id=session.session_id,
+            prompt=[s.TextContentBlock(type="text", text="look"), embedded],
+        )
+    sent = str(model_server.requests[-1].body)
+    assert "from the buffer" in sent and "return a + b" not in sent
+
+
+@pytest.mark.sandbox_matrix
+async def test_command_output_streams_as_terminal_output_when_the_client_asks(
+    recorder: Recorder, env: dict[str, str], model_server: ModelServer, workspace: Path
+) -> None:
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("shell", {"command": "echo one; echo two"})]),
+        Reply(text="ok"),
+    )
+    capabilities = s.ClientCapabilities(field_meta={"terminal_output": True})
+    async with tether_acp(recorder, env, capabilities) as conn:
+        session = await conn.new_session(cwd=str(workspace))
+        await conn.set_session_mode(session_id=session.session_id, mode_id="agent")
+        await conn.prompt(
+            session_id=session.session_id, prompt=[s.TextContentBlock(type="text", text="echo")]
+        )
+    (start,) = recorder.of(session.session_id, "tool_call")
+    assert [c.type for c in start.content] == ["terminal"]
+    assert start.content[0].terminal_id == start.tool_call_id
+    assert start.field_meta["terminal_info"]["cwd"] == str(workspace)
+    chunks = recorder.tool_updates(session.session_id, start.tool_call_id)
+    streamed = "".join(
+        u.field_meta["terminal_output"]["data"]
+        for u in chunks
+        if u.field_meta and "terminal_output" in u.field_meta
+    )
+    assert streamed == "one\ntwo\n"
+    assert chunks[-1].field_meta["terminal_exit"]["exit_code"] == 0
+    validate_transcript(recorder.wire)
