@@ -1,6 +1,6 @@
 /** How items are arranged and summarised for display: grouping of reads and searches, diff
  * counts, the context meter. Pure and shared by the webview and the host. */
-import type { FileChange, Hunk, Item, ItemOf, Mode, SandboxLauncherInfo, Usage } from '../protocol';
+import type { FileChange, Hunk, Item, ItemOf, Mode, Range, SandboxLauncherInfo, Usage } from '../protocol';
 
 export type Block =
   | { kind: 'item'; item: Item }
@@ -126,6 +126,20 @@ export function basename(path: string): string {
   return parts[parts.length - 1] || path;
 }
 
+/** The lines of an attached selection as the editor numbers them: `5-6`, or `5` (1-based; a
+ * range ending at the start of a line leaves that line out, as a selection of whole lines does). */
+export function lineSpan(range: Range): string {
+  const first = range.start.line + 1;
+  const last = range.end.character === 0 && range.end.line > range.start.line ? range.end.line : range.end.line + 1;
+  return last > first ? `${first}-${last}` : `${first}`;
+}
+
+/** A turn with no message from the user and nothing but file changes: a code block the user
+ * applied from the chat (`change/propose`), the only such turn the server makes. */
+export function isApplyTurn(items: Item[]): boolean {
+  return items.length > 0 && items.every((i) => i.type === 'fileChange');
+}
+
 /** `path` relative to the first root that holds it (as git shows it), else unchanged. */
 export function relativeTo(roots: readonly string[], path: string): string {
   for (const root of roots) {
@@ -154,13 +168,15 @@ export function changeStatusLabel(item: ItemOf<'fileChange'>): string {
   return hunks.some((h) => h.status === 'reverted') ? 'undone' : 'rejected';
 }
 
-/** The modes in words, used by the panel, the status bar, the mode picker and (checked by a test)
- * package.json's setting description. In readOnly an approved command runs in the
- * workspace-write sandbox (PROTOCOL.md section 6), so the description says so. */
+/** The modes in one line each, used by the panel's mode picker, the status bar, the quick pick and
+ * (checked by a test) package.json's setting description; the approval reasons of the server
+ * (sandbox/approval_policy.py) use the same words. PROTOCOL.md section 6 in short: Read-only
+ * reads (and runs known-safe readers) freely and asks before any edit or other command, which
+ * once approved can write in this folder, no network. */
 export const MODE_LABELS: Record<Mode, { icon: string; label: string; detail: string }> = {
-  readOnly: { icon: 'eye', label: 'Read-only', detail: 'Edits are proposed for your review; commands other than known-safe reads ask first, then can write in this folder, with no network.' },
-  agent: { icon: 'shield', label: 'Agent', detail: 'Edits apply in this folder and can be undone per hunk; commands run without asking and can write in this folder, with no network.' },
-  fullAccess: { icon: 'warning', label: 'Full access', detail: 'No approvals and no sandbox: Tether can do anything you can.' },
+  readOnly: { icon: 'eye', label: 'Read-only', detail: 'Reads freely; asks before any edit or command' },
+  agent: { icon: 'shield', label: 'Agent', detail: 'Edits and runs commands in this folder, no network' },
+  fullAccess: { icon: 'warning', label: 'Full access', detail: 'No approvals, no sandbox: can do anything you can' },
 };
 
 /** What a command's sandbox lets it do, in the user's words. */

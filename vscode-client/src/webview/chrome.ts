@@ -93,13 +93,15 @@ function approvalCard(approval: PendingApproval, post: Post): HTMLElement {
       h('div', { className: 'actions' }, ...READ_CHOICES.map((choice, i) => h('button', { className: i === 0 ? 'primary' : 'secondary', onclick: () => post({ type: 'fileReadApproval', itemId: approval.itemId, choice }) }, ` ${choice}`))),
     );
   }
+  // The diff card in the transcript has the reason and the files: here one line that stays in
+  // sight above the message box until the review is done.
   const hunks = approval.changes.reduce((n, c) => n + c.hunks.length, 0);
   return h(
     'div',
-    { className: 'card approval', role: 'group', 'aria-label': 'Edit approval', 'data-approval': approval.itemId },
-    h('div', { className: 'card-title' }, icon('bell-dot'), ' Review proposed edits'),
-    h('div', { className: 'approval-text' }, `${plural(hunks, 'change')} in ${approval.changes.map((c) => basename(c.path)).join(', ')}.`, approval.reason ? ` ${approval.reason}` : ''),
-    h('div', { className: 'actions' }, h('button', { className: 'primary', onclick: () => post({ type: 'reviewChange', itemId: approval.itemId }) }, icon('diff'), ' Review')),
+    { className: 'card approval review-bar', role: 'group', 'aria-label': 'Edit approval', 'data-approval': approval.itemId, title: approval.reason ?? '' },
+    icon('bell-dot'),
+    h('span', { className: 'approval-text' }, h('strong', {}, plural(hunks, 'proposed change')), ` in ${approval.changes.map((c) => basename(c.path)).join(', ')}`),
+    h('button', { className: 'primary', onclick: () => post({ type: 'reviewChange', itemId: approval.itemId }) }, icon('diff'), ' Review'),
   );
 }
 

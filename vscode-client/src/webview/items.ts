@@ -2,7 +2,7 @@
  * plans), reused as long as the item object is unchanged. */
 import type { WebviewMessage } from '../chat/messages';
 import type { FileChange, Hunk, Item, ItemOf } from '../protocol';
-import { arrangeItems, basename, changeStats, changeStatusLabel, explorationSummary, hunkInEffect, plural, relativeTo, SANDBOX_WORDS, toolKind } from '../state/present';
+import { arrangeItems, basename, changeStats, changeStatusLabel, explorationSummary, hunkInEffect, isApplyTurn, plural, relativeTo, SANDBOX_WORDS, lineSpan, toolKind } from '../state/present';
 import type { TurnView } from '../state/reducer';
 import { h, icon, reconcile } from './dom';
 import { renderMarkdown } from './markdown';
@@ -191,7 +191,7 @@ function addCodeActions(ctx: ItemContext, block: HTMLElement): void {
     shown('check', 'Copied');
     setTimeout(() => shown('copy', 'Copy'), 1500);
   });
-  const insert = h('button', { className: 'icon-button code-insert', title: 'Insert at cursor', 'aria-label': 'Insert at cursor', onclick: () => ctx.post({ type: 'insertCode', code }) }, icon('insert'));
+  const insert = h('button', { className: 'icon-button code-insert', title: 'Insert at cursor', 'aria-label': 'Insert at cursor', onclick: () => ctx.post({ type: 'insertCode', code }) }, icon('insert'), h('span', {}, ' Insert'));
   const applyTitle = path ? `Apply to ${path}: review each change first` : "Apply to the active editor's file: review each change first";
   const apply = h('button', { className: 'icon-button code-apply', title: applyTitle, 'aria-label': applyTitle, onclick: () => ctx.post(path ? { type: 'applyCode', code, path } : { type: 'applyCode', code }) }, icon('git-compare'), h('span', {}, ' Apply'));
   const label = [block.dataset.lang, path].filter(Boolean).join(' · ');
@@ -207,7 +207,11 @@ export function renderItem(ctx: ItemContext, item: Item, streaming: boolean): HT
         'div',
         { className: 'msg user', 'data-item': item.id },
         ...item.content.map((part) =>
-          part.type === 'text' ? h('div', { className: 'text' }, part.text) : h('span', { className: 'chip', title: part.path }, icon(part.type === 'file' ? 'file' : 'selection'), ` ${basename(part.path)}`),
+          part.type === 'text'
+            ? h('div', { className: 'text' }, part.text)
+            : part.type === 'file'
+              ? h('span', { className: 'chip', title: part.path }, icon('file'), ` ${basename(part.path)}`)
+              : h('span', { className: 'chip', title: `${part.path}, ${lineSpan(part.range).includes('-') ? 'lines' : 'line'} ${lineSpan(part.range)}` }, icon('selection'), ` ${basename(part.path)}:${lineSpan(part.range)}`),
         ),
       );
     case 'agentMessage': {
@@ -262,6 +266,13 @@ export class TranscriptRenderer {
     return el;
   }
 
+  private applyLine(turn: TurnView): HTMLElement {
+    const changes = turn.items.flatMap((i) => (i.type === 'fileChange' ? i.changes : []));
+    const names = [...new Set(changes.map((c) => relativeTo(this.ctx.roots(), c.path)))].join(', ');
+    const waiting = turn.items.some((i) => i.type === 'fileChange' && i.status === 'pending');
+    return h('div', { className: 'note system-line apply-line' }, icon('git-compare'), ` Applied a code block to ${names}${waiting ? ' — review the changes' : ''}`);
+  }
+
   private element(key: object, streaming: boolean, build: () => HTMLElement): HTMLElement {
     const cached = this.cache.get(key);
     if (cached && cached.streaming === streaming) return cached.el;
@@ -280,7 +291,10 @@ export class TranscriptRenderer {
       const live = turn.status === 'inProgress';
       const last = turn.items[turn.items.length - 1];
       const children: Node[] = [];
-      let speaker: Speaker | undefined;
+      // A code block applied from the chat is the user's act, not a reply: a line saying so
+      // stands where a "Tether" header would.
+      let speaker: Speaker | undefined = isApplyTurn(turn.items) ? 'agent' : undefined;
+      if (speaker) children.push(this.applyLine(turn));
       arrangeItems(turn.items).forEach((block, i) => {
         // Who speaks is named where it changes: "You" over the user's messages, "Tether" over
         // what answers them.

@@ -30,7 +30,9 @@ const follow = new FollowLatest(transcript, turnsRoot);
 const fileLinks = new FileLinks(turnsRoot, post);
 const conversation = h('div', { className: 'conversation' }, transcript, follow.button);
 toolbar.prepend(meter);
-document.getElementById('app')!.append(toolbar, banner, approvals, history, conversation, empty, composer.element);
+// Pending approvals sit between the conversation and the message box, next to the newest
+// content and the place the user types, never over the transcript (issue 16).
+document.getElementById('app')!.append(toolbar, banner, history, conversation, empty, approvals, composer.element);
 
 const renderer = new TranscriptRenderer(turnsRoot, { post, expanded: new Map(), roots: () => (state.thread ? [state.thread.cwd, ...state.thread.roots] : []) });
 let state: ChatState = initialState();

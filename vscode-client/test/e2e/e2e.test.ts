@@ -144,7 +144,7 @@ describe('Tether in code-server', { timeout: 300_000 }, () => {
     try {
       await send('Tidy notes.txt');
       await page.locator('.editor.modified .codelens-decoration', { hasText: 'Accept' }).first().waitFor({ timeout: 60_000 });
-      await chat().locator('.card.approval', { hasText: 'Review proposed edits' }).waitFor();
+      await chat().locator('.card.approval', { hasText: /proposed changes? in/ }).waitFor();
       await snap('proposal');
       // The user was typing in the chat box: the diff must not have taken the keyboard.
       assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'IFRAME', 'the focus stays in the chat panel');

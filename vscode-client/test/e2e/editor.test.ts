@@ -90,7 +90,7 @@ describe('the editor side of Tether in code-server', { timeout: 300_000 }, () =>
       await wb.page.locator('.monaco-diff-editor .editor.modified .monaco-editor.focused').waitFor();
       await wb.page.locator('.editor.modified .codelens-decoration', { hasText: 'Accept' }).first().waitFor();
       assert.equal(readFileSync(join(wb.workspace, 'calc.py'), 'utf8'), CALC, 'agent mode, and still nothing written before the review');
-      await wb.chat().locator('.msg.user', { hasText: 'guard against b == 0' }).locator('.chip', { hasText: 'calc.py' }).waitFor();
+      await wb.chat().locator('.msg.user', { hasText: 'guard against b == 0' }).locator('.chip', { hasText: 'calc.py:5-6' }).waitFor();
       await wb.snap('inline-proposal');
       const [lens] = await codeLensRows(wb.page);
       await lens!.locator('a', { hasText: 'Accept' }).click();

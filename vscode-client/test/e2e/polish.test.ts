@@ -48,7 +48,18 @@ describe('the chat panel polish in code-server', { timeout: 300_000 }, () => {
     const block = wb.chat().locator('.code-block').first();
     await block.getByRole('button', { name: /^Apply to calc\.py/ }).click();
     await wb.page.locator('.editor.modified .codelens-decoration', { hasText: 'Accept' }).first().waitFor({ timeout: 60_000 });
-    await wb.chat().locator('.card.approval', { hasText: 'Review proposed edits' }).waitFor();
+    const card = wb.chat().locator('.card.approval', { hasText: /proposed changes? in/ });
+    await card.waitFor();
+    // The Apply turn is the user's act: a line says so, no second "Tether" header over it.
+    const applyTurn = wb.chat().locator('section.turn', { has: wb.chat().locator('.apply-line') });
+    assert.equal((await applyTurn.locator('.apply-line').textContent())?.trim(), 'Applied a code block to calc.py — review the changes');
+    assert.equal(await applyTurn.locator('.speaker').count(), 0);
+    // The review card stays out of the transcript: below it, above the message box, and the
+    // question it answers is still in sight.
+    const [cardBox, transcriptBox, composerBox, userBox] = await Promise.all([card.boundingBox(), wb.chat().locator('#transcript').boundingBox(), wb.chat().locator('.composer').boundingBox(), wb.chat().locator('.msg.user').last().boundingBox()]);
+    assert.ok(cardBox && transcriptBox && composerBox && userBox);
+    assert.ok(cardBox.y >= transcriptBox.y + transcriptBox.height - 0.5 && cardBox.y + cardBox.height <= composerBox.y + 0.5, 'the review card is between the transcript and the message box');
+    assert.ok(userBox.y >= transcriptBox.y - 0.5 && userBox.y + userBox.height <= cardBox.y, 'the newest user message is not covered');
     assert.equal(readFileSync(join(wb.workspace, 'calc.py'), 'utf8'), CALC, 'nothing written before the review');
     // The review takes no message: Send waits for it, and says so.
     assert.equal(await wb.chat().locator('#send').isDisabled(), true);
@@ -90,7 +101,7 @@ describe('the chat panel polish in code-server', { timeout: 300_000 }, () => {
     await mode.click();
     const list = wb.chat().locator('#mode-list');
     await list.waitFor();
-    assert.match((await list.locator('[data-value=readOnly] .picker-option-detail').textContent()) ?? '', /Edits are proposed for your review/);
+    assert.match((await list.locator('[data-value=readOnly] .picker-option-detail').textContent()) ?? '', /^Reads freely; asks before any edit or command$/);
     await wb.snap('polish-mode-picker');
     await list.locator('[data-value=readOnly]').click();
     await until('the panel to show readOnly', async () => (await mode.getAttribute('data-value')) === 'readOnly');

@@ -4,7 +4,7 @@ import type { Item } from '../../src/protocol';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MODES } from '../../src/protocol';
-import { MODE_LABELS, arrangeItems, changeStats, changeStatusLabel, contextMeter, explorationSummary, sandboxSummary, toolKind } from '../../src/state/present';
+import { MODE_LABELS, arrangeItems, isApplyTurn, lineSpan, changeStats, changeStatusLabel, contextMeter, explorationSummary, sandboxSummary, toolKind } from '../../src/state/present';
 
 const tool = (id: string, name: string): Item => ({ type: 'toolCall', id, tool: name, arguments: {}, status: 'completed' });
 
@@ -57,7 +57,24 @@ describe('words the user reads', () => {
     const setting = manifest.contributes.configuration.properties['tether.defaultMode'];
     assert.deepEqual(setting.enum.slice(1), [...MODES]);
     assert.deepEqual(setting.enumDescriptions.slice(1), MODES.map((m) => MODE_LABELS[m].detail));
-    assert.match(MODE_LABELS.readOnly.detail, /ask first, then can write in this folder/, 'PROTOCOL.md section 6: approved commands may write');
+    // One line each (issue 16), and true to PROTOCOL.md section 6: no "read-only sandbox" for commands
+    // an approval lets write.
+    for (const m of MODES) assert.ok(MODE_LABELS[m].detail.length <= 52, `${m}: one short line`);
+    assert.doesNotMatch(MODE_LABELS.readOnly.detail, /sandbox/);
+  });
+
+  it('numbers a selection as the editor does', () => {
+    const at = (line: number, character: number) => ({ line, character });
+    assert.equal(lineSpan({ start: at(4, 0), end: at(5, 12) }), '5-6');
+    assert.equal(lineSpan({ start: at(4, 0), end: at(6, 0) }), '5-6', 'whole lines: the end is the next line\'s start');
+    assert.equal(lineSpan({ start: at(4, 2), end: at(4, 9) }), '5');
+  });
+
+  it('knows an applied code block from a reply', () => {
+    const change = { type: 'fileChange' as const, id: 'f', status: 'pending' as const, changes: [] };
+    assert.equal(isApplyTurn([change]), true);
+    assert.equal(isApplyTurn([{ type: 'userMessage', id: 'u', content: [] }, change]), false);
+    assert.equal(isApplyTurn([]), false);
   });
 
   it('says "1 of 2 changes applied", never partiallyApplied', () => {

@@ -184,6 +184,10 @@ describe('chat webview', () => {
     assert.deepEqual(await options.locator('.picker-option-label').allTextContents(), ['Read-only', 'Agent', 'Full access']);
     assert.deepEqual(await options.locator('.picker-option-detail').allTextContents(), MODES.map((m) => MODE_LABELS[m].detail));
     assert.equal(await page.locator('#mode-list [aria-selected=true]').getAttribute('data-value'), 'agent');
+    // One line each, as in Copilot Chat's picker.
+    for (const [height, lineHeight] of await options.locator('.picker-option-detail').evaluateAll((els) => els.map((e) => [e.getBoundingClientRect().height, parseFloat(getComputedStyle(e).lineHeight) || parseFloat(getComputedStyle(e).fontSize) * 1.2]))) {
+      assert.ok(height! < lineHeight! * 1.5, `a mode's description runs ${height} px, more than one line`);
+    }
     await shot('mode-picker');
     await options.filter({ hasText: 'Full access' }).click();
     assert.equal(await page.locator('#mode-list').isVisible(), false);
@@ -282,6 +286,92 @@ describe('chat webview', () => {
     await blocks.nth(2).getByRole('button', { name: /^Apply to the active editor/ }).click();
     assert.deepEqual((await posted()).at(-1), { type: 'applyCode', code: 'plain text\n' });
     await shot('code-block');
+  });
+
+  it('shows the code actions on hover or keyboard focus, Insert with its name', async () => {
+    await showTurn([{ type: 'agentMessage', id: 'item_code', text: CODE_REPLY }]);
+    const block = page.locator('[data-item="item_code"] .code-block').first();
+    const copy = block.getByRole('button', { name: 'Copy' });
+    const opacity = (): Promise<string> => copy.evaluate((e) => getComputedStyle(e).opacity);
+    await page.mouse.move(1, 1);
+    assert.equal(await opacity(), '0', 'hidden until wanted, as in Copilot Chat');
+    assert.equal(await block.locator('.code-label').isVisible(), true, 'the language and file stay');
+    await block.hover();
+    assert.equal(await opacity(), '1');
+    await page.mouse.move(1, 1);
+    await copy.focus();
+    assert.equal(await opacity(), '1', 'Tab reaches them and shows them');
+    assert.equal((await block.getByRole('button', { name: 'Insert at cursor' }).textContent())?.trim(), 'Insert', 'the icon says what it does');
+  });
+
+  it('shows an applied code block as what the user did, not as a second Tether reply', async () => {
+    const hunk = { index: 0, oldStart: 1, oldLines: 1, newStart: 1, newLines: 1, lines: ['-a', '+b'] };
+    const change = (status: 'pending' | 'applied'): Item => ({ type: 'fileChange', id: 'item_apply', status, changes: [{ path: `${stream.WORKSPACE}/src/greet.py`, kind: 'update', diff: '', hunks: [{ ...hunk, status }] }] });
+    await deliver({ type: 'snapshot', state: { ...initialState('agent'), ...stream.snapshot } });
+    const turns = (status: 'pending' | 'applied'): stream.ChatEventList => [
+      {
+        type: 'threadLoaded',
+        thread: stream.thread,
+        turns: [
+          { id: 'turn_q', threadId: stream.thread.id, status: 'completed', items: [{ type: 'userMessage', id: 'item_q', content: [{ type: 'text', text: 'Fix greet' }] }, { type: 'agentMessage', id: 'item_a', text: 'Here:\n\n```python\nb\n```' }] },
+          { id: 'turn_apply', threadId: stream.thread.id, status: status === 'pending' ? 'inProgress' : 'completed', items: [change(status)] },
+        ],
+      },
+    ];
+    await feed(turns('pending'));
+    const applyTurn = page.locator('section.turn[data-turn="turn_apply"]');
+    assert.equal(await applyTurn.locator('.speaker').count(), 0, 'no "Tether" header over it');
+    assert.equal((await applyTurn.locator('.apply-line').textContent())?.trim(), 'Applied a code block to src/greet.py — review the changes');
+    await feed(turns('applied'));
+    assert.equal((await applyTurn.locator('.apply-line').textContent())?.trim(), 'Applied a code block to src/greet.py');
+    assert.deepEqual(await page.locator('section.turn[data-turn="turn_q"] .speaker .name').allTextContents(), ['You', 'Tether']);
+  });
+
+  it('names an attached selection with its lines', async () => {
+    await showTurn([
+      { type: 'userMessage', id: 'item_sel', content: [{ type: 'text', text: 'swap these' }, { type: 'selection', path: `${stream.WORKSPACE}/calc.py`, range: { start: { line: 4, character: 0 }, end: { line: 6, character: 0 } } }] },
+    ]);
+    const chip = page.locator('[data-item="item_sel"] .chip');
+    assert.equal((await chip.textContent())?.trim(), 'calc.py:5-6');
+    assert.equal(await chip.getAttribute('title'), `${stream.WORKSPACE}/calc.py, lines 5-6`);
+  });
+
+  it('keeps a pending review in one line under the conversation, never over the newest message', async () => {
+    const hunk = { index: 0, oldStart: 1, oldLines: 1, newStart: 1, newLines: 1, lines: ['-    return a - b', '+    return a + b'], status: 'pending' as const };
+    const changes = [{ path: `${stream.WORKSPACE}/calc.py`, kind: 'update' as const, diff: '', hunks: [hunk] }];
+    const reason = 'You asked to apply a code block from the chat: review it change by change.';
+    await deliver({ type: 'snapshot', state: { ...initialState('agent'), ...stream.snapshot } });
+    await feed([
+      {
+        type: 'threadLoaded',
+        thread: stream.thread,
+        turns: [
+          { id: 'turn_q', threadId: stream.thread.id, status: 'completed', items: [{ type: 'userMessage', id: 'item_q', content: [{ type: 'text', text: 'Why does add subtract?' }] }, { type: 'agentMessage', id: 'item_a', text: 'The bug is in `calc.py`:\n\n```python\ndef add(a, b):\n    return a + b\n```\n\nA helper to paste:\n\n```python\nHELPER = 42\n```' }] },
+          { id: 'turn_apply', threadId: stream.thread.id, status: 'inProgress', items: [{ type: 'fileChange', id: 'item_apply', status: 'pending', reason, changes }] },
+        ],
+      },
+      { type: 'approvalOpened', approval: { kind: 'fileChange', threadId: stream.thread.id, turnId: 'turn_apply', itemId: 'item_apply', changes, reason } },
+    ]);
+    await page.setViewportSize({ width: 420, height: 700 });
+    try {
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      const card = page.locator('.card.approval');
+      const [cardBox, transcriptBox, composerBox, userBox] = await Promise.all([card.boundingBox(), page.locator('#transcript').boundingBox(), page.locator('.composer').boundingBox(), page.locator('.msg.user').boundingBox()]);
+      assert.ok(cardBox && transcriptBox && composerBox && userBox);
+      assert.ok(cardBox.y >= transcriptBox.y + transcriptBox.height - 0.5, 'the card is below the conversation, not over it');
+      assert.ok(cardBox.y + cardBox.height <= composerBox.y + 0.5, 'and above the message box');
+      const [textHeight, lineHeight] = await card.locator('.approval-text').evaluate((e) => [e.getBoundingClientRect().height, parseFloat(getComputedStyle(e).lineHeight) || parseFloat(getComputedStyle(e).fontSize) * 1.2]);
+      assert.ok(textHeight! < lineHeight! * 1.5, `one line (${textHeight} px)`);
+      const buttonBox = await card.getByRole('button', { name: 'Review' }).boundingBox();
+      assert.ok(buttonBox && cardBox.height < buttonBox.height + 20, `the button on the same line (${cardBox.height} px)`);
+      assert.ok(userBox.y >= transcriptBox.y && userBox.y + userBox.height <= cardBox.y, 'the newest user message is in sight, whole');
+      assert.match((await card.textContent()) ?? '', /^1 proposed change in calc\.py/);
+      await card.getByRole('button', { name: 'Review' }).click();
+      assert.deepEqual((await posted()).at(-1), { type: 'reviewChange', itemId: 'item_apply' });
+      await shot('review-bar');
+    } finally {
+      await page.setViewportSize({ width: 420, height: 760 });
+    }
   });
 
   it('replays a turn recorded from the real backend (test/tools/record-stream.ts)', async () => {
