@@ -176,8 +176,12 @@ class _TickWriter:
         self._out = out
         self._loop = loop
         self._pending: list[bytes] = []
+        self.client_gone = False
+        """A write failed (the client's end of the pipe is closed): the rest is dropped."""
 
     def write(self, data: bytes) -> None:
+        if self.client_gone:
+            return
         if not self._pending:
             self._loop.call_soon(self.flush)
         self._pending.append(data)
@@ -188,9 +192,10 @@ class _TickWriter:
             try:
                 self._out.write(data)
                 self._out.flush()
-            except (BrokenPipeError, OSError, ValueError):
-                # The client is gone; the reader sees the end of input and the server stops.
-                log.debug("dropped %d bytes: client disconnected", len(data))
+            except (OSError, ValueError) as exc:  # BrokenPipeError, or stdout closed
+                # The reader sees the end of input next and the server stops.
+                self.client_gone = True
+                log.warning("the client is gone (%s); dropping what is left to send", exc)
 
 
 def stdin_reader(loop: asyncio.AbstractEventLoop, fd: int) -> asyncio.StreamReader:
@@ -260,6 +265,7 @@ def main_stdio() -> int:
         exit_code = asyncio.run(run_stdio())
     # Everything is flushed and journaled by now; tearing down the interpreter (openai and
     # pydantic bring hundreds of modules) would only delay the exit the client waits for.
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in sys.stdout, sys.stderr:
+        with contextlib.suppress(OSError, ValueError):  # a gone client: said once already
+            stream.flush()
     os._exit(exit_code)
