@@ -9,9 +9,15 @@ be closed.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
+import os
 import random
+import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,3 +107,55 @@ async def test_stdin_closing_during_a_held_model_stream_exits(
         assert await asyncio.to_thread(held.wait_done, 5) == "client_closed"
     finally:
         await server.close()
+
+
+def test_a_killed_parent_ends_the_server_quietly(
+    tmp_path: Path, model_server: ModelServer, workspace: Path
+) -> None:
+    """The client's process dies mid-stream: nobody reads the server's output any more (its
+    writes fail with EPIPE), then its input ends. The server exits 0 with one clear line on
+    stderr, no traceback."""
+    model_server.enqueue(Reply(text="words " * 2000, chunk_size=6, hold_after=10))
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TETHER_"))}
+    env = {**base, "TETHER_HOME": str(tmp_path / "home"), **model_server.env()}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server", "--stdio"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    ids = itertools.count(1)
+
+    def call(method: str, params: Any) -> Any:
+        msg_id = next(ids)
+        body = json.dumps({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body.encode()))
+        proc.stdin.flush()
+        while True:  # notifications before the answer are skipped
+            length = int(proc.stdout.readline().split(b":")[1])
+            proc.stdout.readline()
+            message = json.loads(proc.stdout.read(length))
+            if message.get("id") == msg_id:
+                return message["result"]
+
+    try:
+        call("initialize", {"capabilities": {}})
+        thread = call("thread/start", {"cwd": str(workspace)})["thread"]
+        text = [{"type": "text", "text": "talk"}]
+        call("turn/start", {"threadId": thread["id"], "input": text})
+        held = model_server.wait_held(timeout=20)
+        proc.stdout.close()  # the parent is gone: its end of the pipe with it
+        model_server.release()  # the rest of the reply streams into the closed pipe
+        assert held.wait_done(20) == "completed"
+        proc.stdin.close()
+        assert proc.wait(timeout=10) == 0
+        stderr = proc.stderr.read().decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in stderr, stderr
+    assert stderr.count("the client is gone") == 1, stderr
