@@ -277,8 +277,7 @@ class TurnHooks:
         name = claude_name(tool)
         permission: Literal["allow", "ask"] | None = None
         updated: dict[str, Any] | None = None
-        inputs = self._inputs[call_id] = claude_inputs(tool, args, cwd)
-        for tool_input in inputs:
+        for tool_input in claude_inputs(tool, args, cwd):
             outcome = await self._run(
                 "PreToolUse",
                 {"tool_name": name, "tool_input": tool_input, "tool_use_id": call_id},
@@ -291,10 +290,12 @@ class TurnHooks:
                 return PreToolVerdict(outcome.reason or "denied by a PreToolUse hook")
             if outcome.permission == "ask" or (outcome.permission == "allow" and not permission):
                 permission = outcome.permission
-            if outcome.updated_input is not None and updated is None:
-                updated = tether_args(tool, args, outcome.updated_input)
-        if updated is not None:
-            self._inputs[call_id] = claude_inputs(tool, updated, cwd)
+            if outcome.updated_input is not None:  # each file's Write rewrites its own file
+                changes = outcome.updated_input
+                if tool == "apply_patch":  # which file's content: the event's
+                    changes = {"file_path": tool_input.get("file_path"), **changes}
+                updated = tether_args(tool, updated or args, changes, cwd)
+        self._inputs[call_id] = claude_inputs(tool, updated or args, cwd)
         return PreToolVerdict(None, permission, updated)
 
     def _inputs_of(self, tool: str, args: dict[str, Any], call_id: str, cwd: Path) -> list[Any]:

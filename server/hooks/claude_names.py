@@ -13,16 +13,18 @@
 | other (MCP) | unchanged | the raw arguments                                           |
 
 `tether_args` is the way back: a hook's `updatedInput` (Claude's fields) laid over the model's
-arguments, which then go through the gate as if the model had sent them. For apply_patch only a
-new `patch` is taken (its `content` is derived from the patch, not an input).
+arguments, which then go through the gate as if the model had sent them. For apply_patch a new
+`patch` replaces the patch; a new `content` for one of its files makes a patch that writes each
+file's text in whole (that file's from the hook, the others' as the patch would leave them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from server.edits.patch import apply_patch, parse_patch
+from server.edits.patch import FileEdit, apply_patch, parse_patch
 from server.edits.patch_apply import PatchError
 
 CLAUDE_NAMES = {
@@ -97,18 +99,51 @@ def claude_input(tool: str, args: dict[str, Any], cwd: Path) -> dict[str, Any]:
     return dict(args)
 
 
-def _patch_inputs(patch: str, cwd: Path) -> list[dict[str, Any]]:
-    """One Write per file the patch touches, with the file's text after it; a patch that does
-    not parse or apply still makes one event (with its raw text) so a validator sees it."""
-
+def _reader(cwd: Path) -> Callable[[str], str | None]:
     def read(name: str) -> str | None:
         try:
             return (cwd / name).read_text()
         except (OSError, UnicodeDecodeError):
             return None
 
+    return read
+
+
+def _patch_with_content(patch: str, cwd: Path, file_path: str, content: str) -> str:
+    """The patch, with `file_path`'s resulting text replaced by `content`; unchanged when the
+    patch does not apply or does not touch that file."""
     try:
-        edits = apply_patch(parse_patch(patch), read)
+        edits = apply_patch(parse_patch(patch), _reader(cwd))
+    except (PatchError, OSError):
+        return patch
+    target = Path(file_path)
+    if not any(cwd / e.path == target for e in edits):
+        return patch
+    ops = [_whole_file_op(e, content if cwd / e.path == target else e.new_text) for e in edits]
+    return "\n".join(["*** Begin Patch", *ops, "*** End Patch"])
+
+
+def _whole_file_op(edit: FileEdit, new_text: str | None) -> str:
+    def lines(prefix: str, text: str) -> list[str]:
+        return [prefix + line for line in text.splitlines()]
+
+    if new_text is None:
+        return f"*** Delete File: {edit.path}"
+    if edit.old_text is None:
+        return "\n".join([f"*** Add File: {edit.path}", *lines("+", new_text)])
+    head = [f"*** Update File: {edit.old_path or edit.path}"]
+    if edit.old_path:
+        head.append(f"*** Move to: {edit.path}")
+    body = [*lines("-", edit.old_text), *lines("+", new_text)]
+    return "\n".join([*head, "@@", *body])
+
+
+def _patch_inputs(patch: str, cwd: Path) -> list[dict[str, Any]]:
+    """One Write per file the patch touches, with the file's text after it; a patch that does
+    not parse or apply still makes one event (with its raw text) so a validator sees it."""
+
+    try:
+        edits = apply_patch(parse_patch(patch), _reader(cwd))
     except (PatchError, OSError):
         return [{"file_path": "", "content": "", "patch": patch}]
     return [
@@ -116,7 +151,9 @@ def _patch_inputs(patch: str, cwd: Path) -> list[dict[str, Any]]:
     ]
 
 
-def tether_args(tool: str, args: dict[str, Any], updated: dict[str, Any]) -> dict[str, Any]:
+def tether_args(
+    tool: str, args: dict[str, Any], updated: dict[str, Any], cwd: Path
+) -> dict[str, Any]:
     """The model's arguments with a hook's `updatedInput` (Claude's field names) laid over."""
     out = dict(args)
     if tool == "shell":
@@ -141,6 +178,10 @@ def tether_args(tool: str, args: dict[str, Any], updated: dict[str, Any]) -> dic
     elif tool == "apply_patch":
         if "patch" in updated:
             out["patch"] = updated["patch"]
+        elif isinstance(updated.get("content"), str) and updated.get("file_path"):
+            out["patch"] = _patch_with_content(
+                str(args.get("patch", "")), cwd, str(updated["file_path"]), updated["content"]
+            )
     elif tool == "search":
         for ours, theirs in (("pattern", "pattern"), ("path", "path"), ("glob", "glob")):
             if theirs in updated:

@@ -507,3 +507,31 @@ async def test_ask_asks_where_the_mode_would_not_and_continue_false_ends_the_tur
     assert "small" in (workspace / "README.md").read_text()  # the edit ran, then the stop
     assert len(model_server.requests) == 2 and turn["status"] == "completed"
     assert "the build is red" in tether.items(turn, "error")[-1]["message"]
+
+
+async def test_updated_input_rewrites_an_edit_and_a_patch_not_only_bash(
+    tether: Tether, model_server: ModelServer, workspace: Path, home: Path
+) -> None:
+    code = (
+        'import json,sys; i=json.load(sys.stdin)["tool_input"]; '
+        'k="content" if "content" in i else "new_string"; '
+        'print(json.dumps({"hookSpecificOutput": {"updatedInput": {k: i[k].upper()}}}))'
+    )
+    upper = f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}"
+    write_hooks(home / "hooks.json", {"PreToolUse": [group(upper, "Edit|Write")]})
+    patch = "*** Begin Patch\n*** Add File: shout.txt\n+quiet\n*** End Patch"
+    edit = {"path": "README.md", "old_string": "tiny", "new_string": "small"}
+    model_server.enqueue(
+        Reply(
+            tool_calls=[
+                ToolCall("edit_file", edit, call_id="e"),
+                ToolCall("apply_patch", {"patch": patch}, call_id="w"),
+            ]
+        ),
+        Reply(text="ok"),
+    )
+    thread = await tether.start_thread(workspace, mode="agent")
+    turn = await tether.run_turn(thread["id"], "go")
+    assert "A SMALL calculator" in (workspace / "README.md").read_text()
+    assert (workspace / "shout.txt").read_text() == "QUIET\n"
+    assert [c["status"] for c in tether.items(turn, "fileChange")] == ["applied", "applied"]

@@ -25,12 +25,16 @@ def test_names() -> None:
 def test_inputs_and_back(tmp_path: Path) -> None:
     (read,) = claude_inputs("read_file", {"path": "a.py", "start_line": 3, "end_line": 7}, tmp_path)
     assert read == {"file_path": str(tmp_path / "a.py"), "offset": 3, "limit": 5}
-    back = tether_args("read_file", {"path": "a.py"}, {"file_path": "/x", "offset": 2, "limit": 3})
+    back = tether_args(
+        "read_file", {"path": "a.py"}, {"file_path": "/x", "offset": 2, "limit": 3}, tmp_path
+    )
     assert back == {"path": "/x", "start_line": 2, "end_line": 4}
 
     (bash,) = claude_inputs("shell", {"command": "ls", "timeout_s": 2.5}, tmp_path)
     assert bash == {"command": "ls", "timeout": 2500}
-    assert tether_args("shell", {"command": "ls", "workdir": "src"}, {"command": "ls -a"}) == {
+    assert tether_args(
+        "shell", {"command": "ls", "workdir": "src"}, {"command": "ls -a"}, tmp_path
+    ) == {
         "command": "ls -a",
         "workdir": "src",
     }
@@ -40,13 +44,13 @@ def test_inputs_and_back(tmp_path: Path) -> None:
     )
     assert plan == {"todos": [{"content": "a", "status": "in_progress"}]}
     todos = {"todos": [{"content": "b", "status": "completed"}]}
-    assert tether_args("update_plan", {"steps": []}, todos) == {
+    assert tether_args("update_plan", {"steps": []}, todos, tmp_path) == {
         "steps": [{"text": "b", "status": "completed"}]
     }
 
     (grep,) = claude_inputs("search", {"pattern": "x", "case_insensitive": True}, tmp_path)
     assert grep == {"pattern": "x", "path": str(tmp_path), "-i": True}
-    assert tether_args("mcp__s__t", {"a": 1}, {"a": 2}) == {"a": 2}
+    assert tether_args("mcp__s__t", {"a": 1}, {"a": 2}, tmp_path) == {"a": 2}
 
 
 def test_a_patch_is_one_write_per_file_with_its_new_text(tmp_path: Path) -> None:
@@ -63,3 +67,22 @@ def test_a_patch_is_one_write_per_file_with_its_new_text(tmp_path: Path) -> None
     assert all(w["patch"] == patch for w in writes)
     (broken,) = claude_inputs("apply_patch", {"patch": "garbage"}, tmp_path)
     assert broken == {"file_path": "", "content": "", "patch": "garbage"}
+
+
+def test_new_content_for_one_file_of_a_patch(tmp_path: Path) -> None:
+    (tmp_path / "old.txt").write_text("one\ntwo\n")
+    patch = (
+        "*** Begin Patch\n*** Add File: new.txt\n+hello\n"
+        "*** Update File: old.txt\n@@\n one\n-two\n+three\n*** End Patch"
+    )
+    target = str(tmp_path / "old.txt")
+    args = tether_args(
+        "apply_patch", {"patch": patch}, {"file_path": target, "content": "1\n2\n"}, tmp_path
+    )
+    writes = claude_inputs("apply_patch", args, tmp_path)
+    assert [(w["file_path"], w["content"]) for w in writes] == [
+        (str(tmp_path / "new.txt"), "hello\n"),
+        (target, "1\n2\n"),
+    ]
+    elsewhere = {"file_path": str(tmp_path / "other.txt"), "content": "x"}
+    assert tether_args("apply_patch", {"patch": patch}, elsewhere, tmp_path) == {"patch": patch}
