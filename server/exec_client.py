@@ -232,12 +232,17 @@ async def exec_turn(
             )
         )["turn"]
         turn_id.append(turn["id"])
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(
-            signal.SIGINT,
-            lambda: asyncio.ensure_future(
-                conn.request("turn/interrupt", {"threadId": thread["id"], "turnId": turn["id"]})
-            ),
+
+        async def interrupt() -> None:
+            # Ctrl-C at a terminal reaches the server too; then it exits before it answers.
+            with contextlib.suppress(RpcFailure):
+                await conn.request(
+                    "turn/interrupt", {"threadId": thread["id"], "turnId": turn["id"]}
+                )
+
+        interrupts: set[asyncio.Task[None]] = set()
+        asyncio.get_running_loop().add_signal_handler(
+            signal.SIGINT, lambda: interrupts.add(asyncio.create_task(interrupt()))
         )
         final = await done
     except RpcFailure as exc:
