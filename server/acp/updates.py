@@ -175,7 +175,12 @@ def _raw_output(item: ToolItem) -> Any:
     if isinstance(item, CommandExecutionItem):
         if item.status in ("pending", "inProgress"):
             return None
-        return {"exitCode": item.exit_code, "output": item.output, "sandbox": item.sandbox}
+        return {
+            "exitCode": item.exit_code,
+            "output": item.output,
+            "sandbox": item.sandbox,
+            "launcher": item.launcher,
+        }
     if isinstance(item, ToolCallItem):
         return item.output
     return {"status": item.status, "reason": item.reason} if item.reason else None

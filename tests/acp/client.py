@@ -121,7 +121,9 @@ def environment(model_env: dict[str, str], home: Path) -> dict[str, str]:
         if not k.startswith(("OPENAI_", "TETHER_"))
         or k in ("TETHER_LOG_LEVEL", "TETHER_SANDBOX_LAUNCHER")
     }
-    return {**base, "TETHER_HOME": str(home), "PYTHONPATH": str(ROOT), **model_env}
+    # No PYTHONPATH: the agent's commands inherit the environment (`python -m` from ROOT finds
+    # the code, as the matrix cells' .pth does).
+    return {**base, "TETHER_HOME": str(home), **model_env}
 
 
 @asynccontextmanager

@@ -11,6 +11,7 @@ import pytest
 from acp import schema as s
 
 from tests.acp.client import Recorder, pick, tether_acp, validate_transcript
+from tests.conftest import SandboxCell
 from tests.model_server import ModelServer, Reply, ToolCall
 
 SWAP = {"path": "src/calc.py", "old_string": "return a + b", "new_string": "return b + a"}
@@ -106,7 +107,11 @@ async def test_an_edit_is_a_tool_call_with_the_whole_file_diff(
 @pytest.mark.sandbox_matrix
 @pytest.mark.parametrize("choice", ["allow_once", "allow_always", "reject_once"])
 async def test_a_command_asks_permission_in_read_only_mode(
-    choice: str, env: dict[str, str], model_server: ModelServer, workspace: Path
+    choice: str,
+    env: dict[str, str],
+    model_server: ModelServer,
+    workspace: Path,
+    sandbox_cell: SandboxCell,
 ) -> None:
     recorder = Recorder(chooser=pick(choice))
     command = "touch made.txt"
@@ -135,10 +140,17 @@ async def test_a_command_asks_permission_in_read_only_mode(
     if choice == "reject_once":
         assert final.status == "failed" and not (workspace / "made.txt").exists()
         assert len(recorder.permissions) == 2
-    elif choice == "allow_always":
+    else:
+        # It ran in the workspace-write sandbox, under the cell's launcher.
+        assert final.raw_output["sandbox"] == "workspaceWrite"
+        launchers = (
+            ("bwrap", "landlock") if sandbox_cell.launcher == "auto" else (sandbox_cell.launcher,)
+        )
+        assert final.raw_output["launcher"] in launchers
+    if choice == "allow_always":
         assert final.status == "completed" and (workspace / "made.txt").exists()
         assert len(recorder.permissions) == 1  # the rule covered the second run
-    else:
+    elif choice == "allow_once":
         assert final.status == "completed" and len(recorder.permissions) == 2
     validate_transcript(recorder.wire)
 

@@ -58,7 +58,6 @@ def permission_answer(transcript: list[dict[str, Any]]) -> str:
     return answer["result"]["outcome"]["optionId"]
 
 
-@pytest.mark.sandbox_matrix
 @pytest.mark.parametrize(
     ("flags", "chosen"),
     [
