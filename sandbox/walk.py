@@ -214,7 +214,7 @@ class TreeWatch:
 
     def __init__(self, root: Path, max_watches: int | None = None) -> None:
         self.root = root
-        self.max_watches = max_watches
+        self.max_watches = max_watches if max_watches is not None else _watch_limit()
         self.blind: str | None = None
         """Why this watch cannot be trusted (for good); None while it can."""
         self._lock = threading.Lock()
@@ -449,6 +449,15 @@ class TreeWatch:
     def _lost(self) -> None:
         for sink in self._sinks.values():
             sink.lost = True
+
+
+def _watch_limit() -> int | None:
+    """`TETHER_WATCH_LIMIT`: directories one root's watch may hold before it gives up and
+    each command walks the root instead (default: as many as the kernel allows)."""
+    try:
+        return int(os.environ["TETHER_WATCH_LIMIT"])
+    except (KeyError, ValueError):
+        return None
 
 
 def _read_limit() -> str | None:

@@ -287,7 +287,7 @@ class CheckpointStore:
         self.state_dir = state_dir
         self.blobs = BlobStore(state_dir / "blobs")
         self.max_blob_bytes = max_blob_bytes
-        self.max_watches = max_watches if max_watches is not None else _watch_limit()
+        self.max_watches = max_watches
         self._trackers: dict[str, RootTracker] = {}
         self._trackers_lock = threading.Lock()
         # Credentials never enter the blob store, whoever asks for a snapshot (a workspace that
@@ -456,15 +456,6 @@ class CheckpointStore:
 
     def _manifest_path(self, root: str) -> Path:
         return self.state_dir / "manifests" / f"{_hashed(root)}.json"
-
-
-def _watch_limit() -> int | None:
-    """`TETHER_WATCH_LIMIT`: directories one root's watch may hold before each command falls
-    back to walking the root (default: as many as the kernel allows)."""
-    try:
-        return int(os.environ["TETHER_WATCH_LIMIT"])
-    except (KeyError, ValueError):
-        return None
 
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
