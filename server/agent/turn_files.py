@@ -1,8 +1,8 @@
 """What one turn changed on disk, by its edits and by its commands.
 
 A git-independent checkpoint per turn (`server.edits.checkpoints`): before the turn's first
-write to a path its content is stored; each command runs between two snapshots of the roots,
-so what it created, changed or deleted is recorded too. `turn/revert` restores all of it, and
+write to a path its content is stored; what each command created, changed or deleted in the
+roots is recorded too. `turn/revert` restores all of it, and
 `diff()` is the turn's aggregated diff (`turn/diff/updated`) against those originals.
 
 Around each command the store's `RootTracker` (`server.edits.tracked`) finds what changed

@@ -1,8 +1,9 @@
 """Git-independent checkpoints: undo everything a turn did, by edits or by commands.
 
 Before a turn first writes a path, its bytes (or its absence) and mode are recorded; after
-each write, what the turn left. Commands are covered by snapshotting the workspace before
-and after each one (`snapshot`) and recording what the diff of the two shows. A checkpoint
+each write, what the turn left. Commands are covered by the roots' trackers (`tracked`): what
+changed around each command, from inotify or, when a root cannot be watched, from a walk before
+and after it (`snapshot`). A checkpoint
 is a small JSON file under `<state_dir>/turns/`, contents live in a content-addressed blob
 store (`<state_dir>/blobs/`), so a turn can be reverted after a server restart.
 

@@ -1,20 +1,22 @@
 """Cheap workspace snapshots: what a shell command changed, and what the files were before.
 
 A snapshot is a manifest of every file under a root, (size, mtime_ns, ctime_ns, inode,
-mode) plus the digest of its content in the blob store. Like git's index, a file whose
-stat is unchanged since the previous snapshot keeps its digest without being read, so a
-snapshot before each command costs a directory walk plus the files that changed. Files
-modified within `RACY_WINDOW_NS` of the previous snapshot are re-read anyway, because a
-write in the same clock tick can leave the stat unchanged.
+mode) plus the digest of its content in the blob store, packed ~100 bytes a file
+(`EntryTable`). Like git's index, a file whose stat is unchanged since the previous snapshot
+keeps its digest without being read, so a walk costs a stat per file plus the files that
+changed. Files modified within `RACY_WINDOW_NS` of the previous snapshot are re-read anyway,
+because a write in the same clock tick can leave the stat unchanged. A whole walk is taken
+once per root (`tracked` keeps it current from inotify), or around each command when the
+root cannot be watched; it can record stat only and leave the reading to `tracked`.
 
 The walk skips what `ignore.IgnoreRules` ignores (`.git`, `node_modules`, `.gitignore`d
 trees): build outputs and caches are large and rebuilt, not restored. Symlinks are recorded
 by target and never followed; files larger than `max_blob_bytes` are recorded by stat only
 and cannot be restored.
 
-Whatever a command leaves, a snapshot ends and never blocks: the walk goes from directory
-fds with O_NOFOLLOW (a directory swapped for a symlink mid-walk is not entered), reads
-files through `safe_read` (a FIFO or device is skipped, never opened), skips secret paths
+Whatever a command leaves, a snapshot ends and never blocks: the walk (`sandbox.walk`) goes
+from directory fds with O_NOFOLLOW (a directory swapped for a symlink mid-walk is not entered),
+reads files through `safe_read` (a FIFO or device is skipped, never opened), skips secret paths
 and names that are not UTF-8, enters a directory seen before (a bind-mount loop) only
 once, and stops reading content past a byte and time budget (stat-only from then on) and
 walking past an entry cap or deadline (the manifest is then `complete=False`). What it
@@ -307,17 +309,15 @@ def take_snapshot(
     limits: SnapshotLimits = DEFAULT_LIMITS,
     *,
     read_content: bool = True,
-    start: str = "",
 ) -> Manifest:
     """Snapshot `root`, storing contents not already known from `previous`. Directories in
     `exclude` are skipped (the blob store itself, when it lives inside the workspace), and
     so are `secrets` (files or directories, never read). Without `read_content` new files are
-    recorded by stat only (their digest stays None until `hydrate` reads them). With `start`
-    (a relative directory) only that part of the root is walked. Raises RootUnavailable when
-    the root cannot be opened."""
+    recorded by stat only (their digest stays None until `tracked` reads them in the
+    background). Raises RootUnavailable when the root cannot be opened."""
     walk = _Walk(root, blobs, previous, max_blob_bytes, exclude, secrets, limits)
     walk.read_content = read_content
-    return walk.run(start)
+    return walk.run()
 
 
 class _Walk:
@@ -356,17 +356,16 @@ class _Walk:
         self.started = time.monotonic()
         self.stopped = False
 
-    def run(self, start: str = "") -> Manifest:
+    def run(self) -> Manifest:
         started_ns = time.time_ns()
         if any(_is_under(self.real_root, s) for s in self.secrets):
             self.counts["secret"] += 1  # the whole root is a secret: nothing of it is read
             return self._manifest(started_ns)
         stats = WalkStats()
-        self.specs[start] = self._specs_down_to(start)
+        self.specs[""] = self.rules.extend([], self.root, "")
         found = walk(
             self.root,
             self._descend,
-            start=start,
             max_entries=self.limits.max_entries,
             max_depth=self.limits.max_depth,
             stats=stats,
@@ -380,8 +379,6 @@ class _Walk:
                     break
                 self._child(item.dir_fd, item.rel, item.entry)
         except OSError as exc:
-            if start:
-                return self._manifest(started_ns)  # the part is gone: nothing in it
             raise RootUnavailable(
                 exc.errno or 0,
                 f"the workspace folder {self.root} cannot be opened ({exc.strerror}); "
@@ -394,14 +391,6 @@ class _Walk:
         self.counts["loops"] += stats.loops
         self.blobs.flush()
         return self._manifest(started_ns)
-
-    def _specs_down_to(self, rel_dir: str) -> list[ScopedSpec]:
-        specs = self.rules.extend([], self.root, "")
-        walked = ""
-        for part in [p for p in rel_dir.split("/") if p]:
-            walked += part + "/"
-            specs = self.rules.extend(specs, self.root / walked, walked)
-        return specs
 
     def _descend(self, rel: str, _entry: os.DirEntry[str]) -> bool:
         """Called for the directories `_child` recorded: enter them, with their .gitignore."""

@@ -75,8 +75,6 @@ class Mark:
     """Taken before a command; `RootTracker.end` takes it back."""
 
     root: str
-    walked: Manifest | None = None
-    """The full walk taken before the command, when the watch could not be used."""
 
 
 class RootTracker:
@@ -291,8 +289,6 @@ class RootTracker:
             except BaseException:
                 self._idle.set()
                 raise
-            if self._watched() is None:
-                return Mark(str(self.root), walked=self.manifest)
             return Mark(str(self.root))
 
     def end(self, mark: Mark) -> CommandChanges:
