@@ -10,6 +10,7 @@ A pure library: it knows nothing of pygls or the wire protocol. The server's fil
 - `hunks` (with `merge`, `locate`): apply a subset of hunks, revert applied hunks, rebase
   a change onto edited text.
 - `atomic`: atomic, mode-preserving writes and deletes.
-- `checkpoints` (with `snapshot`, `blobs`, `ignore`): git-independent turn checkpoints,
-  workspace snapshots for commands, and the ignore rules a file watcher should share.
+- `checkpoints` (with `tracked`, `snapshot`, `blobs`, `ignore`): git-independent turn
+  checkpoints; what commands change, from the roots' inotify watch (`tracked`) or walks
+  (`snapshot`); the content store; and the ignore rules a file watcher should share.
 """
