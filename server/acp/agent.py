@@ -199,7 +199,7 @@ class TetherAcpAgent:
             )
         ]
 
-    def _thread(self, session_id: str, cwd: str | None = None) -> Thread:
+    def _thread(self, session_id: str) -> Thread:
         try:
             thread, _turns = self.agent.read_thread(session_id)
         except Exception as exc:
