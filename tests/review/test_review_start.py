@@ -281,11 +281,12 @@ async def test_a_detached_review_runs_on_a_new_readonly_thread(
         )
         review_thread = started["reviewThreadId"]
         assert review_thread != thread.id and started["turn"]["threadId"] == review_thread
+        read = await t.request("thread/read", {"threadId": review_thread})
         for _ in range(200):  # until the turn has ended (thread/read is the record)
-            read = await t.request("thread/read", {"threadId": review_thread})
             if read["turns"] and read["turns"][-1]["status"] != "inProgress":
                 break
             await asyncio.sleep(0.05)
+            read = await t.request("thread/read", {"threadId": review_thread})
         original = await t.request("thread/read", {"threadId": thread.id})
     assert read["thread"]["mode"] == "readOnly"
     (turn,) = read["turns"]
