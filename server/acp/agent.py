@@ -300,6 +300,9 @@ class TetherAcpAgent:
                 ErrorCode.THREAD_NOT_FOUND,
                 f"session {session_id} is not open here; session/load or session/resume it",
             )
+        if (problem := self.agent.settings.endpoint_problem()) is not None:
+            # ACP's "authentication required": clients offer the `authMethods` from here.
+            raise RequestError(-32000, problem)
         user_input, buffers = await self._attachments(session_id, prompt)
         self._buffers.update(buffers)
         try:

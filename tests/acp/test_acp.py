@@ -8,6 +8,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from acp import RequestError
 from acp import schema as s
 
 from tests.acp.client import Recorder, pick, tether_acp, validate_transcript
@@ -51,8 +52,13 @@ async def test_initialize_offers_load_list_resume_close_and_the_key_when_missing
     recorder: Recorder, env: dict[str, str], workspace: Path
 ) -> None:
     no_key = {k: v for k, v in env.items() if not k.startswith("OPENAI_")}
-    async with tether_acp(recorder, no_key) as _conn:
-        pass
+    async with tether_acp(recorder, no_key) as conn:
+        session = await conn.new_session(cwd=str(workspace))
+        with pytest.raises(RequestError) as refused:
+            await conn.prompt(
+                session_id=session.session_id, prompt=[s.TextContentBlock(type="text", text="hi")]
+            )
+        assert refused.value.code == -32000 and "OPENAI_API_KEY" in str(refused.value)
     (answer,) = [
         m["result"]
         for d, m in recorder.wire
