@@ -22,7 +22,8 @@ this list, and `tests/server/test_import_graph.py` fails on any circle):
 8. `errors.py`: every exception that changes the control flow (`ToolFailed` is an observation
    for the model, not an error of the turn).
 
-The rest is self-contained: `model.py` (the endpoint, Responses and Chat SSE), `history.py` (the
+The rest is self-contained: `model.py` (the endpoint, Responses and Chat SSE), `structured.py`
+(a turn's output schema: the endpoint's structured output or the prompt), `history.py` (the
 model's entries), `compaction.py`, `prompt.py`, `context.py` (the user's input as text),
 `files.py` (editor buffers first), `turn_files.py` (what a turn changed on disk), `watcher.py`
 (changes between turns), `inline.py`, `propose.py` and `turn_review.py` (the editor's turns).
