@@ -21,6 +21,7 @@ from acp import PROTOCOL_VERSION, RequestError
 from acp.interfaces import Client
 from acp.schema import (
     AgentCapabilities,
+    AuthenticateResponse,
     AuthEnvVar,
     ClientCapabilities,
     CloseSessionResponse,
@@ -159,12 +160,17 @@ class TetherAcpAgent:
         self.agent  # noqa: B018
         threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
 
-    async def authenticate(self, method_id: str, **_: Any) -> None:
-        raise RequestError(
-            ErrorCode.MODEL_UNAVAILABLE,
-            "Tether reads its key from OPENAI_API_KEY (or config.toml); set it in the agent's "
-            "environment in the editor's settings and restart the agent.",
-        )
+    async def authenticate(self, method_id: str, **_: Any) -> AuthenticateResponse:
+        """Nothing to log in to: the key is read from the environment or config.toml. Some
+        clients always authenticate first; that succeeds when an endpoint is configured."""
+        settings = self._settings or load_settings()
+        if (problem := settings.endpoint_problem()) is not None:
+            raise RequestError(
+                -32000,
+                f"{problem} Set it in the agent's environment in the editor's settings, "
+                "then restart the agent.",
+            )
+        return AuthenticateResponse()
 
     # sessions
 

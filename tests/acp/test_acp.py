@@ -372,3 +372,15 @@ async def test_command_output_streams_as_terminal_output_when_the_client_asks(
     assert streamed == "one\ntwo\n"
     assert chunks[-1].field_meta["terminal_exit"]["exit_code"] == 0
     validate_transcript(recorder.wire)
+
+
+async def test_authenticate_succeeds_only_when_an_endpoint_is_configured(
+    recorder: Recorder, env: dict[str, str]
+) -> None:
+    async with tether_acp(recorder, env) as conn:
+        await conn.authenticate(method_id="openai-api-key")
+    no_key = {k: v for k, v in env.items() if not k.startswith("OPENAI_")}
+    async with tether_acp(Recorder(), no_key) as conn:
+        with pytest.raises(RequestError) as refused:
+            await conn.authenticate(method_id="openai-api-key")
+    assert refused.value.code == -32000
