@@ -51,9 +51,10 @@ from acp.schema import (
     TextContentBlock,
     TextResourceContents,
 )
+from acp.schema import Usage as AcpUsage
 
 from protocol.approval import HunkSelection
-from protocol.base import Mode
+from protocol.base import Mode, Usage
 from protocol.errors import ErrorCode
 from protocol.item import FileInput, TextInput, UserInput
 from protocol.thread import Thread
@@ -326,7 +327,7 @@ class TetherAcpAgent:
         if done.status == "failed":
             message = done.error.message if done.error else "the turn failed"
             raise RequestError(ErrorCode.INTERNAL_ERROR, message)
-        return PromptResponse(stop_reason="end_turn")
+        return PromptResponse(stop_reason="end_turn", usage=_usage(done.usage))
 
     async def cancel(self, session_id: str, **_: Any) -> None:
         view = self.notifier.sessions.get(session_id)
@@ -405,6 +406,17 @@ class TetherAcpAgent:
         if self._agent is not None:
             await self._agent.shutdown()
         await self.notifier.close()
+
+
+def _usage(usage: Usage | None) -> AcpUsage | None:
+    if usage is None:
+        return None
+    return AcpUsage(
+        total_tokens=usage.total_tokens,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cached_read_tokens=usage.cached_input_tokens,
+    )
 
 
 def _user_input(block: Any) -> UserInput | None:

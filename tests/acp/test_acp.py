@@ -32,6 +32,7 @@ async def test_a_prompt_streams_the_answer_and_the_thoughts(
             session_id=session.session_id, prompt=[s.TextContentBlock(type="text", text="add?")]
         )
     assert done.stop_reason == "end_turn"
+    assert done.usage is not None and done.usage.output_tokens > 0
     sid = session.session_id
     assert recorder.text(sid) == "It returns a + b."
     assert len(recorder.of(sid, "agent_message_chunk")) > 1  # streamed, not sent whole
