@@ -106,8 +106,7 @@ def review_item(
     kept: list[Finding] = []
     dropped = 0
     for raw in answer["findings"]:
-        named = Path(raw["path"])
-        path = named if named.is_absolute() else diff.base / named
+        path = _diff_path(diff, raw["path"])
         start = max(int(raw["line_start"]) - 1, 0)
         end = max(int(raw["line_end"]) - 1, start)
         if filtered and not _touches(diff, str(path), start, end):
@@ -139,6 +138,18 @@ def review_item(
         overall_confidence_score=_unit(answer["overall_confidence_score"]),
         dropped_findings=dropped,
     )
+
+
+def _diff_path(diff: ReviewDiff, named: str) -> Path:
+    """The absolute path a finding names: as given, against the diff's base, and without the
+    `a/` or `b/` of git's default prefixes when only that names a file of the diff."""
+    path = Path(named) if Path(named).is_absolute() else diff.base / named
+    prefix, _, rest = named.partition("/")
+    if str(path) not in diff.changed_lines and prefix in ("a", "b") and rest:
+        unprefixed = diff.base / rest
+        if str(unprefixed) in diff.changed_lines:
+            return unprefixed
+    return path
 
 
 def _longest_backtick_run(text: str) -> int:

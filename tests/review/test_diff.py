@@ -87,3 +87,29 @@ def test_a_diff_holding_a_code_fence_gets_a_longer_fence(repo: Path) -> None:
     diff = target_diff(UncommittedChangesTarget(), repo, no_secrets, no_turns)
     request = review_request(diff, None)
     assert "````diff\n" in request and request.endswith("````")
+
+
+def test_a_finding_path_with_git_prefixes_or_absolute_is_matched(repo: Path) -> None:
+    from server.review.findings import review_item
+
+    (repo / "src" / "calc.py").write_text(CALC.replace("a + b", "a - b"))
+    diff = target_diff(UncommittedChangesTarget(), repo, no_secrets, no_turns)
+    found = {
+        "title": "t",
+        "body": "b",
+        "priority": 1,
+        "confidence_score": 0.9,
+        "line_start": 2,
+        "line_end": 2,
+        "suggestion": None,
+    }
+    names = ["b/src/calc.py", str(repo / "src" / "calc.py"), "src/calc.py", "src/nope.py"]
+    answer = {
+        "findings": [{**found, "path": name} for name in names],
+        "overall_correctness": "patch is incorrect",
+        "overall_explanation": "x",
+        "overall_confidence_score": 0.5,
+    }
+    item = review_item(answer, UncommittedChangesTarget(), diff, filtered=True)
+    assert [f.path for f in item.findings] == [str(repo / "src" / "calc.py")] * 3
+    assert item.dropped_findings == 1
