@@ -294,3 +294,17 @@ async def test_a_detached_review_runs_on_a_new_readonly_thread(
     review_item = turn["items"][-1]
     assert review_item["type"] == "review" and review_item["findings"][0]["title"] == BUG["title"]
     assert original["turns"] == [] and original["thread"]["mode"] == "agent"
+
+
+async def test_the_review_item_survives_a_restart(
+    repo: Path, model_server: ModelServer, tmp_path: Path
+) -> None:
+    plant_bug(repo)
+    model_server.enqueue(Reply(text=answer(BUG)))
+    env = env_for(model_server, tmp_path / "home")
+    async with Tether(repo, env=env) as t:
+        thread = await t.start_thread()
+        done = await thread.review(UncommittedChangesTarget())
+    async with Tether(repo, env=env) as t:
+        resumed = await t.resume_thread(thread.id)
+    assert resumed.turns[-1].items[-1] == done.review
