@@ -28,17 +28,27 @@ from server.agent.history import Entry, to_chat_messages, to_responses_input
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
-def warm_up() -> None:
+def warm_up(base_url: str | None = None) -> None:
     """Import what a model call uses (httpx2, and the transport it loads with its first
-    client) and build the TLS context every client shares (reading the CA bundle), in a
-    background thread after `initialize`, so the first turn does not wait for them."""
+    client) and build the TLS context the endpoint needs, in a background thread after
+    `initialize`, so the first turn does not wait for them."""
     import httpx2
 
-    httpx2.AsyncClient(verify=_tls_context())
+    httpx2.AsyncClient(verify=_tls_context(base_url or OPENAI_BASE_URL))
+
+
+def _tls_context(base_url: str) -> ssl.SSLContext:
+    """What the client verifies TLS with. Reading the CA bundle costs ~60 ms of CPU, so it is
+    read (once, for every client) only for an https endpoint; a plain-http one (a model served
+    on this machine) gets a context that trusts no certificate: it can never talk TLS
+    unverified."""
+    if base_url.lower().startswith("https:"):
+        return _verified_context()
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 @functools.cache
-def _tls_context() -> ssl.SSLContext:
+def _verified_context() -> ssl.SSLContext:
     import httpx2
 
     return httpx2.create_ssl_context()
@@ -123,7 +133,7 @@ class ModelClient:
         self._refused_output_format: set[str] = set()
         """Models this endpoint refused structured output for: not asked again."""
         self._http = httpx2.AsyncClient(
-            verify=_tls_context(),
+            verify=_tls_context(self._base_url),
             timeout=timeout_s,
             headers={"Authorization": f"Bearer {self._api_key}"},
         )
