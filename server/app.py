@@ -158,7 +158,9 @@ class Server:
             settings = self._settings or self.configure({})
             assert self._launcher is not None
             self._agent = Agent(settings, self.connection, self.documents.text, self._launcher.name)
-            threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+            threading.Thread(
+                target=warm_up, args=(settings.base_url,), name="warm-up", daemon=True
+            ).start()
         return self._agent
 
     async def close(self) -> None:
