@@ -39,10 +39,7 @@ from protocol.turn import (
     TurnSteerParams,
 )
 from server.agent.inline import gate_for_turn
-from server.agent.propose import propose
 from server.agent.service import Agent
-from server.agent.turn_review import turn_files as review_turn_files
-from server.review.runner import start_review
 from server.rpc import decode
 
 log = logging.getLogger(__name__)
@@ -102,14 +99,20 @@ async def change_revert(agent: Agent, p: ChangeRevertParams) -> ChangeRevertResu
 
 
 async def change_propose(agent: Agent, p: ChangeProposeParams) -> TurnResult:
+    from server.agent.propose import propose  # these three: off a first turn's import path
+
     return TurnResult(propose(agent, p.thread_id, p.path, p.content))
 
 
 async def turn_files(agent: Agent, p: TurnFilesParams) -> TurnFilesResult:
+    from server.agent.turn_review import turn_files as review_turn_files
+
     return review_turn_files(agent, p.thread_id, p.turn_id)
 
 
 async def review_start(agent: Agent, p: ReviewStartParams) -> ReviewStartResult:
+    from server.review.runner import start_review
+
     return start_review(agent, p)
 
 
