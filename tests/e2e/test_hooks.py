@@ -4,6 +4,7 @@ each test writes a hooks.json the way a user would and asserts on the wire and o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shlex
@@ -49,7 +50,8 @@ def runs(tether: Tether, event: str) -> list[dict[str, Any]]:
 
 
 def warnings(tether: Tether) -> list[str]:
-    return [p.message for p in tether.of("window/showMessage")]
+    # pygls hands window/showMessage over as its lsprotocol type, not a dict.
+    return [str(getattr(p, "message", "")) for p in tether.of("window/showMessage")]
 
 
 async def test_exit_2_blocks_rm_rf_and_the_model_reads_why(
@@ -535,3 +537,33 @@ async def test_updated_input_rewrites_an_edit_and_a_patch_not_only_bash(
     assert "A SMALL calculator" in (workspace / "README.md").read_text()
     assert (workspace / "shout.txt").read_text() == "QUIET\n"
     assert [c["status"] for c in tether.items(turn, "fileChange")] == ["applied", "applied"]
+
+
+async def test_interrupting_the_turn_kills_a_running_hook_with_its_children(
+    tether: Tether, model_server: ModelServer, workspace: Path, home: Path, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "sleeper.pid"
+    sleeper = f"sleep 300 & echo $! > {shlex.quote(str(pid_file))}; wait"
+    write_hooks(home / "hooks.json", {"PreToolUse": [group(sleeper, "Bash")]})
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("shell", {"command": "touch never"}, call_id="c1")])
+    )
+    thread = await tether.start_thread(workspace, mode="agent")
+    turn = (
+        await tether.request(
+            "turn/start", {"threadId": thread["id"], "input": [{"type": "text", "text": "go"}]}
+        )
+    )["turn"]
+    await tether.wait_for("hook/started", lambda p: p["run"]["eventName"] == "PreToolUse")
+
+    async def sleeper_started() -> None:
+        while not pid_file.exists() or not pid_file.read_text().strip():
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(sleeper_started(), 20)
+    await tether.request("turn/interrupt", {"threadId": thread["id"], "turnId": turn["id"]})
+    done = await tether.wait_for("turn/completed", lambda p: p["turn"]["id"] == turn["id"])
+    assert done["turn"]["status"] == "interrupted"
+    assert not (workspace / "never").exists()
+    status = Path(f"/proc/{int(pid_file.read_text())}/status")
+    assert not status.exists() or "zombie" in status.read_text()
