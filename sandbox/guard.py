@@ -12,7 +12,9 @@ under every launcher (under bwrap it is a second line):
   and removes every new `.git` file or directory below a root, then says what it undid.
 - a root that had no `.git` may get one (`git init .`): `sandbox.new_repo` keeps it through the
   allowlist (from bwrap's staging directory, or in place under Landlock); in one that had, the
-  symlinks a command left where git writes through them (`logs/HEAD -> ~/.bashrc`) go.
+  symlinks a command left where git writes through them (`logs/HEAD -> ~/.bashrc`) go;
+- in every repository, rebase/cherry-pick state that would run a program when the user continues
+  outside the sandbox (`exec` todo lines, a foreign merge strategy) goes (`sandbox.git_state`).
 
 Every change is made through directory file descriptors opened with O_NOFOLLOW, so a command
 that swapped a directory for a symlink cannot steer the restore outside the root.
@@ -28,6 +30,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandbox.git_state import sanitize_sequencer_state
 from sandbox.layout import is_claimed_mountpoint
 from sandbox.new_repo import adopt_staged, drop_links_in_git_dir, sanitize_in_place
 from sandbox.policy import (
@@ -154,6 +157,7 @@ class Guard:
             staging = (staged or {}).get(root)
             try:
                 restored += adopt_staged(root, staging) if staging else sanitize_in_place(root)
+                restored += _sequencer_state_in(root, GIT_DIR)
             except OSError as error:
                 unrestorable.append(
                     f"could not check the repository the command made at {root}/.git ({error}): "
@@ -184,7 +188,18 @@ def _drop_links_in(root: Path, relative: str) -> list[str]:
     if git_fd is None:
         return []
     try:
-        return drop_links_in_git_dir(git_fd, relative)
+        return drop_links_in_git_dir(git_fd, relative) + sanitize_sequencer_state(git_fd, relative)
+    finally:
+        os.close(git_fd)
+
+
+def _sequencer_state_in(root: Path, relative: str) -> list[str]:
+    """`sandbox.git_state.sanitize_sequencer_state` for a repository the command made."""
+    git_fd = _open_parents(root, root / relative / "HEAD", create=False)
+    if git_fd is None:
+        return []
+    try:
+        return sanitize_sequencer_state(git_fd, relative)
     finally:
         os.close(git_fd)
 
