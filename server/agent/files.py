@@ -1,15 +1,16 @@
 """Reading and writing workspace files the way the user sees them.
 
-Reads prefer the editor's open buffer. Writes to a file whose buffer has unsaved changes go
-through the editor (`workspace/applyEdit`), so they land in that buffer and its undo stack;
-everything else is written atomically on disk, keeping the file's mode. Disk reads go through
-`server.edits.safe_read`: bounded, never a FIFO or a device, never through a final symlink
-(callers pass the gate's resolved path).
+Reads prefer the editor's open buffer; a client that keeps its buffers to itself (an ACP
+editor) answers read_file through a `DocumentSource`, asked once the gate cleared the path.
+Writes to a file whose buffer has unsaved changes go through the editor (`workspace/applyEdit`),
+so they land in that buffer and its undo stack; everything else is written atomically on disk,
+keeping the file's mode. Disk reads go through `server.edits.safe_read`: bounded, never a FIFO
+or a device, never through a final symlink (callers pass the gate's resolved path).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from protocol.base import Position, Range
@@ -26,10 +27,21 @@ MODEL_READ_CAP = 1024 * 1024
 """Bytes of a file given to the model at once (attachments); the attachment cut is smaller."""
 
 
+DocumentSource = Callable[[str, Path], Awaitable[str | None]]
+"""(thread id, resolved path) -> the client's text of that file, None to read the disk. It
+decides itself which paths it asks the client about (`server.acp`: inside the roots, no secret)."""
+
+
 class EditorFiles:
-    def __init__(self, read_buffer: Callable[[Path], str | None], client: Notifier) -> None:
+    def __init__(
+        self,
+        read_buffer: Callable[[Path], str | None],
+        client: Notifier,
+        documents: Callable[[Path], Awaitable[str | None]] | None = None,
+    ) -> None:
         self._read_buffer = read_buffer
         self._client = client
+        self._documents = documents
 
     def read(self, path: Path) -> str | None:
         """The text the user sees, or None when there is no such file; undecodable bytes
@@ -40,6 +52,14 @@ class EditorFiles:
     def open_buffer(self, path: Path) -> str | None:
         """The editor's buffer of `path`, None when it is not open."""
         return self._read_buffer(path)
+
+    async def fetch_buffer(self, path: Path) -> str | None:
+        """`open_buffer`, else what the client's `DocumentSource` answers (for read_file; the
+        gate has cleared `path`)."""
+        buffered = self._read_buffer(path)
+        if buffered is None and self._documents is not None:
+            return await self._documents(path)
+        return buffered
 
     def read_for_model(self, path: Path) -> str:
         """The text the user sees, for the model to read (undecodable bytes replaced; at most
