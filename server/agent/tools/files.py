@@ -34,7 +34,7 @@ async def read_file(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> st
 
     async def work(item: ToolCallItem) -> str:
         path = await ctx.gate.clear_read(ctx.stream, item, args["path"])
-        buffered = ctx.files.open_buffer(path)
+        buffered = await ctx.files.fetch_buffer(path)
         try:
             if buffered is not None:
                 window = buffer_window(buffered, start, end)
