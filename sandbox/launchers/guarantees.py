@@ -33,6 +33,9 @@ _COMMON = (
     "symlinks a command leaves in .git where git writes through them (logs/, COMMIT_EDITMSG, "
     "FETCH_HEAD, MERGE_MSG, ...) are removed when it ends, and reported; a git you run "
     "yourself meanwhile could still write through one.",
+    "a rebase, cherry-pick or revert a command leaves stopped keeps no step that runs a program "
+    "when you continue it outside the sandbox: exec lines in its todo list and a merge strategy "
+    "other than git's own are removed when the command ends, and reported.",
     "a command that fills the workspace's disk past workspace_growth_cap (default 10 GiB) is "
     "killed and reported.",
 )
