@@ -212,7 +212,7 @@ async def test_files_changed_between_turns_are_mentioned(
     await asyncio.sleep(1.0)
     await tether.run_turn(thread["id"], "second")
     text = model_server.requests[-1].user_texts()[-1]
-    assert text.startswith("second") and "modified src/calc.py" in text
+    assert text.startswith("second") and "changed src/calc.py" in text
     assert "own.txt" not in text and "ignored.txt" not in text
 
 
