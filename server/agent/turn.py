@@ -6,6 +6,7 @@ and only three things end a turn early: an interrupt, a "stop" at an approval, a
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import random
@@ -30,7 +31,7 @@ from server.agent.client import Notifier
 from server.agent.context import render_user_input
 from server.agent.conversation import Conversation
 from server.agent.errors import ModelError, StructuredOutputRefused, ToolFailed, TurnCancelled
-from server.agent.files import EditorFiles
+from server.agent.files import DocumentSource, EditorFiles
 from server.agent.gate import Gate
 from server.agent.history import AssistantEntry, ToolCallEntry, ToolResultEntry, UserEntry
 from server.agent.hooks import HooksStopped, ThreadHooks, TurnHooks
@@ -63,6 +64,8 @@ class TurnServices:
     tools: dict[str, Tool]
     read_buffer: Callable[[Path], str | None]
     checkpoints: CheckpointStore
+    documents: DocumentSource | None = None
+    """The client's buffers when it keeps them (ACP); see `server.agent.files`."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,12 @@ class TurnRunner:
             started_at=now_ms(),
         )
         self.stream = TurnStream(services.notifier, self.conversation, self.turn)
-        self.files = EditorFiles(services.read_buffer, services.notifier)
+        documents = services.documents
+        self.files = EditorFiles(
+            services.read_buffer,
+            services.notifier,
+            None if documents is None else functools.partial(documents, self.conversation.id),
+        )
         self.turn_files = TurnFiles(
             self.files,
             services.checkpoints,
