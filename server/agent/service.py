@@ -26,7 +26,7 @@ from sandbox.policy import Policy
 from server.agent.client import Notifier
 from server.agent.conversation import Conversation
 from server.agent.errors import AgentError
-from server.agent.files import EditorFiles
+from server.agent.files import DocumentSource, EditorFiles
 from server.agent.gate import Gate
 from server.agent.hooks import ThreadHooks
 from server.agent.model import ModelClient
@@ -56,10 +56,13 @@ class Agent:
         notifier: Notifier,
         read_buffer: Callable[[Path], str | None],
         launcher: LauncherKind,
+        documents: DocumentSource | None = None,
     ) -> None:
+        """`documents`: the client's buffers, when it keeps them to itself (`tether acp`)."""
         self.settings = settings
         self.notifier = notifier
         self.read_buffer = read_buffer
+        self.documents = documents
         self.launcher: LauncherKind = launcher
         self.threads = ThreadManager(settings.home)
         self.checkpoints = CheckpointStore(settings.home / "checkpoints")
@@ -332,6 +335,7 @@ class Agent:
             tools=self.tools,
             read_buffer=self.read_buffer,
             checkpoints=self.checkpoints,
+            documents=self.documents,
         )
 
     async def shutdown(self) -> None:
