@@ -106,7 +106,9 @@ class TetherAcpAgent:
 
             settings = self._settings or load_settings()
             launcher = self._launcher or choose_launcher(settings.sandbox_launcher)
-            self._agent = Agent(settings, self.notifier, self._buffers.get, launcher.name)
+            self._agent = Agent(
+                settings, self.notifier, self._buffers.get, launcher.name, self._document
+            )
         return self._agent
 
     # lifecycle
@@ -344,10 +346,8 @@ class TetherAcpAgent:
     ) -> tuple[list[UserInput], dict[Path, str]]:
         """The prompt as Tether input, and the editor's text of the files it attaches: the
         text an embedded resource carries, or, for a linked file, what `fs/read_text_file`
-        answers when the client offers it (so unsaved changes are seen). While the turn runs,
-        the core reads those files as open buffers; writes still happen here."""
-        fs = self._client_capabilities.fs
-        can_read = fs is not None and bool(fs.read_text_file)
+        answers (`_document`; so unsaved changes are seen). While the turn runs, the core reads
+        those files as open buffers; writes still happen here."""
         inputs: list[UserInput] = []
         buffers: dict[Path, str] = {}
         for block in prompt:
@@ -363,16 +363,35 @@ class TetherAcpAgent:
             inputs.append(FileInput(path=path))
             if embedded:
                 buffers[Path(path)] = block.resource.text
-            elif can_read and self.notifier.client is not None:
-                try:
-                    read = await self.notifier.client.read_text_file(
-                        session_id=session_id, path=path
-                    )
-                except RequestError as exc:
-                    log.info("fs/read_text_file %s: %s; reading the disk", path, exc)
-                    continue
-                buffers[Path(path)] = read.content
+            elif (text := await self._document(session_id, Path(path))) is not None:
+                buffers[Path(path)] = text
         return inputs, buffers
+
+    async def _document(self, session_id: str, path: Path) -> str | None:
+        """The client's text of `path` (unsaved changes included) through `fs/read_text_file`,
+        None to read the disk: when the client does not offer it, or the path is outside the
+        session's roots or under a secret path. Those checks happen here, before the client
+        is asked; the core's `DocumentSource` for read_file, and the attachments'."""
+        fs = self._client_capabilities.fs
+        client = self.notifier.client
+        if fs is None or not fs.read_text_file or client is None:
+            return None
+        from sandbox.paths import PathDenied, resolve_for_read
+
+        try:
+            verdict = resolve_for_read(
+                path, cwd=path.parent, policy=self.agent.file_policy(session_id)
+            )
+        except PathDenied:
+            return None
+        if not verdict.inside_roots or verdict.secret:
+            return None
+        try:
+            read = await client.read_text_file(session_id=session_id, path=str(verdict.path))
+        except RequestError as exc:
+            log.info("fs/read_text_file %s: %s; reading the disk", verdict.path, exc)
+            return None
+        return read.content
 
     # extensions
 

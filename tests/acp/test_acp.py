@@ -326,6 +326,39 @@ async def test_an_attached_file_is_read_through_the_client_when_it_offers(
     validate_transcript(recorder.wire)
 
 
+@pytest.mark.parametrize("offered", [True, False])
+async def test_read_file_reads_the_client_buffer_inside_the_roots_when_it_offers(
+    offered: bool, env: dict[str, str], model_server: ModelServer, workspace: Path
+) -> None:
+    calc = workspace / "src" / "calc.py"
+    outside = workspace.parent / "notes.txt"
+    outside.write_text("notes on disk\n")
+    recorder = Recorder()
+    recorder.buffers[str(calc)] = "def add(a, b):\n    return 'unsaved'\n"
+    recorder.buffers[str(outside)] = "notes in the buffer\n"
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("read_file", {"path": "src/calc.py"})]),
+        Reply(tool_calls=[ToolCall("read_file", {"path": str(outside)})]),
+        Reply(text="seen"),
+    )
+    capabilities = s.ClientCapabilities(
+        fs=s.FileSystemCapabilities(read_text_file=offered, write_text_file=False)
+    )
+    async with tether_acp(recorder, env, capabilities) as conn:
+        session = await conn.new_session(cwd=str(workspace))
+        # Full access reads outside the roots without asking: only the roots reach the client.
+        await conn.set_session_mode(session_id=session.session_id, mode_id="fullAccess")
+        await conn.prompt(
+            session_id=session.session_id, prompt=[s.TextContentBlock(type="text", text="read")]
+        )
+    inside_result, outside_result = model_server.requests[-1].tool_outputs().values()
+    assert recorder.reads == ([str(calc)] if offered else [])
+    assert ("return 'unsaved'" in inside_result) == offered
+    assert ("return a + b" in inside_result) != offered
+    assert "notes on disk" in outside_result and "in the buffer" not in outside_result
+    validate_transcript(recorder.wire)
+
+
 async def test_embedded_context_is_the_editor_text_of_the_file(
     recorder: Recorder, env: dict[str, str], model_server: ModelServer, workspace: Path
 ) -> None:
