@@ -8,6 +8,7 @@ user's own `git rebase --continue` outside it must not then run a program the co
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -138,3 +139,34 @@ async def test_nested_repositories_are_sanitized_too(run: Runner, outside: Path)
     assert any("sub/.git/rebase-merge/git-rebase-todo" in line for line in result.guard.lines)
     assert _continue(nested).returncode == 0
     assert not marker.exists()
+
+
+async def test_a_new_repository_keeps_no_exec_line_either(run: Runner, outside: Path) -> None:
+    # `git init` of a root without .git: its rebase state comes through the allowlist too.
+    shutil.rmtree(run.workspace / ".git")
+    marker = outside / "marker"
+    ident = "-c user.name=T -c user.email=t@e"
+    result = await run(
+        f"git init -q -b main && git add hello.txt && git {ident} commit -q -m init "
+        f"&& echo two > two.txt && git add two.txt && git {ident} commit -q -m two "
+        f"&& {STOP_AT_EDIT} && echo 'exec touch {marker}' >> .git/rebase-merge/git-rebase-todo"
+    )
+    assert result.exit_code == 0, result.output
+    assert result.guard is not None
+    assert any(".git/rebase-merge/git-rebase-todo" in line for line in result.guard.lines)
+    assert _continue(run.workspace).returncode == 0
+    assert not marker.exists()
+
+
+async def test_an_exec_line_in_a_stopped_cherry_pick_is_removed(run: Runner) -> None:
+    _second_commit(run.workspace)
+    result = await run(
+        "git checkout -q -b side HEAD~1 && echo side > two.txt && git add two.txt "
+        "&& git -c user.name=T -c user.email=t@e commit -q -m side "
+        "&& { git cherry-pick main main~0 >/dev/null 2>&1; test -d .git/sequencer; } "
+        "&& echo 'exec touch planted' >> .git/sequencer/todo"
+    )
+    assert result.exit_code == 0, result.output
+    assert result.guard is not None
+    assert any(".git/sequencer/todo" in line for line in result.guard.lines), result.guard.lines
+    assert b"exec" not in (run.workspace / ".git/sequencer/todo").read_bytes()
