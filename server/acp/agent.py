@@ -178,9 +178,11 @@ class TetherAcpAgent:
     # sessions
 
     def _open(self, thread: Thread) -> None:
+        # codex-acp's convention, as Zed reads it: `clientCapabilities._meta.terminal_output`
+        # is JSON true; then `_meta.terminal_info` / `terminal_output` / `terminal_exit`.
         meta = self._client_capabilities.field_meta or {}
         self.notifier.sessions[thread.id] = SessionView(
-            thread.id, terminal_output=bool(meta.get("terminal_output"))
+            thread.id, terminal_output=meta.get("terminal_output") is True
         )
         self._models.setdefault(thread.id, None)
 

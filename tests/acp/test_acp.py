@@ -408,6 +408,27 @@ async def test_command_output_streams_as_terminal_output_when_the_client_asks(
     validate_transcript(recorder.wire)
 
 
+async def test_terminal_output_needs_the_capability_to_be_json_true(
+    recorder: Recorder, env: dict[str, str], model_server: ModelServer, workspace: Path
+) -> None:
+    """As codex-acp reads `clientCapabilities._meta.terminal_output`: only `true` turns it on."""
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("shell", {"command": "echo one"})]), Reply(text="ok")
+    )
+    capabilities = s.ClientCapabilities(field_meta={"terminal_output": "yes"})
+    async with tether_acp(recorder, env, capabilities) as conn:
+        session = await conn.new_session(cwd=str(workspace))
+        await conn.set_session_mode(session_id=session.session_id, mode_id="agent")
+        await conn.prompt(
+            session_id=session.session_id, prompt=[s.TextContentBlock(type="text", text="echo")]
+        )
+    (start,) = recorder.of(session.session_id, "tool_call")
+    assert start.field_meta is None and "terminal" not in [c.type for c in start.content or []]
+    updates = recorder.tool_updates(session.session_id, start.tool_call_id)
+    assert not any(u.field_meta for u in updates)
+    assert "one" in str(updates[-1].content)
+
+
 async def test_authenticate_succeeds_only_when_an_endpoint_is_configured(
     recorder: Recorder, env: dict[str, str]
 ) -> None:
