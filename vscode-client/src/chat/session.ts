@@ -3,7 +3,7 @@
  * is decided by the server and arrives back through the reducer. */
 import type { BackendConnection } from '../backend/connection';
 import { RpcError } from '../backend/connection';
-import type { HunkSelection, Item, Mode, Range, SandboxLauncherInfo, Thread, Turn, UserInput } from '../protocol';
+import type { HunkSelection, Item, Mode, Range, ReviewTarget, SandboxLauncherInfo, Thread, Turn, UserInput } from '../protocol';
 import { ErrorCodes } from '../protocol';
 import { type ChatEvent, type ChatState, initialState, nextModel, reduce, runningTurn } from '../state/reducer';
 
@@ -228,6 +228,23 @@ export class ChatSession {
       const { turn } = await this.rpc().request('change/propose', { threadId: thread.id, path, content });
       this.dispatch({ type: 'turnAccepted', turn });
     });
+  }
+
+  /** Reviews `target` in a read-only turn on the chat's thread (`review/start`, inline):
+   * the turn ends with a `review` item of findings. False when the server did not take it. */
+  async startReview(target: ReviewTarget): Promise<boolean> {
+    const started = await this.guarded('start the review', async () => {
+      const thread = await this.ensureThread();
+      if (!thread) return false;
+      if (runningTurn(this.state)) {
+        this.ui.showError('Tether is still working on a turn in the chat: wait for it or stop it, then try again.');
+        return false;
+      }
+      const { turn } = await this.rpc().request('review/start', { threadId: thread.id, target, delivery: 'inline' });
+      this.dispatch({ type: 'turnAccepted', turn });
+      return true;
+    });
+    return started === true;
   }
 
   /** Undoes applied hunks of an agent edit (all of the item's when `hunks` is absent). */
