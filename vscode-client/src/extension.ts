@@ -11,6 +11,7 @@ import { ChatSession } from './chat/session';
 import { AppliedChanges } from './diff/applied';
 import { FileProposals } from './diff/proposals';
 import { InlineChat } from './inline/inlineChat';
+import { ReviewFindings } from './review/findings';
 import { TurnChanges } from './review/turnChanges';
 import { confirmFullAccess, createModeStatusItem, pickMode } from './mode';
 import * as api from './vscodeapi';
@@ -54,6 +55,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   });
   backend = new Backend(context, session, commandApprovals, proposals, reads, log);
   const turnChanges = new TurnChanges(session, () => backend?.rpc);
+  const reviews = new ReviewFindings(session);
   const restart = (): Promise<void> => backend?.restart() ?? Promise.resolve();
 
   context.subscriptions.push(
@@ -62,6 +64,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     proposals.register(),
     applied.register(),
     turnChanges.register(),
+    reviews,
+    api.registerCommand('tether.reviewUncommitted', () => reviews.reviewUncommitted()),
+    api.registerCommand('tether.reviewBranch', () => reviews.reviewBranch()),
+    api.registerCommand('tether.reviewCommit', () => reviews.reviewCommit()),
+    api.registerCommand('tether.fixFinding', (thread: vscode.CommentThread) => reviews.fix(thread)),
+    api.registerCommand('tether.applyFindingSuggestion', (thread: vscode.CommentThread) => reviews.apply(thread)),
+    api.registerCommand('tether.dismissFinding', (thread: vscode.CommentThread) => reviews.dismiss(thread)),
     inlineChat,
     createModeStatusItem(session),
     vscode.window.registerWebviewViewProvider(ChatViewProvider.viewId, chatView, { webviewOptions: { retainContextWhenHidden: true } }),
