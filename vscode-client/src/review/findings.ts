@@ -1,0 +1,135 @@
+/** Code review in the editor (issue 20): "Tether: Review Uncommitted Changes / Against Branch… /
+ * Commit…" start `review/start` on the chat's thread; when its `review` item completes, each
+ * finding becomes a comment thread on its lines (the Comments API, controller `tether-review`,
+ * so they are also listed in the Comments panel), labelled `[P1] title` with the body as
+ * markdown. A thread offers "Fix with Tether" (a turn on the finding's lines with
+ * `proposeEdits`, so the fix is a per-hunk proposal), "Apply suggestion" when the finding has
+ * one (the file with those lines replaced, proposed through `change/propose`) and "Dismiss". */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import * as vscode from 'vscode';
+import type { ChatSession } from '../chat/session';
+import type { Finding, ItemOf } from '../protocol';
+import * as api from '../vscodeapi';
+
+const run = promisify(execFile);
+
+/** A thread's contextValue: its menus show "Apply suggestion" only when there is one. */
+const WITH_SUGGESTION = 'tetherFinding.suggestion';
+const PLAIN = 'tetherFinding';
+
+export function findingLabel(finding: Finding): string {
+  return `[P${finding.priority}] ${finding.title}`;
+}
+
+/** `text` with the 0-based lines `start`..`end` (inclusive) replaced by `suggestion`. */
+export function applySuggestion(text: string, start: number, end: number, suggestion: string): string {
+  const lines = text.split('\n');
+  const replacement = suggestion.replace(/\n$/, '').split('\n');
+  lines.splice(start, end - start + 1, ...replacement);
+  return lines.join('\n');
+}
+
+export class ReviewFindings implements vscode.Disposable {
+  private readonly controller = vscode.comments.createCommentController('tether-review', 'Tether Review');
+  private readonly findings = new Map<vscode.CommentThread, Finding>();
+  private readonly shown = new Set<string>();
+  private readonly subscription: { dispose(): void };
+
+  constructor(private readonly session: ChatSession) {
+    this.subscription = session.subscribe((event) => {
+      if (event.type !== 'notification' || event.notification.method !== 'item/completed') return;
+      const item = event.notification.params.item;
+      if (item.type === 'review') this.show(item);
+    });
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.controller.dispose();
+  }
+
+  private cwd(): string | undefined {
+    return api.workspaceFolders()[0]?.uri.fsPath;
+  }
+
+  async reviewUncommitted(): Promise<void> {
+    await this.session.startReview({ type: 'uncommittedChanges' });
+  }
+
+  async reviewBranch(): Promise<void> {
+    const refs = await this.git(['for-each-ref', '--format=%(refname:short)', 'refs/heads', 'refs/remotes']);
+    if (!refs) return;
+    const picks = refs.filter((r) => r && !r.endsWith('/HEAD')).map((label) => ({ label }));
+    const pick = await api.showQuickPick(picks, { title: 'Tether: review the changes against which branch?' });
+    if (pick) await this.session.startReview({ type: 'baseBranch', branch: pick.label });
+  }
+
+  async reviewCommit(): Promise<void> {
+    const log = await this.git(['log', '-n', '100', '--format=%H%x09%s']);
+    if (!log) return;
+    const picks = log.filter(Boolean).map((line) => {
+      const [sha = '', title = ''] = line.split('\t');
+      return { label: title, description: sha.slice(0, 10), sha };
+    });
+    const pick = await api.showQuickPick(picks, { title: 'Tether: review which commit?', matchOnDescription: true });
+    if (pick) await this.session.startReview({ type: 'commit', sha: pick.sha, title: pick.label });
+  }
+
+  /** The lines git prints, or undefined (said to the user) when it failed. */
+  private async git(args: string[]): Promise<string[] | undefined> {
+    const cwd = this.cwd();
+    if (!cwd) {
+      void api.showErrorMessage('Open a folder first: Tether reviews a workspace.');
+      return undefined;
+    }
+    try {
+      return (await run('git', args, { cwd })).stdout.split('\n');
+    } catch (err) {
+      void api.showErrorMessage(`Tether could not read the repository: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }
+  }
+
+  /** One comment thread per finding; a review item shown once even when it is sent again. */
+  show(item: ItemOf<'review'>): void {
+    if (this.shown.has(item.id)) return;
+    this.shown.add(item.id);
+    for (const finding of item.findings) {
+      const range = new vscode.Range(finding.range.start, 0, finding.range.end, 0);
+      const body = new vscode.MarkdownString(finding.body + (finding.suggestion ? `\n\nSuggested:\n\n\`\`\`\n${finding.suggestion}\n\`\`\`` : ''));
+      const comment: vscode.Comment = { body, mode: vscode.CommentMode.Preview, author: { name: findingLabel(finding) } };
+      const thread = this.controller.createCommentThread(vscode.Uri.file(finding.path), range, [comment]);
+      thread.label = findingLabel(finding);
+      thread.canReply = false;
+      thread.contextValue = finding.suggestion ? WITH_SUGGESTION : PLAIN;
+      thread.collapsibleState = vscode.CommentThreadCollapsibleState.Expanded;
+      this.findings.set(thread, finding);
+    }
+    const [top] = item.findings;
+    // Threads show in open editors only: the first finding's file opens at its lines.
+    if (top) void vscode.window.showTextDocument(vscode.Uri.file(top.path), { selection: new vscode.Range(top.range.start, 0, top.range.start, 0), preview: false });
+    else void api.showInformationMessage(`Tether review: no findings. ${item.overallExplanation}`);
+  }
+
+  async fix(thread: vscode.CommentThread): Promise<void> {
+    const finding = this.findings.get(thread);
+    if (!finding) return;
+    const text = `Fix this review finding: ${findingLabel(finding)}\n\n${finding.body}`;
+    const range = { start: { line: finding.range.start, character: 0 }, end: { line: finding.range.end + 1, character: 0 } };
+    await this.session.sendFromEditor(text, { path: finding.path, range });
+  }
+
+  async apply(thread: vscode.CommentThread): Promise<void> {
+    const finding = this.findings.get(thread);
+    if (!finding?.suggestion) return;
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.file(finding.path));
+    await this.session.propose(finding.path, applySuggestion(document.getText(), finding.range.start, finding.range.end, finding.suggestion));
+  }
+
+  /** Dismiss resolves the finding: its thread goes from the editor and the Comments panel. */
+  dismiss(thread: vscode.CommentThread): void {
+    this.findings.delete(thread);
+    thread.dispose();
+  }
+}
