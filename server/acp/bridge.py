@@ -32,6 +32,7 @@ from protocol.events import (
     ItemUpdatedNotification,
     ReasoningDeltaNotification,
 )
+from protocol.hooks import HookTrustParams
 from protocol.item import (
     AgentMessageItem,
     CommandExecutionItem,
@@ -156,9 +157,23 @@ class AcpNotifier:
         assert client is not None
         session_id = cast(str, getattr(params, "thread_id", ""))
         q = permissions.question(cast(permissions.Approval, params))
+        hook_trust = isinstance(params, HookTrustParams)
+        if hook_trust:
+            self.update(session_id, permissions.hook_trust_call(params))
         await self.flushed()
         response = await client.request_permission(session_id, q.tool_call, q.options)
-        return cast(T, permissions.answer(q, response))
+        answer = permissions.answer(q, response)
+        if hook_trust:
+            trusted = answer.decision == "accept"
+            self.update(
+                session_id,
+                ToolCallProgress(
+                    session_update="tool_call_update",
+                    tool_call_id=q.tool_call.tool_call_id,
+                    status="completed" if trusted else "failed",
+                ),
+            )
+        return cast(T, answer)
 
     # translation
 

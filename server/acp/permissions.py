@@ -23,6 +23,7 @@ from acp.schema import (
     PermissionOption,
     RequestPermissionResponse,
     ToolCallLocation,
+    ToolCallStart,
     ToolCallUpdate,
 )
 
@@ -154,14 +155,42 @@ def _file_read(p: FileReadApprovalParams) -> Question:
     )
 
 
+HOOK_TRUST_TITLE = "Trust this project's hooks?"
+
+
+def hook_trust_call(p: HookTrustParams) -> ToolCallStart:
+    """The tool call a hook-trust question is about, announced before the question: unlike
+    an approval, it has no item of its own, and clients show a permission only for a tool
+    call they know."""
+    return ToolCallStart(
+        session_update="tool_call",
+        tool_call_id=_hook_trust_id(p),
+        kind="other",
+        status="pending",
+        title=HOOK_TRUST_TITLE,
+        locations=[ToolCallLocation(path=p.source)],
+        raw_input={
+            "source": p.source,
+            "commands": [
+                {"event": c.event_name, "matcher": c.matcher, "command": c.command}
+                for c in p.commands
+            ],
+        },
+    )
+
+
+def _hook_trust_id(p: HookTrustParams) -> str:
+    return f"hooks-{p.turn_id}-{p.digest[:12]}"
+
+
 def _hook_trust(p: HookTrustParams) -> Question:
     commands = "; ".join(c.command for c in p.commands)
     return Question(
         ToolCallUpdate(
-            tool_call_id=f"hooks-{p.digest[:12]}",
-            kind="execute",
+            tool_call_id=_hook_trust_id(p),
+            kind="other",
             status="pending",
-            title=f"Trust the hooks of {p.source} (they run outside the sandbox): {commands}",
+            title=f"{HOOK_TRUST_TITLE} {p.source} runs outside the sandbox: {commands}",
             locations=[ToolCallLocation(path=p.source)],
         ),
         [

@@ -5,6 +5,7 @@ checked against the ACP schema models."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -427,6 +428,48 @@ async def test_terminal_output_needs_the_capability_to_be_json_true(
     updates = recorder.tool_updates(session.session_id, start.tool_call_id)
     assert not any(u.field_meta for u in updates)
     assert "one" in str(updates[-1].content)
+
+
+async def test_hook_trust_is_asked_about_a_tool_call_announced_first(
+    recorder: Recorder, env: dict[str, str], model_server: ModelServer, workspace: Path
+) -> None:
+    marker = workspace / "hook-ran"
+    hooks = {
+        "UserPromptSubmit": [
+            {"matcher": "", "hooks": [{"type": "command", "command": f"touch {marker}"}]}
+        ]
+    }
+    (workspace / ".tether").mkdir()
+    (workspace / ".tether" / "hooks.json").write_text(json.dumps({"hooks": hooks}))
+    recorder.chooser = pick("allow_always")
+    model_server.enqueue(Reply(text="ok"))
+    async with tether_acp(recorder, env) as conn:
+        session = await conn.new_session(cwd=str(workspace))
+        await conn.set_session_mode(session_id=session.session_id, mode_id="agent")
+        await conn.prompt(
+            session_id=session.session_id, prompt=[s.TextContentBlock(type="text", text="hi")]
+        )
+    (asked,) = recorder.permissions
+    call_id = asked.tool_call.tool_call_id
+    (announced,) = [u for u in recorder.of(session.session_id, "tool_call")]
+    assert announced.tool_call_id == call_id and announced.kind == "other"
+    assert announced.title == "Trust this project's hooks?"
+    assert announced.raw_input["commands"][0]["command"] == f"touch {marker}"
+    announced_at = next(
+        i
+        for i, (_d, m) in enumerate(recorder.wire)
+        if m.get("method") == "session/update"
+        and m["params"]["update"].get("toolCallId") == call_id
+    )
+    asked_at = next(
+        i
+        for i, (_d, m) in enumerate(recorder.wire)
+        if m.get("method") == "session/request_permission"
+    )
+    assert announced_at < asked_at
+    assert recorder.tool_updates(session.session_id, call_id)[-1].status == "completed"
+    assert marker.exists()
+    validate_transcript(recorder.wire)
 
 
 async def test_authenticate_succeeds_only_when_an_endpoint_is_configured(
