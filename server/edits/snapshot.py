@@ -83,6 +83,21 @@ class ManifestEntry(msgspec.Struct, frozen=True, array_like=True):
     link: str | None = None
     """The target, when the entry is a symlink."""
 
+    @classmethod
+    def of(
+        cls, info: os.stat_result, digest: str | None = None, link: str | None = None
+    ) -> ManifestEntry:
+        """The entry of a file as `os.stat` (not following links) saw it."""
+        return cls(
+            info.st_size,
+            info.st_mtime_ns,
+            info.st_ctime_ns,
+            info.st_ino,
+            stat.S_IMODE(info.st_mode),
+            digest,
+            link,
+        )
+
     def same_stat(self, other: ManifestEntry) -> bool:
         return (self.size, self.mtime_ns, self.ctime_ns, self.inode, self.mode) == (
             other.size,
@@ -476,7 +491,7 @@ class _Walk:
             self.counts["over_budget"] += 1
         else:
             digest = self._store(fd, name, info.st_size)
-        self.entries[rel] = _stat_entry(info, digest, link)
+        self.entries[rel] = ManifestEntry.of(info, digest, link)
 
     def _budget_spent(self, size: int) -> bool:
         if self.read_bytes + size > self.limits.read_budget_bytes:
@@ -526,20 +541,6 @@ def _below(root: str, paths: set[str]) -> set[str]:
 
 def _is_under(path: str, base: str) -> bool:
     return path == base or path.startswith(base.rstrip("/") + "/")
-
-
-def _stat_entry(
-    info: os.stat_result, digest: str | None = None, link: str | None = None
-) -> ManifestEntry:
-    return ManifestEntry(
-        info.st_size,
-        info.st_mtime_ns,
-        info.st_ctime_ns,
-        info.st_ino,
-        stat.S_IMODE(info.st_mode),
-        digest,
-        link,
-    )
 
 
 def digest_of(path: Path) -> str | None:

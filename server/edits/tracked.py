@@ -262,14 +262,14 @@ class RootTracker:
             if stat.S_ISDIR(info.st_mode):
                 return None, True
             if stat.S_ISLNK(info.st_mode):
-                return _entry(info, link=os.readlink(name, dir_fd=fd)), False
+                return ManifestEntry.of(info, link=os.readlink(name, dir_fd=fd)), False
             if not stat.S_ISREG(info.st_mode):
                 self.counts["special"] += 1  # never opened
                 return None, False
             digest, problem = store_content(self.blobs, fd, name, self.max_blob_bytes)
             if problem is not None:
                 self.counts[problem] += 1
-            return _entry(info, digest), False
+            return ManifestEntry.of(info, digest), False
         except OSError:
             return None, False
         finally:
@@ -385,10 +385,12 @@ class RootTracker:
         if fd is None:
             return None
         try:
-            if not entry.same_stat(_entry(os.stat(name, dir_fd=fd, follow_symlinks=False))):
+            if not entry.same_stat(
+                ManifestEntry.of(os.stat(name, dir_fd=fd, follow_symlinks=False))
+            ):
                 return None
             digest, _problem = store_content(self.blobs, fd, name, self.max_blob_bytes, bulk=True)
-            after = _entry(os.stat(name, dir_fd=fd, follow_symlinks=False))
+            after = ManifestEntry.of(os.stat(name, dir_fd=fd, follow_symlinks=False))
             return digest if entry.same_stat(after) else None
         except OSError:
             return None
@@ -397,20 +399,6 @@ class RootTracker:
         if self._watch is not None:
             release_watch(self._watch)
             self._watch = None
-
-
-def _entry(
-    info: os.stat_result, digest: str | None = None, link: str | None = None
-) -> ManifestEntry:
-    return ManifestEntry(
-        info.st_size,
-        info.st_mtime_ns,
-        info.st_ctime_ns,
-        info.st_ino,
-        stat.S_IMODE(info.st_mode),
-        digest,
-        link,
-    )
 
 
 class _Parents:
