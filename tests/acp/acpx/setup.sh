@@ -8,4 +8,7 @@ if [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modu
   && [ -f node_modules/acpx/dist/cli.js ]; then
   exit 0
 fi
-npm ci --no-audit --no-fund --loglevel=error
+# Not `npm ci`: npm on Node 20 writes a lock without the other platforms' optional builds of
+# @openclaw/fs-safe and then refuses that lock in `npm ci`. `npm install --no-save` installs
+# the locked versions and leaves the lock as it is.
+npm install --no-save --no-audit --no-fund --loglevel=error
