@@ -8,6 +8,7 @@ message is answered.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import msgspec
@@ -16,6 +17,7 @@ MAX_HEADER_LINES = 32
 MAX_BODY_BYTES = 256 * 1024 * 1024
 
 _ENCODER = msgspec.json.Encoder()
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class FrameError(Exception):
@@ -23,9 +25,26 @@ class FrameError(Exception):
 
 
 def frame(message: Any) -> bytes:
-    """A JSON-RPC message (builtins and msgspec Structs) with its `Content-Length` header."""
-    body = _ENCODER.encode(message)
+    """A JSON-RPC message (builtins and msgspec Structs) with its `Content-Length` header.
+
+    A string holding lone surrogates (a non-UTF-8 file name or content decoded with
+    `surrogateescape`) cannot be sent as JSON: such characters go out as U+FFFD rather than
+    the message failing, and with it the turn that sent it."""
+    try:
+        body = _ENCODER.encode(message)
+    except UnicodeEncodeError:
+        body = _ENCODER.encode(_without_surrogates(msgspec.to_builtins(message)))
     return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+def _without_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+    return value
 
 
 async def read_frame(reader: asyncio.StreamReader) -> bytes | None:

@@ -60,6 +60,18 @@ class _Side:
 _ABSENT = _Side(None)
 
 
+def _text_side(data: bytes) -> _Side:
+    """A file's bytes as diff text; bytes that are not UTF-8 text (a NUL, or an invalid
+    sequence: compressed data often has no NUL early on) are a note, not text that the wire
+    could not carry."""
+    if b"\x00" in data[:8192]:
+        return _Side(None, note="Binary or large file")
+    try:
+        return _Side(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return _Side(None, note="Binary or non-UTF-8 file")
+
+
 class TurnFiles:
     def __init__(
         self,
@@ -187,9 +199,9 @@ class TurnFiles:
         if state.digest is None:
             return _Side(None, note="Binary or large file")
         data = self._store.blobs.get(state.digest)
-        if len(data) > DIFF_FILE_CAP or b"\x00" in data[:8192]:
+        if len(data) > DIFF_FILE_CAP:
             return _Side(None, note="Binary or large file")
-        return _Side(data.decode("utf-8", errors="surrogateescape"))
+        return _text_side(data)
 
     def _now(self, path: str, budget: list[int]) -> _Side:
         """The file as it is now, read without following any symlink below its root."""
@@ -219,9 +231,7 @@ class TurnFiles:
         except OSError as exc:
             return _Side(None, note=f"Not shown: {exc}")
         budget[0] -= len(data)
-        if b"\x00" in data[:8192]:
-            return _Side(None, note="Binary or large file")
-        return _Side(data.decode("utf-8", errors="surrogateescape"))
+        return _text_side(data)
 
     def _read_below_root(self, path: str) -> bytes:
         try:

@@ -351,7 +351,7 @@ class CheckpointStore:
         """Write it beside its place and rename it there (Tether's own state directory)."""
         path = self._manifest_path(root)
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             with temporary.open("wb") as out:
                 manifest.write(out)
@@ -440,6 +440,8 @@ class CheckpointStore:
             trackers = list(self._trackers.values())
         found = {t.manifest.root: t.manifest for t in trackers if t.manifest is not None}
         for file in manifests.iterdir() if manifests.is_dir() else ():
+            if file.name.startswith("."):  # a manifest still being written (`_save_manifest`)
+                continue
             with contextlib.suppress(msgspec.DecodeError, OSError):
                 manifest = Manifest.read(file.read_bytes())
                 found.setdefault(manifest.root, manifest)

@@ -256,8 +256,11 @@ class Manifest:
     def read(data: bytes) -> Manifest:
         """What `write` saved; raises msgspec.DecodeError when it is damaged."""
         frames = _frames(data)
+        header = next(frames, None)
+        if header is None:
+            raise msgspec.DecodeError("empty manifest")
         root, taken_at_ns, complete, dirs = msgspec.msgpack.decode(
-            next(frames), type=tuple[str, int, bool, list[str]]
+            header, type=tuple[str, int, bool, list[str]]
         )
         packed: dict[str, bytes] = {}
         for frame in frames:

@@ -97,3 +97,20 @@ def _cmdline(pid: str) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b"").decode()
     except OSError:
         return ""
+
+
+async def test_a_command_writing_bytes_that_are_not_utf8_keeps_the_turn_alive(
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
+    # No NUL in them, as in zlib data such as a copied .git/objects file: the turn diff must
+    # not carry them as text (they cannot be sent as JSON) and the turn must go on.
+    command = r"printf 'x\377\376\355\240\200y' > blob.bin; printf 'text\n' > plain.txt"
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("shell", {"command": command}, call_id="s")]), Reply(text="ok")
+    )
+    thread = await tether.start_thread(workspace, mode="agent")
+    turn = await tether.run_turn(thread["id"], "write them")
+    assert turn["status"] == "completed"
+    diffs = [d["diff"] for d in tether.of("turn/diff/updated", turn["id"])]
+    assert diffs and "Binary or non-UTF-8 file" in diffs[-1] and "+text" in diffs[-1]
+    assert "\ufffd" not in diffs[-1]

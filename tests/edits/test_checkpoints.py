@@ -254,3 +254,17 @@ def test_corrupt_saved_content_is_a_conflict_not_a_bad_restore(
     report = turn.revert_report()
     assert "is corrupt" in report.conflicts[str(target)]
     assert target.read_text() == "turn\n"
+
+
+def test_prune_passes_over_a_manifest_still_being_written(workspace: Path, tmp_path: Path) -> None:
+    # The background reading saves a manifest beside its place, then renames it there; prune
+    # listing the folder in between used to read the empty temporary file and fail.
+    store = CheckpointStore(tmp_path / "state")
+    keep = store.open("keep")
+    edit(keep, workspace / "src" / "a.py", "kept turn\n")
+    store.snapshot(workspace)
+    assert store.wait_read(workspace, 30)
+    manifests = tmp_path / "state" / "manifests"
+    (manifests / ".half-written.json.1.2.tmp").write_bytes(b"")
+    store.prune(["keep"])
+    assert keep.revert() == ([str(workspace / "src" / "a.py")], [])  # its blobs are kept

@@ -164,3 +164,13 @@ async def test_read_frame_reads_bodies_and_reports_bad_headers() -> None:
             break
         bodies.append(json.loads(body))
     assert bodies == [[2]]
+
+
+def test_a_message_with_lone_surrogates_is_framed_with_replacement_characters() -> None:
+    # A non-UTF-8 name decoded with surrogateescape cannot be JSON; the message still goes out.
+    name = b"caf\xe9.txt".decode("utf-8", "surrogateescape")
+    note = ShowMessage(type=3, message=f"changed {name}")
+    body = frame({"jsonrpc": "2.0", "method": ShowMessage.METHOD, "params": note}).split(
+        b"\r\n\r\n", 1
+    )[1]
+    assert json.loads(body)["params"]["message"] == "changed caf\ufffd.txt"
