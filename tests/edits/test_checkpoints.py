@@ -265,6 +265,7 @@ def test_prune_passes_over_a_manifest_still_being_written(workspace: Path, tmp_p
     store.snapshot(workspace)
     assert store.wait_read(workspace, 30)
     manifests = tmp_path / "state" / "manifests"
+    manifests.mkdir(parents=True, exist_ok=True)  # not there yet when no manifest was saved
     (manifests / ".half-written.json.1.2.tmp").write_bytes(b"")
     store.prune(["keep"])
     assert keep.revert() == ([str(workspace / "src" / "a.py")], [])  # its blobs are kept
