@@ -143,6 +143,32 @@ class ContextCompactionItem(Wire, tag_field="type", tag="contextCompaction"):
     summary: str
 
 
+class McpToolCallResult(Wire):
+    """What an MCP tool returned: its content blocks as the server sent them (MCP's text, image,
+    audio, resource_link and resource shapes; image data left out), its structured content, and
+    the text the model was given (capped, with a note when cut)."""
+
+    content: list[Any]
+    output: str
+    structured_content: Any | None = None
+    is_error: bool = False
+    truncated: bool = False
+
+
+class McpToolCallItem(Wire, tag_field="type", tag="mcpToolCall"):
+    """A call of a tool on an MCP server. `pending` waits for `approval/mcpToolCall`; `failed`
+    when the tool reported an error (`result.isError`), timed out, or its server went away."""
+
+    id: str
+    server: str
+    tool: str
+    arguments: Any
+    status: ItemStatus
+    result: McpToolCallResult | None = None
+    error: str | None = None
+    duration_ms: int | None = None
+
+
 class ErrorItem(Wire, tag_field="type", tag="error"):
     id: str
     message: str
@@ -171,6 +197,7 @@ Item = (
     | FileChangeItem
     | PlanItem
     | ContextCompactionItem
+    | McpToolCallItem
     | ErrorItem
     | ReviewItem
 )

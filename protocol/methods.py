@@ -23,6 +23,15 @@ from protocol.events import (
     ReasoningDeltaNotification,
 )
 from protocol.hooks import HookCompletedNotification, HookStartedNotification, HookTrustParams
+from protocol.mcp import (
+    McpElicitationParams,
+    McpServerListParams,
+    McpServerListResult,
+    McpServerReloadParams,
+    McpServerStatusChangedNotification,
+    McpServerTrustParams,
+    McpToolCallApprovalParams,
+)
 from protocol.model import ModelListResult
 from protocol.review import (
     ReviewStartParams,
@@ -77,6 +86,9 @@ REQUESTS: dict[str, Request] = {
     "model/list": Request(Empty, ModelListResult),
     "turn/files": Request(TurnFilesParams, TurnFilesResult),
     "review/start": Request(ReviewStartParams, ReviewStartResult),
+    "mcpServer/list": Request(McpServerListParams, McpServerListResult),
+    "mcpServer/reload": Request(McpServerReloadParams, McpServerListResult),
+    "mcpServer/trust": Request(McpServerTrustParams, McpServerListResult),
 }
 """Client -> server requests (PROTOCOL.md §3)."""
 
@@ -99,6 +111,7 @@ NOTIFICATIONS: dict[str, type[Notification]] = {
         CommandOutputDeltaNotification,
         HookStartedNotification,
         HookCompletedNotification,
+        McpServerStatusChangedNotification,
     )
 }
 """Server -> client notifications (PROTOCOL.md §4), each type naming its method."""
@@ -108,6 +121,8 @@ _SERVER_REQUEST_TYPES: tuple[type[ServerRequest[Any]], ...] = (
     FileChangeApprovalParams,
     FileReadApprovalParams,
     HookTrustParams,
+    McpToolCallApprovalParams,
+    McpElicitationParams,
 )
 SERVER_REQUESTS: dict[str, Request] = {
     t.METHOD: Request(t, t.RESULT) for t in _SERVER_REQUEST_TYPES

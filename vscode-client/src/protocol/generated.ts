@@ -10,7 +10,7 @@
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "Item".
  */
-export type Item = (AgentMessageItem | CommandExecutionItem | ContextCompactionItem | ErrorItem | FileChangeItem | PlanItem | ReasoningItem | ReviewItem | ToolCallItem | UserMessageItem)
+export type Item = (AgentMessageItem | CommandExecutionItem | ContextCompactionItem | ErrorItem | FileChangeItem | McpToolCallItem | PlanItem | ReasoningItem | ReviewItem | ToolCallItem | UserMessageItem)
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "ReviewTarget".
@@ -47,6 +47,15 @@ ItemCompletedNotification?: ItemCompletedNotification
 ItemDiscardedNotification?: ItemDiscardedNotification
 ItemStartedNotification?: ItemStartedNotification
 ItemUpdatedNotification?: ItemUpdatedNotification
+McpElicitationParams?: McpElicitationParams
+McpElicitationResult?: McpElicitationResult
+McpServerListParams?: McpServerListParams
+McpServerListResult?: McpServerListResult
+McpServerReloadParams?: McpServerReloadParams
+McpServerStatusChangedNotification?: McpServerStatusChangedNotification
+McpServerTrustParams?: McpServerTrustParams
+McpToolCallApprovalParams?: McpToolCallApprovalParams
+McpToolCallApprovalResult?: McpToolCallApprovalResult
 ModelListResult?: ModelListResult
 ReasoningDeltaNotification?: ReasoningDeltaNotification
 ReviewStartParams?: ReviewStartParams
@@ -220,6 +229,39 @@ newStart: number
 oldLines: number
 oldStart: number
 status: ("applied" | "pending" | "rejected" | "reverted")
+}
+/**
+ * A call of a tool on an MCP server. `pending` waits for `approval/mcpToolCall`; `failed`
+ * when the tool reported an error (`result.isError`), timed out, or its server went away.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "McpToolCallItem".
+ */
+export interface McpToolCallItem {
+arguments: unknown
+durationMs?: (number | null)
+error?: (null | string)
+id: string
+result?: (McpToolCallResult | null)
+server: string
+status: ("applied" | "completed" | "declined" | "failed" | "inProgress" | "partiallyApplied" | "pending" | "reverted")
+tool: string
+type: "mcpToolCall"
+}
+/**
+ * What an MCP tool returned: its content blocks as the server sent them (MCP's text, image,
+ * audio, resource_link and resource shapes; image data left out), its structured content, and
+ * the text the model was given (capped, with a note when cut).
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "McpToolCallResult".
+ */
+export interface McpToolCallResult {
+content: unknown[]
+isError?: boolean
+output: string
+structuredContent?: unknown
+truncated?: boolean
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
@@ -655,6 +697,148 @@ threadId: string
 turnId: string
 }
 /**
+ * `mcpServer/elicitation`: a server asks the user (MCP elicitation/create). `form`: fill in
+ * `requestedSchema` (a flat object of string, number, boolean and enum properties); `url`:
+ * open `url` and finish there, then answer accept (or decline/cancel).
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "McpElicitationParams".
+ */
+export interface McpElicitationParams {
+elicitationId?: (null | string)
+message: string
+mode: ("form" | "url")
+requestedSchema?: (null | {
+
+})
+server: string
+threadId: string
+turnId?: (null | string)
+url?: (null | string)
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "McpElicitationResult".
+ */
+export interface McpElicitationResult {
+action: ("accept" | "cancel" | "decline")
+content?: (null | {
+
+})
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "McpServerListParams".
+ */
+export interface McpServerListParams {
+threadId: string
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "McpServerListResult".
+ */
+export interface McpServerListResult {
+servers: McpServer[]
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "McpServer".
+ */
+export interface McpServer {
+command?: (null | string)
+digest?: (null | string)
+error?: (null | string)
+name: string
+network?: boolean
+project?: boolean
+required?: boolean
+restarts?: number
+sandbox: ("none" | "remote" | "workspaceWrite")
+source: string
+status: ("disabled" | "failed" | "ready" | "starting" | "untrusted")
+toolCount?: number
+tools?: McpTool[]
+transport: ("http" | "stdio")
+trust?: (("declined" | "trusted" | "unknown") | null)
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "McpTool".
+ */
+export interface McpTool {
+annotations?: (McpToolAnnotations | null)
+approvalMode?: ("approve" | "auto" | "prompt")
+description?: (null | string)
+modelName: string
+name: string
+}
+/**
+ * The hints the server gave for a tool (MCP's ToolAnnotations); untrusted, only used to ask
+ * less.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "McpToolAnnotations".
+ */
+export interface McpToolAnnotations {
+destructiveHint?: (boolean | null)
+idempotentHint?: (boolean | null)
+openWorldHint?: (boolean | null)
+readOnlyHint?: (boolean | null)
+title?: (null | string)
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "McpServerReloadParams".
+ */
+export interface McpServerReloadParams {
+name?: (null | string)
+threadId: string
+}
+/**
+ * `mcpServer/statusChanged`: a server of the thread changed status or its tool list.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "McpServerStatusChangedNotification".
+ */
+export interface McpServerStatusChangedNotification {
+server: McpServer
+threadId: string
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "McpServerTrustParams".
+ */
+export interface McpServerTrustParams {
+decision: ("accept" | "decline")
+digest: string
+name: string
+threadId: string
+}
+/**
+ * `approval/mcpToolCall`: the model calls an MCP tool the mode and annotations do not
+ * allow unasked.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "McpToolCallApprovalParams".
+ */
+export interface McpToolCallApprovalParams {
+annotations?: (McpToolAnnotations | null)
+arguments: unknown
+itemId: string
+reason?: (null | string)
+server: string
+threadId: string
+tool: string
+turnId: string
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "McpToolCallApprovalResult".
+ */
+export interface McpToolCallApprovalResult {
+decision: ("accept" | "acceptAlways" | "acceptForSession" | "cancel" | "decline")
+}
+/**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "ModelListResult".
  */
@@ -1019,6 +1203,9 @@ export const ErrorCodes = {
 export interface Requests {
   "change/propose": { params: ChangeProposeParams; result: TurnResult };
   "change/revert": { params: ChangeRevertParams; result: ChangeRevertResult };
+  "mcpServer/list": { params: McpServerListParams; result: McpServerListResult };
+  "mcpServer/reload": { params: McpServerReloadParams; result: McpServerListResult };
+  "mcpServer/trust": { params: McpServerTrustParams; result: McpServerListResult };
   "model/list": { params: Empty; result: ModelListResult };
   "review/start": { params: ReviewStartParams; result: ReviewStartResult };
   "thread/compact": { params: ThreadIdParams; result: Empty };
@@ -1038,6 +1225,8 @@ export interface ServerRequests {
   "approval/fileChange": { params: FileChangeApprovalParams; result: FileChangeApprovalResult };
   "approval/fileRead": { params: FileReadApprovalParams; result: FileReadApprovalResult };
   "approval/hookTrust": { params: HookTrustParams; result: HookTrustResult };
+  "approval/mcpToolCall": { params: McpToolCallApprovalParams; result: McpToolCallApprovalResult };
+  "mcpServer/elicitation": { params: McpElicitationParams; result: McpElicitationResult };
 }
 export interface Notifications {
   "hook/completed": HookCompletedNotification;
@@ -1049,6 +1238,7 @@ export interface Notifications {
   "item/reasoning/delta": ReasoningDeltaNotification;
   "item/started": ItemStartedNotification;
   "item/updated": ItemUpdatedNotification;
+  "mcpServer/statusChanged": McpServerStatusChangedNotification;
   "thread/modeChanged": ThreadModeChangedNotification;
   "thread/started": ThreadStartedNotification;
   "thread/tokenUsage/updated": ThreadTokenUsageNotification;
