@@ -13,7 +13,7 @@ import difflib
 import os
 import re
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +54,9 @@ class ReviewDiff:
     changed_lines: dict[str, list[range]] = field(default_factory=dict[str, list[range]])
     notes: list[str] = field(default_factory=list[str])
     """Told to the model with the diff: files left out, a cut."""
+    anchors: list[Path] = field(default_factory=list[Path])
+    """Where else a relative name in the model's answer may start: the thread's cwd and roots
+    (after `base`)."""
 
 
 def target_diff(
@@ -61,21 +64,40 @@ def target_diff(
     cwd: Path,
     is_secret: Callable[[Path], bool],
     turn_files: Callable[[str], list[TurnFile]],
+    roots: Sequence[Path] = (),
 ) -> ReviewDiff:
-    """The diff of `target` for a thread working in `cwd`. Raises DiffError."""
+    """The diff of `target` for a thread working in `cwd` (with its other `roots`). Raises
+    DiffError."""
+    anchors = list(dict.fromkeys([cwd, *roots]))
     if isinstance(target, CustomTarget):
-        return ReviewDiff("Custom review", "", cwd)
+        return ReviewDiff("Custom review", "", cwd, anchors=anchors)
     if isinstance(target, TurnTarget):
         blocks = _turn_blocks(turn_files(target.turn_id), cwd)
-        return _assemble(f"Changes of turn {target.turn_id}", blocks, cwd, is_secret)
-    top = Path(git(cwd, "rev-parse", "--show-toplevel").strip())
-    if isinstance(target, UncommittedChangesTarget):
-        title, text = "Uncommitted changes", _uncommitted(top)
-    elif isinstance(target, BaseBranchTarget):
-        title, text = _base_branch(top, target.branch)
+        diff = _assemble(f"Changes of turn {target.turn_id}", blocks, cwd, is_secret)
     else:
-        title, text = _commit(top, target)
-    return _assemble(title, _split_files(text, top), top, is_secret)
+        top = _top(cwd)
+        if isinstance(target, UncommittedChangesTarget):
+            title, text = "Uncommitted changes", _uncommitted(top)
+        elif isinstance(target, BaseBranchTarget):
+            title, text = _base_branch(top, target.branch)
+        else:
+            title, text = _commit(top, target)
+        diff = _assemble(title, _split_files(text, top), top, is_secret)
+    diff.anchors = anchors
+    return diff
+
+
+def _top(cwd: Path) -> Path:
+    """The repository's top, spelled from `cwd` (`cwd/../..`) when that is the same directory,
+    so findings name files as the editor's workspace does even when git's own answer (symlinks
+    resolved) spells it otherwise."""
+    top = Path(git(cwd, "rev-parse", "--show-toplevel").strip())
+    cdup = git(cwd, "rev-parse", "--show-cdup").strip()
+    spelled = Path(os.path.normpath(cwd / cdup)) if cdup else cwd
+    try:
+        return spelled if os.path.samefile(spelled, top) else top
+    except OSError:
+        return top
 
 
 def git(cwd: Path, *args: str, ok: tuple[int, ...] = (0,)) -> str:

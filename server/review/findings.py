@@ -8,6 +8,7 @@ line numbers, as the model reads them in the diff and the file; the item carries
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -141,15 +142,31 @@ def review_item(
 
 
 def _diff_path(diff: ReviewDiff, named: str) -> Path:
-    """The absolute path a finding names: as given, against the diff's base, and without the
-    `a/` or `b/` of git's default prefixes when only that names a file of the diff."""
-    path = Path(named) if Path(named).is_absolute() else diff.base / named
+    """The absolute path a finding names. The first of these that is a file of the diff wins:
+    the name as given when absolute; against the diff's base, then the thread's cwd and roots
+    (the workspace may be a folder inside the repository); the same without git's `a/` or `b/`
+    prefix; the one file of the diff whose path ends with the name (the model named it from a
+    subfolder). Else the first of those candidates that is a file on disk (a custom review has
+    no diff), else the name against the base: outside the diff, so dropped when filtered."""
+    starts = [diff.base, *diff.anchors]
+    names = [named]
     prefix, _, rest = named.partition("/")
-    if str(path) not in diff.changed_lines and prefix in ("a", "b") and rest:
-        unprefixed = diff.base / rest
-        if str(unprefixed) in diff.changed_lines:
-            return unprefixed
-    return path
+    if prefix in ("a", "b") and rest:
+        names.append(rest)
+    candidates = [
+        Path(os.path.normpath(start / name))  # absolute `name` stays as it is
+        for name in names
+        for start in starts
+    ]
+    for path in candidates:
+        if str(path) in diff.changed_lines:
+            return path
+    tail = Path(os.path.normpath(named)).parts
+    if tail and ".." not in tail and not Path(named).is_absolute():
+        ending = [p for p in diff.changed_lines if Path(p).parts[-len(tail) :] == tail]
+        if len(ending) == 1:
+            return Path(ending[0])
+    return next((p for p in candidates if p.is_file()), candidates[0])
 
 
 def _longest_backtick_run(text: str) -> int:

@@ -126,7 +126,8 @@ def start_review(agent: Agent, p: ReviewStartParams) -> ReviewStartResult:
         return turn_files(agent, p.thread_id, turn_id).files
 
     try:
-        diff = target_diff(p.target, cwd, is_secret, files_of_turn)
+        roots = [Path(r) for r in thread.roots]
+        diff = target_diff(p.target, cwd, is_secret, files_of_turn, roots)
     except DiffError as exc:
         raise AgentError(ErrorCode.INVALID_PARAMS, f"review/start: {exc}") from None
     review_thread = thread.id

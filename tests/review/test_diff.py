@@ -113,3 +113,108 @@ def test_a_finding_path_with_git_prefixes_or_absolute_is_matched(repo: Path) -> 
     item = review_item(answer, UncommittedChangesTarget(), diff, filtered=True)
     assert [f.path for f in item.findings] == [str(repo / "src" / "calc.py")] * 3
     assert item.dropped_findings == 1
+
+
+def finding_at(path: str, line: int = 2) -> dict[str, object]:
+    return {
+        "title": path,
+        "body": "b",
+        "priority": 1,
+        "confidence_score": 0.9,
+        "path": path,
+        "line_start": line,
+        "line_end": line,
+        "suggestion": None,
+    }
+
+
+def kept_paths(diff: review_diff.ReviewDiff, *findings: dict[str, object]) -> list[str]:
+    from server.review.findings import review_item
+
+    answer = {
+        "findings": list(findings),
+        "overall_correctness": "patch is incorrect",
+        "overall_explanation": "x",
+        "overall_confidence_score": 0.5,
+    }
+    item = review_item(answer, UncommittedChangesTarget(), diff, filtered=True)
+    assert item.dropped_findings == len(findings) - len(item.findings)
+    return [f.title + " -> " + f.path for f in item.findings]
+
+
+def test_a_workspace_inside_the_repository_resolves_names_from_either(repo: Path) -> None:
+    """The thread works in repo/src: the diff names files from the repository's top, the model
+    may name them from the workspace; both are kept, and the outside-the-diff rule holds."""
+    (repo / "src" / "calc.py").write_text(CALC.replace("a + b", "a - b"))
+    (repo / "README.md").write_text("# calc, changed\n")
+    src = repo / "src"
+    diff = target_diff(UncommittedChangesTarget(), src, no_secrets, no_turns)
+    assert diff.base == repo and "+++ src/calc.py" in diff.text
+    calc, readme = str(src / "calc.py"), str(repo / "README.md")
+    kept = kept_paths(
+        diff,
+        finding_at("src/calc.py"),  # as the diff names it
+        finding_at("calc.py"),  # from the workspace
+        finding_at("./calc.py"),
+        finding_at("../README.md", 1),  # from the workspace, up
+        finding_at("calc.py", 6),  # the right file, lines the change did not touch
+        finding_at("mul.py"),  # no such file in the diff
+        finding_at("../../etc/passwd", 1),
+    )
+    assert sorted(kept) == sorted(
+        [
+            f"src/calc.py -> {calc}",
+            f"calc.py -> {calc}",
+            f"./calc.py -> {calc}",
+            f"../README.md -> {readme}",
+        ]
+    )
+
+
+def test_a_name_from_a_subfolder_matches_the_one_file_ending_with_it(repo: Path) -> None:
+    """The thread works at the top but the model named files from a subfolder: the one file of
+    the diff whose path ends with the name is meant; two such files are ambiguous: dropped."""
+    (repo / "src" / "calc.py").write_text(CALC.replace("a + b", "a - b"))
+    (repo / "lib" / "deep").mkdir(parents=True)
+    (repo / "lib" / "deep" / "util.py").write_text("X = 1\nY = 2\n")
+    (repo / "lib" / "calc.py").write_text("# another calc\nZ = 3\n")
+    (repo / "lib" / "deep" / "calc.py").write_text("# a third calc\nZ = 4\n")
+    diff = target_diff(UncommittedChangesTarget(), repo, no_secrets, no_turns, roots=[repo])
+    kept = kept_paths(
+        diff,
+        finding_at("util.py"),
+        finding_at("deep/util.py"),
+        finding_at("calc.py"),  # three files end with it: ambiguous
+        finding_at("deep/calc.py"),  # only lib/deep/calc.py ends with deep/calc.py
+        finding_at("eep/util.py"),  # a name ends at a separator, not inside one
+    )
+    util, deep_calc = repo / "lib" / "deep" / "util.py", repo / "lib" / "deep" / "calc.py"
+    assert sorted(kept) == sorted(
+        [f"util.py -> {util}", f"deep/util.py -> {util}", f"deep/calc.py -> {deep_calc}"]
+    )
+
+
+def test_a_second_root_is_a_start_for_names_too(repo: Path, tmp_path: Path) -> None:
+    """A multi-root workspace: a name relative to another root of the thread is found there
+    (a turn's diff may hold files of every root)."""
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("one\ntwo\n")
+    files = [
+        TurnFile(path=str(other / "notes.txt"), kind="changed", before="one\n", after="one\ntwo\n")
+    ]
+    from protocol.findings import TurnTarget
+
+    diff = target_diff(TurnTarget(turn_id="t"), repo, no_secrets, lambda _: files, roots=[other])
+    assert kept_paths(diff, finding_at("notes.txt")) == [f"notes.txt -> {other / 'notes.txt'}"]
+
+
+def test_a_repository_reached_through_a_symlink_keeps_the_workspace_spelling(
+    repo: Path, tmp_path: Path
+) -> None:
+    link = tmp_path / "link"
+    link.symlink_to(repo)
+    (repo / "src" / "calc.py").write_text(CALC.replace("a + b", "a - b"))
+    diff = target_diff(UncommittedChangesTarget(), link / "src", no_secrets, no_turns)
+    assert diff.base == link
+    assert kept_paths(diff, finding_at("calc.py")) == [f"calc.py -> {link / 'src' / 'calc.py'}"]

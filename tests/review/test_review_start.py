@@ -308,3 +308,18 @@ async def test_the_review_item_survives_a_restart(
     async with Tether(repo, env=env) as t:
         resumed = await t.resume_thread(thread.id)
     assert resumed.turns[-1].items[-1] == done.review
+
+
+async def test_a_workspace_inside_the_repository(
+    repo: Path, model_server: ModelServer, tmp_path: Path
+) -> None:
+    """The thread works in repo/src; the model names the file from there: the finding is kept,
+    with its absolute path, and one on a file outside the diff is still dropped."""
+    plant_bug(repo)
+    from_src = {**BUG, "path": "calc.py"}
+    model_server.enqueue(Reply(text=answer(from_src, {**OUTSIDE, "path": "../README.md"})))
+    result = await review(repo / "src", model_server, tmp_path / "home", UncommittedChangesTarget())
+    assert "+++ src/calc.py" in diff_sent(model_server.requests[0])
+    assert result.review is not None
+    assert [f.path for f in result.review.findings] == [str(repo / "src" / "calc.py")]
+    assert result.review.dropped_findings == 1
