@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -21,7 +21,7 @@ from protocol.findings import (
 )
 from protocol.item import CommandExecutionItem, ReviewItem
 from tests.conftest import SandboxCell
-from tests.model_server import ModelServer, RecordedRequest, Reply, ToolCall
+from tests.model_server import Fault, ModelServer, RecordedRequest, Reply, ToolCall
 from tests.review.conftest import git
 from tether_sdk import Tether, TurnResult
 
@@ -323,3 +323,29 @@ async def test_a_workspace_inside_the_repository(
     assert result.review is not None
     assert [f.path for f in result.review.findings] == [str(repo / "src" / "calc.py")]
     assert result.review.dropped_findings == 1
+
+
+@pytest.mark.parametrize("wire_api", ["responses", "chat"])
+async def test_an_endpoint_without_structured_output_gets_the_schema_in_the_prompt(
+    repo: Path, model_server: ModelServer, tmp_path: Path, wire_api: Literal["responses", "chat"]
+) -> None:
+    """The endpoint refuses `text.format` / `response_format`: the review asks for the JSON in
+    its instructions instead, reads it from the text (a fence around it allowed), and a first
+    answer that is not JSON still gets its one correction."""
+    plant_bug(repo)
+    model_server.enqueue(
+        Fault.unsupported_output_format(),
+        Reply(text="I found one bug."),
+        Reply(text=f"```json\n{answer(BUG)}\n```"),
+    )
+    env = {**model_server.env(wire_api), "TETHER_HOME": str(tmp_path / "home")}
+    async with Tether(repo, mode="agent", env=env) as t:
+        result = await (await t.start_thread()).review(UncommittedChangesTarget())
+    assert result.status == "completed", result.error
+    assert result.review is not None and [f.title for f in result.review.findings] == [BUG["title"]]
+    refused, plain, corrected = model_server.requests
+    assert refused.outcome == "status" and refused.output_format is not None
+    for request in (plain, corrected):
+        assert request.output_format is None
+        assert '"overall_correctness"' in request.instructions
+    assert "the answer is not a JSON value" in corrected.user_texts()[-1]
