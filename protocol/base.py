@@ -65,6 +65,8 @@ class Usage(Wire):
     output_tokens: int
     total_tokens: int
     context_window: int | None = None
+    reasoning_output_tokens: int = 0
+    """Of `output_tokens`, those the model spent reasoning, when the endpoint reports it."""
 
 
 class ErrorInfo(Wire):

@@ -177,6 +177,7 @@ class CodexEvents:
                         "input_tokens": usage.input_tokens if usage else 0,
                         "cached_input_tokens": usage.cached_input_tokens if usage else 0,
                         "output_tokens": usage.output_tokens if usage else 0,
+                        "reasoning_output_tokens": usage.reasoning_output_tokens if usage else 0,
                     },
                 }
             return {"type": "turn.failed", "error": {"message": problem}}

@@ -437,6 +437,7 @@ def _usage(usage: Usage | None) -> AcpUsage | None:
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
         cached_read_tokens=usage.cached_input_tokens,
+        thought_tokens=usage.reasoning_output_tokens or None,
     )
 
 

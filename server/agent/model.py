@@ -398,19 +398,23 @@ def _responses_usage(u: dict[str, Any] | None) -> Usage | None:
     if not u:
         return None
     details = u.get("input_tokens_details") or {}
+    reasoning = (u.get("output_tokens_details") or {}).get("reasoning_tokens")
     return Usage(
         input_tokens=u.get("input_tokens") or 0,
         cached_input_tokens=details.get("cached_tokens") or 0,
         output_tokens=u.get("output_tokens") or 0,
         total_tokens=u.get("total_tokens") or 0,
+        reasoning_output_tokens=reasoning or 0,
     )
 
 
 def _chat_usage(u: dict[str, Any]) -> Usage:
     details = u.get("prompt_tokens_details") or {}
+    reasoning = (u.get("completion_tokens_details") or {}).get("reasoning_tokens")
     return Usage(
         input_tokens=u.get("prompt_tokens") or 0,
         cached_input_tokens=details.get("cached_tokens") or 0,
         output_tokens=u.get("completion_tokens") or 0,
         total_tokens=u.get("total_tokens") or 0,
+        reasoning_output_tokens=reasoning or 0,
     )

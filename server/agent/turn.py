@@ -406,6 +406,7 @@ class TurnRunner:
         u.cached_input_tokens += usage.cached_input_tokens
         u.output_tokens += usage.output_tokens
         u.total_tokens += usage.total_tokens
+        u.reasoning_output_tokens += usage.reasoning_output_tokens
         self.turn.usage = u
         usage.context_window = compaction.context_window(self.services.settings.context_window)
         self.conversation.observe_usage(usage)

@@ -40,7 +40,9 @@ def test_the_codex_sdk_runs_streams_and_resumes_tether_threads(
         ),
         Reply(
             text="The check printed sdk-check.",
-            usage=Usage(input_tokens=700, output_tokens=30, cached_input_tokens=400),
+            usage=Usage(
+                input_tokens=700, output_tokens=30, cached_input_tokens=400, reasoning_tokens=12
+            ),
         ),
         Reply(text="Streamed answer."),
         Reply(text="Resumed answer."),
@@ -84,6 +86,7 @@ def test_the_codex_sdk_runs_streams_and_resumes_tether_threads(
         "input_tokens": 1200,
         "cached_input_tokens": 500,
         "output_tokens": 50,
+        "reasoning_output_tokens": 12,
         "cache_write_input_tokens": 0,  # the SDK's default for a field Codex added
     }
 

@@ -73,7 +73,9 @@ def test_a_turn_with_a_read_a_command_an_edit_a_plan_and_a_message(
                 ToolCall("read_file", {"path": "src/calc.py"}, call_id="r"),
                 ToolCall("shell", {"command": "echo checked"}, call_id="s"),
             ],
-            usage=Usage(input_tokens=1000, output_tokens=50, cached_input_tokens=600),
+            usage=Usage(
+                input_tokens=1000, output_tokens=50, cached_input_tokens=600, reasoning_tokens=20
+            ),
         ),
         Reply(
             tool_calls=[

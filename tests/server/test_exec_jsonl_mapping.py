@@ -114,10 +114,21 @@ def test_an_interrupted_turn_fails_and_usage_is_codex_shaped() -> None:
     turn = Turn(id="u", thread_id="t", status="interrupted", items=[])
     (event,) = CodexEvents().map(TurnCompletedNotification(thread_id="t", turn=turn))
     assert event == {"type": "turn.failed", "error": {"message": "the turn was interrupted"}}
-    usage = Usage(input_tokens=5, cached_input_tokens=2, output_tokens=3, total_tokens=8)
+    usage = Usage(
+        input_tokens=5,
+        cached_input_tokens=2,
+        output_tokens=3,
+        total_tokens=8,
+        reasoning_output_tokens=1,
+    )
     turn = Turn(id="u", thread_id="t", status="completed", items=[], usage=usage)
     (event,) = CodexEvents().map(TurnCompletedNotification(thread_id="t", turn=turn))
-    assert event["usage"] == {"input_tokens": 5, "cached_input_tokens": 2, "output_tokens": 3}
+    assert event["usage"] == {
+        "input_tokens": 5,
+        "cached_input_tokens": 2,
+        "output_tokens": 3,
+        "reasoning_output_tokens": 1,
+    }
 
 
 SCHEMA: dict[str, Any] = {

@@ -925,6 +925,7 @@ cachedInputTokens: number
 contextWindow?: (number | null)
 inputTokens: number
 outputTokens: number
+reasoningOutputTokens?: number
 totalTokens: number
 }
 /**
