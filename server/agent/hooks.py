@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -307,45 +308,54 @@ class TurnHooks:
         self, tool: str, args: dict[str, Any], call_id: str, cwd: Path, output: str
     ) -> str:
         """PostToolUse; what its hooks say to the model (feedback, a block's reason)."""
-        name = claude_name(tool)
-        notes: list[str] = []
-        for tool_input in self._inputs_of(tool, args, call_id, cwd):
+
+        def payload(tool_input: dict[str, Any]) -> dict[str, Any]:
             response: dict[str, Any] = {"output": output, "success": True}
             if "file_path" in tool_input:
                 response["filePath"] = tool_input["file_path"]
-            outcome = await self._run(
-                "PostToolUse",
-                {
-                    "tool_name": name,
-                    "tool_input": tool_input,
-                    "tool_response": response,
-                    "tool_use_id": call_id,
-                },
-                subject=name,
-                tool_name=name,
-            )
-            notes += _model_notes("PostToolUse", outcome)
-        return "\n".join(notes)
+            return {"tool_response": response}
+
+        return await self._after_tool("PostToolUse", tool, args, call_id, cwd, payload)
 
     async def post_tool_failure(
         self, tool: str, args: dict[str, Any], call_id: str, cwd: Path, error: str
     ) -> str:
+        """PostToolUseFailure; what its hooks say to the model."""
+        return await self._after_tool(
+            "PostToolUseFailure",
+            tool,
+            args,
+            call_id,
+            cwd,
+            lambda _input: {"error": error, "is_interrupt": False},
+        )
+
+    async def _after_tool(
+        self,
+        event: str,
+        tool: str,
+        args: dict[str, Any],
+        call_id: str,
+        cwd: Path,
+        payload: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> str:
+        """Run one after-the-tool event once per file the call touched (Claude Code sends a
+        patch's files one at a time); the notes for the model, one line each."""
         name = claude_name(tool)
         notes: list[str] = []
         for tool_input in self._inputs_of(tool, args, call_id, cwd):
             outcome = await self._run(
-                "PostToolUseFailure",
+                event,
                 {
                     "tool_name": name,
                     "tool_input": tool_input,
+                    **payload(tool_input),
                     "tool_use_id": call_id,
-                    "error": error,
-                    "is_interrupt": False,
                 },
                 subject=name,
                 tool_name=name,
             )
-            notes += _model_notes("PostToolUseFailure", outcome)
+            notes += _model_notes(event, outcome)
         return "\n".join(notes)
 
     async def stop(self) -> str | None:
