@@ -40,7 +40,16 @@ class SelectionInput(Wire, tag_field="type", tag="selection"):
     range: Range
 
 
-UserInput = TextInput | FileInput | SelectionInput
+class ImageInput(Wire, tag_field="type", tag="image"):
+    """An image the user attached, sent to the model as an image: a local file (`path`,
+    absolute) or a base64 `data:` URL (`url`); exactly one of them. PNG, JPEG, GIF or WebP, at
+    most 10 MiB; a bad one is refused with -32602 before the turn starts."""
+
+    path: str | None = None
+    url: str | None = None
+
+
+UserInput = TextInput | FileInput | SelectionInput | ImageInput
 
 
 class Hunk(Wire):

@@ -20,7 +20,7 @@ export type ReviewTarget = (BaseBranchTarget | CommitTarget | CustomTarget | Tur
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "UserInput".
  */
-export type UserInput = (FileInput | SelectionInput | TextInput)
+export type UserInput = (FileInput | ImageInput | SelectionInput | TextInput)
 
 /**
  * Tether protocol version 1, generated from protocol/.
@@ -418,6 +418,19 @@ type: "userMessage"
 export interface FileInput {
 path: string
 type: "file"
+}
+/**
+ * An image the user attached, sent to the model as an image: a local file (`path`,
+ * absolute) or a base64 `data:` URL (`url`); exactly one of them. PNG, JPEG, GIF or WebP, at
+ * most 10 MiB; a bad one is refused with -32602 before the turn starts.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ImageInput".
+ */
+export interface ImageInput {
+path?: (null | string)
+type: "image"
+url?: (null | string)
 }
 /**
  * A selection in a file the user attached.

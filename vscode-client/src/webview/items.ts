@@ -211,7 +211,9 @@ export function renderItem(ctx: ItemContext, item: Item, streaming: boolean): HT
             ? h('div', { className: 'text' }, part.text)
             : part.type === 'file'
               ? h('span', { className: 'chip', title: part.path }, icon('file'), ` ${basename(part.path)}`)
-              : h('span', { className: 'chip', title: `${part.path}, ${lineSpan(part.range).includes('-') ? 'lines' : 'line'} ${lineSpan(part.range)}` }, icon('selection'), ` ${basename(part.path)}:${lineSpan(part.range)}`),
+              : part.type === 'image'
+                ? h('span', { className: 'chip', title: part.path ?? 'image' }, icon('file-media'), ` ${part.path ? basename(part.path) : 'image'}`)
+                : h('span', { className: 'chip', title: `${part.path}, ${lineSpan(part.range).includes('-') ? 'lines' : 'line'} ${lineSpan(part.range)}` }, icon('selection'), ` ${basename(part.path)}:${lineSpan(part.range)}`),
         ),
       );
     case 'agentMessage': {
