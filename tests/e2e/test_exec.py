@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.cli import run_tether
 from tests.model_server import Fault, ModelServer, Reply, ToolCall
 
 
 def tether_exec(
     args: list[str], env: dict[str, str], cwd: Path, home: Path
 ) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TETHER_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", "exec", *args],
-        cwd=cwd,
-        text=True,
-        capture_output=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        env={**base, "TETHER_HOME": str(home), **env},
-    )
+    return run_tether("exec", args, env, cwd, home)
 
 
 def test_exec_streams_the_answer_and_exits_0(

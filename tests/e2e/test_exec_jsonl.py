@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cli import run_tether
 from tests.model_server import Fault, ModelServer, Reply, ToolCall, Usage
 
 GOLDEN = Path(__file__).parent / "golden" / "exec"
@@ -31,17 +31,7 @@ PATCH = """*** Begin Patch
 def tether_exec(
     args: list[str], env: dict[str, str], cwd: Path, home: Path, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TETHER_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", "exec", *args],
-        cwd=cwd,
-        text=True,
-        capture_output=True,
-        timeout=60,
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-        env={**base, "TETHER_HOME": str(home), **env},
-    )
+    return run_tether("exec", args, env, cwd, home, stdin)
 
 
 def events(stdout: str) -> list[dict[str, Any]]:

@@ -4,11 +4,10 @@ JSON, and the exit status (1 for a sure P0/P1 finding, 0 otherwise, 2 when the r
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.cli import run_tether
 from tests.model_server import ModelServer, Reply
 from tests.review.conftest import git
 from tests.review.test_review_start import BUG, answer, plant_bug
@@ -17,16 +16,7 @@ from tests.review.test_review_start import BUG, answer, plant_bug
 def tether_review(
     args: list[str], model_server: ModelServer, cwd: Path, home: Path
 ) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TETHER_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", "review", *args],
-        cwd=cwd,
-        text=True,
-        capture_output=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        env={**base, **model_server.env(), "TETHER_HOME": str(home)},
-    )
+    return run_tether("review", args, model_server.env(), cwd, home)
 
 
 def test_a_sure_p1_finding_exits_1_and_prints_json(
