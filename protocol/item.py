@@ -114,11 +114,16 @@ class CommandExecutionItem(Wire, tag_field="type", tag="commandExecution"):
     cwd: str
     status: ItemStatus
     output: str
-    sandbox: SandboxKind
+    sandbox: SandboxKind | Literal["container"]
+    """Where the command ran: one of the OS sandboxes, or "container" (an executor's
+    container or Pod, `launcher` names the engine and `image` its image)."""
     exit_code: int | None = None
     duration_ms: int | None = None
     launcher: str | None = None
-    """The OS mechanism that enforced `sandbox` (bwrap, landlock, seatbelt, none)."""
+    """The OS mechanism that enforced `sandbox` (bwrap, landlock, seatbelt, none), or the
+    container engine (podman, kubernetes)."""
+    image: str | None = None
+    """The container image the command ran in (sandbox "container")."""
     reason: str | None = None
     """The model's justification, or why the command was refused or needs approval."""
     timed_out: bool | None = None

@@ -20,12 +20,17 @@ file's text in whole (that file's from the hook, the others' as the patch would 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from server.edits.patch import FileEdit, apply_patch, parse_patch
 from server.edits.patch_apply import PatchError
+from server.edits.safe_read import open_beneath, read_fd
+
+HOOK_READ_CAP = 8 * 1024 * 1024
+"""The largest file whose new text a Write event carries; a larger one's event has no content."""
 
 CLAUDE_NAMES = {
     "shell": "Bash",
@@ -100,11 +105,26 @@ def claude_input(tool: str, args: dict[str, Any], cwd: Path) -> dict[str, Any]:
 
 
 def _reader(cwd: Path) -> Callable[[str], str | None]:
+    """What a patch's file holds now, for the text a hook is shown: read below `cwd` through no
+    symlink, at most `HOOK_READ_CAP`, and never from a FIFO or device (a model's patch may
+    name one; the real edit refuses it later). Anything unreadable reads as missing."""
+
     def read(name: str) -> str | None:
+        relative = Path(name)
+        if relative.is_absolute():
+            if not relative.is_relative_to(cwd):
+                return None
+            relative = relative.relative_to(cwd)
         try:
-            return (cwd / name).read_text()
+            fd, info = open_beneath(cwd, str(relative))
+        except OSError:
+            return None
+        try:
+            return read_fd(fd, HOOK_READ_CAP, name, info.st_size).decode()
         except (OSError, UnicodeDecodeError):
             return None
+        finally:
+            os.close(fd)
 
     return read
 

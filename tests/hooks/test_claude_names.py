@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from server.hooks.claude_names import claude_inputs, claude_name, tether_args
@@ -86,3 +87,21 @@ def test_new_content_for_one_file_of_a_patch(tmp_path: Path) -> None:
     ]
     elsewhere = {"file_path": str(tmp_path / "other.txt"), "content": "x"}
     assert tether_args("apply_patch", {"patch": patch}, elsewhere, tmp_path) == {"patch": patch}
+
+
+def test_a_patch_naming_a_fifo_or_a_symlink_out_is_not_read(tmp_path: Path) -> None:
+    """A hook's Write event is built before the edit's own checks: a FIFO it opened would hang
+    the server, a symlink would show the hook a file outside the workspace."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (tmp_path / "secret").write_text("top secret\n")
+    os.mkfifo(workspace / "pipe")
+    (workspace / "link").symlink_to(tmp_path / "secret")
+    (workspace / "plain").write_text("top secret\n")
+    for name in ("pipe", "link", "../secret", str(tmp_path / "secret"), "plain"):
+        patch = f"*** Begin Patch\n*** Update File: {name}\n@@\n-top secret\n+x\n*** End Patch"
+        writes = claude_inputs("apply_patch", {"patch": patch}, workspace)
+        if name == "plain":  # the control: a regular file below the workspace is read
+            assert [w["content"] for w in writes] == ["x\n"]
+        else:
+            assert [w["content"] for w in writes] == [""], name
