@@ -46,6 +46,10 @@ function approvalLabel(approval: PendingApproval): string {
       return `$(file) read ${approval.path}`;
     case 'fileChange':
       return `$(diff) edits to ${approval.changes.length} file(s)`;
+    case 'mcpTool':
+      return `$(tools) ${approval.tool} of ${approval.server}`;
+    case 'elicitation':
+      return `$(question) ${approval.server} asks: ${approval.message}`;
   }
 }
 

@@ -11,6 +11,9 @@ import { ChatSession } from './chat/session';
 import { AppliedChanges } from './diff/applied';
 import { FileProposals } from './diff/proposals';
 import { InlineChat } from './inline/inlineChat';
+import { McpElicitations } from './mcp/elicitation';
+import { McpServers } from './mcp/servers';
+import { McpToolApprovals } from './mcp/toolApproval';
 import { ReviewFindings } from './review/findings';
 import { TurnChanges } from './review/turnChanges';
 import { confirmFullAccess, createModeStatusItem, pickMode } from './mode';
@@ -46,14 +49,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const proposals = new FileProposals(session, (params) => inlineChat.ownsProposal(params));
   const reads = new FileReadApprovals(session);
   const applied = new AppliedChanges(session, (itemId) => proposals.wasReviewed(itemId));
+  const mcpTools = new McpToolApprovals(session);
+  const showChat = (): void => void api.executeCommand(`${ChatViewProvider.viewId}.focus`);
+  const elicitations = new McpElicitations(session, showChat);
+  const mcpServers = new McpServers(session);
   const chatView = new ChatViewProvider(context.extensionUri, session, {
     commandApproval: (itemId, choice) => commandApprovals.answer(itemId, choice),
     fileReadApproval: (itemId, choice) => reads.answer(itemId, choice),
     reviewChange: (itemId) => proposals.show(itemId),
     setMode: async (mode) => void (await session.setMode(mode)),
     findFiles: findMentionCandidates,
+    mcpToolApproval: (itemId, choice) => mcpTools.answer(itemId, choice),
+    elicitationAnswer: (itemId, action, values) => elicitations.answer(itemId, action, values),
+    mcpRestart: (name) => mcpServers.restart(name),
+    mcpTrust: (name) => mcpServers.trust(name),
+    mcpReload: () => mcpServers.reloadAll(),
   });
-  backend = new Backend(context, session, commandApprovals, proposals, reads, log);
+  backend = new Backend(context, session, commandApprovals, proposals, reads, { tools: mcpTools, elicitations }, log);
   const turnChanges = new TurnChanges(session, () => backend?.rpc);
   const reviews = new ReviewFindings(session);
   const restart = (): Promise<void> => backend?.restart() ?? Promise.resolve();
@@ -83,6 +95,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     api.registerCommand('tether.showHistory', () => showHistory(session)),
     api.registerCommand('tether.setMode', () => pickMode(session)),
     api.registerCommand('tether.restartServer', () => backend?.restart()),
+    api.registerCommand('tether.showMcpServers', async () => {
+      await api.executeCommand(`${ChatViewProvider.viewId}.focus`);
+      chatView.showMcp();
+    }),
+    api.registerCommand('tether.reloadMcpServers', () => mcpServers.reloadAll()),
     api.registerCommand('tether.inlineChat', () => inlineChat.start()),
     // From the palette no argument (the latest turn); from the chat the turn's id.
     api.registerCommand('tether.reviewTurn', (turnId?: unknown) => turnChanges.show(typeof turnId === 'string' ? turnId : undefined)),
@@ -97,6 +114,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         if (approval.kind === 'command') await commandApprovals.remind(approval.itemId);
         if (approval.kind === 'fileChange') await proposals.show(approval.itemId);
         if (approval.kind === 'fileRead') await reads.remind(approval);
+        if (approval.kind === 'mcpTool') await mcpTools.remind(approval.itemId);
+        if (approval.kind === 'elicitation') showChat();
       }),
     ),
     api.onDidChangeConfiguration((e) => {

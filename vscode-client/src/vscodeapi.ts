@@ -69,3 +69,7 @@ export async function isFile(path: string): Promise<boolean> {
     return false;
   }
 }
+
+export function openExternal(url: string): Thenable<boolean> {
+  return vscode.env.openExternal(vscode.Uri.parse(url, true));
+}

@@ -7,6 +7,8 @@ import type { CommandApprovals } from '../approvals/commandApproval';
 import type { FileReadApprovals } from '../approvals/fileReadApproval';
 import { askHookTrust } from '../approvals/hookTrust';
 import type { FileProposals } from '../diff/proposals';
+import type { McpElicitations } from '../mcp/elicitation';
+import type { McpToolApprovals } from '../mcp/toolApproval';
 import * as api from '../vscodeapi';
 import { BackendConnection } from './connection';
 import { SetupError, backendProblem, createVenv, venvIsCurrent, venvPlan } from './python';
@@ -24,6 +26,7 @@ export class Backend implements vscode.Disposable {
     private readonly commands: CommandApprovals,
     private readonly proposals: FileProposals,
     private readonly reads: FileReadApprovals,
+    private readonly mcp: { tools: McpToolApprovals; elicitations: McpElicitations },
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
@@ -49,6 +52,8 @@ export class Backend implements vscode.Disposable {
     this.commands.cancelAll();
     this.proposals.cancelAll();
     this.reads.cancelAll();
+    this.mcp.tools.cancelAll();
+    this.mcp.elicitations.cancelAll();
     if (connection) {
       this.session.detach(status);
       await connection.stop().catch((err: unknown) => this.log.warn(`stopping the backend: ${String(err)}`));
@@ -87,6 +92,8 @@ export class Backend implements vscode.Disposable {
         'approval/fileChange': (params, token) => this.proposals.request(params, token),
         'approval/fileRead': (params, token) => this.reads.request(params, token),
         'approval/hookTrust': (params) => askHookTrust(params),
+        'approval/mcpToolCall': (params, token) => this.mcp.tools.request(params, token),
+        'mcpServer/elicitation': (params, token) => this.mcp.elicitations.request(params, token),
       });
       this.log.info(`starting ${python} -m server --stdio`);
       await connection.start();

@@ -5,7 +5,9 @@ import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { CommandChoice } from '../approvals/rules';
 import type { ReadChoice } from '../approvals/rules';
-import type { Mode } from '../protocol';
+import type { FormValues } from '../mcp/elicitationForm';
+import type { McpChoice } from '../mcp/present';
+import type { McpElicitationResult, Mode } from '../protocol';
 import type { HostMessage, MentionCandidate, WebviewMessage } from './messages';
 import { resolveFileRefs } from './fileRefs';
 import type { ChatSession } from './session';
@@ -16,6 +18,11 @@ export interface ChatViewActions {
   reviewChange(itemId: string): Promise<void>;
   setMode(mode: Mode): Promise<void>;
   findFiles(query: string): Promise<MentionCandidate[]>;
+  mcpToolApproval(itemId: string, choice: McpChoice): void;
+  elicitationAnswer(itemId: string, action: McpElicitationResult['action'], values?: FormValues): void;
+  mcpRestart(name: string): Promise<void>;
+  mcpTrust(name: string): Promise<void>;
+  mcpReload(): Promise<void>;
 }
 
 /** The text editor the user last worked in (the chat panel having the focus does not count). */
@@ -75,6 +82,10 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     this.post({ type: 'focusInput' });
   }
 
+  showMcp(): void {
+    this.post({ type: 'showMcp' });
+  }
+
   private post(message: HostMessage): void {
     void this.view?.webview.postMessage(message);
   }
@@ -111,6 +122,16 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
         return this.actions.fileReadApproval(message.itemId, message.choice);
       case 'reviewChange':
         return this.actions.reviewChange(message.itemId);
+      case 'mcpToolApproval':
+        return this.actions.mcpToolApproval(message.itemId, message.choice);
+      case 'elicitationAnswer':
+        return this.actions.elicitationAnswer(message.itemId, message.action, message.values);
+      case 'mcpRestart':
+        return this.actions.mcpRestart(message.name);
+      case 'mcpTrust':
+        return this.actions.mcpTrust(message.name);
+      case 'mcpReload':
+        return this.actions.mcpReload();
       case 'openFile': {
         const position = new vscode.Position(message.line ?? 0, 0);
         await vscode.window.showTextDocument(vscode.Uri.file(message.path), { selection: new vscode.Range(position, position), preview: true });

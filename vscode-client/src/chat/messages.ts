@@ -4,6 +4,9 @@ import type { Mode } from '../protocol';
 import type { ChatEvent, ChatState } from '../state/reducer';
 import type { CommandChoice } from '../approvals/rules';
 import type { ReadChoice } from '../approvals/rules';
+import type { FormValues } from '../mcp/elicitationForm';
+import type { McpChoice } from '../mcp/present';
+import type { McpElicitationResult } from '../protocol';
 
 export interface MentionCandidate {
   path: string;
@@ -15,6 +18,8 @@ export type HostMessage =
   | { type: 'event'; event: ChatEvent }
   | { type: 'mentions'; query: string; candidates: MentionCandidate[] }
   | { type: 'focusInput' }
+  /** Opens the MCP section (Tether: Show MCP Servers). */
+  | { type: 'showMcp' }
   | { type: 'restoreInput'; text: string; files: string[] }
   | { type: 'fileRefs'; resolved: Record<string, string | null> };
 
@@ -38,4 +43,10 @@ export type WebviewMessage =
   | { type: 'insertCode'; code: string }
   /** `path` as the reply named it (relative or absolute); absent: the active editor's file. */
   | { type: 'applyCode'; code: string; path?: string }
-  | { type: 'reviewTurn'; turnId: string };
+  | { type: 'reviewTurn'; turnId: string }
+  | { type: 'mcpToolApproval'; itemId: string; choice: McpChoice }
+  | { type: 'elicitationAnswer'; itemId: string; action: McpElicitationResult['action']; values?: FormValues }
+  | { type: 'mcpRestart'; name: string }
+  | { type: 'mcpTrust'; name: string }
+  /** Re-read the MCP configuration of the shown thread. */
+  | { type: 'mcpReload' };

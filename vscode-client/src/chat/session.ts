@@ -3,7 +3,7 @@
  * is decided by the server and arrives back through the reducer. */
 import type { BackendConnection } from '../backend/connection';
 import { RpcError } from '../backend/connection';
-import type { HunkSelection, Item, Mode, Range, ReviewTarget, SandboxLauncherInfo, Thread, Turn, UserInput } from '../protocol';
+import type { HunkSelection, Item, McpServer, Mode, Range, ReviewTarget, SandboxLauncherInfo, Thread, Turn, UserInput } from '../protocol';
 import { ErrorCodes } from '../protocol';
 import { type ChatEvent, type ChatState, initialState, nextModel, reduce, runningTurn } from '../state/reducer';
 
@@ -76,7 +76,9 @@ export class ChatSession {
       this.dispatch({ type: 'threadLoaded', thread, turns });
     } catch {
       this.ui.lastThread.set(undefined);
+      return;
     }
+    await this.refreshMcpServers();
   }
 
   /** Without a thread, the panel shows the mode the next one starts in. */
@@ -130,6 +132,40 @@ export class ChatSession {
   private loaded(thread: Thread, turns: Turn[]): void {
     this.dispatch({ type: 'threadLoaded', thread, turns });
     this.ui.lastThread.set(thread.id);
+    // The thread's MCP servers start in the background; the list is not waited for.
+    void this.refreshMcpServers();
+  }
+
+  /** The shown thread's MCP servers; `mcpServer/statusChanged` keeps them current after this. */
+  async refreshMcpServers(): Promise<void> {
+    const thread = this.state.thread;
+    if (!thread) return;
+    // Quiet on failure: the section then just stays empty (a backend without MCP, a stopped one).
+    try {
+      const { servers } = await this.rpc().request('mcpServer/list', { threadId: thread.id });
+      this.dispatch({ type: 'mcpServers', threadId: thread.id, servers });
+    } catch {
+      // The section stays as it was.
+    }
+  }
+
+  /** Restarts one server, or (no name) re-reads the configuration: new and changed servers
+   * start, removed ones stop. */
+  async reloadMcpServers(name?: string): Promise<void> {
+    const thread = this.state.thread;
+    if (!thread) return;
+    const result = await this.guarded(name ? `restart the MCP server ${name}` : 'reload the MCP servers', () => this.rpc().request('mcpServer/reload', { threadId: thread.id, name: name ?? null }));
+    if (result) this.dispatch({ type: 'mcpServers', threadId: thread.id, servers: result.servers });
+  }
+
+  /** Records the user's answer about a project's server definition (by its digest, so a changed
+   * definition asks again); an accepted one starts. */
+  async trustMcpServer(server: Pick<McpServer, 'name' | 'digest'>, decision: 'accept' | 'decline'): Promise<void> {
+    const thread = this.state.thread;
+    if (!thread || !server.digest) return;
+    const digest = server.digest;
+    const result = await this.guarded(`record the trust of ${server.name}`, () => this.rpc().request('mcpServer/trust', { threadId: thread.id, name: server.name, digest, decision }));
+    if (result) this.dispatch({ type: 'mcpServers', threadId: thread.id, servers: result.servers });
   }
 
   /** True when the server took the message; false leaves it with the user (in the input box). */

@@ -37,5 +37,6 @@ const notificationMethodSet: Record<NotificationMethod, true> = {
   'item/commandExecution/outputDelta': true,
   'hook/started': true,
   'hook/completed': true,
+  'mcpServer/statusChanged': true,
 };
 export const NOTIFICATION_METHODS = Object.keys(notificationMethodSet) as NotificationMethod[];

@@ -6,17 +6,24 @@ import type {
   FileChangeApprovalParams,
   FileReadApprovalParams,
   Item,
+  McpElicitationParams,
+  McpServer,
+  McpToolCallApprovalParams,
   Mode,
   ServerNotification,
   Thread,
   Turn,
   Usage,
 } from '../protocol';
+import { upsertServer } from '../mcp/present';
 
 export type PendingApproval =
   | ({ kind: 'command' } & CommandApprovalParams)
   | ({ kind: 'fileChange' } & FileChangeApprovalParams)
-  | ({ kind: 'fileRead' } & FileReadApprovalParams);
+  | ({ kind: 'fileRead' } & FileReadApprovalParams)
+  | ({ kind: 'mcpTool' } & McpToolCallApprovalParams)
+  /** An elicitation has no item: the host gives it an `itemId` of its own to key it by. */
+  | ({ kind: 'elicitation'; itemId: string } & McpElicitationParams);
 
 export interface TurnView {
   id: string;
@@ -46,6 +53,9 @@ export interface ChatState {
   pickedModel?: string;
   history: Thread[];
   server: { status: ServerStatus; message?: string };
+  /** The MCP servers of the shown thread (`mcpServer/list`, then `mcpServer/statusChanged`);
+   * undefined until listed. */
+  mcpServers?: McpServer[];
 }
 
 export type ChatEvent =
@@ -60,6 +70,7 @@ export type ChatEvent =
   | { type: 'modelSelected'; model?: string }
   | { type: 'modeSelected'; mode: Mode }
   | { type: 'history'; threads: Thread[] }
+  | { type: 'mcpServers'; threadId: string; servers: McpServer[] }
   | { type: 'server'; status: ServerStatus; message?: string };
 
 export function initialState(mode?: Mode): ChatState {
@@ -84,9 +95,10 @@ export function reduce(state: ChatState, event: ChatEvent): ChatState {
         // Turn usages are sums over calls; the meter waits for the next call's own figures.
         usage: undefined,
         approvals: state.approvals.filter((a) => a.threadId === event.thread.id),
+        mcpServers: event.thread.id === state.thread?.id ? state.mcpServers : undefined,
       };
     case 'threadCleared':
-      return { ...state, thread: undefined, turns: [], usage: undefined, approvals: [] };
+      return { ...state, thread: undefined, turns: [], usage: undefined, approvals: [], mcpServers: undefined };
     case 'turnAccepted':
       if (event.turn.threadId !== state.thread?.id) return state;
       return acceptTurn(state, event.turn);
@@ -108,6 +120,8 @@ export function reduce(state: ChatState, event: ChatEvent): ChatState {
       return { ...state, mode: event.mode, thread: state.thread && { ...state.thread, mode: event.mode } };
     case 'history':
       return { ...state, history: event.threads };
+    case 'mcpServers':
+      return event.threadId === state.thread?.id ? { ...state, mcpServers: event.servers } : state;
     case 'server':
       return { ...state, server: { status: event.status, message: event.message } };
   }
@@ -162,6 +176,8 @@ function reduceNotification(state: ChatState, n: ServerNotification): ChatState 
         item.type === 'commandExecution' ? { ...item, output: item.output + chunk } : item,
       );
     }
+    case 'mcpServer/statusChanged':
+      return { ...state, mcpServers: upsertServer(state.mcpServers ?? [], n.params.server) };
     case 'hook/started':
     case 'hook/completed':
       // A blocked tool's item carries the hook's reason itself; the runs are for logs and SDKs.

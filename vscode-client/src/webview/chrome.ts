@@ -8,6 +8,7 @@ import { MODES } from '../protocol';
 import { MODE_LABELS, basename, contextMeter, plural } from '../state/present';
 import { type ChatState, type PendingApproval, nextModel } from '../state/reducer';
 import { h, icon } from './dom';
+import { elicitationCard, mcpApprovalCard, pruneDrafts } from './mcp';
 import { picker } from './picker';
 
 type Post = (message: WebviewMessage) => void;
@@ -75,6 +76,8 @@ export function renderBanner(root: HTMLElement, state: ChatState): void {
 }
 
 function approvalCard(approval: PendingApproval, post: Post): HTMLElement {
+  if (approval.kind === 'mcpTool') return mcpApprovalCard(approval, post);
+  if (approval.kind === 'elicitation') return elicitationCard(approval, post);
   if (approval.kind === 'command') {
     return h(
       'div',
@@ -107,6 +110,7 @@ function approvalCard(approval: PendingApproval, post: Post): HTMLElement {
 
 export function renderApprovals(root: HTMLElement, state: ChatState, post: Post): void {
   root.hidden = state.approvals.length === 0;
+  pruneDrafts(state.approvals);
   root.replaceChildren(...state.approvals.map((a) => approvalCard(a, post)));
 }
 

@@ -4,6 +4,7 @@ import type { WebviewMessage } from '../chat/messages';
 import type { FileChange, Hunk, Item, ItemOf } from '../protocol';
 import { arrangeItems, basename, changeStats, changeStatusLabel, explorationSummary, hunkInEffect, isApplyTurn, plural, relativeTo, SANDBOX_WORDS, lineSpan, toolKind } from '../state/present';
 import type { TurnView } from '../state/reducer';
+import { durationWords, otherContent, toolCallSummary } from '../mcp/present';
 import { h, icon, reconcile } from './dom';
 import { renderMarkdown } from './markdown';
 
@@ -86,6 +87,35 @@ function toolCard(ctx: ItemContext, item: ItemOf<'toolCall'>): HTMLElement {
     false,
     [icon(TOOL_ICONS[toolKind(item.tool)]), h('span', { className: 'tool-summary' }, toolSummary(item)), item.status === 'completed' ? null : statusBadge(item.status)],
     [h('pre', { className: 'arguments' }, JSON.stringify(item.arguments, null, 2)), item.output ? h('pre', { className: 'output', tabindex: '0' }, item.output) : null],
+  );
+}
+
+/** An MCP tool call, streamed like a command: open while it waits or runs (and when it failed),
+ * its arguments, the text the model got back, what else came back, and the error. */
+function mcpToolCard(ctx: ItemContext, item: ItemOf<'mcpToolCall'>): HTMLElement {
+  const running = item.status === 'inProgress' || item.status === 'pending';
+  const failed = item.status === 'failed' || item.result?.isError === true;
+  const others = otherContent(item.result?.content ?? []);
+  const badge = failed
+    ? h('span', { className: 'badge failed' }, icon('error'), ' failed')
+    : item.status === 'completed'
+      ? h('span', { className: 'badge ok' }, icon('pass'), ` ${durationWords(item.durationMs) || 'done'}`)
+      : statusBadge(item.status);
+  const meta = [`MCP server ${item.server}`, failed || item.status !== 'completed' ? durationWords(item.durationMs) : ''].filter(Boolean).join(' · ');
+  return collapsible(
+    ctx,
+    item.id,
+    `mcp-call${failed ? ' failed' : ''}`,
+    running || failed,
+    [icon('tools'), h('span', { className: 'mcp-call-server' }, item.server), icon('chevron-right'), h('span', { className: 'tool-summary' }, toolCallSummary(item)), badge],
+    [
+      h('div', { className: 'meta' }, meta),
+      h('pre', { className: 'arguments', tabindex: '0', 'aria-label': 'Arguments' }, JSON.stringify(item.arguments ?? {}, null, 2)),
+      item.result?.output ? h('pre', { className: 'output', tabindex: '0', 'aria-label': 'Result' }, item.result.output) : null,
+      others.length ? h('div', { className: 'meta' }, `Also returned: ${others.join(', ')}`) : null,
+      item.result?.truncated ? h('div', { className: 'meta' }, 'The result was cut to fit the context; the model was told so.') : null,
+      item.error ? h('div', { className: 'mcp-error', role: 'alert' }, item.error) : null,
+    ],
   );
 }
 
@@ -232,6 +262,8 @@ export function renderItem(ctx: ItemContext, item: Item, streaming: boolean): HT
       return toolCard(ctx, item);
     case 'commandExecution':
       return commandCard(ctx, item);
+    case 'mcpToolCall':
+      return mcpToolCard(ctx, item);
     case 'fileChange':
       return fileChangeCard(ctx, item);
     case 'plan':

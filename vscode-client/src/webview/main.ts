@@ -8,6 +8,7 @@ import { h, icon } from './dom';
 import { FileLinks } from './fileLinks';
 import { FollowLatest } from './follow';
 import { TranscriptRenderer } from './items';
+import { renderMcpButton, renderMcpSection } from './mcp';
 
 declare function acquireVsCodeApi(): { postMessage(message: WebviewMessage): void };
 
@@ -19,20 +20,25 @@ const meter = h('div', { className: 'meter', id: 'meter' });
 const banner = h('div', { className: 'banner', id: 'banner' });
 const approvals = h('section', { className: 'approvals', id: 'approvals', 'aria-label': 'Pending approvals', 'aria-live': 'assertive' });
 const history = h('section', { className: 'history card', id: 'history', 'aria-label': 'Thread history' });
+const mcp = h('section', { className: 'mcp card', id: 'mcp', 'aria-label': 'MCP servers' });
+const mcpButton = h('button', { className: 'icon-button mcp-button', id: 'mcp-button', onclick: toggleMcp });
 const transcript = h('main', { className: 'transcript', id: 'transcript', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation' });
 const turnsRoot = h('div', { className: 'transcript-content', id: 'transcript-content' });
 transcript.append(turnsRoot);
 const empty = h('div', { className: 'empty', id: 'empty' }, icon('comment-discussion'), h('p', {}, 'Ask Tether to explore, explain or change this workspace.'), h('p', { className: 'meta' }, 'Type @ to attach a file.'));
 const composer = new Composer(post);
 renderToolbar(toolbar, toggleHistory, post);
+toolbar.querySelector('#history-button')!.before(mcpButton);
 history.hidden = true;
+mcp.hidden = true;
+mcpButton.hidden = true;
 const follow = new FollowLatest(transcript, turnsRoot);
 const fileLinks = new FileLinks(turnsRoot, post);
 const conversation = h('div', { className: 'conversation' }, transcript, follow.button);
 toolbar.prepend(meter);
 // Pending approvals sit between the conversation and the message box, next to the newest
 // content and the place the user types, never over the transcript (issue 16).
-document.getElementById('app')!.append(toolbar, banner, history, conversation, empty, approvals, composer.element);
+document.getElementById('app')!.append(toolbar, banner, history, mcp, conversation, empty, approvals, composer.element);
 
 const renderer = new TranscriptRenderer(turnsRoot, { post, expanded: new Map(), roots: () => (state.thread ? [state.thread.cwd, ...state.thread.roots] : []) });
 let state: ChatState = initialState();
@@ -46,6 +52,21 @@ function toggleHistory(): void {
     renderHistory(history, state, post, closeHistory);
     history.querySelector('button')?.focus();
   }
+}
+
+function toggleMcp(): void {
+  if (mcp.hidden) showMcp();
+  else closeMcp();
+}
+
+function showMcp(): void {
+  mcp.hidden = false;
+  renderMcpSection(mcp, state, post, closeMcp);
+}
+
+function closeMcp(): void {
+  mcp.hidden = true;
+  mcpButton.focus();
 }
 
 function closeHistory(): void {
@@ -65,6 +86,10 @@ function render(): void {
   if (state.server !== shown.server) renderBanner(banner, state);
   if (state.approvals !== shown.approvals) renderApprovals(approvals, state, post);
   if (state.history !== shown.history && !history.hidden) renderHistory(history, state, post, closeHistory);
+  if (state.mcpServers !== shown.mcpServers || state.thread?.id !== shown.thread?.id) {
+    renderMcpButton(mcpButton, state);
+    if (!mcp.hidden) renderMcpSection(mcp, state, post, closeMcp);
+  }
   // Another thread: start at its newest message.
   if (state.thread?.id !== shown.thread?.id) follow.jump();
   if (state.turns !== shown.turns) {
@@ -98,6 +123,9 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       return;
     case 'focusInput':
       composer.focus();
+      return;
+    case 'showMcp':
+      showMcp();
       return;
     case 'fileRefs':
       fileLinks.resolved(message.resolved);

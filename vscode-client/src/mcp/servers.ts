@@ -1,0 +1,65 @@
+/** The host side of the panel's MCP section: restart and reload, and the trust a server defined
+ * by the project needs before it starts (asked once per definition, in a modal that shows what
+ * would run and how it is confined; a changed definition has a new digest and asks again). */
+import type { ChatSession } from '../chat/session';
+import type { McpServer } from '../protocol';
+import * as api from '../vscodeapi';
+import { sandboxWords } from './present';
+
+export const TRUST = 'Trust and start';
+export const DISTRUST = "Don't trust";
+
+export function trustMessage(server: Pick<McpServer, 'name' | 'source' | 'command' | 'transport' | 'sandbox' | 'network'>): string {
+  const what = server.transport === 'http' ? `connects to ${server.command ?? 'an HTTP server'}` : `runs ${server.command ? `“${server.command}”` : 'a command'}`;
+  return `${server.source} defines the MCP server “${server.name}”, which ${what} (${sandboxWords(server).label}). Its tools become available to the model. Start it? You are asked again when its definition changes.`;
+}
+
+/** Project servers the user has not answered for yet, which the host offers to trust once. */
+export function serversToAsk(servers: readonly McpServer[], asked: ReadonlySet<string>): McpServer[] {
+  return servers.filter((s) => s.status === 'untrusted' && s.trust !== 'declined' && s.trust !== 'trusted' && s.digest && !asked.has(s.digest));
+}
+
+export class McpServers {
+  /** Digests already offered in this window: one notification per definition. */
+  private readonly asked = new Set<string>();
+
+  constructor(private readonly session: ChatSession) {
+    session.subscribe((event, state) => {
+      if (event.type === 'mcpServers' || (event.type === 'notification' && event.notification.method === 'mcpServer/statusChanged')) {
+        for (const server of serversToAsk(state.mcpServers ?? [], this.asked)) void this.offerTrust(server);
+      }
+    });
+  }
+
+  private server(name: string): McpServer | undefined {
+    return this.session.current.mcpServers?.find((s) => s.name === name);
+  }
+
+  private async offerTrust(server: McpServer): Promise<void> {
+    this.asked.add(server.digest!);
+    const choice = await api.showWarningMessage(`This workspace defines the MCP server “${server.name}”; it starts only once you trust it.`, { modal: false }, 'Review…', DISTRUST);
+    if (choice === 'Review…') await this.trust(server.name);
+    if (choice === DISTRUST) await this.session.trustMcpServer(server, 'decline');
+  }
+
+  /** From the panel's Trust button or the notification: the modal decides. */
+  async trust(name: string): Promise<void> {
+    const server = this.server(name);
+    if (!server?.digest) return;
+    const choice = await api.showWarningMessage(trustMessage(server), { modal: true }, TRUST, DISTRUST);
+    if (choice === undefined) return;
+    await this.session.trustMcpServer(server, choice === TRUST ? 'accept' : 'decline');
+  }
+
+  async restart(name: string): Promise<void> {
+    await this.session.reloadMcpServers(name);
+  }
+
+  async reloadAll(): Promise<void> {
+    if (!this.session.current.thread) {
+      void api.showInformationMessage('Tether: MCP servers start with a thread; send a message first.');
+      return;
+    }
+    await this.session.reloadMcpServers();
+  }
+}
