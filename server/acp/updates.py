@@ -16,7 +16,6 @@ one; later (a replayed session) only the hunks' own lines are left, which still 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from acp.schema import (
@@ -51,6 +50,8 @@ from protocol.item import (
     ToolCallItem,
     UserMessageItem,
 )
+from server.agent.files import EDIT_READ_CAP
+from server.edits.safe_read import read_bounded
 
 ToolItem = CommandExecutionItem | FileChangeItem | ToolCallItem
 ToolContent = ContentToolCallContent | FileEditToolCallContent | TerminalToolCallContent
@@ -222,8 +223,8 @@ def _diff_from_disk(change: FileChange) -> FileEditToolCallContent:
     old: str | None = None
     if change.kind != "add":
         try:
-            old = Path(change.path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            old = read_bounded(change.path, EDIT_READ_CAP).decode("utf-8", errors="replace")
+        except OSError:  # gone, too large, or no longer a regular file (a FIFO would hang)
             old = None
     lines = (old or "").splitlines()
     applied = _apply(lines, change.hunks)

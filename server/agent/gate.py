@@ -136,6 +136,9 @@ class Gate:
         self._grants = SessionGrants()
         self._problems_shown: set[str] = set()
         self.hook_permission: Literal["allow", "ask"] | None = None
+        self.container: tuple[str, str] | None = None
+        """(engine, image) when the thread's commands run in containers: their items say
+        sandbox "container"; approvals still name the policy the command runs under."""
 
     def variant(self, rules: type[G]) -> G:
         """This gate with a subclass's rules for one turn (`server.agent.inline`): same thread,
@@ -144,6 +147,7 @@ class Gate:
             return self
         other = rules(self._conversation, self.launcher, self._home)
         other._grants, other._problems_shown = self._grants, self._problems_shown
+        other.container = self.container
         return other
 
     @property
@@ -353,6 +357,8 @@ class Gate:
             launcher=self._launcher_for(decision.sandbox),
             reason=justification or None,
         )
+        if self.container is not None:
+            item.sandbox, (item.launcher, item.image) = "container", self.container
         stream.started(item)
         if decision.action == "refuse":
             item.status, item.reason = "declined", decision.reason
@@ -364,7 +370,7 @@ class Gate:
             item.status = "declined"
             stream.completed(item)
             return Declined(item)
-        return CommandCleared(item, self._command_policy(item.sandbox))
+        return CommandCleared(item, self._command_policy(decision.sandbox))
 
     def _command_cwd(self, workdir: str | None) -> Path:
         """Where a command runs: the cwd, or a directory inside the roots."""
@@ -432,10 +438,10 @@ class Gate:
                 item_id=item.id,
                 command=item.command,
                 cwd=item.cwd,
-                sandbox=item.sandbox,
+                sandbox=decision.sandbox,
                 suggested_rules=suggested,
                 reason=item.reason or decision.reason,
-                escalation=escalation_of(escalate, item.sandbox, self.mode),
+                escalation=escalation_of(escalate, decision.sandbox, self.mode),
                 rule_warnings=rule_warnings(suggested) or None,
             ),
         )

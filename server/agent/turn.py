@@ -11,7 +11,7 @@ import json
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +26,7 @@ from protocol.item import (
     UserMessageItem,
 )
 from protocol.turn import Turn
+from sandbox.executor import Executor, LocalExecutor
 from server.agent import compaction
 from server.agent.client import Notifier
 from server.agent.context import render_user_input
@@ -76,6 +77,8 @@ class ThreadParts:
     gate: Gate
     watcher: WorkspaceWatcher
     hooks: ThreadHooks
+    executor: Executor = field(default_factory=LocalExecutor)
+    """Where the thread's commands run (`sandbox.executor`)."""
 
 
 class TurnRunner:
@@ -96,6 +99,7 @@ class TurnRunner:
         self.conversation = thread.conversation
         self.gate = thread.gate
         self.watcher = thread.watcher
+        self.executor = thread.executor
         self.model = model
         self.turn = Turn(
             id=new_id("turn"),
@@ -355,6 +359,7 @@ class TurnRunner:
                 self.files,
                 self.turn_files,
                 self.services.settings,
+                self.executor,
             )
             self.gate.hook_permission = verdict.permission
             try:

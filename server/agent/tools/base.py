@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.executor import Executor, LocalExecutor
 from server.agent.conversation import Conversation
 from server.agent.errors import ToolFailed
 from server.agent.files import EditorFiles
@@ -44,6 +45,8 @@ class ToolContext:
     files: EditorFiles
     turn_files: TurnFiles
     settings: Settings
+    executor: Executor = field(default_factory=LocalExecutor)
+    """Where commands run: this host, or the thread's container (`sandbox.executor`)."""
 
     @property
     def cwd(self) -> Path:

@@ -1,7 +1,8 @@
 """shell: run a command in the workspace, under the OS sandbox the mode calls for.
 
 The gate decides (run, ask, refuse) and which sandbox, and opens the command's item;
-`sandbox.run.run_command` does the running: own process group, private /tmp, no secrets in the
+the thread's executor (`sandbox.executor`) does the running: on this host `sandbox.run.run_command`
+(own process group, private /tmp), or in the thread's container; either way no secrets in the
 environment, output capped, the whole tree killed on timeout or interrupt. Output streams to the
 client as it arrives.
 """
@@ -12,7 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sandbox.run import Quotas, SandboxError, run_command
+from sandbox.executor import CommandRequest
+from sandbox.run import Quotas, SandboxError
 from server.agent.errors import ToolFailed
 from server.agent.gate import Declined, Refused
 from server.agent.model import ToolSpec
@@ -47,20 +49,22 @@ async def shell(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
         ctx.stream.output_delta(item.id, stream, chunk)
 
     # A read-only sandbox cannot change the workspace: no snapshots needed around it.
-    tracked = item.sandbox != "readOnly"
+    tracked = policy.kind != "readOnly"
     if tracked:
         await ctx.turn_files.before_command(ctx.stream)
     try:
-        result = await run_command(
-            command,
-            cwd=Path(item.cwd),
-            policy=policy,
-            env=os.environ,
-            timeout_s=min(timeout, settings.command_timeout_s * 4),
-            output_cap_bytes=settings.command_output_cap,
-            on_output=on_output,
-            launcher=item.launcher,  # type: ignore[arg-type]
-            quotas=Quotas(settings.workspace_growth_cap, settings.tmp_cap),
+        result = await ctx.executor.run(
+            CommandRequest(
+                command,
+                cwd=Path(item.cwd),
+                policy=policy,
+                env=os.environ,
+                timeout_s=min(timeout, settings.command_timeout_s * 4),
+                output_cap_bytes=settings.command_output_cap,
+                on_output=on_output,
+                launcher=None if item.sandbox == "container" else item.launcher,  # type: ignore[arg-type]
+                quotas=Quotas(settings.workspace_growth_cap, settings.tmp_cap),
+            )
         )
     except SandboxError as exc:
         item.status, item.reason = "failed", str(exc)
@@ -72,7 +76,8 @@ async def shell(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
     item.exit_code, item.duration_ms = result.exit_code, result.duration_ms
     item.timed_out = result.timed_out or None
     item.truncated = result.truncated or None
-    item.launcher = result.launcher
+    if item.sandbox != "container":
+        item.launcher = result.launcher
     item.containment = result.containment
     undone = result.guard.lines if result.guard is not None else []
     item.restored = undone or None
