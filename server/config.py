@@ -19,6 +19,7 @@ import msgspec
 
 from protocol.base import Mode, WireApi
 from protocol.initialize import InitializationOptions, NonBlank
+from sandbox.containers import ContainerConfig
 from sandbox.launchers import LauncherSetting
 
 MODES: tuple[Mode, ...] = get_args(Mode)
@@ -54,6 +55,8 @@ class Settings:
     """config.toml's `[hooks]` table: Claude Code's `{Event: [groups]}` (`server.hooks.config`)."""
     hooks_import_claude: bool = False
     """Also run the hooks of Claude Code's settings files (~/.claude, <root>/.claude)."""
+    executor: ContainerConfig = field(default_factory=ContainerConfig)
+    """Where commands run: `[executor]` in config.toml (`sandbox.executor`)."""
     warnings: tuple[str, ...] = ()
 
     @property
@@ -81,6 +84,27 @@ class Settings:
 PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
 PositiveBytes = Annotated[int, msgspec.Meta(gt=0)]
 Count = Annotated[int, msgspec.Meta(ge=0)]
+ExecutorKindSetting = Literal["local", "podman", "kubernetes"]
+
+
+class ExecutorTable(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """`[executor]`: `kind` and the container's image and limits (`ContainerConfig`)."""
+
+    kind: ExecutorKindSetting | None = None
+    image: NonBlank | None = None
+    runtime: NonBlank | None = None
+    cgroup_manager: NonBlank | None = None
+    memory: NonBlank | None = None
+    cpus: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    pids: Annotated[int, msgspec.Meta(ge=16)] | None = None
+    nofile: Annotated[int, msgspec.Meta(ge=64)] | None = None
+    tmp_size: NonBlank | None = None
+    namespace: NonBlank | None = None
+    service_account: NonBlank | None = None
+    storage_class: NonBlank | None = None
+    workspace_size: NonBlank | None = None
+    git_url: NonBlank | None = None
+    workload: Literal["pod", "job"] | None = None
 
 
 class FileSettings(msgspec.Struct, omit_defaults=True):
@@ -102,6 +126,7 @@ class FileSettings(msgspec.Struct, omit_defaults=True):
     tmp_cap: PositiveBytes | None = None
     hooks: dict[str, Any] | None = None
     hooks_import_claude: bool | None = None
+    executor: ExecutorTable | None = None
 
 
 class EnvironmentSettings(
@@ -113,6 +138,9 @@ class EnvironmentSettings(
         "wire_api": "TETHER_WIRE_API",
         "home": "TETHER_HOME",
         "sandbox_launcher": "TETHER_SANDBOX_LAUNCHER",
+        "executor_kind": "TETHER_EXECUTOR",
+        "executor_image": "TETHER_EXECUTOR_IMAGE",
+        "executor_workload": "TETHER_EXECUTOR_WORKLOAD",
     },
 ):
     """The environment variables Tether reads for its settings (the API key aside)."""
@@ -122,6 +150,9 @@ class EnvironmentSettings(
     wire_api: WireApi | None = None
     home: NonBlank | None = None
     sandbox_launcher: LauncherSetting | None = None
+    executor_kind: ExecutorKindSetting | None = None
+    executor_image: NonBlank | None = None
+    executor_workload: Literal["pod", "job"] | None = None
 
 
 S = TypeVar("S", InitializationOptions, FileSettings, EnvironmentSettings)
@@ -181,11 +212,23 @@ def load_settings(
             warns.append(f"{config_file}: not read ({exc}); using defaults")
         else:
             _set(values, decode_settings(raw, FileSettings, str(config_file), warns))
+    executor = values.pop("executor", None)
     _set(values, from_env)
     _set(values, from_options)
+    values["executor"] = _executor_config(executor, values)
     values["home"] = home
     values["api_key"] = env.get("OPENAI_API_KEY") or None
     return Settings(**values, warnings=tuple(warns))
+
+
+def _executor_config(table: ExecutorTable | None, values: dict[str, Any]) -> ContainerConfig:
+    """config.toml's `[executor]`, with TETHER_EXECUTOR, TETHER_EXECUTOR_IMAGE and
+    TETHER_EXECUTOR_WORKLOAD over it (`tether exec --executor`)."""
+    chosen = {k: v for k, v in msgspec.structs.asdict(table).items() if v is not None} if table else {}
+    for name in ("kind", "image", "workload"):
+        if (value := values.pop(f"executor_{name}", None)) is not None:
+            chosen[name] = value
+    return ContainerConfig(**chosen)
 
 
 _ENV_NAMES = tuple(f.encode_name for f in msgspec.structs.fields(EnvironmentSettings))

@@ -14,6 +14,8 @@ import msgspec
 
 class UserEntry(msgspec.Struct, tag="user"):
     text: str
+    images: list[str] = []
+    """Data URLs of the images the user attached (`server.agent.images`)."""
 
 
 class AssistantEntry(msgspec.Struct, tag="assistant"):
@@ -64,7 +66,13 @@ def to_responses_input(entries: list[Entry]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for e in entries:
         if isinstance(e, (UserEntry, SummaryEntry)):
-            items.append({"role": "user", "content": [{"type": "input_text", "text": e.text}]})
+            images = e.images if isinstance(e, UserEntry) else []
+            content: list[dict[str, Any]] = [
+                {"type": "input_image", "image_url": url} for url in images
+            ]
+            if e.text or not images:
+                content.insert(0, {"type": "input_text", "text": e.text})
+            items.append({"role": "user", "content": content})
         elif isinstance(e, AssistantEntry):
             items.append(
                 {"role": "assistant", "content": [{"type": "output_text", "text": e.text}]}
@@ -89,7 +97,11 @@ def to_chat_messages(instructions: str, entries: list[Entry]) -> list[dict[str, 
     messages: list[dict[str, Any]] = [{"role": "system", "content": instructions}]
     for e in entries:
         last = messages[-1]
-        if isinstance(e, UserEntry | SummaryEntry):
+        if isinstance(e, UserEntry) and e.images:
+            parts: list[dict[str, Any]] = [{"type": "text", "text": e.text}] if e.text else []
+            parts += [{"type": "image_url", "image_url": {"url": url}} for url in e.images]
+            messages.append({"role": "user", "content": parts})
+        elif isinstance(e, UserEntry | SummaryEntry):
             messages.append({"role": "user", "content": e.text})
         elif isinstance(e, AssistantEntry):
             messages.append({"role": "assistant", "content": e.text})
@@ -108,10 +120,17 @@ def to_chat_messages(instructions: str, entries: list[Entry]) -> list[dict[str, 
     return messages
 
 
+IMAGE_TOKENS = 1000
+"""What an image counts for in the estimate (OpenAI bills a large image at a few hundred to
+about 1,500 tokens, whatever its bytes)."""
+
+
 def estimate_tokens(entries: list[Entry], instructions: str = "") -> int:
     """A cheap token estimate (about 4 bytes a token) for the time between API usage reports."""
     size = len(instructions.encode())
+    images = 0
     for e in entries:
         for value in msgspec.structs.astuple(e):
             size += len(value.encode()) if isinstance(value, str) else 0
-    return size // 4 + 4 * len(entries)
+        images += len(e.images) if isinstance(e, UserEntry) else 0
+    return size // 4 + 4 * len(entries) + IMAGE_TOKENS * images

@@ -29,6 +29,7 @@ from server.agent.errors import AgentError
 from server.agent.files import DocumentSource, EditorFiles
 from server.agent.gate import Gate
 from server.agent.hooks import ThreadHooks
+from server.agent.images import ImageRefused, check_images
 from server.agent.model import ModelClient
 from server.agent.threads import ThreadManager
 from server.agent.tools.registry import default_tools
@@ -188,6 +189,7 @@ class Agent:
             raise AgentError(
                 ErrorCode.INVALID_PARAMS, "invalid params for turn/start: `input` is empty"
             )
+        _check_images("turn/start", user_input)
         chosen = self._model_for(parts.conversation, model)
         parts.conversation.name_after(user_input)
         turn_parts = ThreadParts(
@@ -265,7 +267,9 @@ class Agent:
         return runner
 
     def steer(self, thread_id: str, turn_id: str, user_input: list[UserInput]) -> None:
-        self._running_turn(thread_id, turn_id).steer(user_input)
+        runner = self._running_turn(thread_id, turn_id)
+        _check_images("turn/steer", user_input)
+        runner.steer(user_input)
 
     async def interrupt(self, thread_id: str, turn_id: str) -> None:
         runner = self._running_turn(thread_id, turn_id)
@@ -351,6 +355,13 @@ class Agent:
             await parts.watcher.stop()
             if parts.hooks.session_started:
                 await parts.hooks.run(self.settings, "SessionEnd", {"reason": "other"})
+
+
+def _check_images(method: str, user_input: list[UserInput]) -> None:
+    try:
+        check_images(user_input)
+    except ImageRefused as exc:
+        raise AgentError(ErrorCode.INVALID_PARAMS, f"invalid params for {method}: {exc}") from None
 
 
 __all__ = ["Agent", "AgentError"]

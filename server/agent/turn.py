@@ -37,6 +37,7 @@ from server.agent.gate import Gate
 from server.agent.history import AssistantEntry, ToolCallEntry, ToolResultEntry, UserEntry
 from server.agent.hooks import HooksStopped, ThreadHooks, TurnHooks
 from server.agent.ids import new_id, now_ms
+from server.agent.images import image_urls
 from server.agent.model import Finished, ModelClient, ReasoningDelta, TextDelta, ToolCallReady
 from server.agent.prompt import build_instructions
 from server.agent.stream import TurnStream
@@ -213,8 +214,10 @@ class TurnRunner:
     def _add_user_message(self, content: list[UserInput], note: str | None = None) -> None:
         self.stream.add(UserMessageItem(id=new_id("item"), content=content))
         text = render_user_input(content, self.files.read_for_model)
+        images, problems = image_urls(content)
+        text = "\n\n".join([text, *problems]) if problems else text
         self.conversation.add_entry(
-            UserEntry(f"{text}\n\n<context>{note}</context>" if note else text)
+            UserEntry(f"{text}\n\n<context>{note}</context>" if note else text, images)
         )
 
     async def _call_model(self) -> list[ToolCallReady]:

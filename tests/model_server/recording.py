@@ -1,8 +1,8 @@
 """Recorded model requests, with one normalized view over both wire APIs.
 
 Tests assert on what the agent sent without caring whether it spoke the Responses API or
-Chat Completions: `instructions`, `user_texts()`, `tool_outputs()`, `tool_calls()` and
-`tools` read the same either way; `body` keeps the raw JSON for anything else.
+Chat Completions: `instructions`, `user_texts()`, `user_images()`, `tool_outputs()`,
+`tool_calls()` and `tools` read the same either way; `body` keeps the raw JSON for anything else.
 """
 
 from __future__ import annotations
@@ -101,6 +101,26 @@ class RecordedRequest:
     def user_texts(self) -> list[str]:
         """Text of each user message, oldest first."""
         return [text for role, text in self._messages() if role == "user"]
+
+    def user_images(self) -> list[list[str]]:
+        """The image URLs of each user message, oldest first: Responses `input_image` parts'
+        `image_url`, Chat Completions `image_url` parts' `url`."""
+        images: list[list[str]] = []
+        for item in self._items():
+            if item.get("role") != "user" or item.get("type", "message") != "message":
+                continue
+            content = item.get("content")
+            parts = content if isinstance(content, list) else []
+            urls: list[str] = []
+            for part in parts:
+                if not isinstance(part, Mapping):
+                    continue
+                if part.get("type") == "input_image" and isinstance(part.get("image_url"), str):
+                    urls.append(part["image_url"])
+                elif part.get("type") == "image_url" and isinstance(part.get("image_url"), Mapping):
+                    urls.append(str(part["image_url"].get("url")))
+            images.append(urls)
+        return images
 
     def assistant_texts(self) -> list[str]:
         """Text of each assistant message replayed as history, oldest first."""
