@@ -77,6 +77,7 @@ REQUESTS: dict[str, Request] = {
     "thread/resume": Request(ThreadIdParams, ThreadWithTurnsResult),
     "thread/setMode": Request(ThreadSetModeParams, ThreadResult),
     "thread/compact": Request(ThreadIdParams, Empty),
+    "thread/close": Request(ThreadIdParams, Empty),
     "turn/start": Request(TurnStartParams, TurnResult),
     "turn/steer": Request(TurnSteerParams, Empty),
     "turn/interrupt": Request(TurnIdParams, Empty),

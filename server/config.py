@@ -13,7 +13,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import msgspec
 
@@ -212,7 +212,7 @@ def load_settings(
             warns.append(f"{config_file}: not read ({exc}); using defaults")
         else:
             _set(values, decode_settings(raw, FileSettings, str(config_file), warns))
-    executor = values.pop("executor", None)
+    executor = values.pop("executor", ExecutorTable())
     _set(values, from_env)
     _set(values, from_options)
     values["executor"] = _executor_config(executor, values)
@@ -221,10 +221,10 @@ def load_settings(
     return Settings(**values, warnings=tuple(warns))
 
 
-def _executor_config(table: ExecutorTable | None, values: dict[str, Any]) -> ContainerConfig:
+def _executor_config(table: ExecutorTable, values: dict[str, Any]) -> ContainerConfig:
     """config.toml's `[executor]`, with TETHER_EXECUTOR, TETHER_EXECUTOR_IMAGE and
     TETHER_EXECUTOR_WORKLOAD over it (`tether exec --executor`)."""
-    chosen = {k: v for k, v in msgspec.structs.asdict(table).items() if v is not None} if table else {}
+    chosen = {k: v for k, v in msgspec.structs.asdict(table).items() if v is not None}
     for name in ("kind", "image", "workload"):
         if (value := values.pop(f"executor_{name}", None)) is not None:
             chosen[name] = value

@@ -22,6 +22,7 @@ from protocol.item import Item, UserInput
 from protocol.model import ModelInfo, ModelListResult
 from protocol.thread import Thread, ThreadListResult, ThreadModeChangedNotification
 from protocol.turn import Turn
+from sandbox.executor import make_executor
 from sandbox.policy import Policy
 from server.agent.client import Notifier
 from server.agent.conversation import Conversation
@@ -91,11 +92,16 @@ class Agent:
         conversation = self.threads.get(thread_id)
         if conversation is None:
             raise AgentError(ErrorCode.THREAD_NOT_FOUND, f"thread not found: {thread_id}")
+        gate = Gate(conversation, self.launcher, self.settings.home)
+        executor = make_executor(self.settings.executor, thread_id)
+        if executor.image is not None:
+            gate.container = (executor.kind, executor.image)
         parts = ThreadParts(
             conversation,
-            Gate(conversation, self.launcher, self.settings.home),
+            gate,
             self._watch(conversation),
             ThreadHooks(conversation, self.notifier),
+            executor,
         )
         self._parts[thread_id] = parts
         return parts
@@ -164,6 +170,15 @@ class Agent:
         conversation = self._thread(thread_id).conversation
         return conversation.thread, conversation.turns
 
+    async def close_thread(self, thread_id: str) -> None:
+        """End what the thread holds while loaded (its container, its watcher); the thread
+        stays on disk, and `thread/resume` or a new turn loads it again."""
+        self._thread(thread_id)
+        self._refuse_if_running(thread_id)
+        parts = self._parts.pop(thread_id)
+        await parts.watcher.stop()
+        await parts.executor.close()
+
     def set_mode(self, thread_id: str, mode: Mode) -> Thread:
         conversation = self._thread(thread_id).conversation
         if conversation.mode != mode:
@@ -193,7 +208,7 @@ class Agent:
         chosen = self._model_for(parts.conversation, model)
         parts.conversation.name_after(user_input)
         turn_parts = ThreadParts(
-            parts.conversation, parts.gate.variant(gate), parts.watcher, parts.hooks
+            parts.conversation, parts.gate.variant(gate), parts.watcher, parts.hooks, parts.executor
         )
         runner = TurnRunner(
             self._services(),
@@ -353,6 +368,7 @@ class Agent:
             await asyncio.wait(tasks, timeout=2.0)
         for parts in self._parts.values():
             await parts.watcher.stop()
+            await parts.executor.close()
             if parts.hooks.session_started:
                 await parts.hooks.run(self.settings, "SessionEnd", {"reason": "other"})
 

@@ -71,6 +71,11 @@ async def thread_compact(agent: Agent, p: ThreadIdParams) -> Empty:
     return Empty()
 
 
+async def thread_close(agent: Agent, p: ThreadIdParams) -> Empty:
+    await agent.close_thread(p.thread_id)
+    return Empty()
+
+
 async def turn_start(agent: Agent, p: TurnStartParams) -> TurnResult:
     return TurnResult(
         agent.start_turn(
@@ -127,6 +132,7 @@ HANDLERS: dict[str, Handler] = {
     "thread/resume": thread_read,
     "thread/setMode": thread_set_mode,
     "thread/compact": thread_compact,
+    "thread/close": thread_close,
     "turn/start": turn_start,
     "turn/steer": turn_steer,
     "turn/interrupt": turn_interrupt,

@@ -7,21 +7,9 @@ import type { ChatSession } from '../chat/session';
 import type { McpElicitationParams, McpElicitationResult } from '../protocol';
 import * as api from '../vscodeapi';
 import { type FormValues, formContent, parseForm } from './elicitationForm';
+import { urlElicitationMessage, urlProblem } from './present';
 
 export type ElicitationAction = McpElicitationResult['action'];
-
-/** Why a URL must not be opened, or undefined: only web pages, never file: or command: links. */
-export function urlProblem(url: string | null | undefined): string | undefined {
-  if (!url) return 'it gave no URL';
-  if (!URL.canParse(url)) return `"${url}" is not a URL`;
-  const { protocol } = new URL(url);
-  return protocol === 'https:' || protocol === 'http:' ? undefined : `it is a ${protocol} link, not a web page`;
-}
-
-export function urlElicitationMessage(params: Pick<McpElicitationParams, 'server' | 'message' | 'url'>): string {
-  const host = params.url && URL.canParse(params.url) ? new URL(params.url).host : '';
-  return `The MCP server “${params.server}” asks you to open a page on ${host}:\n\n${params.url ?? ''}\n\n${params.message}`;
-}
 
 export class McpElicitations {
   private readonly open = new Map<string, { params: McpElicitationParams; settle(result: McpElicitationResult): void }>();

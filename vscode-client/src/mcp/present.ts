@@ -1,6 +1,6 @@
 /** How MCP servers, their tools and tool calls are put into words for the panel, the tool-call
  * card and the approval popup. Pure and shared by the webview and the host. */
-import type { ItemOf, McpServer, McpTool, McpToolAnnotations, McpToolCallApprovalParams, McpToolCallApprovalResult } from '../protocol';
+import type { ItemOf, McpElicitationParams, McpServer, McpTool, McpToolAnnotations, McpToolCallApprovalParams, McpToolCallApprovalResult } from '../protocol';
 
 export type McpServerStatus = McpServer['status'];
 
@@ -145,4 +145,29 @@ export function mcpApprovalMessage(params: Pick<McpToolCallApprovalParams, 'serv
   const hints = tags.length ? ` The server marks it ${tags.join(' and ')}.` : '';
   const reason = params.reason ? ` ${params.reason}` : '';
   return `Tether wants to call “${params.tool}” of the MCP server “${params.server}”${args ? ` with ${args}` : ''}.${hints}${reason}`;
+}
+
+// Trust of a project's server (servers.ts asks).
+export function trustMessage(server: Pick<McpServer, 'name' | 'source' | 'command' | 'transport' | 'sandbox' | 'network'>): string {
+  const what = server.transport === 'http' ? `connects to ${server.command ?? 'an HTTP server'}` : `runs ${server.command ? `“${server.command}”` : 'a command'}`;
+  return `${server.source} defines the MCP server “${server.name}”, which ${what} (${sandboxWords(server).label}). Its tools become available to the model. Start it? You are asked again when its definition changes.`;
+}
+
+/** Project servers the user has not answered for yet, which the host offers to trust once. */
+export function serversToAsk(servers: readonly McpServer[], asked: ReadonlySet<string>): McpServer[] {
+  return servers.filter((s) => s.status === 'untrusted' && s.trust !== 'declined' && s.trust !== 'trusted' && s.digest && !asked.has(s.digest));
+}
+
+// URL-mode elicitation (elicitation.ts asks).
+/** Why a URL must not be opened, or undefined: only web pages, never file: or command: links. */
+export function urlProblem(url: string | null | undefined): string | undefined {
+  if (!url) return 'it gave no URL';
+  if (!URL.canParse(url)) return `"${url}" is not a URL`;
+  const { protocol } = new URL(url);
+  return protocol === 'https:' || protocol === 'http:' ? undefined : `it is a ${protocol} link, not a web page`;
+}
+
+export function urlElicitationMessage(params: Pick<McpElicitationParams, 'server' | 'message' | 'url'>): string {
+  const host = params.url && URL.canParse(params.url) ? new URL(params.url).host : '';
+  return `The MCP server “${params.server}” asks you to open a page on ${host}:\n\n${params.url ?? ''}\n\n${params.message}`;
 }

@@ -4,20 +4,10 @@
 import type { ChatSession } from '../chat/session';
 import type { McpServer } from '../protocol';
 import * as api from '../vscodeapi';
-import { sandboxWords } from './present';
+import { serversToAsk, trustMessage } from './present';
 
-export const TRUST = 'Trust and start';
-export const DISTRUST = "Don't trust";
-
-export function trustMessage(server: Pick<McpServer, 'name' | 'source' | 'command' | 'transport' | 'sandbox' | 'network'>): string {
-  const what = server.transport === 'http' ? `connects to ${server.command ?? 'an HTTP server'}` : `runs ${server.command ? `“${server.command}”` : 'a command'}`;
-  return `${server.source} defines the MCP server “${server.name}”, which ${what} (${sandboxWords(server).label}). Its tools become available to the model. Start it? You are asked again when its definition changes.`;
-}
-
-/** Project servers the user has not answered for yet, which the host offers to trust once. */
-export function serversToAsk(servers: readonly McpServer[], asked: ReadonlySet<string>): McpServer[] {
-  return servers.filter((s) => s.status === 'untrusted' && s.trust !== 'declined' && s.trust !== 'trusted' && s.digest && !asked.has(s.digest));
-}
+const TRUST = 'Trust and start';
+const DISTRUST = "Don't trust";
 
 export class McpServers {
   /** Digests already offered in this window: one notification per definition. */
