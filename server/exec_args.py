@@ -3,14 +3,19 @@
 OpenAI's Codex SDK runs `<binary> exec --experimental-json [--config k=v]... [--model M]
 [--sandbox S] [--cd DIR] [--add-dir DIR]... [--skip-git-repo-check] [--output-schema FILE]
 [resume ID] [--image FILE]...` with the prompt on stdin; `tether exec` takes the same line, so
-the SDK's `codexPathOverride` can point at `tether`. Kept apart from `server.cli` so the
-console script's own imports stay light.
+the SDK's `codexPathOverride` can point at `tether`. `--image` and `--output-schema` work with
+and without `--json`. Kept apart from `server.cli` so the console script's own imports stay
+light.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+from pathlib import Path
+from typing import Any, cast
 
 MODE_OF_SANDBOX = {
     "read-only": "readOnly",
@@ -53,7 +58,7 @@ def add_codex_exec_arguments(ex: argparse.ArgumentParser) -> None:
         help="accepted for Codex's sake: Tether needs no git repository",
     )
     ex.add_argument(
-        "--output-schema", metavar="FILE", help="JSON Schema the final message must match (--json)"
+        "--output-schema", metavar="FILE", help="JSON Schema the final message must match"
     )
     ex.add_argument(
         "--output-last-message", "-o", metavar="FILE", help="write the final message to FILE"
@@ -68,7 +73,32 @@ def add_codex_exec_arguments(ex: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="Codex config override; openai_base_url and model are honoured, others ignored",
     )
-    ex.add_argument("--image", "-i", action="append", help="accepted; images are ignored")
+    ex.add_argument(
+        "--image",
+        "-i",
+        action="append",
+        metavar="FILE",
+        help="attach an image (PNG, JPEG, GIF, WebP) to the prompt (repeatable)",
+    )
+
+
+def image_inputs(images: list[str] | None) -> list[dict[str, str]]:
+    """`--image FILE`s as turn/start image inputs; a relative FILE is relative to the directory
+    `tether exec` was started in (not `--cd`), as in a shell. The server checks each one."""
+    return [{"type": "image", "path": os.path.abspath(image)} for image in images or ()]
+
+
+def read_output_schema(path: str | None) -> dict[str, Any] | None:
+    """`--output-schema FILE`'s JSON Schema; ValueError saying why it cannot be used."""
+    if not path:
+        return None
+    try:
+        schema = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot read --output-schema: {error}") from None
+    if not isinstance(schema, dict):
+        raise ValueError("cannot read --output-schema: the schema must be a JSON object")
+    return cast(dict[str, Any], schema)
 
 
 def codex_exec_prompt(ns: argparse.Namespace, ex: argparse.ArgumentParser) -> str:
@@ -87,8 +117,6 @@ def codex_exec_prompt(ns: argparse.Namespace, ex: argparse.ArgumentParser) -> st
         ns.mode = "agent"
     if ns.bypass:
         ns.mode, ns.yes = "fullAccess", True
-    if not ns.jsonl and ns.output_schema:
-        ex.error("--output-schema needs --json")
     if words in ([], ["-"]):
         if sys.stdin.isatty():
             ex.error("no prompt: give one, or pipe it on stdin")

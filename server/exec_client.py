@@ -4,6 +4,8 @@ It starts the backend as a child process, runs one turn, and streams it to the t
 agent's answer to stdout as it arrives; tool calls, command output and diffs to stderr. Approval
 requests are asked at the terminal, or, without a TTY, declined unless `--yes`. The exit code is
 0 when the turn completed, 1 when it failed or was interrupted, 2 when it could not start.
+`--image FILE` attaches images; with `--output-schema FILE` the answer is not streamed: the
+final message, once it is JSON matching the schema, is printed alone (else exit 1, saying why).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from protocol.errors import ErrorCode
+from server.exec_args import image_inputs, read_output_schema
 from server.framing import frame, read_frame
+from server.output_schema import final_message_problem, json_text
 
 
 class RpcFailure(Exception):
@@ -74,10 +78,14 @@ class Connection:
 
 
 class Printer:
-    """Renders the turn's notifications on the terminal."""
+    """Renders the turn's notifications on the terminal. `hold_messages`: the agent's text is
+    not streamed (with --output-schema only the final JSON is printed, at the end)."""
 
-    def __init__(self, out: TextIO, err: TextIO, as_json: bool) -> None:
+    def __init__(
+        self, out: TextIO, err: TextIO, as_json: bool, *, hold_messages: bool = False
+    ) -> None:
         self.out, self.err, self.as_json = out, err, as_json
+        self.hold_messages = hold_messages
         self.in_message = False
 
     def _note(self, text: str) -> None:
@@ -94,6 +102,8 @@ class Printer:
             self.out.flush()
             return
         if method == "item/agentMessage/delta":
+            if self.hold_messages:
+                return
             self.out.write(p["delta"])
             self.out.flush()
             self.in_message = True
@@ -186,6 +196,11 @@ async def exec_turn(
     ns: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
     cwd = Path(ns.cd or os.getcwd()).resolve()
+    try:
+        schema = read_output_schema(ns.output_schema)
+    except ValueError as exc:
+        err.write(f"tether: {exc}\n")
+        return 2
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -195,7 +210,7 @@ async def exec_turn(
         stdout=asyncio.subprocess.PIPE,
         limit=64 * 1024 * 1024,
     )
-    printer = Printer(out, err, ns.json)
+    printer = Printer(out, err, ns.json, hold_messages=schema is not None)
     done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
     turn_id: list[str] = []
     tty = sys.stdin.isatty()
@@ -222,15 +237,11 @@ async def exec_turn(
         else:
             start = {"cwd": str(cwd), "roots": [str(Path(r).resolve()) for r in ns.add_dir or ()]}
             thread = (await conn.request("thread/start", start))["thread"]
-        turn = (
-            await conn.request(
-                "turn/start",
-                {
-                    "threadId": thread["id"],
-                    "input": [{"type": "text", "text": " ".join(ns.prompt)}],
-                },
-            )
-        )["turn"]
+        text = {"type": "text", "text": " ".join(ns.prompt)}
+        start = {"threadId": thread["id"], "input": [text, *image_inputs(ns.image)]}
+        if schema is not None:
+            start["outputSchema"] = schema
+        turn = (await conn.request("turn/start", start))["turn"]
         turn_id.append(turn["id"])
 
         async def interrupt() -> None:
@@ -263,13 +274,28 @@ async def exec_turn(
     if printer.in_message:
         out.write("\n")
     messages = [i["text"] for i in final["items"] if i["type"] == "agentMessage"]
-    if ns.output_last_message and messages:
-        Path(ns.output_last_message).write_text(messages[-1])
+    last = messages[-1] if messages else None
     if final["status"] != "completed":
         message = (final.get("error") or {}).get("message") or f"turn {final['status']}"
         err.write(f"tether: {message}\n")
+        _write_last(ns, last)
         return 1
+    if schema is not None:
+        if (problem := final_message_problem(last, schema)) is not None:
+            err.write(f"tether: {problem}\n")
+            _write_last(ns, last)
+            return 1
+        last = json_text(last or "")
+        if not ns.json:
+            out.write(f"{last}\n")
+    _write_last(ns, last)
     return 0
+
+
+def _write_last(ns: argparse.Namespace, message: str | None) -> None:
+    """`--output-last-message FILE`: the final message (with --output-schema, its JSON)."""
+    if ns.output_last_message and message is not None:
+        Path(ns.output_last_message).write_text(message)
 
 
 def run_exec(ns: argparse.Namespace) -> int:

@@ -45,12 +45,16 @@ from protocol.item import (
     CommandExecutionItem,
     ErrorItem,
     FileChangeItem,
+    ImageInput,
     Item,
     PlanItem,
     ReasoningItem,
+    TextInput,
     ToolCallItem,
+    UserInput,
 )
 from protocol.turn import Turn, TurnCompletedNotification, TurnStartedNotification
+from server.exec_args import image_inputs, read_output_schema
 from server.output_schema import final_message_problem, json_text
 from tether_sdk import Tether, TetherError
 from tether_sdk.thread import ServerGone
@@ -247,15 +251,11 @@ async def exec_jsonl(ns: argparse.Namespace, prompt: str, out: TextIO, err: Text
         out.write(json.dumps(event, separators=(",", ":")) + "\n")
         out.flush()
 
-    schema: dict[str, Any] | None = None
-    if ns.output_schema:
-        try:
-            schema = json.loads(Path(ns.output_schema).read_text())
-        except (OSError, ValueError) as error:
-            emit({"type": "error", "message": f"cannot read --output-schema: {error}"})
-            return 2
-    for image in ns.image or []:
-        err.write(f"tether: ignoring --image {image}: Tether's turns take no images yet\n")
+    try:
+        schema = read_output_schema(ns.output_schema)
+    except ValueError as error:
+        emit({"type": "error", "message": str(error)})
+        return 2
     config = _config_overrides(ns.config or [], err)
     mode: Mode | None = ns.mode  # --sandbox is folded in by server.exec_args
     answers = _Answers(ns.yes)
@@ -275,7 +275,9 @@ async def exec_jsonl(ns: argparse.Namespace, prompt: str, out: TextIO, err: Text
         ) as tether:
             thread = await (tether.resume_thread(ns.resume) if ns.resume else tether.start_thread())
             emit(events.thread_started(thread.id))
-            async for note in thread.run_streamed(prompt, output_schema=schema):
+            images = [ImageInput(path=i["path"]) for i in image_inputs(ns.image)]
+            inputs: list[UserInput] = [TextInput(text=prompt), *images]
+            async for note in thread.run_streamed(inputs, output_schema=schema):
                 for event in events.map(note):
                     emit(event)
                     if event["type"] in ("turn.completed", "turn.failed"):

@@ -7,6 +7,7 @@ change to the output, `TETHER_UPDATE_GOLDEN=1` rewrites them (review the diff).
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -19,6 +20,9 @@ from tests.cli import run_tether
 from tests.model_server import Fault, ModelServer, Reply, ToolCall, Usage
 
 GOLDEN = Path(__file__).parent / "golden" / "exec"
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 PATCH = """*** Begin Patch
 *** Update File: src/calc.py
@@ -125,6 +129,7 @@ def test_resume_continues_the_thread_and_writes_the_last_message(
     assert first.returncode == 0, first.stderr
     thread_id = events(first.stdout)[0]["thread_id"]
     last = tmp_path / "last.txt"
+    (workspace / "shot.png").write_bytes(PNG)
     second = tether_exec(
         ["--json", "-o", str(last), "resume", thread_id, "--image", "shot.png"],
         model_server.env(),
@@ -135,7 +140,8 @@ def test_resume_continues_the_thread_and_writes_the_last_message(
     assert second.returncode == 0, second.stderr
     assert events(second.stdout)[0] == {"type": "thread.started", "thread_id": thread_id}
     assert last.read_text() == "second answer"
-    assert "ignoring --image shot.png" in second.stderr
+    png_url = "data:image/png;base64," + base64.b64encode(PNG).decode()
+    assert model_server.requests[1].user_images() == [[], [png_url]]
     texts = model_server.requests[1].user_texts()
     assert texts[0] == "one" and texts[-1] == "two"
 
@@ -212,7 +218,7 @@ def test_without_a_model_it_prints_an_error_event(workspace: Path, tmp_path: Pat
     ("args", "says"),
     [
         (["resume"], "resume needs a thread id"),
-        (["--output-schema", "s.json", "hi"], "needs --json"),
+        (["--output-schema", "missing.json", "hi"], "cannot read --output-schema"),
     ],
 )
 def test_bad_flags_say_what_is_wrong(
