@@ -80,6 +80,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     api.registerCommand('tether.reviewUncommitted', () => reviews.reviewUncommitted()),
     api.registerCommand('tether.reviewBranch', () => reviews.reviewBranch()),
     api.registerCommand('tether.reviewCommit', () => reviews.reviewCommit()),
+    api.registerCommand('tether.reviewThisTurn', (turnId?: unknown) => reviews.reviewTurn(typeof turnId === 'string' ? turnId : undefined)),
     api.registerCommand('tether.fixFinding', (thread: vscode.CommentThread) => reviews.fix(thread)),
     api.registerCommand('tether.applyFindingSuggestion', (thread: vscode.CommentThread) => reviews.apply(thread)),
     api.registerCommand('tether.dismissFinding', (thread: vscode.CommentThread) => reviews.dismiss(thread)),

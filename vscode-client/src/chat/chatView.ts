@@ -146,6 +146,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       case 'reviewTurn':
         await vscode.commands.executeCommand('tether.reviewTurn', message.turnId);
         return;
+      case 'reviewTurnFindings':
+        await vscode.commands.executeCommand('tether.reviewThisTurn', message.turnId);
+        return;
       case 'copyCode':
         await vscode.env.clipboard.writeText(message.code);
         vscode.window.setStatusBarMessage('Tether: code copied', 2000);

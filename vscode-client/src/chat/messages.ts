@@ -44,6 +44,8 @@ export type WebviewMessage =
   /** `path` as the reply named it (relative or absolute); absent: the active editor's file. */
   | { type: 'applyCode'; code: string; path?: string }
   | { type: 'reviewTurn'; turnId: string }
+  /** Review the turn for bugs (`review/start` of the turn): findings as comment threads. */
+  | { type: 'reviewTurnFindings'; turnId: string }
   | { type: 'mcpToolApproval'; itemId: string; choice: McpChoice }
   | { type: 'elicitationAnswer'; itemId: string; action: McpElicitationResult['action']; values?: FormValues }
   | { type: 'mcpRestart'; name: string }

@@ -1,22 +1,42 @@
 /** Code review in the editor (issue 20): "Tether: Review Uncommitted Changes / Against Branch… /
- * Commit…" start `review/start` on the chat's thread; when its `review` item completes, each
- * finding becomes a comment thread on its lines (the Comments API, controller `tether-review`,
- * so they are also listed in the Comments panel), labelled `[P1] title` with the body as
- * markdown. A thread offers "Fix with Tether" (a turn on the finding's lines with
- * `proposeEdits`, so the fix is a per-hunk proposal), "Apply suggestion" when the finding has
- * one (the file with those lines replaced, proposed through `change/propose`) and "Dismiss". */
+ * Commit…" and the chat's "Review this turn" start `review/start` on the chat's thread; when its
+ * `review` item completes, each finding becomes a comment thread on its lines (the Comments API,
+ * controller `tether-review`, so they are also listed in the Comments panel), labelled
+ * `[P1] title` with the body as markdown, replacing the threads of the last review of the same
+ * target. A thread offers "Fix with Tether" (a turn on the finding's lines with `proposeEdits`,
+ * so the fix is a per-hunk proposal), "Apply suggestion" when the finding has one (the file with
+ * those lines replaced, proposed through `change/propose`) and "Dismiss", which resolves it. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { ChatSession } from '../chat/session';
-import type { Finding, ItemOf } from '../protocol';
+import type { Finding, ItemOf, ReviewTarget } from '../protocol';
+import { turnChangedFiles } from '../state/present';
 import * as api from '../vscodeapi';
 
 const run = promisify(execFile);
 
-/** A thread's contextValue: its menus show "Apply suggestion" only when there is one. */
-const WITH_SUGGESTION = 'tetherFinding.suggestion';
-const PLAIN = 'tetherFinding';
+/** A thread's contextValue: its menus show "Apply suggestion" only when there is one, and
+ * nothing once it is resolved. */
+const OPEN = 'tetherFinding.open';
+const WITH_SUGGESTION = 'tetherFinding.open.suggestion';
+const RESOLVED = 'tetherFinding.resolved';
+
+/** Reviews of the same target have the same key: a new one replaces the threads of the last. */
+export function targetKey(target: ReviewTarget): string {
+  switch (target.type) {
+    case 'uncommittedChanges':
+      return 'uncommitted';
+    case 'baseBranch':
+      return `branch:${target.branch}`;
+    case 'commit':
+      return `commit:${target.sha}`;
+    case 'turn':
+      return `turn:${target.turnId}`;
+    case 'custom':
+      return `custom:${target.instructions}`;
+  }
+}
 
 export function findingLabel(finding: Finding): string {
   return `[P${finding.priority}] ${finding.title}`;
@@ -33,6 +53,8 @@ export function applySuggestion(text: string, start: number, end: number, sugges
 export class ReviewFindings implements vscode.Disposable {
   private readonly controller = vscode.comments.createCommentController('tether-review', 'Tether Review');
   private readonly findings = new Map<vscode.CommentThread, Finding>();
+  /** The threads of the latest review of each target (`targetKey`). */
+  private readonly byTarget = new Map<string, vscode.CommentThread[]>();
   private readonly shown = new Set<string>();
   private readonly subscription: { dispose(): void };
 
@@ -76,6 +98,18 @@ export class ReviewFindings implements vscode.Disposable {
     if (pick) await this.session.startReview({ type: 'commit', sha: pick.sha, title: pick.label });
   }
 
+  /** Reviews what turn `turnId` of the chat changed; without one (the palette), the latest turn
+   * that changed files. */
+  async reviewTurn(turnId?: string): Promise<void> {
+    const changing = this.session.current.turns.filter((t) => t.status === 'completed' && turnChangedFiles(t.items));
+    const turn = turnId ?? changing[changing.length - 1]?.id;
+    if (!turn) {
+      void api.showInformationMessage('Tether: no turn of this chat changed files yet.');
+      return;
+    }
+    await this.session.startReview({ type: 'turn', turnId: turn });
+  }
+
   /** The lines git prints, or undefined (said to the user) when it failed. */
   private async git(args: string[]): Promise<string[] | undefined> {
     const cwd = this.cwd();
@@ -91,25 +125,39 @@ export class ReviewFindings implements vscode.Disposable {
     }
   }
 
-  /** One comment thread per finding; a review item shown once even when it is sent again. */
+  /** One comment thread per finding, replacing those of the last review of the same target
+   * (dismissed ones included: the new review is the current word on that change). A review
+   * item is shown once even when it is sent again. */
   show(item: ItemOf<'review'>): void {
     if (this.shown.has(item.id)) return;
     this.shown.add(item.id);
-    for (const finding of item.findings) {
-      const range = new vscode.Range(finding.range.start, 0, finding.range.end, 0);
-      const body = new vscode.MarkdownString(finding.body + (finding.suggestion ? `\n\nSuggested:\n\n\`\`\`\n${finding.suggestion}\n\`\`\`` : ''));
-      const comment: vscode.Comment = { body, mode: vscode.CommentMode.Preview, author: { name: findingLabel(finding) } };
-      const thread = this.controller.createCommentThread(vscode.Uri.file(finding.path), range, [comment]);
-      thread.label = findingLabel(finding);
-      thread.canReply = false;
-      thread.contextValue = finding.suggestion ? WITH_SUGGESTION : PLAIN;
-      thread.collapsibleState = vscode.CommentThreadCollapsibleState.Expanded;
-      this.findings.set(thread, finding);
+    const key = targetKey(item.target);
+    for (const old of this.byTarget.get(key) ?? []) {
+      this.findings.delete(old);
+      old.dispose();
     }
+    this.byTarget.set(
+      key,
+      item.findings.map((finding) => this.thread(finding)),
+    );
     const [top] = item.findings;
     // Threads show in open editors only: the first finding's file opens at its lines.
     if (top) void vscode.window.showTextDocument(vscode.Uri.file(top.path), { selection: new vscode.Range(top.range.start, 0, top.range.start, 0), preview: false });
     else void api.showInformationMessage(`Tether review: no findings. ${item.overallExplanation}`);
+  }
+
+  private thread(finding: Finding): vscode.CommentThread {
+    const range = new vscode.Range(finding.range.start, 0, finding.range.end, 0);
+    const body = new vscode.MarkdownString(finding.body + (finding.suggestion ? `\n\nSuggested:\n\n\`\`\`\n${finding.suggestion}\n\`\`\`` : ''));
+    const comment: vscode.Comment = { body, mode: vscode.CommentMode.Preview, author: { name: findingLabel(finding) } };
+    const thread = this.controller.createCommentThread(vscode.Uri.file(finding.path), range, [comment]);
+    thread.label = findingLabel(finding);
+    thread.canReply = false;
+    thread.contextValue = finding.suggestion ? WITH_SUGGESTION : OPEN;
+    thread.state = vscode.CommentThreadState.Unresolved;
+    thread.collapsibleState = vscode.CommentThreadCollapsibleState.Expanded;
+    this.findings.set(thread, finding);
+    return thread;
   }
 
   async fix(thread: vscode.CommentThread): Promise<void> {
@@ -120,6 +168,9 @@ export class ReviewFindings implements vscode.Disposable {
     await this.session.sendFromEditor(text, { path: finding.path, range });
   }
 
+  /** The file with the finding's lines replaced by its suggestion, as a per-hunk proposal
+   * (`change/propose`, as an applied code block): nothing is written before the user accepts.
+   * The text is the editor's, unsaved changes included. */
   async apply(thread: vscode.CommentThread): Promise<void> {
     const finding = this.findings.get(thread);
     if (!finding?.suggestion) return;
@@ -127,9 +178,12 @@ export class ReviewFindings implements vscode.Disposable {
     await this.session.propose(finding.path, applySuggestion(document.getText(), finding.range.start, finding.range.end, finding.suggestion));
   }
 
-  /** Dismiss resolves the finding: its thread goes from the editor and the Comments panel. */
+  /** Dismiss resolves the finding: its thread collapses and stays, marked resolved, in the
+   * editor and the Comments panel, without its actions. */
   dismiss(thread: vscode.CommentThread): void {
-    this.findings.delete(thread);
-    thread.dispose();
+    if (!this.findings.has(thread)) return;
+    thread.state = vscode.CommentThreadState.Resolved;
+    thread.contextValue = RESOLVED;
+    thread.collapsibleState = vscode.CommentThreadCollapsibleState.Collapsed;
   }
 }

@@ -140,6 +140,11 @@ export function isApplyTurn(items: Item[]): boolean {
   return items.length > 0 && items.every((i) => i.type === 'fileChange');
 }
 
+/** Whether a turn changed files: an edit, or a command that could write. */
+export function turnChangedFiles(items: Item[]): boolean {
+  return items.some((i) => i.type === 'fileChange' || (i.type === 'commandExecution' && i.sandbox !== 'readOnly'));
+}
+
 /** `path` relative to the first root that holds it (as git shows it), else unchanged. */
 export function relativeTo(roots: readonly string[], path: string): string {
   for (const root of roots) {

@@ -2,7 +2,7 @@
  * plans), reused as long as the item object is unchanged. */
 import type { WebviewMessage } from '../chat/messages';
 import type { FileChange, Hunk, Item, ItemOf } from '../protocol';
-import { arrangeItems, basename, changeStats, changeStatusLabel, explorationSummary, hunkInEffect, isApplyTurn, plural, relativeTo, SANDBOX_WORDS, lineSpan, toolKind } from '../state/present';
+import { arrangeItems, basename, changeStats, changeStatusLabel, explorationSummary, hunkInEffect, isApplyTurn, plural, relativeTo, SANDBOX_WORDS, lineSpan, toolKind, turnChangedFiles } from '../state/present';
 import type { TurnView } from '../state/reducer';
 import { durationWords, otherContent, toolCallSummary } from '../mcp/present';
 import { h, icon, reconcile } from './dom';
@@ -358,10 +358,12 @@ function turnFooter(ctx: ItemContext, turn: TurnView): HTMLElement | undefined {
     return h('div', { className: 'note working', role: 'status' }, icon('sync codicon-modifier-spin'), ` Retrying the model (${turn.retry.attempt}/${turn.retry.maxAttempts}): ${turn.retry.message}`);
   }
   if (turn.status === 'inProgress' && turn.items.length === 0) return h('div', { className: 'note working' }, icon('loading codicon-modifier-spin'), ' Working…');
-  // Edits and commands may have changed files: all of them in one multi-diff (tether.reviewTurn).
-  if (turn.status === 'completed' && turn.items.some((i) => i.type === 'fileChange' || (i.type === 'commandExecution' && i.sandbox !== 'readOnly'))) {
+  // Edits and commands may have changed files: all of them in one multi-diff (tether.reviewTurn),
+  // or reviewed for bugs as findings in the editor (tether.reviewThisTurn).
+  if (turn.status === 'completed' && turnChangedFiles(turn.items)) {
     const review = h('button', { className: 'link review-turn', title: 'Open every file this turn changed in one diff', onclick: () => ctx.post({ type: 'reviewTurn', turnId: turn.id }) }, icon('diff-multiple'), ' Review changes');
-    return h('div', { className: 'turn-actions' }, review);
+    const findings = h('button', { className: 'link review-turn-findings', title: 'Review what this turn changed for bugs; the findings show on their lines', onclick: () => ctx.post({ type: 'reviewTurnFindings', turnId: turn.id }) }, icon('checklist'), ' Review this turn');
+    return h('div', { className: 'turn-actions' }, review, findings);
   }
   return undefined;
 }
