@@ -165,7 +165,9 @@ export class ChatSession {
     if (!thread || !server.digest) return;
     const digest = server.digest;
     const result = await this.guarded(`record the trust of ${server.name}`, () => this.rpc().request('mcpServer/trust', { threadId: thread.id, name: server.name, digest, decision }));
+    // Refused when the definition changed since it was listed: the new one is shown to decide on.
     if (result) this.dispatch({ type: 'mcpServers', threadId: thread.id, servers: result.servers });
+    else await this.refreshMcpServers();
   }
 
   /** True when the server took the message; false leaves it with the user (in the input box). */

@@ -77,7 +77,7 @@ function serverRow(server: McpServer, post: Post): HTMLElement {
     h('div', { className: `meta mcp-sandbox${sandbox.unsandboxed ? ' unsandboxed' : ''}` }, icon(sandbox.unsandboxed ? 'warning' : server.sandbox === 'remote' ? 'globe' : 'lock'), ` ${sandbox.label}`),
     h('div', { className: 'meta' }, where),
     server.command ? h('code', { className: 'mcp-command', title: server.command }, server.command) : null,
-    server.error ? h('div', { className: 'mcp-error' }, server.error) : null,
+    server.error ? h('div', { className: server.status === 'failed' ? 'mcp-error' : 'meta mcp-note' }, server.error) : null,
     trust,
     list,
   );
