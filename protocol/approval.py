@@ -29,6 +29,10 @@ class CommandApprovalParams(ServerRequest[CommandApprovalResult]):
     rule_warnings: dict[str, str] | None = None
     """For suggested rules that are risky (a bare interpreter allows anything): the rule joined by
     spaces -> a warning to show before the user picks it."""
+    parent_thread_id: str | None = None
+    """Set when a sub-agent asks: the parent's thread (`threadId` is the sub-agent's)."""
+    agent_type: str | None = None
+    """Set when a sub-agent asks: its name, for "explorer wants to ..."."""
 
 
 class HunkSelection(Wire):
@@ -52,6 +56,10 @@ class FileChangeApprovalParams(ServerRequest[FileChangeApprovalResult]):
     item_id: str
     changes: list[FileChange]
     reason: str | None = None
+    parent_thread_id: str | None = None
+    """Set when a sub-agent asks: the parent's thread (`threadId` is the sub-agent's)."""
+    agent_type: str | None = None
+    """Set when a sub-agent asks: its name, for "explorer wants to ..."."""
 
 
 class FileReadApprovalResult(Wire):
@@ -72,3 +80,7 @@ class FileReadApprovalParams(ServerRequest[FileReadApprovalResult]):
     item_id: str
     path: str
     reason: str | None = None
+    parent_thread_id: str | None = None
+    """Set when a sub-agent asks: the parent's thread (`threadId` is the sub-agent's)."""
+    agent_type: str | None = None
+    """Set when a sub-agent asks: its name, for "explorer wants to ..."."""

@@ -188,6 +188,33 @@ class ErrorItem(Wire, tag_field="type", tag="error"):
     message: str
 
 
+SubagentStatus = Literal["pending", "inProgress", "completed", "failed", "interrupted", "closed"]
+"""`pending`: waiting for a free slot (at most `max_subagents` run at once) or, for a child that
+writes, for the one before it to end; `closed`: the parent closed it (`close_agent`)."""
+
+
+class SubagentItem(Wire, tag_field="type", tag="subagent"):
+    """A child agent the parent spawned (`spawn_agent`), updated live while it works. The
+    child is a thread of its own (`agentThreadId`, readable and resumable like any thread)."""
+
+    id: str
+    agent_thread_id: str
+    agent_type: str
+    prompt: str
+    status: SubagentStatus
+    summary: str | None = None
+    """The child's final message (cut), or why it ended early."""
+    activity: str | None = None
+    """What the child does now (its current tool call), for the card."""
+    agent_turn_ids: list[str] = []
+    """The child's turns run for this item (its diff and `turn/revert` go with the parent's)."""
+    changed_files: list[str] = []
+    """Absolute paths the child changed: its part of the parent turn's diff."""
+    isolation: Literal["worktree"] | None = None
+    """Set when the child works in a git worktree of its own; its diff comes back to the
+    parent as a `fileChange` the user reviews."""
+
+
 class ReviewItem(Wire, tag_field="type", tag="review"):
     """A code review's result (`review/start`): the findings on lines the change touched
     (others are dropped), and the verdict on the whole change."""
@@ -214,4 +241,5 @@ Item = (
     | McpToolCallItem
     | ErrorItem
     | ReviewItem
+    | SubagentItem
 )

@@ -39,6 +39,7 @@ from protocol.review import (
     TurnFilesParams,
     TurnFilesResult,
 )
+from protocol.subagent import AgentListParams, AgentListResult
 from protocol.thread import (
     ThreadIdParams,
     ThreadListParams,
@@ -87,6 +88,7 @@ REQUESTS: dict[str, Request] = {
     "model/list": Request(Empty, ModelListResult),
     "turn/files": Request(TurnFilesParams, TurnFilesResult),
     "review/start": Request(ReviewStartParams, ReviewStartResult),
+    "agent/list": Request(AgentListParams, AgentListResult),
     "mcpServer/list": Request(McpServerListParams, McpServerListResult),
     "mcpServer/reload": Request(McpServerReloadParams, McpServerListResult),
     "mcpServer/trust": Request(McpServerTrustParams, McpServerListResult),

@@ -16,6 +16,12 @@ class Thread(Wire):
     created_at: int
     updated_at: int
     title: str | None = None
+    parent_thread_id: str | None = None
+    """A sub-agent's thread: the thread whose agent spawned it (a Tether addition)."""
+    parent_item_id: str | None = None
+    """The parent turn's `subagent` item that shows it."""
+    agent_type: str | None = None
+    """The sub-agent's definition (`explorer`, `general`, or a file's `name`)."""
 
 
 class ThreadStartParams(Wire):
@@ -34,6 +40,10 @@ class ThreadListParams(Wire):
     limit: int | None = None
     cwd: str | None = None
     """A Tether addition: only threads of this workspace directory."""
+    parent_thread_id: str | None = None
+    """A Tether addition: only the sub-agent threads this thread spawned."""
+    include_subagents: bool = False
+    """A Tether addition: list sub-agent threads too (left out by default)."""
 
 
 class ThreadListResult(Wire):

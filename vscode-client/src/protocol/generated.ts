@@ -10,7 +10,7 @@
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "Item".
  */
-export type Item = (AgentMessageItem | CommandExecutionItem | ContextCompactionItem | ErrorItem | FileChangeItem | McpToolCallItem | PlanItem | ReasoningItem | ReviewItem | ToolCallItem | UserMessageItem)
+export type Item = (AgentMessageItem | CommandExecutionItem | ContextCompactionItem | ErrorItem | FileChangeItem | McpToolCallItem | PlanItem | ReasoningItem | ReviewItem | SubagentItem | ToolCallItem | UserMessageItem)
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "ReviewTarget".
@@ -26,6 +26,8 @@ export type UserInput = (FileInput | ImageInput | SelectionInput | TextInput)
  * Tether protocol version 1, generated from protocol/.
  */
 export interface TetherProtocol {
+AgentListParams?: AgentListParams
+AgentListResult?: AgentListResult
 AgentMessageDeltaNotification?: AgentMessageDeltaNotification
 ChangeProposeParams?: ChangeProposeParams
 ChangeRevertParams?: ChangeRevertParams
@@ -83,6 +85,35 @@ TurnRevertResult?: TurnRevertResult
 TurnStartParams?: TurnStartParams
 TurnStartedNotification?: TurnStartedNotification
 TurnSteerParams?: TurnSteerParams
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "AgentListParams".
+ */
+export interface AgentListParams {
+cwd: string
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "AgentListResult".
+ */
+export interface AgentListResult {
+agents: AgentInfo[]
+problems: string[]
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "AgentInfo".
+ */
+export interface AgentInfo {
+description: string
+isolation?: ("worktree" | null)
+maxTurns?: (number | null)
+mode?: (("agent" | "fullAccess" | "readOnly") | null)
+model?: (null | string)
+name: string
+source: string
+tools?: (string[] | null)
 }
 /**
  * `item/agentMessage/delta`: the next piece of the agent's message.
@@ -161,11 +192,12 @@ cwd: string
 durationMs?: (number | null)
 exitCode?: (number | null)
 id: string
+image?: (null | string)
 launcher?: (null | string)
 output: string
 reason?: (null | string)
 restored?: (string[] | null)
-sandbox: ("none" | "readOnly" | "workspaceWrite")
+sandbox: ("container" | ("none" | "readOnly" | "workspaceWrite"))
 status: ("applied" | "completed" | "declined" | "failed" | "inProgress" | "partiallyApplied" | "pending" | "reverted")
 timedOut?: (boolean | null)
 trackingNote?: (null | string)
@@ -386,6 +418,26 @@ export interface UncommittedChangesTarget {
 type: "uncommittedChanges"
 }
 /**
+ * A child agent the parent spawned (`spawn_agent`), updated live while it works. The
+ * child is a thread of its own (`agentThreadId`, readable and resumable like any thread).
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "SubagentItem".
+ */
+export interface SubagentItem {
+activity?: (null | string)
+agentThreadId: string
+agentTurnIds?: string[]
+agentType: string
+changedFiles?: string[]
+id: string
+isolation?: ("worktree" | null)
+prompt: string
+status: ("closed" | "completed" | "failed" | "inProgress" | "interrupted" | "pending")
+summary?: (null | string)
+type: "subagent"
+}
+/**
  * A read, listing, search or plan update the agent made.
  * 
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
@@ -478,10 +530,12 @@ type: "text"
  * via the `definition` "CommandApprovalParams".
  */
 export interface CommandApprovalParams {
+agentType?: (null | string)
 command: string
 cwd: string
 escalation?: (("network" | "noSandbox" | "outsideRoots") | null)
 itemId: string
+parentThreadId?: (null | string)
 reason?: (null | string)
 ruleWarnings?: ({
 [k: string]: string
@@ -528,8 +582,10 @@ export interface Empty {
  * via the `definition` "FileChangeApprovalParams".
  */
 export interface FileChangeApprovalParams {
+agentType?: (null | string)
 changes: FileChange[]
 itemId: string
+parentThreadId?: (null | string)
 reason?: (null | string)
 threadId: string
 turnId: string
@@ -550,7 +606,9 @@ decision: ("accept" | "acceptForSession" | "cancel" | "decline")
  * via the `definition` "FileReadApprovalParams".
  */
 export interface FileReadApprovalParams {
+agentType?: (null | string)
 itemId: string
+parentThreadId?: (null | string)
 path: string
 reason?: (null | string)
 threadId: string
@@ -983,7 +1041,9 @@ threadId: string
 export interface ThreadListParams {
 cursor?: (null | string)
 cwd?: (null | string)
+includeSubagents?: boolean
 limit?: (number | null)
+parentThreadId?: (null | string)
 }
 /**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
@@ -998,11 +1058,14 @@ threads: Thread[]
  * via the `definition` "Thread".
  */
 export interface Thread {
+agentType?: (null | string)
 createdAt: number
 cwd: string
 id: string
 mode: ("agent" | "fullAccess" | "readOnly")
 model: string
+parentItemId?: (null | string)
+parentThreadId?: (null | string)
 roots: string[]
 status: ("idle" | "running")
 title?: (null | string)
@@ -1215,6 +1278,7 @@ export const ErrorCodes = {
   turnNotRunning: -32004,
 } as const;
 export interface Requests {
+  "agent/list": { params: AgentListParams; result: AgentListResult };
   "change/propose": { params: ChangeProposeParams; result: TurnResult };
   "change/revert": { params: ChangeRevertParams; result: ChangeRevertResult };
   "mcpServer/list": { params: McpServerListParams; result: McpServerListResult };
@@ -1222,6 +1286,7 @@ export interface Requests {
   "mcpServer/trust": { params: McpServerTrustParams; result: McpServerListResult };
   "model/list": { params: Empty; result: ModelListResult };
   "review/start": { params: ReviewStartParams; result: ReviewStartResult };
+  "thread/close": { params: ThreadIdParams; result: Empty };
   "thread/compact": { params: ThreadIdParams; result: Empty };
   "thread/list": { params: ThreadListParams; result: ThreadListResult };
   "thread/read": { params: ThreadIdParams; result: ThreadWithTurnsResult };
