@@ -4,7 +4,8 @@
 refused, and in which sandbox it runs once allowed; `decide_file_access` does the same for the
 file tools, `decide_workdir` for where a command may run and `decide_undo` for what an undo may
 write; `file_policy_kind` and `reader_sandbox` say under which policy the file tools and the
-agent's own readers (ripgrep) run, `escalation_of` what an approval prompt calls an escalation.
+agent's own readers (ripgrep) run, `escalation_of` what an approval prompt calls an escalation,
+`decide_mcp_tool` whether an MCP server's tool call asks first.
 None touches the disk or the server: callers pass in the mode, the loaded rules, the thread's
 session approvals and what the machine offers. The vocabulary (`Mode`, `SandboxKind`,
 `LauncherKind`) is the protocol's (`protocol.base`), the one the client and the CLI show.
@@ -290,3 +291,27 @@ def escalation_of(wants_escalation: bool, sandbox: SandboxKind, mode: Mode) -> E
     if wants_escalation:
         return "network"
     return "noSandbox" if sandbox == "none" and mode != "fullAccess" else None
+
+
+McpApprovalMode = Literal["auto", "prompt", "approve"]
+
+
+def decide_mcp_tool(
+    mode: Mode, *, read_only_hint: bool, open_world_hint: bool, approval_mode: McpApprovalMode
+) -> tuple[Literal["auto", "prompt"], str | None]:
+    """Whether an MCP tool call runs unasked, and why it asks. The server's `approval_mode`
+    for the tool decides first (`approve` never asks, `prompt` always does); else a tool that
+    says it only reads and touches nothing outside the server (readOnlyHint and not
+    openWorldHint) runs unasked in every mode, others ask in readOnly and agent and run in
+    fullAccess. The hints are the server's word, not checked: a stdio server runs in the
+    workspace-write sandbox all the same, which bounds what a lying tool can do."""
+    if approval_mode == "approve":
+        return "auto", None
+    if approval_mode == "prompt":
+        return "prompt", 'this tool is set to always ask (approval_mode = "prompt")'
+    if read_only_hint and not open_world_hint:
+        return "auto", None
+    if mode == "fullAccess":
+        return "auto", None
+    what = "may reach outside systems" if open_world_hint else "may change things"
+    return "prompt", f"this MCP tool {what} (it is not marked read-only)"

@@ -7,11 +7,15 @@ tether sandbox [--mode M] -- CMD...    run a command under the sandbox to try it
 tether review [--base B | --commit SHA | --uncommitted] [--json]   review a change for bugs
 tether acp                             the backend as an Agent Client Protocol agent (Zed, ...)
 tether hooks list [--cd DIR] [--json]  the configured hooks, where they come from, their trust
+tether exec --executor podman ...      the turn's commands in a container (or a Pod: kubernetes)
+tether exec --tasks FILE [--jobs N]    one turn per line of FILE, N at once, then a summary table
+tether executor manifest [--job]       the Pod a thread's commands run in, as YAML
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import get_args
 
@@ -47,10 +51,21 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument(
         "--raw-json", dest="json", action="store_true", help="print the raw notifications"
     )
+    ex.add_argument(
+        "--executor",
+        choices=("local", "podman", "kubernetes"),
+        default=None,
+        help="where commands run (default: [executor] kind in config.toml, else local)",
+    )
+    ex.add_argument("--executor-image", default=None, help="the container image to run them in")
+    ex.add_argument("--tasks", metavar="FILE", default=None, help="one prompt a line, run them all")
+    ex.add_argument("--jobs", "-j", type=int, default=2, help="tasks at once (with --tasks)")
+    ex.add_argument("--tasks-out", metavar="DIR", default=None, help="where task logs go")
     sub.add_parser("sandbox", help="run a command under a sandbox policy", add_help=False)
     sub.add_parser("review", help="review a change for bugs it introduced", add_help=False)
     sub.add_parser("acp", help="speak the Agent Client Protocol on stdin/stdout (Zed, ...)")
     sub.add_parser("hooks", help="list the configured hooks and their trust", add_help=False)
+    sub.add_parser("executor", help="the Pod manifest of the container executor", add_help=False)
 
     if args and args[0] == "sandbox":
         from sandbox.cli import sandbox_main
@@ -61,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         from server.hooks.cli import hooks_main
 
         return hooks_main(args[1:])
+    if args and args[0] == "executor":
+        from server.executor_cli import executor_main
+
+        return executor_main(args[1:])
     if args and args[0] == "review":
         from server.review.cli import review_main
 
@@ -74,6 +93,14 @@ def main(argv: list[str] | None = None) -> int:
         from server.acp import main_acp
 
         return main_acp()
+    _choose_executor(ns)
+    if ns.tasks:
+        from server.exec_batch import run_tasks
+
+        ns.resume = None
+        if ns.executor == "kubernetes":
+            os.environ["TETHER_EXECUTOR_WORKLOAD"] = "job"
+        return run_tasks(ns)
     prompt = codex_exec_prompt(ns, ex)
     if ns.jsonl:
         from server.exec_jsonl import run_exec_jsonl
@@ -83,6 +110,15 @@ def main(argv: list[str] | None = None) -> int:
 
     ns.prompt = [prompt]
     return run_exec(ns)
+
+
+def _choose_executor(ns: argparse.Namespace) -> None:
+    """`--executor` and `--executor-image` reach the server it starts through its environment
+    (TETHER_EXECUTOR, TETHER_EXECUTOR_IMAGE: `server.config`)."""
+    if ns.executor:
+        os.environ["TETHER_EXECUTOR"] = ns.executor
+    if ns.executor_image:
+        os.environ["TETHER_EXECUTOR_IMAGE"] = ns.executor_image
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ One call per action. Each says what happens and, when the mode says so, asks the
 - `clear_command(stream, command, ...)`: `CommandCleared` (sandbox policy), `Refused` or
   `Declined`; the gate opens the command item, since what it shows (sandbox, reason) is its verdict.
 - `clear_undo(path)`: None, or why an undo may not write `path`.
+- `clear_mcp_tool(stream, item, ...)`: None (run it) or `Declined`, for an MCP tool call.
 
 `hook_permission` is a PreToolUse hook's `permissionDecision` for the tool call under way (the
 turn sets it around the call): `allow` skips an approval the mode would ask for, but never a
@@ -35,12 +36,15 @@ from protocol.approval import (
     HunkSelection,
 )
 from protocol.base import LauncherKind, Mode, SandboxKind, ServerRequest
-from protocol.item import CommandExecutionItem, FileChangeItem, Item
+from protocol.item import CommandExecutionItem, FileChangeItem, Item, McpToolCallItem
+from protocol.mcp import McpToolAnnotations, McpToolCallApprovalParams
 from sandbox.approval_policy import (
     CommandDecision,
     FileDecision,
+    McpApprovalMode,
     decide_command,
     decide_file_access,
+    decide_mcp_tool,
     decide_undo,
     decide_workdir,
     escalation_of,
@@ -108,6 +112,8 @@ class SessionGrants:
     """Directories outside the roots the user allowed reading."""
     edits: bool = False
     """acceptForSession on a file change: edits in this workspace apply without asking."""
+    mcp_tools: set[tuple[str, str]] = field(default_factory=lambda: set[tuple[str, str]]())
+    """(server, tool) pairs the user let run unasked for the rest of the thread."""
 
 
 def rule_warnings(rules: list[list[str]]) -> dict[str, str]:
@@ -171,6 +177,11 @@ class Gate:
             secret_paths=secrets,  # type: ignore[arg-type]
             max_memory_bytes=COMMAND_MEMORY_CAP,
         )
+
+    def mcp_server_policy(self, network: bool) -> Policy:
+        """Where a stdio MCP server runs: the workspace-write sandbox of the thread's roots,
+        with the network only when its config says `network = true`."""
+        return replace(self._policy("workspaceWrite"), network=network)
 
     def file_policy(self) -> Policy:
         """The policy the file tools' paths are checked against."""
@@ -477,6 +488,62 @@ class Gate:
 
     def _root_of_cwd(self) -> Path:
         return next((r for r in self._roots if self._cwd.is_relative_to(r)), self._roots[0])
+
+    # MCP tools
+
+    async def clear_mcp_tool(
+        self,
+        stream: TurnStream,
+        item: McpToolCallItem,
+        *,
+        annotations: McpToolAnnotations | None,
+        approval_mode: McpApprovalMode,
+        remember_always: Callable[[], None],
+    ) -> Declined | None:
+        """Run the call (None) or not (`Declined`), asking first when `decide_mcp_tool` says
+        so; acceptForSession is kept for the thread, acceptAlways also by `remember_always`
+        (which writes the user's config)."""
+        hints = annotations or McpToolAnnotations()
+        action, reason = decide_mcp_tool(
+            self.mode,
+            read_only_hint=bool(hints.read_only_hint),
+            open_world_hint=hints.open_world_hint is not False,
+            approval_mode=approval_mode,
+        )
+        if (item.server, item.tool) in self._grants.mcp_tools or self.hook_permission == "allow":
+            action = "auto"
+        elif self.hook_permission == "ask":
+            action, reason = "prompt", reason or HOOK_ASKS
+        if action == "auto":
+            return None
+        answer = await self._ask(
+            stream,
+            item,
+            McpToolCallApprovalParams(
+                thread_id=self._conversation.id,
+                turn_id=stream.turn.id,
+                item_id=item.id,
+                server=item.server,
+                tool=item.tool,
+                arguments=item.arguments,
+                annotations=annotations,
+                reason=reason,
+            ),
+        )
+        if answer.decision == "decline":
+            item.status = "declined"
+            stream.completed(item)
+            return Declined(item)
+        if answer.decision in ("acceptForSession", "acceptAlways"):
+            self._grants.mcp_tools.add((item.server, item.tool))
+        if answer.decision == "acceptAlways":
+            try:
+                remember_always()
+            except (OSError, ValueError) as exc:
+                stream.warn(
+                    f"Approval not written to config.toml: {exc}. It holds for this thread."
+                )
+        return None
 
     # asking
 

@@ -39,6 +39,7 @@ from server.agent.undo import revert_change, revert_turn
 from server.agent.watcher import WorkspaceWatcher
 from server.config import Settings
 from server.edits.checkpoints import CheckpointStore
+from server.mcp.threads import McpThreads
 
 log = logging.getLogger(__name__)
 R = TypeVar("R", bound=TurnRunner)
@@ -75,6 +76,8 @@ class Agent:
         self._client: ModelClient | None = None
         self._client_key: _ClientKey | None = None
         self._client_lock = asyncio.Lock()
+        self.mcp = McpThreads(settings.home, notifier, launcher)
+        """Each open thread's MCP servers, started in the background (`server.mcp`)."""
 
     def update_settings(self, settings: Settings) -> None:
         if settings.home != self.settings.home:
@@ -104,7 +107,19 @@ class Agent:
             executor,
         )
         self._parts[thread_id] = parts
+        self._open_mcp(conversation)  # a resumed thread's servers; started ones stay as they are
         return parts
+
+    def _open_mcp(self, conversation: Conversation) -> None:
+        """Start the thread's MCP servers in the background; nothing waits for them here. The
+        sandbox policy is asked for when a stdio server starts (the thread's gate)."""
+        thread_id = conversation.id
+        self.mcp.open(
+            thread_id,
+            conversation.cwd,
+            conversation.roots,
+            lambda network: self._thread(thread_id).gate.mcp_server_policy(network),
+        )
 
     def _watch(self, conversation: Conversation) -> WorkspaceWatcher:
         """Watch the thread's roots, and take their first snapshot in the background: it reads
@@ -139,6 +154,7 @@ class Agent:
         state = self.threads.create(
             path.resolve(), all_roots, mode or self.settings.default_mode, chosen
         )
+        self._open_mcp(state)
         return state.thread
 
     def list_threads(
@@ -355,6 +371,7 @@ class Agent:
             read_buffer=self.read_buffer,
             checkpoints=self.checkpoints,
             documents=self.documents,
+            mcp=self.mcp.manager,
         )
 
     async def shutdown(self) -> None:
@@ -366,6 +383,7 @@ class Agent:
                 tasks.append(runner.task)
         if tasks:
             await asyncio.wait(tasks, timeout=2.0)
+        await self.mcp.close()
         for parts in self._parts.values():
             await parts.watcher.stop()
             await parts.executor.close()

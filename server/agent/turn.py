@@ -38,16 +38,31 @@ from server.agent.history import AssistantEntry, ToolCallEntry, ToolResultEntry,
 from server.agent.hooks import HooksStopped, ThreadHooks, TurnHooks
 from server.agent.ids import new_id, now_ms
 from server.agent.images import image_urls
-from server.agent.model import Finished, ModelClient, ReasoningDelta, TextDelta, ToolCallReady
+from server.agent.model import (
+    Finished,
+    ModelClient,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallReady,
+    ToolSpec,
+)
 from server.agent.prompt import build_instructions
 from server.agent.stream import TurnStream
 from server.agent.structured import StructuredTurn
-from server.agent.tools.base import Tool, ToolContext, cap_for_model, parse_arguments
+from server.agent.tools.base import (
+    MODEL_OUTPUT_CAP,
+    Tool,
+    ToolContext,
+    cap_for_model,
+    parse_arguments,
+)
 from server.agent.turn_files import TurnFiles
 from server.agent.watcher import WorkspaceWatcher
 from server.config import Settings
 from server.edits.checkpoints import CheckpointStore
 from server.hooks.claude_names import claude_name
+from server.mcp.naming import is_mcp_tool
+from server.mcp.turn import MCP_OUTPUT_CAP, McpTurn, RequiredServerNotReady
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,6 +83,8 @@ class TurnServices:
     checkpoints: CheckpointStore
     documents: DocumentSource | None = None
     """The client's buffers when it keeps them (ACP); see `server.agent.files`."""
+    mcp: Callable[[str], asyncio.Task[Any] | None] | None = None
+    """thread id -> its MCP servers being started (`server.mcp.threads`), or None."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +150,11 @@ class TurnRunner:
         self.structured = StructuredTurn(output_schema) if output_schema is not None else None
         self._answer = ""
         self.task: asyncio.Task[None] | None = None
+        self.mcp = McpTurn(
+            services.mcp(self.conversation.id) if services.mcp else None,
+            compaction.context_window(services.settings.context_window),
+        )
+        self._callable: dict[str, Tool] = services.tools
 
     def start(self) -> None:
         self.watcher.turn_started()
@@ -153,6 +175,7 @@ class TurnRunner:
                 await self._with_retries(self._compact)
                 self.turn.status = "completed"
                 return
+            await self.mcp.open()  # required servers hold the turn, up to their start-up timeout
             if not await self._submit_prompt():
                 self.turn.status = "completed"
                 return
@@ -179,6 +202,8 @@ class TurnRunner:
             self.turn.status = "completed"
         except ModelError as exc:
             self._fail(str(exc), "modelError")
+        except RequiredServerNotReady as exc:
+            self._fail(str(exc), "mcpServerRequired")
         except Exception as exc:  # a bug must not leave the thread stuck "running"
             log.exception("turn %s crashed", self.turn.id)
             self._fail(
@@ -297,7 +322,7 @@ class TurnRunner:
             model=self.model,
             instructions=instructions,
             entries=self.conversation.entries_for_model(),
-            tools=[t.spec for t in self.services.tools.values()],
+            tools=self._offer_tools(),
             output_format=self.structured.output_format() if self.structured else None,
         )
         try:
@@ -336,8 +361,13 @@ class TurnRunner:
         extra = self.structured.instructions() if self.structured else None
         return f"{instructions}\n\n{extra}" if extra else instructions
 
+    def _offer_tools(self) -> list[ToolSpec]:
+        """The tools for this model call: ours and those of the MCP servers ready now."""
+        offered, self._callable = self.mcp.tools(self.services.tools)
+        return offered
+
     async def _run_tool(self, call: ToolCallReady) -> None:
-        tool = self.services.tools.get(call.name)
+        tool = self._callable.get(call.name)
         items_before = len(self.turn.items)
         args: dict[str, Any] | None = None
         cwd = self.conversation.cwd
@@ -345,7 +375,7 @@ class TurnRunner:
             if tool is None:
                 raise ToolFailed(
                     f"There is no tool named {call.name!r}. Available tools: "
-                    f"{', '.join(self.services.tools)}."
+                    f"{', '.join(self._callable)}."
                 )
             args = parse_arguments(call.arguments, tool.spec)
             verdict = await self.hooks.pre_tool_use(call.name, args, call.call_id, cwd)
@@ -389,7 +419,10 @@ class TurnRunner:
         else:
             note = await self.hooks.post_tool_use(call.name, args, call.call_id, cwd, output)
             output = f"{output}\n\n{note}" if note else output
-        self.conversation.add_entry(ToolResultEntry(call.call_id, cap_for_model(output)))
+        cap = MCP_OUTPUT_CAP if is_mcp_tool(call.name) else None
+        self.conversation.add_entry(
+            ToolResultEntry(call.call_id, cap_for_model(output, cap or MODEL_OUTPUT_CAP))
+        )
 
     def _blocked_by_hook(self, call: ToolCallReady, reason: str) -> None:
         """The call as the user sees it: declined, the hook's reason as its one-line summary

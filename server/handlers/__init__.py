@@ -40,6 +40,7 @@ from protocol.turn import (
 )
 from server.agent.inline import gate_for_turn
 from server.agent.service import Agent
+from server.handlers.mcp import mcp_server_list, mcp_server_reload, mcp_server_trust
 from server.rpc import decode
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,9 @@ HANDLERS: dict[str, Handler] = {
     "review/start": review_start,
     "model/list": model_list,
     "turn/files": turn_files,
+    "mcpServer/list": mcp_server_list,
+    "mcpServer/reload": mcp_server_reload,
+    "mcpServer/trust": mcp_server_trust,
 }
 
 

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 EVENTS = (
     "PreToolUse",
@@ -186,11 +186,23 @@ def _group_commands(
 TrustState = Literal["trusted", "declined", "unknown"]
 
 
-class TrustStore:
-    """The user's answers about project hook files: label -> {digest, trusted}."""
+class Trusted(Protocol):
+    """What trust is kept for: a hook file, or a project's MCP server (`server.mcp.config`)."""
 
-    def __init__(self, home: Path) -> None:
-        self.path = home / TRUST_FILE
+    @property
+    def label(self) -> str: ...
+    @property
+    def project(self) -> bool: ...
+    @property
+    def digest(self) -> str: ...
+
+
+class TrustStore:
+    """The user's answers about project definitions: label -> {digest, trusted}, in
+    `file_name` under TETHER_HOME (hooks and MCP servers keep one file each)."""
+
+    def __init__(self, home: Path, file_name: str = TRUST_FILE) -> None:
+        self.path = home / file_name
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -199,7 +211,7 @@ class TrustStore:
             return {}
         return data if isinstance(data, dict) else {}
 
-    def state(self, source: HookSource) -> TrustState:
+    def state(self, source: Trusted) -> TrustState:
         if not source.project:
             return "trusted"
         entry = self._read().get(source.label)
@@ -207,7 +219,7 @@ class TrustStore:
             return "unknown"
         return "trusted" if entry.get("trusted") is True else "declined"
 
-    def remember(self, source: HookSource, trusted: bool) -> None:
+    def remember(self, source: Trusted, trusted: bool) -> None:
         data = self._read()
         data[source.label] = {"digest": source.digest, "trusted": trusted}
         self.path.parent.mkdir(parents=True, exist_ok=True)
