@@ -21,6 +21,9 @@ LOCK=requirements.lock.txt
 say() { echo "setup(python): $*"; }
 
 bash scripts/apt-install.sh bubblewrap git ca-certificates tzdata python3-venv
+# Podman for the container executor and its tests (tests/containers); optional for running.
+bash scripts/setup-podman.sh || say "podman is not set up; the podman executor and its tests need it" \
+  "(run scripts/setup-podman.sh as root)" >&2
 
 if ! command -v "$PYTHON" >/dev/null || ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   say "$PYTHON is missing or older than 3.11; install Python 3.11 or newer, or name one with" \

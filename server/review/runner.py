@@ -16,10 +16,11 @@ from typing import Any
 
 from protocol.base import Mode
 from protocol.errors import ErrorCode
-from protocol.findings import CustomTarget, ReviewTarget
+from protocol.findings import CustomTarget, ReviewTarget, TurnTarget
 from protocol.item import TextInput, UserInput, UserMessageItem
 from protocol.review import ReviewStartParams, ReviewStartResult, TurnFile
 from protocol.thread import ThreadStartedNotification
+from protocol.turn import Turn
 from sandbox.approval_policy import CommandDecision
 from sandbox.paths import PathDenied, resolve_for_read
 from server.agent.gate import Gate
@@ -112,7 +113,7 @@ class ReviewRunner(TurnRunner):
 def start_review(agent: Agent, p: ReviewStartParams) -> ReviewStartResult:
     """Compute the diff, then start the review turn; a target that cannot be diffed, or no
     model, is refused before anything (a detached thread included) is made."""
-    thread, _turns = agent.read_thread(p.thread_id)  # THREAD_NOT_FOUND
+    thread, turns = agent.read_thread(p.thread_id)  # THREAD_NOT_FOUND
     model = agent.model_for(thread.id)
     cwd, policy = Path(thread.cwd), agent.file_policy(thread.id)
 
@@ -130,6 +131,8 @@ def start_review(agent: Agent, p: ReviewStartParams) -> ReviewStartResult:
         diff = target_diff(p.target, cwd, is_secret, files_of_turn, roots)
     except DiffError as exc:
         raise AgentError(ErrorCode.INVALID_PARAMS, f"review/start: {exc}") from None
+    if isinstance(p.target, TurnTarget) and (words := _first_words(turns, p.target.turn_id)):
+        diff.title = f"Changes of the turn “{words}”"
     review_thread = thread.id
     if p.delivery == "detached":
         detached = agent.start_thread(thread.cwd, thread.roots, "readOnly", thread.model or None)
@@ -148,3 +151,14 @@ def start_review(agent: Agent, p: ReviewStartParams) -> ReviewStartResult:
 
     runner = agent.start_runner(review_thread, build, "wait for it or interrupt it")
     return ReviewStartResult(turn=runner.turn, review_thread_id=review_thread)
+
+
+def _first_words(turns: list[Turn], turn_id: str) -> str | None:
+    """The first line of what the user asked in turn `turn_id`, short, to name the turn."""
+    turn = next((t for t in turns if t.id == turn_id), None)
+    for item in turn.items if turn else []:
+        if isinstance(item, UserMessageItem):
+            for part in item.content:
+                if isinstance(part, TextInput) and (line := part.text.strip().split("\n")[0]):
+                    return line if len(line) <= 60 else f"{line[:59]}…"
+    return None

@@ -231,6 +231,7 @@ async def test_a_turn_that_ran_a_command(
         assert turn.status == "completed", turn.error
         result = await thread.review(TurnTarget(turn_id=turn.turn_id))
     sent = diff_sent(model_server.requests[2])
+    assert sent.startswith("Review: Changes of the turn “make mul a power”.")
     assert "-    return a * b\n+    return a ** b" in sent
     assert "other.py" not in sent
     assert result.review is not None
