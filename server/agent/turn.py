@@ -61,8 +61,9 @@ from server.agent.watcher import WorkspaceWatcher
 from server.config import Settings
 from server.edits.checkpoints import CheckpointStore
 from server.hooks.claude_names import claude_name
+from server.mcp.errors import RequiredServerNotReady
 from server.mcp.naming import is_mcp_tool
-from server.mcp.turn import MCP_OUTPUT_CAP, McpTurn, RequiredServerNotReady
+from server.mcp.turn import MCP_OUTPUT_CAP, McpTurn
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

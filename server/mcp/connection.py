@@ -29,7 +29,8 @@ from protocol.base import LauncherKind
 from protocol.mcp import McpServerStatus
 from sandbox.policy import Policy
 from server.mcp.config import ServerDef
-from server.mcp.transport import StartFailed, StdioProcess, http_client, message_streams
+from server.mcp.errors import StartFailed, ToolCallFailed
+from server.mcp.transport import StdioProcess, http_client, message_streams
 from server.mcp.transport import stdio_process as open_stdio
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,6 @@ class Placement:
     launcher: LauncherKind
     cwd: Path
     environ: Mapping[str, str]
-
-
-class ToolCallFailed(Exception):
-    """A call did not return a result: timed out, the server went away, a protocol error."""
 
 
 class Connection:

@@ -28,8 +28,8 @@ from protocol.mcp import (
 from server.agent.client import Notifier
 from server.mcp.config import McpConfig, ServerDef, load_mcp_config, mcp_trust
 from server.mcp.connection import Connection, Placement
+from server.mcp.errors import RequiredServerNotReady
 from server.mcp.naming import unique_names
-from server.mcp.turn import RequiredServerNotReady
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from server.agent.ids import new_id
 from server.agent.model import ToolSpec
 from server.agent.tools.base import Tool, ToolContext
 from server.mcp.approvals import remember_approve
-from server.mcp.connection import ToolCallFailed
+from server.mcp.errors import ToolCallFailed
 from server.mcp.manager import McpManager, OfferedTool
 from server.mcp.results import CHARS_PER_TOKEN, observe
 

@@ -40,16 +40,13 @@ from sandbox.layout import PrivateDirs
 from sandbox.policy import Policy, homes_of, secret_paths_for
 from sandbox.run import command_env
 from server.mcp.config import ServerDef
+from server.mcp.errors import StartFailed
 
 log = logging.getLogger(__name__)
 
 MAX_LINE = 64 * 1024 * 1024
 """A longer line without a newline is not a message any server sends: the session ends."""
 STDERR_TAIL = 2000
-
-
-class StartFailed(Exception):
-    """The server could not be started; the message says why and what to do."""
 
 
 @dataclass

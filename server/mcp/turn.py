@@ -16,10 +16,6 @@ if TYPE_CHECKING:
     from server.mcp.manager import McpManager
 
 
-class RequiredServerNotReady(Exception):
-    """A `required` server is not ready for the turn; the message names it and says why."""
-
-
 MCP_OUTPUT_CAP = 25_000 * 4 + 1_000
 """Characters of an MCP result the turn passes on: `server.mcp.results` already capped it at
 25k tokens (with its note); the generic cap of other tools would cut it again."""
