@@ -119,6 +119,26 @@ function mcpToolCard(ctx: ItemContext, item: ItemOf<'mcpToolCall'>): HTMLElement
   );
 }
 
+/** The findings go to the editor as comment threads; the chat shows the verdict and lists them,
+ * each a link to its lines. */
+function reviewCard(ctx: ItemContext, item: ItemOf<'review'>): HTMLElement {
+  const findings = item.findings.map((f) =>
+    h(
+      'li',
+      {},
+      h('button', { className: 'link', title: f.path, onclick: () => ctx.post({ type: 'openFile', path: f.path, line: f.range.start }) }, `[P${f.priority}] ${f.title}`),
+      h('span', { className: 'meta' }, ` ${basename(f.path)}:${f.range.start + 1}`),
+    ),
+  );
+  const left = item.droppedFindings ? ` (${plural(item.droppedFindings, 'finding')} outside the change left out.)` : '';
+  return h(
+    'div',
+    { className: 'card review', 'data-item': item.id },
+    h('div', { className: 'review-verdict' }, icon(item.overallCorrectness === 'patchIsCorrect' ? 'pass' : 'warning'), ` Review: ${plural(item.findings.length, 'finding')}. ${item.overallExplanation}${left}`),
+    findings.length ? h('ul', { className: 'findings' }, ...findings) : null,
+  );
+}
+
 function explorationCard(ctx: ItemContext, id: string, items: ItemOf<'toolCall'>[]): HTMLElement {
   const running = items.some((i) => i.status === 'inProgress');
   return collapsible(
@@ -273,8 +293,7 @@ export function renderItem(ctx: ItemContext, item: Item, streaming: boolean): HT
     case 'error':
       return h('div', { className: 'card error', role: 'alert', 'data-item': item.id }, icon('error'), ` ${item.message}`);
     case 'review':
-      // The findings go to the editor as comment threads; the chat shows the verdict.
-      return h('div', { className: 'note', 'data-item': item.id }, icon('checklist'), ` Review: ${item.findings.length} finding(s). ${item.overallExplanation}`);
+      return reviewCard(ctx, item);
   }
 }
 
@@ -329,7 +348,7 @@ export class TranscriptRenderer {
       // stands where a "Tether" header would.
       let speaker: Speaker | undefined = isApplyTurn(turn.items) ? 'agent' : undefined;
       if (speaker) children.push(this.applyLine(turn));
-      arrangeItems(turn.items).forEach((block, i) => {
+      arrangeItems(withoutReviewAnswer(turn.items)).forEach((block, i) => {
         // Who speaks is named where it changes: "You" over the user's messages, "Tether" over
         // what answers them.
         const who: Speaker = block.kind === 'item' && block.item.type === 'userMessage' ? 'user' : 'agent';
@@ -349,6 +368,13 @@ export class TranscriptRenderer {
     });
     reconcile(this.root, nodes);
   }
+}
+
+/** A review turn's last message is its answer as JSON; the review card says it better. */
+function withoutReviewAnswer(items: Item[]): Item[] {
+  if (!items.some((i) => i.type === 'review')) return items;
+  const answer = items.map((i) => i.type).lastIndexOf('agentMessage');
+  return items.filter((_, index) => index !== answer);
 }
 
 function turnFooter(ctx: ItemContext, turn: TurnView): HTMLElement | undefined {

@@ -207,7 +207,7 @@ describe('code review findings as comment threads in code-server', { timeout: 60
       await thread('[P2] turn: the docstring says percent').waitFor({ timeout: 60_000 });
       await wb.page.locator('.tab.active', { hasText: 'tax.py' }).waitFor();
       assert.ok((await widgetTop('[P2] turn:')) > (await lineTop('in percent')), 'under the docstring');
-      await wb.chat().locator('.note', { hasText: 'Review: 1 finding(s).' }).last().waitFor();
+      await wb.chat().locator('.card.review', { hasText: '[P2] turn: the docstring says percent' }).waitFor();
       await wb.snap('review-this-turn');
     }));
 });
