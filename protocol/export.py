@@ -24,7 +24,11 @@ from protocol import PROTOCOL_VERSION
 from protocol.base import Mode
 from protocol.errors import ErrorCode
 from protocol.findings import ReviewTarget
-from protocol.initialize import InitializationOptions, TetherCapabilities
+from protocol.initialize import (
+    InitializationOptions,
+    TetherCapabilities,
+    TetherClientCapabilities,
+)
 from protocol.item import Item, UserInput
 from protocol.methods import NOTIFICATIONS, REQUESTS, SERVER_REQUESTS
 
@@ -85,7 +89,7 @@ def _normalise(node: Any) -> Any:
 def build_schema() -> dict[str, Any]:
     """The whole protocol as one JSON Schema document; every type sits in `definitions` and is
     reachable from the root's properties so code generators emit all of them."""
-    types: list[type[Any]] = [InitializationOptions, TetherCapabilities]
+    types: list[type[Any]] = [InitializationOptions, TetherCapabilities, TetherClientCapabilities]
     for req in (*REQUESTS.values(), *SERVER_REQUESTS.values()):
         types += [req.params, req.result]
     types += list(NOTIFICATIONS.values())

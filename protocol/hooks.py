@@ -1,7 +1,8 @@
-"""Hooks (a Tether addition, PROTOCOL.md §4-5): what the user's hook commands did, and the
-question whether a project's hooks may run at all."""
+"""Hooks (a Tether addition, PROTOCOL.md §4-5): what the user's hook commands did, the
+question whether a project's hooks may run at all, and hooks the client runs itself (declared
+in `initialize`, called back with `hook/callback`)."""
 
-from typing import Literal
+from typing import Any, Literal
 
 from protocol.base import Notification, ServerRequest, Wire
 
@@ -79,3 +80,40 @@ class HookTrustParams(ServerRequest[HookTrustResult]):
     source: str
     digest: str
     commands: list[HookTrustCommand]
+
+
+class ClientHookMatcher(Wire):
+    """Hooks the client runs itself for one event (`tether_sdk`'s Python callables), declared
+    in `initialize` under `capabilities.experimental.tether.hooks {Event: [matcher]}`, as one
+    of Claude Code's matcher groups is written, with callback ids instead of commands."""
+
+    callback_ids: list[str]
+    matcher: str = ""
+    """Claude Code's matcher: empty or `*` for all, `Bash|Edit`, or a regular expression."""
+    timeout: float | None = None
+    """Seconds the server waits for the answer (default 60); then the hook counts as failed,
+    which does not block."""
+
+
+class HookCallbackResult(Wire):
+    output: dict[str, Any] | None = None
+    """What a hook command would print on stdout with exit code 0 (Claude Code's hook JSON:
+    `decision`, `reason`, `continue`, `stopReason`, `systemMessage`, `hookSpecificOutput`
+    with `permissionDecision`, `updatedInput`, `additionalContext`); None: nothing to say."""
+    error: str | None = None
+    """The callback failed (it raised): shown to the user; like a hook's exit code 1, it does
+    not block."""
+
+
+class HookCallbackParams(ServerRequest[HookCallbackResult]):
+    """`hook/callback`: run one of the client's hooks (`ClientHookMatcher.callback_ids`) with
+    the JSON a hook command gets on stdin; answered with what the command would print."""
+
+    METHOD = "hook/callback"
+    RESULT = HookCallbackResult
+
+    thread_id: str
+    callback_id: str
+    input: dict[str, Any]
+    """Claude Code's hook input: session_id, cwd, hook_event_name, tool_name, tool_input, ..."""
+    turn_id: str | None = None

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from protocol.base import LauncherKind, Mode, Wire, WireApi
+from protocol.hooks import ClientHookMatcher
 
 NonBlank = Annotated[str, msgspec.Meta(pattern=r"\S")]
 """A string with something in it besides spaces."""
@@ -20,6 +21,15 @@ class InitializationOptions(Wire):
     wire_api: WireApi | None = None
     default_mode: Mode | None = None
     home: NonBlank | None = None
+
+
+class TetherClientCapabilities(Wire):
+    """`capabilities.experimental.tether` in the `initialize` params: what the client adds."""
+
+    hooks: dict[str, list[ClientHookMatcher]] = {}
+    """Hooks the client runs itself, per Claude Code event name (PreToolUse, Stop, ...); the
+    server asks for each with `hook/callback`. They run with the user's other hooks, and
+    need no trust: they are the client's own code."""
 
 
 class SandboxLauncherInfo(Wire):

@@ -6,7 +6,7 @@ them out. Only the fields Tether reads or writes are declared; others pass unrea
 from typing import Any, Literal
 
 from protocol.base import Notification, Range, ServerRequest, Wire
-from protocol.initialize import TetherCapabilities
+from protocol.initialize import TetherCapabilities, TetherClientCapabilities
 
 PositionEncoding = Literal["utf-8", "utf-16", "utf-32"]
 
@@ -15,8 +15,13 @@ class GeneralClientCapabilities(Wire):
     position_encodings: list[str] | None = None
 
 
+class ClientExperimental(Wire):
+    tether: TetherClientCapabilities | None = None
+
+
 class ClientCapabilities(Wire):
     general: GeneralClientCapabilities | None = None
+    experimental: ClientExperimental | None = None
 
 
 class InitializeParams(Wire):

@@ -22,7 +22,12 @@ from protocol.events import (
     ItemUpdatedNotification,
     ReasoningDeltaNotification,
 )
-from protocol.hooks import HookCompletedNotification, HookStartedNotification, HookTrustParams
+from protocol.hooks import (
+    HookCallbackParams,
+    HookCompletedNotification,
+    HookStartedNotification,
+    HookTrustParams,
+)
 from protocol.mcp import (
     McpElicitationParams,
     McpServerListParams,
@@ -124,6 +129,7 @@ _SERVER_REQUEST_TYPES: tuple[type[ServerRequest[Any]], ...] = (
     FileChangeApprovalParams,
     FileReadApprovalParams,
     HookTrustParams,
+    HookCallbackParams,
     McpToolCallApprovalParams,
     McpElicitationParams,
 )

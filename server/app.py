@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import sys
@@ -36,6 +37,7 @@ from server import __version__
 from server.config import MODES, Settings, load_settings
 from server.documents import Documents
 from server.framing import FrameError, read_frame
+from server.hooks.config import HookCommand, client_hooks
 from server.rpc import Connection, decode
 
 if TYPE_CHECKING:
@@ -78,6 +80,7 @@ class Server:
         self._settings: Settings | None = None
         self._launcher: LauncherChoice | None = None
         self._agent: Agent | None = None
+        self._client_hooks: tuple[HookCommand, ...] = ()
         conn = self.connection
         conn.requests.update({"initialize": self.initialize, "shutdown": self.shutdown})
         conn.notifications.update(
@@ -96,6 +99,7 @@ class Server:
         params = decode("initialize", raw, InitializeParams)
         self.documents.position_encoding = params.position_encoding()
         options = params.initialization_options
+        self._take_client_hooks(params)
         settings = self.configure(options if isinstance(options, dict) else {})
         assert self._launcher is not None
         self.connection.initialized = True
@@ -137,8 +141,20 @@ class Server:
         if isinstance(section, dict):
             self.configure(section)
 
+    def _take_client_hooks(self, params: InitializeParams) -> None:
+        """The hooks the client runs itself (`capabilities.experimental.tether.hooks`), kept
+        for the whole connection: settings changes do not drop them."""
+        experimental = params.capabilities.experimental
+        tether = experimental.tether if experimental is not None else None
+        if tether is None or not tether.hooks:
+            return
+        hooks, problems = client_hooks(tether.hooks)
+        self._client_hooks = tuple(hooks)
+        for problem in problems:
+            self.connection.notify(ShowMessage(WARNING, f"Tether: {problem}"))
+
     def configure(self, options: dict[str, Any]) -> Settings:
-        settings = load_settings(options)
+        settings = dataclasses.replace(load_settings(options), client_hooks=self._client_hooks)
         self._settings = settings
         if self._launcher is None:
             self._launcher = choose_launcher(settings.sandbox_launcher)

@@ -21,6 +21,7 @@ from protocol.base import Mode, WireApi
 from protocol.initialize import InitializationOptions, NonBlank
 from sandbox.containers import ContainerConfig
 from sandbox.launchers import LauncherSetting
+from server.hooks.config import HookCommand
 
 MODES: tuple[Mode, ...] = get_args(Mode)
 OFFICIAL_DEFAULT_MODEL = "gpt-5-codex"
@@ -55,6 +56,8 @@ class Settings:
     """config.toml's `[hooks]` table: Claude Code's `{Event: [groups]}` (`server.hooks.config`)."""
     hooks_import_claude: bool = False
     """Also run the hooks of Claude Code's settings files (~/.claude, <root>/.claude)."""
+    client_hooks: tuple[HookCommand, ...] = ()
+    """Hooks the client declared in `initialize` and runs itself (`server.hooks.config`)."""
     executor: ContainerConfig = field(default_factory=ContainerConfig)
     """Where commands run: `[executor]` in config.toml (`sandbox.executor`)."""
     warnings: tuple[str, ...] = ()

@@ -60,6 +60,10 @@ class Connection:
     def respond(self, msg_id: Any, result: Any) -> None:
         self._send({"jsonrpc": "2.0", "id": msg_id, "result": result})
 
+    def respond_error(self, msg_id: Any, code: int, message: str) -> None:
+        error = {"code": code, "message": message}
+        self._send({"jsonrpc": "2.0", "id": msg_id, "error": error})
+
     async def _read(self) -> None:
         stdout = self._proc.stdout
         assert stdout is not None

@@ -8,14 +8,19 @@
         await thread.revert(result.turn_id)
 
 `SyncTether` is the same API without `async`. Modules: `client` (the process, the connection,
-approvals), `thread` (turns), `sync` (the blocking wrapper).
+approvals and their defaults), `hooks` (Python callables as hooks), `thread` (turns, images),
+`sync` (the blocking wrapper).
 """
 
-from tether_sdk.client import Tether, TetherError
+from tether_sdk.client import DEFAULT_ANSWERS, Tether, TetherError
+from tether_sdk.hooks import HookCallback, HookMatcher
 from tether_sdk.sync import SyncTether, SyncThread
 from tether_sdk.thread import ServerGone, Thread, TurnResult
 
 __all__ = [
+    "DEFAULT_ANSWERS",
+    "HookCallback",
+    "HookMatcher",
     "ServerGone",
     "SyncTether",
     "SyncThread",

@@ -2,10 +2,17 @@
 
 `Tether` owns the process and the JSON-RPC connection (`server.exec_client.Connection`, the same
 client `tether exec` uses). Notifications are decoded into the protocol's typed structs
-(`protocol.methods.NOTIFICATIONS`) and handed to the `Thread` they belong to; approval requests
-(`protocol.methods.SERVER_REQUESTS`) go to the caller's callbacks, each in a task of its own so
-a slow callback does not hold back the stream. With no callback an approval is declined, and a
-warning says so.
+(`protocol.methods.NOTIFICATIONS`) and handed to the `Thread` they belong to; requests from the
+server (`protocol.methods.SERVER_REQUESTS`) go to the caller's callbacks, each in a task of its
+own so a slow callback does not hold back the stream, and `hook/callback` to the hook callables
+(`tether_sdk.hooks`).
+
+With no callback, a request gets `DEFAULT_ANSWERS`' answer, and a warning says so: approvals
+(commands, file changes, reads, MCP tool calls) are declined, so the turn goes on and the model
+is told; the trust of a project's hooks and an MCP server's question are cancelled (nobody was
+asked: the hooks stay off for this process and the question comes again next time, where a
+decline would be remembered until the hook file changes). A callback that raises cancels the
+request, which stops the turn, and the exception is raised again once the turn has ended.
 """
 
 from __future__ import annotations
@@ -33,9 +40,18 @@ from protocol.approval import (
     FileReadApprovalResult,
 )
 from protocol.base import Mode, WireApi
+from protocol.errors import ErrorCode
+from protocol.hooks import HookCallbackParams, HookTrustParams, HookTrustResult
+from protocol.mcp import (
+    McpElicitationParams,
+    McpElicitationResult,
+    McpToolCallApprovalParams,
+    McpToolCallApprovalResult,
+)
 from protocol.methods import NOTIFICATIONS, SERVER_REQUESTS
 from protocol.thread import ThreadResult, ThreadWithTurnsResult
 from server.exec_client import Connection, RpcFailure
+from tether_sdk.hooks import HookRegistry, Hooks
 from tether_sdk.thread import Thread
 
 log = logging.getLogger("tether_sdk")
@@ -49,6 +65,22 @@ FileChangeCallback = Callable[
 FileReadCallback = Callable[
     [FileReadApprovalParams], FileReadApprovalResult | Awaitable[FileReadApprovalResult]
 ]
+McpToolCallCallback = Callable[
+    [McpToolCallApprovalParams],
+    McpToolCallApprovalResult | Awaitable[McpToolCallApprovalResult],
+]
+HookTrustCallback = Callable[[HookTrustParams], HookTrustResult | Awaitable[HookTrustResult]]
+ElicitationCallback = Callable[
+    [McpElicitationParams], McpElicitationResult | Awaitable[McpElicitationResult]
+]
+
+DEFAULT_ANSWERS: dict[str, dict[str, str]] = {
+    HookTrustParams.METHOD: {"decision": "cancel"},
+    McpElicitationParams.METHOD: {"action": "cancel"},
+}
+"""The answer to a server request no callback was given for, where it is not a decline."""
+DECLINE = {"decision": "decline"}
+CANCEL = {"decision": "cancel"}
 
 
 class TetherError(Exception):
@@ -63,7 +95,9 @@ class TetherError(Exception):
 class Tether:
     """One backend process. Use as `async with Tether(cwd=...) as t:`; `t.start_thread()` and
     `t.resume_thread(id)` give `Thread`s. `command` replaces `python -m server --stdio`; `env`
-    is added to this process's environment for it (say `OPENAI_BASE_URL`, `TETHER_HOME`)."""
+    is added to this process's environment for it (say `OPENAI_BASE_URL`, `TETHER_HOME`).
+    `hooks`: Python callables run as hooks (`tether_sdk.hooks`), besides the user's hook
+    files."""
 
     def __init__(
         self,
@@ -80,6 +114,10 @@ class Tether:
         on_command_approval: CommandApprovalCallback | None = None,
         on_file_change: FileChangeCallback | None = None,
         on_file_read: FileReadCallback | None = None,
+        on_mcp_tool_call: McpToolCallCallback | None = None,
+        on_hook_trust: HookTrustCallback | None = None,
+        on_elicitation: ElicitationCallback | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         self.cwd = Path(cwd).resolve()
         self.mode, self.model, self.roots = mode, model, [str(Path(r).resolve()) for r in roots]
@@ -93,7 +131,11 @@ class Tether:
             CommandApprovalParams.METHOD: on_command_approval,
             FileChangeApprovalParams.METHOD: on_file_change,
             FileReadApprovalParams.METHOD: on_file_read,
+            McpToolCallApprovalParams.METHOD: on_mcp_tool_call,
+            HookTrustParams.METHOD: on_hook_trust,
+            McpElicitationParams.METHOD: on_elicitation,
         }
+        self.hooks = HookRegistry(hooks)
         self._threads: dict[str, Thread] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.process: asyncio.subprocess.Process | None = None
@@ -122,9 +164,16 @@ class Tether:
         )
         self._conn = Connection(self.process, self._on_message)
         self._conn.reader.add_done_callback(lambda _: self._server_gone())
+        capabilities: dict[str, Any] = {}
+        if self.hooks.declared:
+            capabilities["experimental"] = {"tether": {"hooks": self.hooks.declared}}
         await self.request(
             "initialize",
-            {"processId": os.getpid(), "capabilities": {}, "initializationOptions": self._options},
+            {
+                "processId": os.getpid(),
+                "capabilities": capabilities,
+                "initializationOptions": self._options,
+            },
         )
         self._conn.notify("initialized", {})
 
@@ -206,14 +255,19 @@ class Tether:
         assert self._conn is not None
         known = SERVER_REQUESTS.get(method)
         if known is None:
-            self._conn.respond(msg_id, {"decision": "decline"})
+            self._conn.respond_error(msg_id, ErrorCode.METHOD_NOT_FOUND, f"no handler: {method}")
             return
         request = msgspec.convert(params, known.params)
+        if isinstance(request, HookCallbackParams):
+            self._conn.respond(msg_id, await self.hooks.run(request.callback_id, request.input))
+            return
         callback = self._callbacks.get(method)
         thread = self._threads.get(params.get("threadId", ""))
         if callback is None:
-            log.warning("declined %s: no callback was given for it", method)
-            self._conn.respond(msg_id, {"decision": "decline"})
+            default = DEFAULT_ANSWERS.get(method, DECLINE)
+            verb = "declined" if default is DECLINE else "cancelled"
+            log.warning("%s %s: no callback was given for it", verb, method)
+            self._conn.respond(msg_id, default)
             return
         try:
             answer = callback(request)
@@ -226,7 +280,7 @@ class Tether:
             log.exception("the %s callback raised; the turn is cancelled", method)
             if thread is not None:
                 thread.callback_failed(error)
-            result = {"decision": "cancel"}
+            result = {"action": "cancel"} if method == McpElicitationParams.METHOD else CANCEL
         self._conn.respond(msg_id, result)
 
     def _server_gone(self) -> None:

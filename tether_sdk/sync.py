@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine, Iterator, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -76,15 +77,20 @@ class SyncThread:
         self,
         prompt: str | Sequence[UserInput],
         *,
+        images: Sequence[str | Path] = (),
         output_schema: dict[str, Any] | None = None,
     ) -> TurnResult:
-        return self._owner.blocking(self.thread.run(prompt, output_schema=output_schema))
+        return self._owner.blocking(
+            self.thread.run(prompt, images=images, output_schema=output_schema)
+        )
 
     def review(self, target: ReviewTarget) -> TurnResult:
         return self._owner.blocking(self.thread.review(target))
 
-    def run_streamed(self, prompt: str | Sequence[UserInput]) -> Iterator[Notification]:
-        stream = self.thread.run_streamed(prompt).__aiter__()
+    def run_streamed(
+        self, prompt: str | Sequence[UserInput], *, images: Sequence[str | Path] = ()
+    ) -> Iterator[Notification]:
+        stream = self.thread.run_streamed(prompt, images=images).__aiter__()
 
         async def step() -> Any:
             try:

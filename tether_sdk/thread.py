@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -22,7 +23,7 @@ import msgspec
 from protocol.base import Notification, Usage
 from protocol.events import ItemCompletedNotification, ItemDiscardedNotification
 from protocol.findings import ReviewTarget
-from protocol.item import AgentMessageItem, Item, ReviewItem, TextInput, UserInput
+from protocol.item import AgentMessageItem, ImageInput, Item, ReviewItem, TextInput, UserInput
 from protocol.thread import Thread as ThreadInfo
 from protocol.turn import (
     Turn,
@@ -94,15 +95,19 @@ class Thread:
         self,
         prompt: str | Sequence[UserInput],
         *,
+        images: Sequence[str | Path] = (),
         model: str | None = None,
         output_schema: dict[str, Any] | None = None,
     ) -> AsyncIterator[Notification]:
-        """Start a turn and yield its events until `turn/completed` (included). Raises
-        `TetherError` when the server refuses the turn, `ServerGone` when it dies, and re-raises
-        an approval callback's exception once the turn (cancelled by it) has ended."""
+        """Start a turn and yield its events until `turn/completed` (included). `images`:
+        image files (PNG, JPEG, GIF, WebP) sent with the prompt (`ImageInput`s in `prompt` may
+        also be data URLs). Raises `TetherError` when the server refuses the turn (a bad image
+        included), `ServerGone` when it dies, and re-raises an approval callback's exception
+        once the turn (cancelled by it) has ended."""
         inputs: list[UserInput] = (
             [TextInput(text=prompt)] if isinstance(prompt, str) else list(prompt)
         )
+        inputs += [ImageInput(path=str(Path(image).resolve())) for image in images]
         params: dict[str, Any] = {
             "threadId": self.id,
             "input": msgspec.to_builtins(inputs),
@@ -151,11 +156,12 @@ class Thread:
         self,
         prompt: str | Sequence[UserInput],
         *,
+        images: Sequence[str | Path] = (),
         model: str | None = None,
         output_schema: dict[str, Any] | None = None,
     ) -> TurnResult:
         """Run a turn to its end and return what it left."""
-        events = self.run_streamed(prompt, model=model, output_schema=output_schema)
+        events = self.run_streamed(prompt, images=images, model=model, output_schema=output_schema)
         return await self._drain(events, output_schema)
 
     async def _drain(

@@ -2,7 +2,8 @@
 
 `ThreadHooks.run(event, ...)` loads the configuration (a changed file applies at the next
 event), keeps the matching commands whose source is trusted (a project's file unknown so far
-is asked about once, `approval/hookTrust`), runs them with the Claude Code payload on stdin,
+is asked about once, `approval/hookTrust`), runs them with the Claude Code payload on stdin
+(the client's own hooks through `hook/callback`, with the same payload),
 tells the client (`hook/started`, `hook/completed`), shows the user what is meant for the
 user, and returns the `Outcome` for the turn to act on. `turn.py` decides what an outcome does
 at each point (block a tool, rewrite its input, go on after Stop, add context).
@@ -15,6 +16,8 @@ the roots are snapshot around them like around a command, so the turn's diff and
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +26,7 @@ from typing import Any, Literal
 
 from protocol.base import Mode
 from protocol.hooks import (
+    HookCallbackParams,
     HookCompletedNotification,
     HookRun,
     HookRunEntry,
@@ -47,7 +51,7 @@ from server.hooks.config import (
     load_hooks,
 )
 from server.hooks.outcome import Outcome, read_results
-from server.hooks.runner import hook_env, run_hooks
+from server.hooks.runner import HookResult, hook_env, run_hooks
 
 PERMISSION_MODES: dict[Mode, str] = {
     "readOnly": "default",
@@ -63,6 +67,7 @@ def load_for(settings: Settings, roots: list[Path]) -> HookConfig:
         roots,
         toml_hooks=settings.hooks,
         import_claude=settings.hooks_import_claude,
+        client=settings.client_hooks,
     )
 
 
@@ -107,14 +112,15 @@ class ThreadHooks:
         payload = self.payload(event, fields)
         cwd = self._conversation.cwd
         env = hook_env(self._project_dir())
+        client = functools.partial(self._ask_client, payload=payload, turn_id=turn_id)
         if stream is not None and turn_files is not None:
             await turn_files.before_command(stream)
             try:
-                results = await run_hooks(hooks, payload, cwd, env)
+                results = await run_hooks(hooks, payload, cwd, env, client)
             finally:
                 await turn_files.after_command(stream)
         else:
-            results = await run_hooks(hooks, payload, cwd, env)
+            results = await run_hooks(hooks, payload, cwd, env, client)
         outcome = read_results(event, results)
         for message in outcome.user_messages:
             self.warn(f"hook: {message}")
@@ -132,6 +138,28 @@ class ThreadHooks:
         run.duration_ms = int((time.monotonic() - started) * 1000)
         self._notifier.notify(HookCompletedNotification(self._conversation.id, run, turn_id))
         return outcome
+
+    async def _ask_client(
+        self, hook: HookCommand, *, payload: dict[str, Any], turn_id: str | None
+    ) -> HookResult:
+        """One of the client's hooks, run by the client (`hook/callback`); its answer read as
+        a command's exit 0 and stdout, its failure as a non-blocking error."""
+        assert hook.callback_id is not None
+        started = time.monotonic()
+        params = HookCallbackParams(self._conversation.id, hook.callback_id, payload, turn_id)
+        try:
+            answer = await asyncio.wait_for(self._notifier.request(params), hook.timeout_s)
+        except TimeoutError:
+            why = f"the client did not answer within {hook.timeout_s:g} s"
+            return HookResult(hook, None, "", why, _since(started), timed_out=True)
+        except Exception as exc:  # the client refused the request, or is gone
+            return HookResult(
+                hook, None, "", f"the client could not run it: {exc}", _since(started)
+            )
+        if answer.error is not None:
+            return HookResult(hook, 1, "", answer.error, _since(started))
+        stdout = json.dumps(answer.output) if answer.output is not None else ""
+        return HookResult(hook, 0, stdout, "", _since(started))
 
     def payload(self, event: str, fields: dict[str, Any]) -> dict[str, Any]:
         """Claude Code's common fields, then the event's own."""
@@ -392,6 +420,10 @@ class TurnHooks:
         )
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+def _since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
 
 
 def _model_notes(event: str, outcome: Outcome | None) -> list[str]:

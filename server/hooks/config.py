@@ -7,7 +7,9 @@ order their hooks run and report:
 - user: `TETHER_HOME/hooks.json`, `[hooks]` in `TETHER_HOME/config.toml`, and with
   `hooks_import_claude = true` Claude Code's `~/.claude/settings.json`;
 - project, per workspace root: `<root>/.tether/hooks.json`, and with the import
-  `<root>/.claude/settings.json` and `<root>/.claude/settings.local.json`.
+  `<root>/.claude/settings.json` and `<root>/.claude/settings.local.json`;
+- the client's own hooks, declared in `initialize` (`client_hooks`; `tether_sdk`'s Python
+  callables), which the server asks the client to run (`hook/callback`).
 
 A project's hooks are code anyone who can write to the repository chose to run on the user's
 machine, outside the sandbox; they run only once the user trusted that file's hook definition.
@@ -21,10 +23,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
+
+from protocol.hooks import ClientHookMatcher
 
 EVENTS = (
     "PreToolUse",
@@ -52,6 +56,8 @@ class HookCommand:
     command: str
     timeout_s: float
     source: HookSource
+    callback_id: str | None = None
+    """A hook the client runs itself (`hook/callback`): `command` is then its id, shown."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,30 @@ def matches(matcher: str, subject: str) -> bool:
         return False
 
 
+CLIENT_SOURCE = HookSource("the client (hook/callback)", project=False, definition={})
+"""Where the client's own hooks come from: its code, trusted like the user's own files."""
+
+
+def client_hooks(
+    hooks: Mapping[str, list[ClientHookMatcher]],
+) -> tuple[list[HookCommand], list[str]]:
+    """The hooks a client declared in `initialize` (`protocol.hooks.ClientHookMatcher`), and
+    the problems of those left out."""
+    out: list[HookCommand] = []
+    problems: list[str] = []
+    for event, groups in hooks.items():
+        if event not in EVENTS:
+            problems.append(f"the client's hooks: unknown hook event `{event}` ignored")
+            continue
+        for group in groups:
+            timeout = group.timeout if group.timeout and group.timeout > 0 else DEFAULT_TIMEOUT_S
+            for callback in group.callback_ids:
+                out.append(
+                    HookCommand(event, group.matcher, callback, timeout, CLIENT_SOURCE, callback)
+                )
+    return out, problems
+
+
 def load_hooks(
     home: Path,
     roots: Iterable[Path],
@@ -106,8 +136,10 @@ def load_hooks(
     toml_hooks: dict[str, Any] | None = None,
     import_claude: bool = False,
     user_home: Path | None = None,
+    client: Iterable[HookCommand] = (),
 ) -> HookConfig:
-    """Every source that exists, parsed; a broken file or entry is left out with a problem."""
+    """Every source that exists, parsed; a broken file or entry is left out with a problem.
+    `client`: the client's own hooks (`client_hooks`), run after the files' ones."""
     problems: list[str] = []
     sources: list[HookSource] = []
 
@@ -139,7 +171,7 @@ def load_hooks(
             add_file(root / ".claude" / "settings.json", project=True)
             add_file(root / ".claude" / "settings.local.json", project=True)
     commands = [c for s in sources for c in commands_of(s, problems)]
-    return HookConfig(sources, commands, problems)
+    return HookConfig(sources, [*commands, *client], problems)
 
 
 def commands_of(source: HookSource, problems: list[str]) -> list[HookCommand]:

@@ -2,6 +2,8 @@
 user's code, not the model's), each in its own process group that is killed whole on timeout
 or when the turn is interrupted.
 
+Hooks the client declared run in the client instead (`ClientRunner`, `hook/callback`).
+
 The environment is the server's with secrets scrubbed (`sandbox.env.scrub_env`: the model's
 key never reaches a hook), plus `TETHER_PROJECT_DIR` and, for scripts written for Claude Code,
 `CLAUDE_PROJECT_DIR`. The payload goes to stdin as one JSON object.
@@ -16,7 +18,7 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,12 +47,29 @@ def hook_env(project_dir: Path, environ: Mapping[str, str] | None = None) -> dic
     return env
 
 
+ClientRunner = Callable[[HookCommand], Awaitable[HookResult]]
+"""Runs a hook of the client's (`HookCommand.callback_id`) by asking the client."""
+
+
 async def run_hooks(
-    hooks: list[HookCommand], payload: dict[str, Any], cwd: Path, env: dict[str, str]
+    hooks: list[HookCommand],
+    payload: dict[str, Any],
+    cwd: Path,
+    env: dict[str, str],
+    client: ClientRunner | None = None,
 ) -> list[HookResult]:
-    """Every hook at once; the results in the hooks' order."""
+    """Every hook at once; the results in the hooks' order. The client's hooks go to
+    `client` (without one they fail, not blocking)."""
     data = json.dumps(payload).encode()
-    return list(await asyncio.gather(*(run_hook(h, data, cwd, env) for h in hooks)))
+
+    async def run(hook: HookCommand) -> HookResult:
+        if hook.callback_id is None:
+            return await run_hook(hook, data, cwd, env)
+        if client is None:
+            return HookResult(hook, None, "", "no client to run it", 0)
+        return await client(hook)
+
+    return list(await asyncio.gather(*(run(h) for h in hooks)))
 
 
 async def run_hook(hook: HookCommand, stdin: bytes, cwd: Path, env: dict[str, str]) -> HookResult:

@@ -5,6 +5,7 @@ resume after the server was killed, errors, and the synchronous wrapper."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import socket
 from pathlib import Path
@@ -262,3 +263,24 @@ def test_the_sync_wrapper(model_server: ModelServer, workspace: Path, tmp_path: 
         events = list(thread.run_streamed("two"))
     assert isinstance(events[-1], TurnCompletedNotification)
     assert events[-1].turn.status == "completed"
+
+
+async def test_images_go_with_the_prompt_and_a_bad_one_is_refused(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    )
+    (workspace / "shot.png").write_bytes(png)
+    (workspace / "notes.png").write_text("text")
+    model_server.enqueue(Reply(text="A pixel."))
+    async with Tether(workspace, env=env_for(model_server, tmp_path / "home")) as t:
+        thread = await t.start_thread()
+        result = await thread.run("what is this", images=[workspace / "shot.png"])
+        with pytest.raises(TetherError) as refused:
+            await thread.run("and this", images=[workspace / "notes.png"])
+    assert result.final_response == "A pixel."
+    url = "data:image/png;base64," + base64.b64encode(png).decode()
+    assert model_server.requests[0].user_images() == [[url]]
+    assert refused.value.code == -32602 and "is not a PNG" in str(refused.value)
+    assert len(model_server.requests) == 1

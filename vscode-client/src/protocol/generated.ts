@@ -40,6 +40,8 @@ FileChangeApprovalParams?: FileChangeApprovalParams
 FileChangeApprovalResult?: FileChangeApprovalResult
 FileReadApprovalParams?: FileReadApprovalParams
 FileReadApprovalResult?: FileReadApprovalResult
+HookCallbackParams?: HookCallbackParams
+HookCallbackResult?: HookCallbackResult
 HookCompletedNotification?: HookCompletedNotification
 HookStartedNotification?: HookStartedNotification
 HookTrustParams?: HookTrustParams
@@ -63,6 +65,7 @@ ReasoningDeltaNotification?: ReasoningDeltaNotification
 ReviewStartParams?: ReviewStartParams
 ReviewStartResult?: ReviewStartResult
 TetherCapabilities?: TetherCapabilities
+TetherClientCapabilities?: TetherClientCapabilities
 ThreadIdParams?: ThreadIdParams
 ThreadListParams?: ThreadListParams
 ThreadListResult?: ThreadListResult
@@ -622,6 +625,31 @@ export interface FileReadApprovalResult {
 decision: ("accept" | "acceptForSession" | "cancel" | "decline")
 }
 /**
+ * `hook/callback`: run one of the client's hooks (`ClientHookMatcher.callback_ids`) with
+ * the JSON a hook command gets on stdin; answered with what the command would print.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "HookCallbackParams".
+ */
+export interface HookCallbackParams {
+callbackId: string
+input: {
+
+}
+threadId: string
+turnId?: (null | string)
+}
+/**
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "HookCallbackResult".
+ */
+export interface HookCallbackResult {
+error?: (null | string)
+output?: (null | {
+
+})
+}
+/**
  * `hook/completed`: the hooks of a run ended; `blocked` when one of them blocked.
  * 
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
@@ -1028,6 +1056,30 @@ setting: ("auto" | "bwrap" | "landlock" | "none")
 weakerThanBwrap: boolean
 }
 /**
+ * `capabilities.experimental.tether` in the `initialize` params: what the client adds.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "TetherClientCapabilities".
+ */
+export interface TetherClientCapabilities {
+hooks?: {
+[k: string]: ClientHookMatcher[]
+}
+}
+/**
+ * Hooks the client runs itself for one event (`tether_sdk`'s Python callables), declared
+ * in `initialize` under `capabilities.experimental.tether.hooks {Event: [matcher]}`, as one
+ * of Claude Code's matcher groups is written, with callback ids instead of commands.
+ * 
+ * This interface was referenced by `TetherProtocol`'s JSON-Schema
+ * via the `definition` "ClientHookMatcher".
+ */
+export interface ClientHookMatcher {
+callbackIds: string[]
+matcher?: string
+timeout?: (null | number)
+}
+/**
  * This interface was referenced by `TetherProtocol`'s JSON-Schema
  * via the `definition` "ThreadIdParams".
  */
@@ -1305,6 +1357,7 @@ export interface ServerRequests {
   "approval/fileRead": { params: FileReadApprovalParams; result: FileReadApprovalResult };
   "approval/hookTrust": { params: HookTrustParams; result: HookTrustResult };
   "approval/mcpToolCall": { params: McpToolCallApprovalParams; result: McpToolCallApprovalResult };
+  "hook/callback": { params: HookCallbackParams; result: HookCallbackResult };
   "mcpServer/elicitation": { params: McpElicitationParams; result: McpElicitationResult };
 }
 export interface Notifications {
