@@ -1,0 +1,332 @@
+"""The `podman` executor: a thread's commands in containers of its own, through `podman exec`.
+
+A thread gets one container per kind of access it uses, made when first needed from
+`ContainerConfig.image` (`sandbox.containers` spells it out): the workspace roots bind-mounted
+at their own paths, writable for workspaceWrite, read-only for readOnly; `--network none` unless
+the policy allows the network (an approved escalation gets a container with network); limits from
+the config. So a thread in agent mode uses one container, and one more only once the user
+approves network access.
+
+A command runs as `podman exec ... bash -c COMMAND`, its output streamed as it comes. When it
+ends, times out or is cancelled, every process left in that container is killed (`kill -9 -1`
+from inside: all but the container's first process), so background jobs do not outlive their
+command. Commands in one container run one at a time. `sandbox.guard` records the protected
+entries before a writing command and puts back what it changed, as for Landlock; those that
+existed when the container was made are also mounted read-only.
+
+The container goes away with the thread (`close`) and with the server, even one killed with -9:
+its first process reads a pipe whose only write end the server holds, and exits at end of file;
+`--rm` has Podman remove the stopped container. `reap_orphans`, run when the first container of
+a server is made, removes any tether container whose server is gone (labels name the server's
+pid and start time), in case the engine itself was down at that moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox.containers import (
+    LABEL,
+    LIFETIME_FD,
+    SERVER_LABEL,
+    THREAD_LABEL,
+    ContainerConfig,
+    container_env,
+    podman_global_argv,
+    podman_run_argv,
+    spec_for,
+)
+from sandbox.denial import detect_denial
+from sandbox.errors import CommandSetupError, SandboxUnavailable
+from sandbox.executor import CommandRequest, ExecutorKind, LocalExecutor
+from sandbox.guard import Guard
+from sandbox.guard_watch import GuardWatch
+from sandbox.output import CappedOutput, Stream
+from sandbox.policy import Policy, homes_of
+from sandbox.quota import Quotas, QuotaWatch
+from sandbox.run import CommandResult
+
+_READ_CHUNK = 65536
+_DRAIN_S = 5.0
+_START_TIMEOUT_S = 120.0
+_reaped = False
+
+
+def server_identity(pid: int | None = None) -> str:
+    """`pid:start-time`: a process id that cannot be mistaken for a later process's."""
+    pid = os.getpid() if pid is None else pid
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return f"{pid}:{stat[stat.rfind(')') + 2 :].split()[19]}"
+
+
+def _alive(identity: str) -> bool:
+    pid, _, _start = identity.partition(":")
+    try:
+        return server_identity(int(pid)) == identity
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+@dataclass
+class _Container:
+    name: str
+    lifetime: int
+    """The write end of the pipe the container's first process waits on."""
+    lock: asyncio.Lock
+
+
+class PodmanExecutor(LocalExecutor):
+    """One thread's containers; file access stays on the host (the roots are bind-mounted)."""
+
+    kind: ExecutorKind = "podman"
+
+    def __init__(self, config: ContainerConfig, thread_id: str) -> None:
+        self.config = config
+        self.thread_id = thread_id
+        self._containers: dict[tuple[bool, bool], _Container] = {}
+        self._starting = asyncio.Lock()
+
+    @property
+    def image(self) -> str | None:  # type: ignore[override]
+        return self.config.image
+
+    def container_names(self) -> list[str]:
+        return [c.name for c in self._containers.values()]
+
+    async def run(self, request: CommandRequest) -> CommandResult:
+        if not request.cwd.is_dir():
+            raise CommandSetupError(
+                f"The working directory {request.cwd} does not exist or is not a directory; "
+                "run the command from an existing directory."
+            )
+        policy = request.policy
+        container = await self._container_for(policy, request)
+        async with container.lock:
+            return await self._exec(container, request)
+
+    async def _container_for(self, policy: Policy, request: CommandRequest) -> _Container:
+        key = (bool(policy.writable_roots) or not policy.sandboxed, policy.allows_network)
+        async with self._starting:
+            if (found := self._containers.get(key)) is not None:
+                return found
+            await asyncio.to_thread(reap_orphans, self.config)
+            name = f"tether-{self.thread_id[-12:]}-{uuid.uuid4().hex[:8]}"
+            labels = {
+                LABEL: "podman",
+                SERVER_LABEL: server_identity(),
+                THREAD_LABEL: self.thread_id,
+            }
+            try:
+                spec = spec_for(
+                    name,
+                    self.config,
+                    policy,
+                    cwd=request.cwd,
+                    env=request.env,
+                    labels=labels,
+                )
+            except ValueError as exc:
+                raise SandboxUnavailable(str(exc)) from None
+            container = await _start(podman_run_argv(spec), name)
+            self._containers[key] = container
+            return container
+
+    async def _exec(self, container: _Container, request: CommandRequest) -> CommandResult:
+        policy = request.policy
+        quotas = request.quotas or Quotas()
+        guard = Guard.record(policy, homes_of(request.env)) if policy.writable_roots else None
+        early = GuardWatch(guard) if guard is not None else None
+        argv = [*podman_global_argv(self.config), "exec", "--workdir", str(request.cwd)]
+        for key, value in container_env(request.env).items():
+            argv += ["--env", f"{key}={value}"]
+        argv += [container.name, "bash", "-c", request.command]
+        output = CappedOutput(request.output_cap_bytes, request.on_output)
+        watch = QuotaWatch(quotas, roots=policy.writable_roots, tmp=None, staged=())
+        started = time.monotonic()
+        if early is not None:
+            early.start()
+        try:
+            code, timed_out = await self._supervise(container, argv, output, request, watch)
+        finally:
+            if early is not None:
+                early.stop()
+            report = guard.restore() if guard is not None else None
+        text = output.finish()
+        return CommandResult(
+            exit_code=code,
+            output=text,
+            truncated=output.truncated,
+            timed_out=timed_out,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            sandbox=policy.label,
+            launcher="none",
+            denial=detect_denial(text, code) if not timed_out else None,
+            containment=None,
+            guard=report,
+            over_quota=watch.exceeded,
+        )
+
+    async def _supervise(
+        self,
+        container: _Container,
+        argv: list[str],
+        output: CappedOutput,
+        request: CommandRequest,
+        watch: QuotaWatch,
+    ) -> tuple[int, bool]:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        assert process.stdout is not None and process.stderr is not None
+        readers = [
+            asyncio.create_task(_pump(process.stdout, "stdout", output)),
+            asyncio.create_task(_pump(process.stderr, "stderr", output)),
+        ]
+        watcher = asyncio.create_task(watch.until_exceeded())
+        ended = asyncio.create_task(process.wait())
+        try:
+            done, _ = await asyncio.wait(
+                [ended, watcher], timeout=request.timeout_s, return_when="FIRST_COMPLETED"
+            )
+            killed = ended not in done
+            await self._kill_all(container, process)
+            _done, pending = await asyncio.wait(readers, timeout=_DRAIN_S)
+            for reader in pending:
+                reader.cancel()
+            code = await process.wait()
+            if killed:
+                code = -signal.SIGKILL
+            return code, not done
+        except BaseException:
+            await asyncio.shield(self._kill_all(container, process))
+            for reader in readers:
+                reader.cancel()
+            raise
+        finally:
+            watcher.cancel()
+            ended.cancel()
+
+    async def _kill_all(self, container: _Container, client: asyncio.subprocess.Process) -> None:
+        """Kill every process in the container but its first (`kill -1` spares it and the
+        caller), then the `podman exec` client, which does not pass a kill on to the command."""
+        killer = await asyncio.create_subprocess_exec(
+            *podman_global_argv(self.config),
+            "exec",
+            container.name,
+            "bash",
+            "-c",
+            "kill -9 -1 2>/dev/null; exit 0",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        await killer.wait()
+        if client.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(client.pid, signal.SIGKILL)
+
+    async def close(self) -> None:
+        """Remove the thread's containers (closing the pipe ends them too; this waits)."""
+        containers, self._containers = list(self._containers.values()), {}
+        for container in containers:
+            os.close(container.lifetime)
+        if containers:
+            remove = await asyncio.create_subprocess_exec(
+                *podman_global_argv(self.config),
+                "rm",
+                "--force",
+                "--ignore",
+                "--time",
+                "0",
+                *(c.name for c in containers),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            await remove.wait()
+
+
+async def _start(argv: list[str], name: str) -> _Container:
+    read_end, write_end = os.pipe()
+    # `--preserve-fds 1` hands fd 3 to the container; bash puts the read end there (dash
+    # cannot name an fd above 9).
+    placed = [_bash(), "-c", f'exec "$@" {LIFETIME_FD}<&{read_end}', "bash", *argv]
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *placed,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            pass_fds=(read_end,),
+        )
+        try:
+            _out, err = await asyncio.wait_for(process.communicate(), _START_TIMEOUT_S)
+        except TimeoutError:
+            process.kill()
+            os.close(write_end)
+            raise SandboxUnavailable(f"podman did not start the container {name} in time") from None
+    finally:
+        os.close(read_end)
+    if process.returncode != 0:
+        os.close(write_end)
+        message = err.decode(errors="replace").strip()
+        if process.returncode == 127:
+            message = "podman is not installed (apt-get install podman runc)"
+        raise SandboxUnavailable(f"podman could not start the container: {message}")
+    return _Container(name, write_end, asyncio.Lock())
+
+
+def reap_orphans(config: ContainerConfig) -> list[str]:
+    """Remove every tether container whose server is no longer running; returns their names."""
+    global _reaped
+    if _reaped:
+        return []
+    import subprocess
+
+    listing = subprocess.run(
+        [
+            *podman_global_argv(config),
+            "ps",
+            "--all",
+            "--filter",
+            f"label={LABEL}",
+            "--format",
+            '{{.Names}} {{index .Labels "' + SERVER_LABEL + '"}}',
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    _reaped = listing.returncode == 0
+    gone = [
+        name
+        for name, _, identity in (line.partition(" ") for line in listing.stdout.splitlines())
+        if name and not _alive(identity)
+    ]
+    if gone:
+        subprocess.run(
+            [*podman_global_argv(config), "rm", "--force", "--ignore", "--time", "0", *gone],
+            capture_output=True,
+            check=False,
+        )
+    return gone
+
+
+async def _pump(reader: asyncio.StreamReader, stream: Stream, output: CappedOutput) -> None:
+    while chunk := await reader.read(_READ_CHUNK):
+        output.feed(stream, chunk)
+
+
+def _bash() -> str:
+    return shutil.which("bash") or "/bin/bash"
