@@ -22,7 +22,6 @@ from protocol.item import Item, UserInput
 from protocol.model import ModelInfo, ModelListResult
 from protocol.thread import Thread, ThreadListResult, ThreadModeChangedNotification
 from protocol.turn import Turn
-from sandbox.executor import make_executor
 from sandbox.executors import make_executor
 from sandbox.policy import Policy
 from server.agent.client import Notifier
