@@ -56,6 +56,8 @@ class Settings:
     """config.toml's `[hooks]` table: Claude Code's `{Event: [groups]}` (`server.hooks.config`)."""
     hooks_import_claude: bool = False
     """Also run the hooks of Claude Code's settings files (~/.claude, <root>/.claude)."""
+    max_subagents: int = 3
+    """Sub-agents of one turn that run at once (`server.agent.subagents`); more wait."""
     client_hooks: tuple[HookCommand, ...] = ()
     """Hooks the client declared in `initialize` and runs itself (`server.hooks.config`)."""
     executor: ContainerConfig = field(default_factory=ContainerConfig)
@@ -129,6 +131,7 @@ class FileSettings(msgspec.Struct, omit_defaults=True):
     tmp_cap: PositiveBytes | None = None
     hooks: dict[str, Any] | None = None
     hooks_import_claude: bool | None = None
+    max_subagents: Annotated[int, msgspec.Meta(ge=1, le=16)] | None = None
     executor: ExecutorTable | None = None
 
 

@@ -146,6 +146,12 @@ class Gate:
         """(engine, image) when the thread's commands run in containers: their items say
         sandbox "container"; approvals still name the policy the command runs under."""
 
+    def share_grants(self, parent: Gate) -> None:
+        """Take the parent thread's session grants, as a sub-agent's gate does: what the user
+        allowed the parent for the session holds for its children, and what they allow a
+        child holds for the parent."""
+        self._grants = parent._grants
+
     def variant(self, rules: type[G]) -> G:
         """This gate with a subclass's rules for one turn (`server.agent.inline`): same thread,
         same session grants."""

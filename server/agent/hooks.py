@@ -251,6 +251,11 @@ class TurnHooks:
         self._stop_continuations = 0
         self._background: set[asyncio.Task[Any]] = set()
         self._inputs: dict[str, list[dict[str, Any]]] = {}
+        self.stop_event = "Stop"
+        """A sub-agent's turns run SubagentStop instead (`server.agent.subagents.child`), with
+        `stop_fields` in the payload and `stop_subject` for the matchers."""
+        self.stop_subject: str | None = None
+        self.stop_fields: dict[str, Any] = {}
 
     async def _run(
         self,
@@ -389,7 +394,11 @@ class TurnHooks:
     async def stop(self) -> str | None:
         """Stop: the reason to go on (the model's next input), or None to end the turn."""
         active = self._stop_continuations > 0
-        outcome = await self._run("Stop", {"stop_hook_active": active})
+        outcome = await self._run(
+            self.stop_event,
+            {"stop_hook_active": active, **self.stop_fields},
+            subject=self.stop_subject,
+        )
         if outcome is None or not outcome.block:
             return None
         if self._stop_continuations >= MAX_STOP_CONTINUATIONS:

@@ -18,8 +18,9 @@ from typing import Any, TypeVar
 from protocol.approval import HunkSelection
 from protocol.base import LauncherKind, Mode
 from protocol.errors import ErrorCode
-from protocol.item import Item, UserInput
+from protocol.item import Item, SubagentItem, UserInput
 from protocol.model import ModelInfo, ModelListResult
+from protocol.subagent import AgentListResult
 from protocol.thread import Thread, ThreadListResult, ThreadModeChangedNotification
 from protocol.turn import Turn
 from sandbox.executors import make_executor
@@ -32,6 +33,8 @@ from server.agent.gate import Gate
 from server.agent.hooks import ThreadHooks
 from server.agent.images import ImageRefused, check_images
 from server.agent.model import ModelClient
+from server.agent.subagents.definitions import load_definitions
+from server.agent.subagents.team import Team
 from server.agent.threads import ThreadManager
 from server.agent.tools.registry import default_tools
 from server.agent.turn import ThreadParts, TurnRunner, TurnServices
@@ -76,6 +79,8 @@ class Agent:
         self._client: ModelClient | None = None
         self._client_key: _ClientKey | None = None
         self._client_lock = asyncio.Lock()
+        self._write_locks: dict[str, asyncio.Lock] = {}
+        """Per workspace root: sub-agents that write there run one at a time."""
         self.mcp = McpThreads(settings.home, notifier, launcher)
         """Each open thread's MCP servers, started in the background (`server.mcp`)."""
 
@@ -121,6 +126,30 @@ class Agent:
             lambda network: self._thread(thread_id).gate.mcp_server_policy(network),
         )
 
+    def parts(self, thread_id: str) -> ThreadParts:
+        """A thread's parts, for the sub-agent team (`server.agent.subagents.team`)."""
+        return self._thread(thread_id)
+
+    def child_parts(self, thread_id: str, parent: Gate) -> ThreadParts:
+        """A sub-agent thread's parts; its gate shares the parent's session grants."""
+        parts = self._thread(thread_id)
+        parts.gate.share_grants(parent)
+        return parts
+
+    def start_child(self, runner: TurnRunner) -> None:
+        """Run a sub-agent's turn like any turn (so `turn/interrupt` stops it)."""
+        self._refuse_if_running(runner.conversation.id, "wait for it to end")
+        self._start(runner)
+
+    def write_lock(self, root: Path) -> asyncio.Lock:
+        return self._write_locks.setdefault(str(root), asyncio.Lock())
+
+    def list_agents(self, cwd: str) -> AgentListResult:
+        """The sub-agent definitions a thread of `cwd` can spawn (`agent/list`)."""
+        roots = [Path(cwd)] if Path(cwd).is_absolute() else []
+        found, problems = load_definitions(self.settings.home, roots)
+        return AgentListResult([d.info() for d in found.values()], problems)
+
     def _watch(self, conversation: Conversation) -> WorkspaceWatcher:
         """Watch the thread's roots, and take their first snapshot in the background: it reads
         every file once, which the first command of a turn should not wait for."""
@@ -158,13 +187,23 @@ class Agent:
         return state.thread
 
     def list_threads(
-        self, cursor: str | None, limit: int | None, cwd: str | None = None
+        self,
+        cursor: str | None,
+        limit: int | None,
+        cwd: str | None = None,
+        parent_thread_id: str | None = None,
+        include_subagents: bool = False,
     ) -> ThreadListResult:
+        """Newest first; sub-agent threads only when asked for (under their parent)."""
         threads = sorted(
             self.threads.all_threads(), key=lambda t: (t.updated_at, t.id), reverse=True
         )
         if cwd is not None:
             threads = [t for t in threads if t.cwd == cwd]
+        if parent_thread_id is not None:
+            threads = [t for t in threads if t.parent_thread_id == parent_thread_id]
+        elif not include_subagents:
+            threads = [t for t in threads if t.parent_thread_id is None]
         if cursor:
             try:
                 at, _, tid = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
@@ -330,9 +369,39 @@ class Agent:
                 ErrorCode.TURN_ALREADY_RUNNING,
                 f"turn {turn_id} is still running; interrupt it first",
             )
-        return revert_turn(
+        restored: list[str] = []
+        conflicts: list[str] = []
+        for child_id, child_turns in self._children_of(parts.conversation, turn_id):
+            child = self._thread(child_id)
+            self._refuse_if_running(child_id, "interrupt the sub-agent first")
+            for child_turn in reversed(child_turns):
+                r, c = revert_turn(
+                    child.conversation,
+                    child.gate,
+                    self.checkpoints,
+                    self.notifier,
+                    child_turn,
+                    force,
+                )
+                restored += r
+                conflicts += c
+        r, c = revert_turn(
             parts.conversation, parts.gate, self.checkpoints, self.notifier, turn_id, force
         )
+        return list(dict.fromkeys(restored + r)), list(dict.fromkeys(conflicts + c))
+
+    def _children_of(self, conversation: Conversation, turn_id: str) -> list[tuple[str, list[str]]]:
+        """The sub-agents a turn spawned in its own workspace, latest first, with their turns
+        (a worktree child's changes came back as the parent's own fileChange)."""
+        turn = conversation.turn(turn_id)
+        items = [] if turn is None else turn.items
+        return [
+            (i.agent_thread_id, i.agent_turn_ids)
+            for i in reversed(items)
+            if isinstance(i, SubagentItem)
+            and i.isolation is None
+            and self.threads.get(i.agent_thread_id) is not None
+        ]
 
     async def list_models(self) -> ModelListResult:
         ids: list[str] = []
@@ -372,7 +441,12 @@ class Agent:
             checkpoints=self.checkpoints,
             documents=self.documents,
             mcp=self.mcp.manager,
+            subagents=lambda runner: Team(self, runner),
         )
+
+    def services(self) -> TurnServices:
+        """What a turn borrows, for a sub-agent's turn (`server.agent.subagents.team`)."""
+        return self._services()
 
     async def shutdown(self) -> None:
         """Interrupt every running turn (killing its processes) and wait for them to end."""

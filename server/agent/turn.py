@@ -13,7 +13,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from protocol.base import ErrorInfo, Usage
 from protocol.item import (
@@ -61,6 +61,9 @@ from server.agent.watcher import WorkspaceWatcher
 from server.config import Settings
 from server.edits.checkpoints import CheckpointStore
 from server.hooks.claude_names import claude_name
+
+if TYPE_CHECKING:
+    from server.agent.subagents.ports import TeamPort
 from server.mcp.errors import RequiredServerNotReady
 from server.mcp.naming import is_mcp_tool
 from server.mcp.turn import MCP_OUTPUT_CAP, McpTurn
@@ -84,6 +87,9 @@ class TurnServices:
     checkpoints: CheckpointStore
     documents: DocumentSource | None = None
     """The client's buffers when it keeps them (ACP); see `server.agent.files`."""
+    subagents: Callable[[TurnRunner], TeamPort] | None = None
+    """The team a turn's spawn_agent tools work with (`server.agent.subagents`); None where
+    no sub-agent may be spawned (a sub-agent's own turns)."""
     mcp: Callable[[str], asyncio.Task[Any] | None] | None = None
     """thread id -> its MCP servers being started (`server.mcp.threads`), or None."""
 
@@ -151,6 +157,8 @@ class TurnRunner:
         self.structured = StructuredTurn(output_schema) if output_schema is not None else None
         self._answer = ""
         self.task: asyncio.Task[None] | None = None
+        self.team: TeamPort | None = None
+        """The sub-agents this turn spawned; made at its first tool call that may spawn."""
         self.mcp = McpTurn(
             services.mcp(self.conversation.id) if services.mcp else None,
             compaction.context_window(services.settings.context_window),
@@ -212,6 +220,8 @@ class TurnRunner:
                 "internalError",
             )
         finally:
+            if self.team is not None:  # children never outlive the turn that shows them
+                await self.team.end(self.turn.status)
             self._finish()
 
     def _outside_changes(self) -> str | None:
@@ -394,6 +404,7 @@ class TurnRunner:
                 self.turn_files,
                 self.services.settings,
                 self.executor,
+                team=self._team(),
             )
             self.gate.hook_permission = verdict.permission
             try:
@@ -424,6 +435,11 @@ class TurnRunner:
         self.conversation.add_entry(
             ToolResultEntry(call.call_id, cap_for_model(output, cap or MODEL_OUTPUT_CAP))
         )
+
+    def _team(self) -> TeamPort | None:
+        if self.team is None and self.services.subagents is not None:
+            self.team = self.services.subagents(self)
+        return self.team
 
     def _blocked_by_hook(self, call: ToolCallReady, reason: str) -> None:
         """The call as the user sees it: declined, the hook's reason as its one-line summary

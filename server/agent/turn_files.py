@@ -87,6 +87,9 @@ class TurnFiles:
         self._policy = policy or Policy("workspaceWrite", roots=tuple(roots))
         self._secrets = secret_paths_for(self._policy, homes_of())
         self.checkpoint: Checkpoint = store.open(turn_id)
+        self.also: list[TurnFiles] = []
+        """The turns of the sub-agents this turn spawned (`server.agent.subagents`): what they
+        changed is part of this turn's diff."""
         self._before_command: list[Mark] = []
 
     def before_write(self, path: Path) -> None:
@@ -168,7 +171,7 @@ class TurnFiles:
                 break
             entry = self.checkpoint.data.entries[path]
             diffs.append(self._file_diff(path, self._before(entry.before), self._now(path, budget)))
-        return "".join(diffs)
+        return "".join([*diffs, *(child.diff() for child in self.also)])
 
     def _file_diff(self, path: str, before: _Side, now: _Side) -> str:
         note = before.note or now.note

@@ -21,6 +21,7 @@ from protocol.review import (
     TurnFilesParams,
     TurnFilesResult,
 )
+from protocol.subagent import AgentListParams, AgentListResult
 from protocol.thread import (
     ThreadIdParams,
     ThreadListParams,
@@ -55,7 +56,7 @@ async def thread_start(agent: Agent, p: ThreadStartParams) -> ThreadResult:
 
 
 async def thread_list(agent: Agent, p: ThreadListParams) -> Any:
-    return agent.list_threads(p.cursor, p.limit, p.cwd)
+    return agent.list_threads(p.cursor, p.limit, p.cwd, p.parent_thread_id, p.include_subagents)
 
 
 async def thread_read(agent: Agent, p: ThreadIdParams) -> ThreadWithTurnsResult:
@@ -126,6 +127,10 @@ async def model_list(agent: Agent, _p: Empty) -> Any:
     return await agent.list_models()
 
 
+async def agent_list(agent: Agent, p: AgentListParams) -> AgentListResult:
+    return agent.list_agents(p.cwd)
+
+
 HANDLERS: dict[str, Handler] = {
     "thread/start": thread_start,
     "thread/list": thread_list,
@@ -143,6 +148,7 @@ HANDLERS: dict[str, Handler] = {
     "review/start": review_start,
     "model/list": model_list,
     "turn/files": turn_files,
+    "agent/list": agent_list,
     "mcpServer/list": mcp_server_list,
     "mcpServer/reload": mcp_server_reload,
     "mcpServer/trust": mcp_server_trust,

@@ -11,7 +11,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox.executor import Executor, LocalExecutor
 from server.agent.conversation import Conversation
@@ -22,6 +22,9 @@ from server.agent.model import ToolSpec
 from server.agent.stream import TurnStream
 from server.agent.turn_files import TurnFiles
 from server.config import Settings
+
+if TYPE_CHECKING:
+    from server.agent.subagents.ports import TeamPort
 
 MODEL_OUTPUT_CAP = 24_000
 """Characters of one tool result the model sees; more is cut in the middle with a note."""
@@ -47,6 +50,8 @@ class ToolContext:
     settings: Settings
     executor: Executor = field(default_factory=LocalExecutor)
     """Where commands run: this host, or the thread's container (`sandbox.executor`)."""
+    team: TeamPort | None = None
+    """The turn's sub-agents, for the spawn_agent tools (`server.agent.subagents`)."""
 
     @property
     def cwd(self) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from server.agent.subagents.tools import SUBAGENT_TOOL_SET
 from server.agent.tools.base import Tool
 from server.agent.tools.edits import APPLY_PATCH, EDIT_FILE
 from server.agent.tools.files import LIST_DIR, READ_FILE
@@ -12,4 +13,5 @@ from server.agent.tools.shell import SHELL
 
 def default_tools() -> dict[str, Tool]:
     tools = [READ_FILE, LIST_DIR, SEARCH, SHELL, APPLY_PATCH, EDIT_FILE, UPDATE_PLAN]
+    tools += SUBAGENT_TOOL_SET
     return {t.spec.name: t for t in tools}

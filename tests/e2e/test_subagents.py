@@ -1,0 +1,463 @@
+"""Sub-agents through the real server and the scripted model: the parent spawns children that
+run in parallel, each a thread of its own, under the parent's rules, visible and stoppable.
+
+Children's model requests arrive concurrently, so the script answers by what a request holds
+(whose prompt it carries, how many tool results it has), never by arrival order.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.harness import Tether, start_tether, stop_tether
+from tests.model_server import ModelServer, RecordedRequest, Reply, ToolCall
+
+HANG_GUARD_S = 20.0
+MUL_PATCH = """*** Begin Patch
+*** Update File: src/calc.py
+@@ def sub(a, b):
+     return a - b
++
++
++def mul(a, b):
++    return a * b
+*** End Patch"""
+
+
+def child_ids(request: RecordedRequest) -> list[str]:
+    """The agent ids spawn_agent returned, in the order of the calls."""
+    found: list[str] = []
+    for _call_id, output in sorted(request.tool_outputs().items()):
+        found += re.findall(r"as agent (thr_\w+)", output)
+    return found
+
+
+def is_child(request: RecordedRequest, marker: str) -> bool:
+    texts = request.user_texts()
+    return bool(texts) and texts[0].startswith(marker)
+
+
+Script = Callable[[RecordedRequest], Reply]
+
+
+def scripted(parent: Script, children: dict[str, Script]) -> Script:
+    """Parent requests go to `parent`; a child's to the script named by its prompt's marker."""
+
+    def answer(request: RecordedRequest) -> Reply:
+        for marker, script in children.items():
+            if is_child(request, marker):
+                return script(request)
+        return parent(request)
+
+    return answer
+
+
+def steps(request: RecordedRequest) -> int:
+    return len(request.tool_outputs())
+
+
+async def child_threads(tether: Tether, parent_id: str) -> list[dict[str, Any]]:
+    listed = await tether.request("thread/list", {"parentThreadId": parent_id})
+    return listed["threads"]
+
+
+async def test_two_explorers_in_parallel_and_a_writer(
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
+    b_started = threading.Event()
+
+    def parent(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            return Reply(
+                text="Splitting the work.",
+                tool_calls=[
+                    ToolCall(
+                        "spawn_agent",
+                        {"agent_type": "explorer", "prompt": "EXPLORE-A: where is add?"},
+                        "s1",
+                    ),
+                    ToolCall(
+                        "spawn_agent",
+                        {"agent_type": "explorer", "prompt": "EXPLORE-B: count README lines"},
+                        "s2",
+                    ),
+                    ToolCall("spawn_agent", {"prompt": "WRITE: add mul to src/calc.py"}, "s3"),
+                ],
+            )
+        if steps(r) == 3:
+            return Reply(
+                tool_calls=[
+                    ToolCall("wait_agents", {"ids": child_ids(r), "timeout_ms": 60000}, "w1")
+                ]
+            )
+        return Reply(text="All three reported.")
+
+    def explorer_a(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            # Parallel: A's first step waits for B's first request (a hang guard, no timing).
+            assert b_started.wait(HANG_GUARD_S), "explorer B never ran while A was running"
+            return Reply(tool_calls=[ToolCall("read_file", {"path": "src/calc.py"}, "a1")])
+        return Reply(text="A: add is defined on line 1 of src/calc.py.")
+
+    def explorer_b(r: RecordedRequest) -> Reply:
+        b_started.set()
+        if steps(r) == 0:
+            return Reply(
+                tool_calls=[
+                    ToolCall(
+                        "shell",
+                        {"command": "wc -l README.md > /dev/null; python3 -c 'print(3)'"},
+                        "b1",
+                    )
+                ]
+            )
+        return Reply(text="B: README.md has 3 lines.")
+
+    def writer(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            return Reply(tool_calls=[ToolCall("apply_patch", {"patch": MUL_PATCH}, "p1")])
+        return Reply(text="W: added mul().")
+
+    model_server.fallback = scripted(
+        parent, {"EXPLORE-A": explorer_a, "EXPLORE-B": explorer_b, "WRITE": writer}
+    )
+    tether.approver = lambda _m, _p: {"decision": "accept"}
+    thread = await tether.start_thread(workspace, mode="agent")
+    turn = await tether.run_turn(thread["id"], "Use sub-agents.", timeout=60)
+    assert turn["status"] == "completed", turn
+    assert not model_server.errors, model_server.errors
+
+    items = tether.items(turn, "subagent")
+    assert [i["agentType"] for i in items] == ["explorer", "explorer", "general"]
+    assert [i["status"] for i in items] == ["completed"] * 3, items
+    assert items[0]["summary"].startswith("A: add is defined")
+    assert items[1]["summary"].startswith("B: README.md")
+    assert items[2]["summary"] == "W: added mul()."
+
+    # The parent model got every child's final message from wait_agents.
+    final = [
+        r
+        for r in model_server.requests
+        if not r.user_texts()[0].startswith(("EXPLORE", "WRITE")) and "w1" in r.tool_outputs()
+    ]
+    (waited,) = final
+    reports = {
+        rep["agent_type"] + rep["message"][:2]: rep
+        for rep in json.loads(waited.tool_outputs()["w1"])
+    }
+    assert set(reports) == {"explorerA:", "explorerB:", "generalW:"}
+
+    # The children's tool calls ran: A's read reached its model, B's command ran after approval.
+    a_second = next(r for r in model_server.requests if is_child(r, "EXPLORE-A") and steps(r) == 1)
+    assert "def add(a, b):" in a_second.tool_outputs()["a1"]
+    b_second = next(r for r in model_server.requests if is_child(r, "EXPLORE-B") and steps(r) == 1)
+    assert "3" in b_second.tool_outputs()["b1"]
+    ids = {i["prompt"].split(":")[0]: i["agentThreadId"] for i in items}
+    (approval,) = [p for m, p in tether.approvals if m == "approval/commandExecution"]
+    assert approval["threadId"] == ids["EXPLORE-B"]
+    assert approval["parentThreadId"] == thread["id"]
+    assert approval["agentType"] == "explorer"
+
+    # Explorers are read-only whatever the parent's mode; the writer inherits agent.
+    children = {t["id"]: t for t in await child_threads(tether, thread["id"])}
+    assert set(children) == set(ids.values())
+    assert children[ids["EXPLORE-A"]]["mode"] == "readOnly"
+    assert children[ids["WRITE"]]["mode"] == "agent"
+    assert all(t["parentThreadId"] == thread["id"] for t in children.values())
+    workspace_list = await tether.request("thread/list", {"cwd": str(workspace)})
+    assert [t["id"] for t in workspace_list["threads"]] == [thread["id"]]
+
+    # A child is readable like any thread.
+    read = await tether.request("thread/read", {"threadId": ids["WRITE"]})
+    assert read["thread"]["parentItemId"] == items[2]["id"]
+    (child_turn,) = read["turns"]
+    assert child_turn["id"] in items[2]["agentTurnIds"]
+    (change,) = tether.items(child_turn, "fileChange")
+    assert change["status"] == "applied"
+
+    # The writer's edit is on disk, in the parent turn's diff, and tagged on its item.
+    calc = workspace / "src" / "calc.py"
+    assert "def mul(a, b):" in calc.read_text()
+    assert items[2]["changedFiles"] == [str(calc)]
+    assert "changedFiles" not in items[0]  # an explorer changes nothing
+    diffs = tether.of("turn/diff/updated", turn["id"])
+    assert diffs and "+def mul(a, b):" in diffs[-1]["diff"]
+
+    # Reverting the parent turn reverts what its children changed.
+    result = await tether.request("turn/revert", {"threadId": thread["id"], "turnId": turn["id"]})
+    assert str(calc) in result["restored"]
+    assert "def mul" not in calc.read_text()
+    read = await tether.request("thread/read", {"threadId": ids["WRITE"]})
+    (change,) = tether.items(read["turns"][0], "fileChange")
+    assert change["status"] == "reverted"
+
+
+async def test_a_child_cannot_loosen_its_mode(
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
+    agents = workspace / ".tether" / "agents"
+    agents.mkdir(parents=True)
+    (agents / "loose.md").write_text(
+        "---\nname: loose\ndescription: asks for full access\nmode: fullAccess\n"
+        "tools: Bash\n---\nRun what you are told.\n"
+    )
+
+    def parent(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            return Reply(
+                tool_calls=[
+                    ToolCall("spawn_agent", {"agent_type": "loose", "prompt": "LOOSE: touch"}, "s1")
+                ]
+            )
+        if steps(r) == 1:
+            return Reply(tool_calls=[ToolCall("wait_agents", {"ids": child_ids(r)}, "w1")])
+        return Reply(text="done")
+
+    def loose(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            return Reply(tool_calls=[ToolCall("shell", {"command": "touch made-by-child"}, "c1")])
+        return Reply(text="touched")
+
+    model_server.fallback = scripted(parent, {"LOOSE": loose})
+    thread = await tether.start_thread(workspace, mode="agent")
+    turn = await tether.run_turn(thread["id"], "go", timeout=60)
+    assert turn["status"] == "completed", turn
+    (item,) = tether.items(turn, "subagent")
+    read = await tether.request("thread/read", {"threadId": item["agentThreadId"]})
+    assert read["thread"]["mode"] == "agent"
+    (command,) = tether.items(read["turns"][0], "commandExecution")
+    assert command["sandbox"] != "none"  # agent mode's sandbox, not fullAccess's none
+    assert command["status"] == "completed", command
+    assert (workspace / "made-by-child").exists()
+    # The child's tools are what its definition names (Bash -> shell), no spawning.
+    child_request = next(r for r in model_server.requests if is_child(r, "LOOSE"))
+    assert child_request.tools == ["shell"]
+
+
+async def test_interrupting_the_parent_interrupts_its_children(
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
+    child_asked = threading.Event()
+    release = threading.Event()
+
+    def parent(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            return Reply(
+                tool_calls=[
+                    ToolCall(
+                        "spawn_agent", {"agent_type": "explorer", "prompt": "SLOW: think"}, "s1"
+                    )
+                ]
+            )
+        return Reply(tool_calls=[ToolCall("wait_agents", {"ids": child_ids(r)}, "w1")])
+
+    def slow(_r: RecordedRequest) -> Reply:
+        child_asked.set()
+        release.wait(HANG_GUARD_S)
+        return Reply(text="too late")
+
+    model_server.fallback = scripted(parent, {"SLOW": slow})
+    thread = await tether.start_thread(workspace, mode="agent")
+    turn = (
+        await tether.request(
+            "turn/start", {"threadId": thread["id"], "input": [{"type": "text", "text": "go"}]}
+        )
+    )["turn"]
+    started = await tether.wait_for(
+        "item/started", lambda p: p["item"]["type"] == "subagent", HANG_GUARD_S
+    )
+    child_id = started["item"]["agentThreadId"]
+    await tether.wait_for("turn/started", lambda p: p["turn"]["threadId"] == child_id, HANG_GUARD_S)
+    try:
+        await tether.wait_for(
+            "item/started",
+            lambda p: p["item"]["type"] == "toolCall" and p["item"]["tool"] == "wait_agents",
+            HANG_GUARD_S,
+        )
+        await tether.request("turn/interrupt", {"threadId": thread["id"], "turnId": turn["id"]})
+        done = await tether.wait_for(
+            "turn/completed", lambda p: p["turn"]["id"] == turn["id"], HANG_GUARD_S
+        )
+    finally:
+        release.set()
+    assert done["turn"]["status"] == "interrupted"
+    child_done = await tether.wait_for(
+        "turn/completed", lambda p: p["turn"]["threadId"] == child_id, HANG_GUARD_S
+    )
+    assert child_done["turn"]["status"] == "interrupted"
+    (item,) = tether.items(done["turn"], "subagent")
+    assert item["status"] == "interrupted"
+
+
+async def test_stop_on_a_child_ends_only_the_child(
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
+    release = threading.Event()
+
+    def parent(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            return Reply(
+                tool_calls=[
+                    ToolCall(
+                        "spawn_agent", {"agent_type": "explorer", "prompt": "SLOW: think"}, "s1"
+                    )
+                ]
+            )
+        if steps(r) == 1:
+            return Reply(tool_calls=[ToolCall("wait_agents", {"ids": child_ids(r)}, "w1")])
+        return Reply(text="the child was stopped")
+
+    def slow(_r: RecordedRequest) -> Reply:
+        release.wait(HANG_GUARD_S)
+        return Reply(text="too late")
+
+    model_server.fallback = scripted(parent, {"SLOW": slow})
+    thread = await tether.start_thread(workspace, mode="agent")
+    turn = (
+        await tether.request(
+            "turn/start", {"threadId": thread["id"], "input": [{"type": "text", "text": "go"}]}
+        )
+    )["turn"]
+    started = await tether.wait_for(
+        "item/started", lambda p: p["item"]["type"] == "subagent", HANG_GUARD_S
+    )
+    child_id = started["item"]["agentThreadId"]
+    child_turn = await tether.wait_for(
+        "turn/started", lambda p: p["turn"]["threadId"] == child_id, HANG_GUARD_S
+    )
+    try:
+        await tether.request(
+            "turn/interrupt", {"threadId": child_id, "turnId": child_turn["turn"]["id"]}
+        )
+        done = await tether.wait_for(
+            "turn/completed", lambda p: p["turn"]["id"] == turn["id"], HANG_GUARD_S
+        )
+    finally:
+        release.set()
+    assert done["turn"]["status"] == "completed"
+    (item,) = tether.items(done["turn"], "subagent")
+    assert item["status"] == "interrupted"
+
+
+async def test_a_worktree_child_comes_back_as_a_proposal(
+    tether: Tether, model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    agents = workspace / ".tether" / "agents"
+    agents.mkdir(parents=True)
+    (agents / "iso.md").write_text(
+        "---\nname: iso\ndescription: works apart\nisolation: worktree\n"
+        "tools: [apply_patch, read_file]\n---\nEdit in your worktree.\n"
+    )
+    git = ["git", "-C", str(workspace), "-c", "user.name=t", "-c", "user.email=t@e"]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+
+    def parent(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            return Reply(
+                tool_calls=[
+                    ToolCall("spawn_agent", {"agent_type": "iso", "prompt": "ISO: add mul"}, "s1")
+                ]
+            )
+        if steps(r) == 1:
+            return Reply(tool_calls=[ToolCall("wait_agents", {"ids": child_ids(r)}, "w1")])
+        return Reply(text="proposed")
+
+    def iso(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            return Reply(tool_calls=[ToolCall("apply_patch", {"patch": MUL_PATCH}, "p1")])
+        return Reply(text="added mul in my worktree")
+
+    model_server.fallback = scripted(parent, {"ISO": iso})
+    tether.approver = lambda _m, _p: {"decision": "accept"}
+    thread = await tether.start_thread(workspace, mode="agent")
+    turn = await tether.run_turn(thread["id"], "go", timeout=60)
+    assert turn["status"] == "completed", turn
+    calc = workspace / "src" / "calc.py"
+    # The child worked apart: its own edit applied in the worktree without asking; the parent
+    # then got it as a fileChange the user reviewed.
+    (approval,) = [p for m, p in tether.approvals if m == "approval/fileChange"]
+    assert approval["threadId"] == thread["id"] and "parentThreadId" not in approval
+    assert [c["path"] for c in approval["changes"]] == [str(calc)]
+    (change,) = tether.items(turn, "fileChange")
+    assert change["status"] == "applied"
+    assert "def mul(a, b):" in calc.read_text()
+    (item,) = tether.items(turn, "subagent")
+    assert item["isolation"] == "worktree" and item["changedFiles"] == [str(calc)]
+    trees = subprocess.run(
+        ["git", "-C", str(workspace), "worktree", "list", "--porcelain"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert trees.count("worktree ") == 1, trees  # the child's worktree is gone
+    waited = next(r for r in model_server.requests if "w1" in r.tool_outputs())
+    assert "proposed to the user" in waited.tool_outputs()["w1"]
+
+
+async def test_a_crash_with_children_running_resumes_cleanly(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    asked = threading.Event()
+    release = threading.Event()
+
+    def parent(r: RecordedRequest) -> Reply:
+        if r.user_texts()[-1] == "after the crash":
+            return Reply(text="back")
+        if steps(r) == 0:
+            return Reply(
+                tool_calls=[
+                    ToolCall(
+                        "spawn_agent", {"agent_type": "explorer", "prompt": "SLOW: think"}, "s1"
+                    )
+                ]
+            )
+        return Reply(tool_calls=[ToolCall("wait_agents", {"ids": child_ids(r)}, "w1")])
+
+    def slow(_r: RecordedRequest) -> Reply:
+        asked.set()
+        release.wait(HANG_GUARD_S)
+        return Reply(text="too late")
+
+    model_server.fallback = scripted(parent, {"SLOW": slow})
+    tether = await start_tether(model_server.env(), home)
+    try:
+        thread = await tether.start_thread(workspace, mode="agent")
+        await tether.request(
+            "turn/start", {"threadId": thread["id"], "input": [{"type": "text", "text": "go"}]}
+        )
+        started = await tether.wait_for(
+            "item/started", lambda p: p["item"]["type"] == "subagent", HANG_GUARD_S
+        )
+        await tether.wait_for(
+            "item/started", lambda p: p["item"]["type"] == "toolCall", HANG_GUARD_S
+        )
+        child_id = started["item"]["agentThreadId"]
+    finally:
+        await tether.kill()
+        release.set()
+
+    tether = await start_tether(model_server.env(), home)
+    try:
+        parent_read = await tether.request("thread/read", {"threadId": thread["id"]})
+        (turn,) = parent_read["turns"]
+        assert turn["status"] == "interrupted"
+        (item,) = tether.items(turn, "subagent")
+        assert item["status"] == "failed"  # cut off by the crash, like any item in flight
+        child_read = await tether.request("thread/read", {"threadId": child_id})
+        assert child_read["thread"]["parentThreadId"] == thread["id"]
+        assert [t["status"] for t in child_read["turns"]] == ["interrupted"]
+        listed = await tether.request("thread/list", {})
+        assert [t["id"] for t in listed["threads"]] == [thread["id"]]
+        again = await tether.run_turn(thread["id"], "after the crash")
+        assert again["status"] == "completed"
+        assert tether.items(again, "agentMessage")[-1]["text"] == "back"
+    finally:
+        await stop_tether(tether)
