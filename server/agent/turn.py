@@ -61,12 +61,12 @@ from server.agent.watcher import WorkspaceWatcher
 from server.config import Settings
 from server.edits.checkpoints import CheckpointStore
 from server.hooks.claude_names import claude_name
-
-if TYPE_CHECKING:
-    from server.agent.subagents.ports import TeamPort
 from server.mcp.errors import RequiredServerNotReady
 from server.mcp.naming import is_mcp_tool
 from server.mcp.turn import MCP_OUTPUT_CAP, McpTurn
+
+if TYPE_CHECKING:
+    from server.agent.subagents.ports import TeamPort
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
