@@ -39,6 +39,7 @@ import msgspec
 from sandbox.walk import Changes, TreeWatch, release_watch, share_watch
 from server.edits.atomic import is_atomic_temp, open_dir_beneath
 from server.edits.blobs import BlobStore
+from server.edits.git_backed import IndexStamp, index_stamp, originals_from_git
 from server.edits.ignore import ALWAYS_IGNORED, IgnoreRules
 from server.edits.snapshot import (
     DEFAULT_LIMITS,
@@ -113,6 +114,8 @@ class RootTracker:
         )
         """What the last command's record skipped (see `SnapshotReport`)."""
         self._to_read: list[str] = []
+        self._index: IndexStamp | None = None
+        """The root's git index when a command began while files were still unread."""
         self._next = 0
         self._budget = limits.read_budget_bytes
         self.save: Callable[[Manifest], None] | None = None
@@ -141,7 +144,10 @@ class RootTracker:
             self.manifest = self._walk(read_content=watch is None, previous=self._previous)
             self._previous = None
             if watch is not None:
-                watch.take_changes()  # seen by the walk itself
+                # What changed while the walk ran: the walk may have listed a directory before
+                # a file appeared in it, or stat'ed a file before it was written.
+                watch.sync()
+                self._apply(watch.take_changes())
                 self._start_hydration()
             else:
                 self.hydrated.set()  # the walk read the contents itself
@@ -286,6 +292,7 @@ class RootTracker:
                 self._absorb()
                 if not self.hydrated.is_set() and len(self._to_read) - self._next <= INLINE_READS:
                     self._read_some(None)  # a small workspace: every file's bytes, now
+                self._index = None if self.hydrated.is_set() else index_stamp(self.root)
             except BaseException:
                 self._idle.set()
                 raise
@@ -297,12 +304,29 @@ class RootTracker:
             with self.lock:
                 self.counts = dict.fromkeys(self.counts, 0)
                 changes, new_dirs, why = self._absorb()
+                changes = self._from_git(changes)
                 self.blobs.flush()
                 unread = _unread(changes, self.max_blob_bytes)
                 note = self._note(why, unread)
                 return CommandChanges(mark.root, changes, new_dirs, note)
         finally:
             self._idle.set()
+
+    def _from_git(self, changes: list[Change]) -> list[Change]:
+        """The old bytes of changed files not read yet, from git's index when it vouches for
+        them (`server.edits.git_backed`)."""
+        index, self._index = self._index, None
+        cap = self.max_blob_bytes
+        wanted = {rel: b for rel, b, _a in changes if b is not None and _unread_entry(b, cap)}
+        if index is None or not wanted:
+            return changes
+        found = originals_from_git(self.root, wanted, index, self.blobs, cap)
+        out: list[Change] = []
+        for rel, before, after in changes:
+            if before is not None and rel in found:
+                before = msgspec.structs.replace(before, digest=found[rel])
+            out.append((rel, before, after))
+        return out
 
     def _note(self, why: str | None, unread: int) -> str | None:
         """What this command's record may miss: what the first walk skipped, what the command
@@ -318,8 +342,8 @@ class RootTracker:
         if unread:
             told = (
                 f"{unread} of the files this command changed or deleted had not been read yet "
-                "(a big workspace is read in the background): revert cannot restore their "
-                "content."
+                "(a big workspace is read in the background) and git's index did not hold "
+                "them as they were: revert cannot restore their content."
             )
             described = f"{described} {told}" if described else told
         if why is None:
@@ -441,11 +465,11 @@ def _needs_read(manifest: Manifest, rel: str) -> bool:
 
 def _unread(changes: list[Change], cap: int) -> int:
     """Changed files whose content before is unknown though it could have been kept."""
-    return sum(
-        1
-        for _rel, b, _a in changes
-        if b is not None and b.link is None and not b.digest and b.size <= cap
-    )
+    return sum(1 for _rel, b, _a in changes if b is not None and _unread_entry(b, cap))
+
+
+def _unread_entry(entry: ManifestEntry, cap: int) -> bool:
+    return entry.link is None and not entry.digest and entry.size <= cap
 
 
 def _has_ancestor(rel: str, dirs: set[str]) -> bool:

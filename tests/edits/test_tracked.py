@@ -6,13 +6,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sandbox.walk import TreeWatch, named_below, release_watch, share_watch
+from server.edits import tracked
 from server.edits.checkpoints import CheckpointStore
+from server.edits.snapshot import Manifest
 from server.edits.tracked import CommandChanges
 
 
@@ -165,3 +169,127 @@ def test_tree_watch_sync_sees_every_change_made_before_it(tmp_path: Path) -> Non
         }
     finally:
         watch.close()
+
+
+def git_tree(root: Path, files: int = 5000) -> Path:
+    """`tree` as a git repository whose index holds every file (their mtimes set an hour
+    back first, so no entry is racily clean whatever the clock's granularity)."""
+    tree(root, files)
+    for path in root.rglob("*.txt"):
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns - 3600 * 10**9))
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    return root
+
+
+def unread_command(store: CheckpointStore, root: Path, script: str) -> CommandChanges:
+    """A command recorded while the background reading has not started (it waits for the
+    tracker's lock): every file it changes is unread."""
+    tracker = store._tracker(root)  # pyright: ignore[reportPrivateUsage]
+    with tracker.lock:
+        store.snapshot(root)
+        return command(store, root, script)
+
+
+def test_git_s_index_gives_the_bytes_of_files_not_read_yet(tmp_path: Path) -> None:
+    root = git_tree(tmp_path / "ws")
+    (root / "d9/e0/f900.txt").write_text("changed since git add\n")  # not as the index has it
+    originals = {p: p.read_bytes() for p in root.rglob("*.txt")}
+    store = CheckpointStore(tmp_path / "state")
+    try:
+        script = (
+            "echo more >> d1/e2/f70.txt && rm -r d2/e0 && echo x > d9/e0/f900.txt "
+            "&& echo new > d0/new.txt"
+        )
+        changes = unread_command(store, root, script)
+        turn = store.open("turn-1")
+        turn.record_command(changes)
+        _restored, conflicts = turn.revert()
+    finally:
+        store.close()
+    before = {rel: b for rel, b, _a in changes.changes}
+    old = before["d1/e2/f70.txt"]
+    assert old is not None and old.digest is not None
+    assert store.blobs.get(old.digest) == b"file 70\n"
+    assert all(before[f"d2/e0/f{i}.txt"] for i in range(100, 110))
+    assert changes.note is not None and "1 of the files" in changes.note  # f900 only
+    assert conflicts == [str(root / "d9/e0/f900.txt")]
+    assert not (root / "d0/new.txt").exists()
+    del originals[root / "d9/e0/f900.txt"]
+    assert {p: p.read_bytes() for p in originals} == originals
+
+
+def test_git_s_index_is_not_used_when_the_command_rewrote_it(tmp_path: Path) -> None:
+    root = git_tree(tmp_path / "ws")
+    store = CheckpointStore(tmp_path / "state")
+    try:
+        script = "echo more >> d1/e2/f70.txt && git add d1/e2/f70.txt"
+        changes = unread_command(store, root, script)
+    finally:
+        store.close()
+    assert summary(changes) == {"d1/e2/f70.txt": "changed"}
+    before = changes.changes[0][1]
+    assert before is not None and before.digest is None
+    assert changes.note is not None and "had not been read yet" in changes.note
+
+
+def test_a_blob_replaced_in_git_s_objects_is_not_believed(tmp_path: Path) -> None:
+    root = git_tree(tmp_path / "ws")
+    oid = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", ":d1/e2/f70.txt"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    loose = root / ".git/objects" / oid[:2] / oid[2:]
+    forged = zlib.compress(b"blob 8\0evil 70\n")  # the same size, other bytes
+    store = CheckpointStore(tmp_path / "state")
+    try:
+        script = f"chmod u+w {loose} && cat > {loose} && echo more >> d1/e2/f70.txt"
+        tracker = store._tracker(root)  # pyright: ignore[reportPrivateUsage]
+        with tracker.lock:
+            store.snapshot(root)
+            mark = store.begin_command(root)
+            subprocess.run(["sh", "-c", script], cwd=root, input=forged, check=True)
+            changes = store.end_command(mark)
+    finally:
+        store.close()
+    before = changes.changes[0][1]
+    assert before is not None and before.digest is None
+
+
+def test_a_filter_attribute_keeps_git_s_index_out(tmp_path: Path) -> None:
+    root = git_tree(tmp_path / "ws")
+    (root / ".git/info/attributes").write_text("d1/** filter=anything\n")
+    store = CheckpointStore(tmp_path / "state")
+    try:
+        changes = unread_command(store, root, "echo a >> d1/e2/f70.txt && echo b >> d0/e0/f1.txt")
+    finally:
+        store.close()
+    before = {rel: b for rel, b, _a in changes.changes}
+    assert before["d1/e2/f70.txt"] is not None and before["d1/e2/f70.txt"].digest is None
+    assert before["d0/e0/f1.txt"] is not None and before["d0/e0/f1.txt"].digest is not None
+
+
+def test_a_file_made_while_the_first_walk_ran_is_part_of_the_baseline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tree(tmp_path / "ws")
+    real = tracked.take_snapshot
+
+    def walk_then_the_user_saves(*args: Any, **kwargs: Any) -> Manifest:
+        manifest = real(*args, **kwargs)
+        (root / "d0/e0/mine.txt").write_text("the user's\n")  # after its directory was listed
+        return manifest
+
+    monkeypatch.setattr(tracked, "take_snapshot", walk_then_the_user_saves)
+    store = CheckpointStore(tmp_path / "state")
+    try:
+        store.snapshot(root)
+        turn = store.open("turn-1")
+        turn.record_command(command(store, root, "echo agent > d0/e0/mine.txt"))
+        _restored, conflicts = turn.revert()
+    finally:
+        store.close()
+    assert conflicts == []
+    assert (root / "d0/e0/mine.txt").read_text() == "the user's\n"  # not deleted as new
