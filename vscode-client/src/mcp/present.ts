@@ -91,6 +91,14 @@ export function toolCallSummary(item: Pick<ItemOf<'mcpToolCall'>, 'server' | 'to
   return first ? `${item.tool} ${String(first)}` : item.tool;
 }
 
+/** What the card shows of a result: its text blocks as the server wrote them, else the text the
+ * model was given (which adds the structured content, as JSON, after the text). */
+export function resultText(result: { content: readonly unknown[]; output: string } | null | undefined): string {
+  if (!result) return '';
+  const texts = result.content.flatMap((b) => (typeof b === 'object' && b !== null && (b as { type?: unknown }).type === 'text' && typeof (b as { text?: unknown }).text === 'string' ? [(b as { text: string }).text] : []));
+  return texts.length ? texts.join('\n') : result.output;
+}
+
 /** The content blocks of a result that are not text, named: "image (image/png)". */
 export function otherContent(content: readonly unknown[]): string[] {
   return content.flatMap((block) => {
@@ -143,7 +151,8 @@ export function mcpApprovalMessage(params: Pick<McpToolCallApprovalParams, 'serv
   const args = argumentsLine(params.arguments);
   const tags = annotationTags(params.annotations).filter((t) => t !== 'read-only');
   const hints = tags.length ? ` The server marks it ${tags.join(' and ')}.` : '';
-  const reason = params.reason ? ` ${params.reason}` : '';
+  // The server's reasons may start in lower case ("this MCP tool may ..."): a sentence here.
+  const reason = params.reason ? ` ${params.reason.charAt(0).toUpperCase()}${params.reason.slice(1)}` : '';
   return `Tether wants to call “${params.tool}” of the MCP server “${params.server}”${args ? ` with ${args}` : ''}.${hints}${reason}`;
 }
 

@@ -35,7 +35,8 @@ export class McpServers {
   /** From the panel's Trust button or the notification: the modal decides. */
   async trust(name: string): Promise<void> {
     const server = this.server(name);
-    if (!server?.digest) return;
+    // A late click on the offer's notification: the panel may have settled it meanwhile.
+    if (!server?.digest || server.status !== 'untrusted') return;
     const choice = await api.showWarningMessage(trustMessage(server), { modal: true }, TRUST, DISTRUST);
     if (choice === undefined) return;
     await this.session.trustMcpServer(server, choice === TRUST ? 'accept' : 'decline');

@@ -4,7 +4,7 @@ import type { WebviewMessage } from '../chat/messages';
 import type { FileChange, Hunk, Item, ItemOf } from '../protocol';
 import { arrangeItems, basename, changeStats, changeStatusLabel, explorationSummary, hunkInEffect, isApplyTurn, plural, relativeTo, SANDBOX_WORDS, lineSpan, toolKind, turnChangedFiles } from '../state/present';
 import type { TurnView } from '../state/reducer';
-import { durationWords, otherContent, toolCallSummary } from '../mcp/present';
+import { durationWords, otherContent, resultText, toolCallSummary } from '../mcp/present';
 import { h, icon, reconcile } from './dom';
 import { renderMarkdown } from './markdown';
 
@@ -107,11 +107,12 @@ function mcpToolCard(ctx: ItemContext, item: ItemOf<'mcpToolCall'>): HTMLElement
     item.id,
     `mcp-call${failed ? ' failed' : ''}`,
     running || failed,
-    [icon('tools'), h('span', { className: 'mcp-call-server' }, item.server), icon('chevron-right'), h('span', { className: 'tool-summary' }, toolCallSummary(item)), badge],
+    // One line that loses its end first: the server and the tool stay readable in a narrow panel.
+    [icon('tools'), h('span', { className: 'tool-summary' }, h('span', { className: 'mcp-call-server' }, `${item.server} › `), toolCallSummary(item)), badge],
     [
       h('div', { className: 'meta' }, meta),
       h('pre', { className: 'arguments', tabindex: '0', 'aria-label': 'Arguments' }, JSON.stringify(item.arguments ?? {}, null, 2)),
-      item.result?.output ? h('pre', { className: 'output', tabindex: '0', 'aria-label': 'Result' }, item.result.output) : null,
+      resultText(item.result) ? h('pre', { className: 'output', tabindex: '0', 'aria-label': 'Result' }, resultText(item.result)) : null,
       others.length ? h('div', { className: 'meta' }, `Also returned: ${others.join(', ')}`) : null,
       item.result?.truncated ? h('div', { className: 'meta' }, 'The result was cut to fit the context; the model was told so.') : null,
       item.error ? h('div', { className: 'mcp-error', role: 'alert' }, item.error) : null,

@@ -190,13 +190,22 @@ export function elicitationCard(approval: Extract<PendingApproval, { kind: 'elic
     const label = h('label', { for: id, className: 'field-label' }, field.label, field.required ? h('span', { className: 'required', 'aria-hidden': 'true' }, ' *') : null);
     const input = fieldInput(field, values, id);
     if (error) input.setAttribute('aria-invalid', 'true');
-    return h(
+    const row = h(
       'div',
       { className: `field ${field.kind}`, 'data-field': field.name },
       field.kind === 'boolean' ? h('div', { className: 'inline' }, input, label) : [label, input],
       field.description ? h('div', { className: 'meta' }, field.description) : null,
       error ? h('div', { className: 'field-error', role: 'alert' }, error) : null,
     );
+    // A field the user changes loses its old error; Submit checks it again.
+    const edited = (): void => {
+      delete formErrors.get(itemId)?.[field.name];
+      input.removeAttribute('aria-invalid');
+      row.querySelector('.field-error')?.remove();
+    };
+    row.addEventListener('input', edited);
+    row.addEventListener('change', edited);
+    return row;
   });
   const submit = h('button', { className: 'primary', type: 'submit', disabled: form.problems.length > 0 }, icon('check'), ' Submit');
   card.addEventListener('submit', (e) => {

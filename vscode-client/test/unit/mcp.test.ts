@@ -9,6 +9,7 @@ import {
   argumentsLine,
   mcpApprovalMessage,
   otherContent,
+  resultText,
   sandboxWords,
   serversSummary,
   serversToAsk,
@@ -90,6 +91,7 @@ describe('MCP words', () => {
     assert.equal(message, 'Tether wants to call “create_issue” of the MCP server “gh” with {"title":"Bug"}. The server marks it destructive and open world. Agent mode asks before tools that change things.');
     assert.doesNotMatch(message, /`/);
     assert.equal(mcpApprovalMessage({ server: 's', tool: 't', arguments: {} }), 'Tether wants to call “t” of the MCP server “s”.');
+    assert.match(mcpApprovalMessage({ server: 's', tool: 't', arguments: {}, reason: 'this MCP tool may reach outside systems' }), /”\. This MCP tool may reach outside systems$/);
   });
 
   it('cuts long arguments and names non-text results', () => {
@@ -97,6 +99,9 @@ describe('MCP words', () => {
     assert.ok(argumentsLine({ text: 'x'.repeat(500) }).endsWith('…'));
     assert.equal(argumentsLine(null), '');
     assert.deepEqual(annotationTags({ readOnlyHint: true }), ['read-only']);
+    assert.equal(resultText({ content: [{ type: 'text', text: 'a' }, { type: 'image' }, { type: 'text', text: 'b' }], output: 'a\nb\n{"x": 1}' }), 'a\nb', 'the server text, not the JSON the model also got');
+    assert.equal(resultText({ content: [], output: '{"sum": 3}' }), '{"sum": 3}');
+    assert.equal(resultText(null), '');
     assert.deepEqual(otherContent([{ type: 'text', text: 'hi' }, { type: 'image', mimeType: 'image/png' }, { type: 'resource_link', uri: 'file:///a' }, 'junk']), ['image (image/png)', 'resource link (file:///a)']);
   });
 

@@ -216,6 +216,7 @@ describe('chat webview: MCP', () => {
     await shot('mcp-elicitation');
     const fresh = page.locator('form.elicitation');
     await fresh.getByLabel('Assignee').fill('ada');
+    assert.deepEqual(await fresh.locator('.field-error').allTextContents(), ['At most 5.'], 'an edited field loses its error');
     await fresh.getByLabel('Priority').fill('2');
     await fresh.getByLabel('Team').selectOption('api');
     await fresh.getByLabel('Notify them').uncheck();
