@@ -17,6 +17,7 @@ import pytest
 
 from sandbox.containers import THREAD_LABEL, ContainerConfig, podman_global_argv
 from tests.containers.image import ensure_image
+from tests.e2e.conftest import workspace  # noqa: F401 (the e2e suite's workspace, shared)
 
 
 def needs_podman() -> None:
