@@ -25,6 +25,7 @@ from bench import (
     exec_row,
     hazards_rss,
     launchers_row,
+    mcp_row,
     sandbox_row,
     scale_row,
     search_row,
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-imports", action="store_true", help="skip the -X importtime run")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
-    only = {int(x) for x in args.only.split(",") if x.strip()} or set(range(1, 11))
+    only = {int(x) for x in args.only.split(",") if x.strip()} or set(range(1, 12))
 
     started = time.perf_counter()
     header = [
@@ -117,6 +118,13 @@ def main(argv: list[str] | None = None) -> int:
     run(8, "launchers", lambda: launchers_row.launcher_overhead(plan.sandbox))
     run(9, "hazards RSS", hazards_rss.hazards_rss)
     run(10, "scale", lambda: scale_row.scale(plan.searches))
+
+    def mcp() -> list[Row]:
+        got = mcp_row.mcp_startup(plan.starts)
+        details.extend(line for r in got for line in r.detail)
+        return got
+
+    run(11, "MCP start", mcp)
 
     print()
     print_table(rows)

@@ -183,8 +183,11 @@ class TetherSession(Session):
         *,
         python_flags: list[str] = (),  # type: ignore[assignment]
         module: list[str] = ("-m", "server", "--stdio"),  # type: ignore[assignment]
+        config_toml: str = "",
     ) -> TetherSession:
         home = Path(tempfile.mkdtemp(prefix="tether-home-", dir=SCRATCH))
+        if config_toml:
+            (home / "config.toml").write_text(config_toml)
         env = {
             **clean_env(),
             "TETHER_HOME": str(home),
@@ -229,11 +232,13 @@ class CodexSession(Session):
     name = "codex"
 
     @classmethod
-    def start(cls, base_url: str, workspace: Path) -> CodexSession:
+    def start(cls, base_url: str, workspace: Path, *, config_toml: str = "") -> CodexSession:
         binary = codex_binary()
         if binary is None:
             raise RuntimeError("codex is not installed: run bench/setup.sh")
         home = Path(tempfile.mkdtemp(prefix="codex-home-", dir=SCRATCH))
+        if config_toml:
+            (home / "config.toml").write_text(config_toml)
         provider = (
             f'{{name="bench", base_url="{base_url}", wire_api="responses", '
             f'env_key="BENCH_CODEX_KEY"}}'
@@ -257,10 +262,12 @@ class CodexSession(Session):
         return self.rpc.call("thread/start", params)["thread"]["id"]
 
 
-def start_session(kind: str, base_url: str, workspace: Path) -> Session:
+def start_session(kind: str, base_url: str, workspace: Path, config_toml: str = "") -> Session:
+    """`config_toml`: the text of the server's config.toml in its fresh home (TETHER_HOME or
+    CODEX_HOME), e.g. `[mcp_servers.x]` tables, which both read with the same keys."""
     if kind == "tether":
-        return TetherSession.start(base_url, workspace)
-    return CodexSession.start(base_url, workspace)
+        return TetherSession.start(base_url, workspace, config_toml=config_toml)
+    return CodexSession.start(base_url, workspace, config_toml=config_toml)
 
 
 def python_version() -> str:
