@@ -10,8 +10,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { ChatSession } from '../chat/session';
-import type { Finding, ItemOf, ReviewTarget } from '../protocol';
+import type { Finding, ItemOf } from '../protocol';
 import { turnChangedFiles } from '../state/present';
+import { applySuggestion, findingLabel, linesAt, targetKey } from './suggestion';
 import * as api from '../vscodeapi';
 
 const run = promisify(execFile);
@@ -22,39 +23,13 @@ const OPEN = 'tetherFinding.open';
 const WITH_SUGGESTION = 'tetherFinding.open.suggestion';
 const RESOLVED = 'tetherFinding.resolved';
 
-/** Reviews of the same target have the same key: a new one replaces the threads of the last. */
-export function targetKey(target: ReviewTarget): string {
-  switch (target.type) {
-    case 'uncommittedChanges':
-      return 'uncommitted';
-    case 'baseBranch':
-      return `branch:${target.branch}`;
-    case 'commit':
-      return `commit:${target.sha}`;
-    case 'turn':
-      return `turn:${target.turnId}`;
-    case 'custom':
-      return `custom:${target.instructions}`;
-  }
-}
-
-export function findingLabel(finding: Finding): string {
-  return `[P${finding.priority}] ${finding.title}`;
-}
-
-/** `text` with the 0-based lines `start`..`end` (inclusive) replaced by `suggestion`. */
-export function applySuggestion(text: string, start: number, end: number, suggestion: string): string {
-  const lines = text.split('\n');
-  const replacement = suggestion.replace(/\n$/, '').split('\n');
-  lines.splice(start, end - start + 1, ...replacement);
-  return lines.join('\n');
-}
-
 export class ReviewFindings implements vscode.Disposable {
   private readonly controller = vscode.comments.createCommentController('tether-review', 'Tether Review');
   private readonly findings = new Map<vscode.CommentThread, Finding>();
   /** The threads of the latest review of each target (`targetKey`). */
   private readonly byTarget = new Map<string, vscode.CommentThread[]>();
+  /** Per thread, the finding's lines as the file had them when the review came. */
+  private readonly reviewedLines = new Map<vscode.CommentThread, string | undefined>();
   private readonly shown = new Set<string>();
   private readonly subscription: { dispose(): void };
 
@@ -134,12 +109,12 @@ export class ReviewFindings implements vscode.Disposable {
     const key = targetKey(item.target);
     for (const old of this.byTarget.get(key) ?? []) {
       this.findings.delete(old);
+      this.reviewedLines.delete(old);
       old.dispose();
     }
-    this.byTarget.set(
-      key,
-      item.findings.map((finding) => this.thread(finding)),
-    );
+    const threads = item.findings.map((finding) => this.thread(finding));
+    this.byTarget.set(key, threads);
+    void this.rememberLines(threads);
     const [top] = item.findings;
     // Threads show in open editors only: the first finding's file opens at its lines.
     if (top) void vscode.window.showTextDocument(vscode.Uri.file(top.path), { selection: new vscode.Range(top.range.start, 0, top.range.start, 0), preview: false });
@@ -160,6 +135,18 @@ export class ReviewFindings implements vscode.Disposable {
     return thread;
   }
 
+  private async rememberLines(threads: vscode.CommentThread[]): Promise<void> {
+    for (const thread of threads) {
+      const finding = this.findings.get(thread);
+      if (!finding) continue;
+      const text = await vscode.workspace.openTextDocument(thread.uri).then(
+        (d) => d.getText(),
+        () => undefined,
+      );
+      if (text !== undefined) this.reviewedLines.set(thread, linesAt(text, finding.range.start, finding.range.end));
+    }
+  }
+
   async fix(thread: vscode.CommentThread): Promise<void> {
     const finding = this.findings.get(thread);
     if (!finding) return;
@@ -170,12 +157,21 @@ export class ReviewFindings implements vscode.Disposable {
 
   /** The file with the finding's lines replaced by its suggestion, as a per-hunk proposal
    * (`change/propose`, as an applied code block): nothing is written before the user accepts.
-   * The text is the editor's, unsaved changes included. */
+   * The text is the editor's, unsaved changes included; when those lines changed since the
+   * review, the suggestion may no longer fit them, and it is refused, saying why. */
   async apply(thread: vscode.CommentThread): Promise<void> {
     const finding = this.findings.get(thread);
     if (!finding?.suggestion) return;
-    const document = await vscode.workspace.openTextDocument(vscode.Uri.file(finding.path));
-    await this.session.propose(finding.path, applySuggestion(document.getText(), finding.range.start, finding.range.end, finding.suggestion));
+    const { start, end } = finding.range;
+    const text = (await vscode.workspace.openTextDocument(thread.uri)).getText();
+    const reviewed = this.reviewedLines.get(thread);
+    const content = reviewed === undefined || linesAt(text, start, end) === reviewed ? applySuggestion(text, start, end, finding.suggestion) : undefined;
+    if (content === undefined) {
+      const lines = end > start ? `lines ${start + 1}–${end + 1}` : `line ${start + 1}`;
+      void api.showErrorMessage(`Tether: ${api.asRelativePath(finding.path)} changed at ${lines} since the review, so its suggestion may not fit any more. Review it again.`);
+      return;
+    }
+    await this.session.propose(finding.path, content);
   }
 
   /** Dismiss resolves the finding: its thread collapses and stays, marked resolved, in the

@@ -139,9 +139,19 @@ describe('code review findings as comment threads in code-server', { timeout: 60
       await wb.snap('review-dismissed');
     }));
 
-  it('applies a suggestion as a proposal that writes once accepted', () =>
+  it('applies a suggestion as a proposal that writes once accepted, not on lines changed since', () =>
     step('apply', async () => {
-      await thread('[P1] add subtracts').locator('.action-label[aria-label="Apply Suggestion"]').click();
+      const apply = thread('[P1] add subtracts').locator('.action-label[aria-label="Apply Suggestion"]');
+      // The user changed line 2 since the review: the suggestion is refused, nothing proposed.
+      writeFileSync(join(wb.workspace, 'calc.py'), AFTER.replace('a - b', 'b - a'));
+      await wb.page.locator('.editor-instance .view-line', { hasText: 'return b - a' }).waitFor({ timeout: 15_000 });
+      await apply.click();
+      await wb.page.locator('.notification-toast', { hasText: 'calc.py changed at line 2 since the review' }).waitFor({ timeout: 15_000 });
+      await wb.snap('review-apply-refused');
+      assert.equal(await wb.page.locator('.tab', { hasText: 'Tether proposal' }).count(), 0);
+      writeFileSync(join(wb.workspace, 'calc.py'), AFTER);
+      await wb.page.locator('.editor-instance .view-line', { hasText: 'return a - b' }).waitFor({ timeout: 15_000 });
+      await apply.click();
       await wb.page.locator('.tab.active', { hasText: 'calc.py (Tether proposal: 1 change)' }).waitFor({ timeout: 60_000 });
       assert.equal(readFileSync(join(wb.workspace, 'calc.py'), 'utf8'), AFTER, 'nothing written before the review');
       await wb.snap('review-apply-suggestion');
