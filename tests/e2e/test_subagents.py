@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.harness import Tether, start_tether, stop_tether
 from tests.model_server import ModelServer, RecordedRequest, Reply, ToolCall
 
 HANG_GUARD_S = 20.0
+HOOK = Path(__file__).resolve().parents[1] / "hooks" / "scripts" / "subagent_log.py"
 MUL_PATCH = """*** Begin Patch
 *** Update File: src/calc.py
 @@ def sub(a, b):
@@ -67,6 +72,7 @@ async def child_threads(tether: Tether, parent_id: str) -> list[dict[str, Any]]:
     return listed["threads"]
 
 
+@pytest.mark.sandbox_matrix
 async def test_two_explorers_in_parallel_and_a_writer(
     tether: Tether, model_server: ModelServer, workspace: Path
 ) -> None:
@@ -198,6 +204,7 @@ async def test_two_explorers_in_parallel_and_a_writer(
     assert change["status"] == "reverted"
 
 
+@pytest.mark.sandbox_matrix
 async def test_a_child_cannot_loosen_its_mode(
     tether: Tether, model_server: ModelServer, workspace: Path
 ) -> None:
@@ -345,6 +352,7 @@ async def test_stop_on_a_child_ends_only_the_child(
     assert item["status"] == "interrupted"
 
 
+@pytest.mark.sandbox_matrix
 async def test_a_worktree_child_comes_back_as_a_proposal(
     tether: Tether, model_server: ModelServer, workspace: Path, tmp_path: Path
 ) -> None:
@@ -461,3 +469,54 @@ async def test_a_crash_with_children_running_resumes_cleanly(
         assert tether.items(again, "agentMessage")[-1]["text"] == "back"
     finally:
         await stop_tether(tether)
+
+
+async def test_subagent_start_and_stop_hooks(
+    tether: Tether, model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "hooks.log"
+    command = f"{shlex.quote(sys.executable)} {shlex.quote(str(HOOK))} {shlex.quote(str(log))}"
+    hooks = {
+        event: [{"matcher": "explorer", "hooks": [{"type": "command", "command": command}]}]
+        for event in ("SubagentStart", "SubagentStop")
+    }
+    (tmp_path / "home").mkdir(exist_ok=True)
+    (tmp_path / "home" / "hooks.json").write_text(json.dumps({"hooks": hooks}))
+
+    def parent(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            return Reply(
+                tool_calls=[
+                    ToolCall(
+                        "spawn_agent", {"agent_type": "explorer", "prompt": "HOOKED: look"}, "s1"
+                    )
+                ]
+            )
+        if steps(r) == 1:
+            return Reply(tool_calls=[ToolCall("wait_agents", {"ids": child_ids(r)}, "w1")])
+        return Reply(text="done")
+
+    def hooked(r: RecordedRequest) -> Reply:
+        return Reply(text="checked" if "CHECK AGAIN" in r.user_texts()[-1] else "first answer")
+
+    model_server.fallback = scripted(parent, {"HOOKED": hooked})
+    thread = await tether.start_thread(workspace, mode="agent")
+    turn = await tether.run_turn(thread["id"], "go", timeout=60)
+    assert turn["status"] == "completed", turn
+    (item,) = tether.items(turn, "subagent")
+    assert item["summary"] == "checked"  # SubagentStop sent it back once
+    child_requests = [r for r in model_server.requests if is_child(r, "HOOKED")]
+    assert "CTX-FROM-HOOK for explorer" in child_requests[0].instructions
+    assert len(child_requests) == 2
+    payloads = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [p["hook_event_name"] for p in payloads] == [
+        "SubagentStart",
+        "SubagentStop",
+        "SubagentStop",
+    ]
+    start, first_stop, second_stop = payloads
+    assert start["session_id"] == thread["id"]
+    assert start["agent_id"] == item["agentThreadId"] and start["agent_type"] == "explorer"
+    assert first_stop["agent_id"] == item["agentThreadId"]
+    assert [first_stop["stop_hook_active"], second_stop["stop_hook_active"]] == [False, True]
+    assert Path(first_stop["agent_transcript_path"]).is_file()

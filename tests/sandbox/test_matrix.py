@@ -49,6 +49,7 @@ E2E_MODULES = (
     "tests/e2e/test_hooks.py",  # only its tests marked sandbox_matrix
     "tests/review/test_review_start.py",  # only its tests marked sandbox_matrix
     "tests/acp/test_acp.py",  # only its tests marked sandbox_matrix
+    "tests/e2e/test_subagents.py",  # only its tests marked sandbox_matrix
 )
 CELL_TIMEOUT_S = 900
 
