@@ -23,10 +23,12 @@ from acp.schema import (
     AgentCapabilities,
     AuthenticateResponse,
     AuthEnvVar,
+    BlobResourceContents,
     ClientCapabilities,
     CloseSessionResponse,
     EmbeddedResourceContentBlock,
     EnvVarAuthMethod,
+    ImageContentBlock,
     Implementation,
     InitializeResponse,
     ListSessionsResponse,
@@ -56,7 +58,7 @@ from acp.schema import Usage as AcpUsage
 from protocol.approval import HunkSelection
 from protocol.base import Mode, Usage
 from protocol.errors import ErrorCode
-from protocol.item import FileInput, TextInput, UserInput
+from protocol.item import FileInput, ImageInput, TextInput, UserInput
 from protocol.thread import Thread
 from sandbox.launchers import LauncherChoice, choose_launcher
 from server import __version__
@@ -141,7 +143,7 @@ class TetherAcpAgent:
             protocol_version=min(protocol_version, PROTOCOL_VERSION),
             agent_capabilities=AgentCapabilities(
                 load_session=True,
-                prompt_capabilities=PromptCapabilities(image=False, embedded_context=True),
+                prompt_capabilities=PromptCapabilities(image=True, embedded_context=True),
                 mcp_capabilities=McpCapabilities(http=False, sse=False),
                 session_capabilities=SessionCapabilities(
                     list=SessionListCapabilities(),
@@ -356,7 +358,13 @@ class TetherAcpAgent:
             embedded = isinstance(block, EmbeddedResourceContentBlock) and isinstance(
                 block.resource, TextResourceContents
             )
-            uri = block.resource.uri if embedded else getattr(block, "uri", None)
+            uri = (
+                block.resource.uri
+                if embedded
+                else block.uri
+                if isinstance(block, ResourceContentBlock)
+                else None
+            )
             path = _file_path(uri) if isinstance(uri, str) else None
             if path is None:
                 if (given := _user_input(block)) is not None:
@@ -442,10 +450,21 @@ def _usage(usage: Usage | None) -> AcpUsage | None:
 
 
 def _user_input(block: Any) -> UserInput | None:
-    """An ACP content block as Tether input: text as text, a linked file as an attachment
-    (read through the same path rules as the editor's), embedded context as quoted text."""
+    """An ACP content block as Tether input: text as text, an image as an image (its data,
+    checked by the core as any image input), a linked file as an attachment (read through the
+    same path rules as the editor's), embedded context as quoted text, an embedded image as an
+    image."""
     if isinstance(block, TextContentBlock):
         return TextInput(text=block.text)
+    if isinstance(block, ImageContentBlock):
+        return ImageInput(url=f"data:{block.mime_type};base64,{block.data}")
+    if isinstance(block, EmbeddedResourceContentBlock) and isinstance(
+        block.resource, BlobResourceContents
+    ):
+        r = block.resource
+        if (r.mime_type or "").startswith("image/"):
+            return ImageInput(url=f"data:{r.mime_type};base64,{r.blob}")
+        return TextInput(text=f"[{r.uri}] (binary content, {r.mime_type or 'unknown type'})")
     if isinstance(block, ResourceContentBlock):
         path = _file_path(block.uri)
         if path is not None:

@@ -1,7 +1,8 @@
 """Reading and writing workspace files the way the user sees them.
 
 Reads prefer the editor's open buffer; a client that keeps its buffers to itself (an ACP
-editor) answers read_file through a `DocumentSource`, asked once the gate cleared the path.
+editor) answers read_file and the edit tools' reads (`prefetch`) through a `DocumentSource`,
+asked once the gate cleared the path.
 Writes to a file whose buffer has unsaved changes go through the editor (`workspace/applyEdit`),
 so they land in that buffer and its undo stack; everything else is written atomically on disk,
 keeping the file's mode. Disk reads go through `server.edits.safe_read`: bounded, never a FIFO
@@ -42,12 +43,29 @@ class EditorFiles:
         self._read_buffer = read_buffer
         self._client = client
         self._documents = documents
+        self._fetched: dict[Path, str] = {}
+        """The client's text of files an edit is about to read (`prefetch`)."""
+        self._written: set[Path] = set()
+        """Files this turn wrote on disk: the client's buffer of them is behind from then on."""
 
     def read(self, path: Path) -> str | None:
         """The text the user sees, or None when there is no such file; undecodable bytes
         survive a round trip (surrogateescape), for edits."""
         buffered = self._read_buffer(path)
+        if buffered is None:
+            buffered = self._fetched.get(path)
         return buffered if buffered is not None else self.disk(path)
+
+    async def prefetch(self, path: Path) -> None:
+        """Before an edit reads `path` (cleared by the gate): the client's text of it, when it
+        keeps its buffers (`DocumentSource`), so the edit applies to what the user sees,
+        unsaved changes included. The write still happens here, on disk; after it the file is
+        read from the disk, since the client's buffer no longer has it."""
+        if self._documents is None or path in self._written or self._read_buffer(path) is not None:
+            return
+        text = await self._documents(path)
+        if text is not None:
+            self._fetched[path] = text
 
     def open_buffer(self, path: Path) -> str | None:
         """The editor's buffer of `path`, None when it is not open."""
@@ -101,9 +119,13 @@ class EditorFiles:
             await self._apply_in_editor(path, text)
             return
         atomic_write(path, text.encode("utf-8", errors="surrogateescape"), beneath=beneath)
+        self._fetched.pop(path, None)
+        self._written.add(path)
 
     def delete(self, path: Path, *, beneath: Path) -> None:
         atomic_delete(path, missing_ok=True, beneath=beneath)
+        self._fetched.pop(path, None)
+        self._written.add(path)
 
     async def _apply_in_editor(self, path: Path, text: str) -> None:
         # A range past the end is clamped to the document's end by the editor, which avoids

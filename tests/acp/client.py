@@ -130,7 +130,9 @@ def environment(model_env: dict[str, str], home: Path) -> dict[str, str]:
 async def tether_acp(
     recorder: Recorder, env: dict[str, str], capabilities: s.ClientCapabilities | None = None
 ) -> AsyncIterator[ClientSideConnection]:
-    """`tether acp` started and initialized, as the package's client side sees it."""
+    """`tether acp` started and initialized, as the package's client side sees it. When the
+    test's block ends, every message that crossed the wire is checked against the ACP schema
+    models (`validate_transcript`), whatever the test asserted itself."""
     async with spawn_agent_process(
         lambda _agent: recorder,
         sys.executable,
@@ -150,10 +152,12 @@ async def tether_acp(
             60,
         )
         yield conn
+    assert validate_transcript(recorder.wire) > 0
 
 
 AGENT_REQUESTS: dict[str, tuple[type[Any], type[Any] | None]] = {
     "initialize": (s.InitializeRequest, s.InitializeResponse),
+    "authenticate": (s.AuthenticateRequest, s.AuthenticateResponse),
     "session/new": (s.NewSessionRequest, s.NewSessionResponse),
     "session/load": (s.LoadSessionRequest, s.LoadSessionResponse),
     "session/resume": (s.ResumeSessionRequest, s.ResumeSessionResponse),

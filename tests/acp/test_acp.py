@@ -482,3 +482,73 @@ async def test_authenticate_succeeds_only_when_an_endpoint_is_configured(
         with pytest.raises(RequestError) as refused:
             await conn.authenticate(method_id="openai-api-key")
     assert refused.value.code == -32000
+
+
+PNG_B64 = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+    "+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+async def test_image_prompts_reach_the_model_and_a_bad_one_is_refused(
+    recorder: Recorder, env: dict[str, str], model_server: ModelServer, workspace: Path
+) -> None:
+    model_server.enqueue(Reply(text="A white pixel."))
+    async with tether_acp(recorder, env) as conn:
+        init = await conn.initialize(protocol_version=1, client_capabilities=s.ClientCapabilities())
+        assert init.agent_capabilities is not None
+        prompt_caps = init.agent_capabilities.prompt_capabilities
+        assert prompt_caps is not None and prompt_caps.image and prompt_caps.embedded_context
+        session = await conn.new_session(cwd=str(workspace))
+        image = s.ImageContentBlock(type="image", data=PNG_B64, mime_type="image/png")
+        embedded = s.EmbeddedResourceContentBlock(
+            type="resource",
+            resource=s.BlobResourceContents(
+                uri="file:///tmp/shot.png", blob=PNG_B64, mime_type="image/png"
+            ),
+        )
+        done = await conn.prompt(
+            session_id=session.session_id,
+            prompt=[s.TextContentBlock(type="text", text="what is it"), image, embedded],
+        )
+        assert done.stop_reason == "end_turn"
+        with pytest.raises(RequestError) as refused:
+            bad = s.ImageContentBlock(type="image", data="bm90IGFuIGltYWdl", mime_type="image/png")
+            await conn.prompt(session_id=session.session_id, prompt=[bad])
+        assert "is not a PNG, JPEG, GIF or WebP image" in str(refused.value)
+    url = f"data:image/png;base64,{PNG_B64}"
+    assert model_server.requests[0].user_images()[-1] == [url, url]
+    assert len(model_server.requests) == 1
+
+
+async def test_edits_apply_to_the_client_buffer_and_write_on_disk(
+    env: dict[str, str], model_server: ModelServer, workspace: Path
+) -> None:
+    """The buffer has an unsaved line the disk lacks: edit_file and apply_patch read it
+    through fs/read_text_file, the result is written here (never fs/write_text_file), and a
+    second edit of the same file in the turn builds on the disk, not on the stale buffer."""
+    calc = workspace / "src" / "calc.py"
+    unsaved = ORIGINAL + "\n\ndef mul(a, b):\n    return a * b\n"
+    recorder = Recorder()
+    recorder.buffers[str(calc)] = unsaved
+    patch = (
+        "*** Begin Patch\n*** Update File: src/calc.py\n@@ def mul(a, b):\n"
+        "-    return a * b\n+    return b * a\n*** End Patch"
+    )
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("edit_file", SWAP, call_id="e")]),
+        Reply(tool_calls=[ToolCall("apply_patch", {"patch": patch}, call_id="p")]),
+        Reply(text="done"),
+    )
+    capabilities = s.ClientCapabilities(
+        fs=s.FileSystemCapabilities(read_text_file=True, write_text_file=True)
+    )
+    async with tether_acp(recorder, env, capabilities) as conn:
+        session = await conn.new_session(cwd=str(workspace))
+        await conn.set_session_mode(session_id=session.session_id, mode_id="agent")
+        await conn.prompt(
+            session_id=session.session_id, prompt=[s.TextContentBlock(type="text", text="edit")]
+        )
+    assert recorder.reads == [str(calc)]  # once: after the write the disk is newer
+    assert calc.read_text() == unsaved.replace("a + b", "b + a").replace("a * b", "b * a")
+    assert not any(m.get("method", "").startswith("fs/write") for _d, m in recorder.wire)

@@ -29,6 +29,8 @@ async def apply_patch_tool(args: dict[str, Any], ctx: ToolContext, _call_id: str
         for name in (op.path, getattr(op, "move_to", None)):
             if name and name not in resolved:
                 resolved[name] = ctx.gate.clear_write(name)
+    for path in resolved.values():
+        await ctx.files.prefetch(path)
     try:
         edits = apply_patch(ops, read)
     except (PatchError, OSError) as exc:  # OSError: a FIFO, a device, a file too large
@@ -50,6 +52,7 @@ async def apply_patch_tool(args: dict[str, Any], ctx: ToolContext, _call_id: str
 async def edit_file_tool(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
     path = ctx.gate.clear_write(args["path"])
     old_string, new_string = args["old_string"], args["new_string"]
+    await ctx.files.prefetch(path)
     try:
         current = ctx.files.read(path)
     except OSError as exc:  # a FIFO, a device, a file too large to edit
