@@ -105,58 +105,74 @@ class Connection:
             self._set("starting")
             started = time.monotonic()
             try:
-                await self._serve()
-                reason = "the connection ended"
+                await self._serve(delay)
+                self._failed("the connection ended", delay)
             except asyncio.CancelledError:
                 raise
-            except StartFailed as exc:
-                reason = str(exc)
-            except TimeoutError:
-                reason = f"it did not start within {self.defn.startup_timeout_s:g} s"
             except Exception as exc:  # a server's failure must never reach the thread
-                reason = _describe(exc)
+                self._failed(self._why(_innermost(exc)), delay)
             if time.monotonic() - started > 2 * BACKOFF_MAX_S:
                 delay = BACKOFF_START_S  # it ran a long while: start over with a short wait
-            self._set("failed", f"{reason}; restarting in {delay:g} s")
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_MAX_S)
             self.restarts += 1
 
-    async def _serve(self) -> None:
+    def _failed(self, reason: str, delay: float) -> None:
+        """Report the failure once: as soon as it is known, before the old process is gone
+        (its clean-up takes a moment, which a required server's turn should not wait for)."""
+        if self.status != "failed":
+            self._set("failed", f"{reason}; restarting in {delay:g} s")
+
+    def _why(self, exc: BaseException) -> str:
+        if isinstance(exc, StartFailed):
+            return str(exc)
+        if isinstance(exc, TimeoutError):
+            return f"it did not start within {self.defn.startup_timeout_s:g} s"
+        return _describe(exc)
+
+    async def _serve(self, delay: float) -> None:
         """One life of the server: start, initialize, list, then wait until it is lost."""
         self._lost.clear()
-        running: StdioProcess | None = None
         async with AsyncExitStack() as stack:
-            # The contexts are entered outside the deadline's scope: they close after it.
-            read, write, running = await self._open(stack)
-            session = await stack.enter_async_context(
-                ClientSession(
-                    read,
-                    write,
-                    elicitation_callback=self._on_elicit,
-                    message_handler=self._on_message,
-                    client_info=CLIENT_INFO,
-                )
-            )
-            with anyio.fail_after(self.defn.startup_timeout_s):
-                try:
-                    await session.initialize()
-                    self.tools = await _list_tools(session)
-                except MCPError as exc:
-                    raise StartFailed(self._with_stderr(_describe(exc), running)) from None
-            self._session = session
-            self._set("ready", self._garbage_note(running))
             try:
-                await self._until_lost(session, running)
-            finally:
-                self._session = None
-            if running is not None:
-                code = running.process.returncode
-                raise StartFailed(
-                    self._with_stderr(f"it exited (code {code})", running)
-                    if code is not None
-                    else self._with_stderr("its connection closed", running)
-                )
+                await self._serve_in(stack)
+            except Exception as exc:
+                self._failed(self._why(_innermost(exc)), delay)
+                raise
+
+    async def _serve_in(self, stack: AsyncExitStack) -> None:
+        # The contexts are entered outside the deadline's scope: they close after it.
+        read, write, running = await self._open(stack)
+        session = await stack.enter_async_context(
+            ClientSession(
+                read,
+                write,
+                elicitation_callback=self._on_elicit,
+                message_handler=self._on_message,
+                client_info=CLIENT_INFO,
+            )
+        )
+        with anyio.fail_after(self.defn.startup_timeout_s):
+            try:
+                await session.initialize()
+                self.tools = await _list_tools(session)
+            except MCPError as exc:
+                raise StartFailed(self._with_stderr(_describe(exc), running)) from None
+        self._session = session
+        self._set("ready", self._garbage_note(running))
+        try:
+            await self._until_lost(session, running)
+        finally:
+            self._session = None
+        if running is not None:
+            with anyio.move_on_after(1.0):  # a closed pipe: is the process gone too, and how?
+                await running.process.wait()
+            code = running.process.returncode
+            raise StartFailed(
+                self._with_stderr(f"it exited (code {code})", running)
+                if code is not None
+                else self._with_stderr("its connection closed", running)
+            )
 
     async def _open(self, stack: AsyncExitStack) -> tuple[Any, Any, StdioProcess | None]:
         p = self._placement
@@ -299,10 +315,15 @@ def _is_connection_lost(exc: MCPError) -> bool:
     return exc.error.code == types.CONNECTION_CLOSED
 
 
+def _innermost(exc: BaseException) -> BaseException:
+    """The first real failure inside the task groups' exception groups."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, BaseExceptionGroup):
-        inner = exc.exceptions[0] if exc.exceptions else exc
-        return _describe(inner)
+    exc = _innermost(exc)
     if isinstance(exc, MCPError):
         return exc.error.message
     text = str(exc).strip()

@@ -33,6 +33,8 @@ from server.mcp.naming import unique_names
 
 log = logging.getLogger(__name__)
 
+SETTLE_GRACE_S = 1.0
+
 
 class OfferedTool:
     """One tool of a ready server, as the model is offered it."""
@@ -243,7 +245,9 @@ class McpManager:
             if conn is None:
                 continue
             if conn.status != "ready":
-                await conn.wait_settled(defn.startup_timeout_s)
+                # The attempt under way started before the turn did: its own deadline ends it
+                # within the start-up timeout; the grace lets its verdict (why) land first.
+                await conn.wait_settled(defn.startup_timeout_s + SETTLE_GRACE_S)
             if conn.status != "ready":
                 raise RequiredServerNotReady(
                     f"MCP server `{defn.name}` is required but not ready: "

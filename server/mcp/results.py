@@ -1,10 +1,11 @@
 """What an MCP tool returned, as the model's observation and as the user's item.
 
 Text blocks are the observation, joined; structured content is added as JSON when no text
-block already carries it; images and audio become a one-line note each (their bytes go to the
-item without the data); links and embedded resources their URI and text. The whole is capped
-at `MODEL_TOKEN_CAP` tokens (estimated at 4 characters a token), cut in the middle with a note
-saying how much was left out, so one chatty tool cannot fill the context window.
+block already carries it (nor its `result`, as SDK servers wrap a plain value); images and
+audio become a one-line note each (their bytes go to the item without the data); links and
+embedded resources their URI and text. The whole is capped at `MODEL_TOKEN_CAP` tokens
+(estimated at 4 characters a token), cut in the middle with a note saying how much was left
+out, so one chatty tool cannot fill the context window.
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ def observe(result: types.CallToolResult) -> Observation:
     structured = result.structured_content
     if structured is not None:
         as_json = json.dumps(structured, ensure_ascii=False)
-        if not any(as_json == p or _same_json(p, structured) for p in parts):
+        # SDK servers wrap a plain return value as {"result": value}, next to it as text.
+        wrapped = structured.get("result") if isinstance(structured, dict) else None
+        if not any(p in (as_json, wrapped) or _same_json(p, structured) for p in parts):
             parts.append(as_json)
     text = "\n".join(parts) if parts else "(the tool returned no content)"
     if result.is_error:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ImageContent, ToolAnnotations
 from pydantic import BaseModel
 
@@ -63,7 +64,7 @@ def picture() -> list[object]:
 @server.tool(annotations=READ_ONLY)
 def fail() -> str:
     """Always fails."""
-    raise ValueError("this tool always fails")
+    raise ToolError("this tool always fails")
 
 
 @server.tool(annotations=READ_ONLY)
