@@ -80,6 +80,11 @@ export function alwaysAllowResult(rule: string[], scope: 'workspace' | 'user'): 
 
 /** The notification text: what would run, where, and what it may do. Plain text (a notification
  * shows no markdown): the command in quotes, never in backticks. */
+/** Who asks: Tether itself, or one of its sub-agents (`agentType` is set on their requests). */
+export function asker(params: { agentType?: string | null }): string {
+  return params.agentType ? `Sub-agent “${params.agentType}”` : 'Tether';
+}
+
 export function commandApprovalMessage(params: CommandApprovalParams): string {
   const may = params.escalation
     ? {
@@ -89,7 +94,7 @@ export function commandApprovalMessage(params: CommandApprovalParams): string {
       }[params.escalation]
     : SANDBOX_WORDS[params.sandbox];
   const reason = params.reason ? ` ${params.reason}` : '';
-  return `Tether wants to run “${params.command}” in ${params.cwd} (${may}).${reason}`;
+  return `${asker(params)} wants to run “${params.command}” in ${params.cwd} (${may}).${reason}`;
 }
 
 // Reads outside the workspace (approval/fileRead).
@@ -104,5 +109,5 @@ export const READ_DECISIONS: Record<ReadChoice, FileReadApprovalResult['decision
 };
 
 export function fileReadMessage(params: FileReadApprovalParams): string {
-  return `Tether wants to read ${params.path}, outside the workspace.${params.reason ? ` ${params.reason}` : ''}`;
+  return `${asker(params)} wants to read ${params.path}, outside the workspace.${params.reason ? ` ${params.reason}` : ''}`;
 }

@@ -102,6 +102,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
         return;
       case 'stop':
         return session.stop();
+      case 'stopAgent':
+        return session.stopAgent(message.threadId, message.turnId);
       case 'setMode':
         return this.actions.setMode(message.mode);
       case 'selectModel':

@@ -27,6 +27,8 @@ export type WebviewMessage =
   | { type: 'ready' }
   | { type: 'send'; text: string; files: string[] }
   | { type: 'stop' }
+  /** Interrupt a sub-agent's turn (its card's Stop), not the parent's. */
+  | { type: 'stopAgent'; threadId: string; turnId: string }
   | { type: 'setMode'; mode: Mode }
   | { type: 'selectModel'; model: string | undefined }
   | { type: 'newThread' }

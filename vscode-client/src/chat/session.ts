@@ -213,6 +213,11 @@ export class ChatSession {
     await this.guarded('stop the turn', () => this.rpc().request('turn/interrupt', { threadId: thread.id, turnId: running.id }));
   }
 
+  /** A sub-agent card's Stop: that child's turn only; the parent goes on. */
+  async stopAgent(threadId: string, turnId: string): Promise<void> {
+    await this.guarded('stop the sub-agent', () => this.rpc().request('turn/interrupt', { threadId, turnId }));
+  }
+
   newThread(): void {
     this.pickedMode = undefined;
     this.dispatch({ type: 'threadCleared' });

@@ -94,7 +94,8 @@ export function reduce(state: ChatState, event: ChatEvent): ChatState {
         turns: event.turns.map(turnView),
         // Turn usages are sums over calls; the meter waits for the next call's own figures.
         usage: undefined,
-        approvals: state.approvals.filter((a) => a.threadId === event.thread.id),
+        // A sub-agent's approvals stay in sight from its parent's thread, and the other way.
+        approvals: state.approvals.filter((a) => a.threadId === event.thread.id || ('parentThreadId' in a && a.parentThreadId === event.thread.id) || event.thread.parentThreadId === a.threadId),
         mcpServers: event.thread.id === state.thread?.id ? state.mcpServers : undefined,
       };
     case 'threadCleared':

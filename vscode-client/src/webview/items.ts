@@ -7,6 +7,7 @@ import type { TurnView } from '../state/reducer';
 import { durationWords, otherContent, resultText, toolCallSummary } from '../mcp/present';
 import { h, icon, reconcile } from './dom';
 import { renderMarkdown } from './markdown';
+import { subagentCard } from './subagent';
 
 export interface ItemContext {
   post(message: WebviewMessage): void;
@@ -295,6 +296,8 @@ export function renderItem(ctx: ItemContext, item: Item, streaming: boolean): HT
       return h('div', { className: 'card error', role: 'alert', 'data-item': item.id }, icon('error'), ` ${item.message}`);
     case 'review':
       return reviewCard(ctx, item);
+    case 'subagent':
+      return subagentCard(ctx, item);
   }
 }
 
