@@ -30,6 +30,7 @@ from bench import (
     scale_row,
     search_row,
     startup,
+    subagents_row,
     turns,
 )
 from bench.report import Row, load, machine, print_table
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-imports", action="store_true", help="skip the -X importtime run")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
-    only = {int(x) for x in args.only.split(",") if x.strip()} or set(range(1, 12))
+    only = {int(x) for x in args.only.split(",") if x.strip()} or set(range(1, 13))
 
     started = time.perf_counter()
     header = [
@@ -125,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         return got
 
     run(11, "MCP start", mcp)
+    run(12, "sub-agents", lambda: subagents_row.subagents_streaming(plan.streams))
 
     print()
     print_table(rows)
