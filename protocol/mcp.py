@@ -9,7 +9,7 @@ starts only once the user trusted its definition (`mcpServer/trust`).
 
 from typing import Any, Literal
 
-from protocol.base import Notification, ServerRequest, Wire
+from protocol.base import LauncherKind, Notification, ServerRequest, Wire
 
 McpServerStatus = Literal["starting", "ready", "failed", "disabled", "untrusted"]
 """`untrusted`: a project's server the user has not trusted (or declined) in this definition;
@@ -72,6 +72,8 @@ class McpServer(Wire):
     """What runs: the stdio command line, or the HTTP URL (secrets never shown)."""
     restarts: int = 0
     """How often it was restarted after a crash in this thread."""
+    launcher: LauncherKind | None = None
+    """For a running stdio server: the OS mechanism that enforces its sandbox."""
 
 
 class McpServerListParams(Wire):

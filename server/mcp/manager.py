@@ -201,6 +201,7 @@ class McpManager:
             trust=trust,  # type: ignore[arg-type]
             command=defn.display(),
             restarts=conn.restarts if conn is not None else 0,
+            launcher=conn.launcher if conn is not None and defn.transport == "stdio" else None,
         )
 
     def _changed(self, conn: Connection) -> None:

@@ -50,6 +50,7 @@ E2E_MODULES = (
     "tests/review/test_review_start.py",  # only its tests marked sandbox_matrix
     "tests/acp/test_acp.py",  # only its tests marked sandbox_matrix
     "tests/e2e/test_subagents.py",  # only its tests marked sandbox_matrix
+    "tests/e2e/test_mcp_sandbox.py",
 )
 CELL_TIMEOUT_S = 900
 

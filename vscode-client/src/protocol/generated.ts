@@ -847,6 +847,7 @@ export interface McpServer {
 command?: (null | string)
 digest?: (null | string)
 error?: (null | string)
+launcher?: (("bwrap" | "landlock" | "none" | "seatbelt") | null)
 name: string
 network?: boolean
 project?: boolean
