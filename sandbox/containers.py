@@ -7,8 +7,8 @@ root hidden, no network unless the policy allows it, the memory, CPU and process
 capability dropped and no new privileges. `podman_run_argv` and `pod_manifest` turn it into a
 `podman run` command line and a Kubernetes Pod; `podman kube play` runs that same Pod here.
 
-The environment a container gets is the scrubbed one (`sandbox.env`) minus what only makes sense
-on the host (its PATH, HOME, virtualenv, display): the image's own PATH applies.
+A container gets the host's locale and terminal variables only (`container_env`, scrubbed by
+`sandbox.env` too), HOME and TMPDIR at its private /tmp; the image's own PATH applies.
 """
 
 from __future__ import annotations
@@ -33,28 +33,10 @@ MAIN_SCRIPT = f"while :; do read -t 5 _ <&{LIFETIME_FD}; [ $? -gt 128 ] || exit 
 (read times out every 5 s so that it gets to)."""
 KEEP_ALIVE_SCRIPT = "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"
 """The Pod's first process, which Kubernetes ends when the Pod is deleted."""
-HOST_ONLY_NAMES = frozenset(
-    {
-        "PATH",
-        "HOME",
-        "PWD",
-        "OLDPWD",
-        "SHELL",
-        "TMPDIR",
-        "TMP",
-        "TEMP",
-        "VIRTUAL_ENV",
-        "PYTHONPATH",
-        "PYTHONHOME",
-        "LD_LIBRARY_PATH",
-        "LD_PRELOAD",
-        "DISPLAY",
-        "WAYLAND_DISPLAY",
-        "DBUS_SESSION_BUS_ADDRESS",
-        "XDG_RUNTIME_DIR",
-        "CONTAINERS_CONF",
-    }
-)
+PASSED_NAMES = frozenset({"LANG", "LANGUAGE", "TERM", "TZ", "COLORTERM", "NO_COLOR"})
+"""The host variables a container gets (and every LC_*): the locale and the terminal. The rest
+of the host's environment describes the host (its PATH, HOME, virtualenv, CA bundles, tokens);
+the image has its own."""
 LABEL = "tether.executor"
 SERVER_LABEL = "tether.server"
 THREAD_LABEL = "tether.thread"
@@ -147,9 +129,10 @@ def spec_for(
 
 
 def container_env(env: Mapping[str, str]) -> dict[str, str]:
-    """The host's environment as a container may see it: no secrets, nothing host-only."""
-    kept = {k: v for k, v in scrub_env(env).items() if k not in HOST_ONLY_NAMES}
-    return {k: v for k, v in kept.items() if not k.startswith(("XDG_", "LC_ALL_"))}
+    """What a container sees of the host's environment: `PASSED_NAMES` and LC_*, scrubbed of
+    anything that looks like a secret all the same (`sandbox.env`)."""
+    passed = {k: v for k, v in env.items() if k in PASSED_NAMES or k.startswith("LC_")}
+    return scrub_env(passed)
 
 
 def podman_global_argv(config: ContainerConfig) -> list[str]:
@@ -200,8 +183,12 @@ def pod_manifest(spec: ContainerSpec, claim: str | None = None) -> dict[str, Any
     mounted at the first root's path. No Secret, token or host environment goes in: the
     service account token is not mounted and env holds only the scrubbed names."""
     config = spec.config
-    volumes: list[dict[str, Any]] = []
-    mounts: list[dict[str, Any]] = []
+    # /tmp first: the roots may lie below it (a runtime mounts in list order).
+    tmp_size = _kube_quantity(config.tmp_size)
+    volumes: list[dict[str, Any]] = [
+        {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": tmp_size}}
+    ]
+    mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
     for index, mount in enumerate(spec.mounts):
         volume = f"v{index}"
         if mount.kind == "tmpfs":
@@ -212,8 +199,6 @@ def pod_manifest(spec: ContainerSpec, claim: str | None = None) -> dict[str, Any
             kind = "Directory" if mount.source.is_dir() else "File"
             volumes.append({"name": volume, "hostPath": {"path": str(mount.source), "type": kind}})
         mounts.append({"name": volume, "mountPath": str(mount.target), "readOnly": mount.read_only})
-    volumes.append({"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": config.tmp_size}})
-    mounts.append({"name": "tmp", "mountPath": "/tmp"})
     limits: dict[str, str] = {}
     if config.memory:
         limits["memory"] = _kube_quantity(config.memory)

@@ -66,7 +66,8 @@ def load_client() -> Any:
             "The kubernetes executor needs the kubernetes client: pip install 'tether[kubernetes]'."
         ) from None
     try:
-        kube.config.load_kube_config()
+        # Named here: the client reads KUBECONFIG once, when it is first imported.
+        kube.config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
     except Exception:
         try:
             kube.config.load_incluster_config()

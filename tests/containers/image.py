@@ -57,8 +57,14 @@ def _versions() -> str:
     return shown.stdout
 
 
+RECIPE = 2
+"""Raised when the way the image is made changes, so an old one is not reused."""
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
 def image_tag() -> str:
-    return "localhost/tether-test:" + hashlib.sha256(_versions().encode()).hexdigest()[:12]
+    made_of = f"{RECIPE}\n{_versions()}"
+    return "localhost/tether-test:" + hashlib.sha256(made_of.encode()).hexdigest()[:12]
 
 
 def build_rootfs(root: Path) -> None:
@@ -98,6 +104,9 @@ def ensure_image(podman: list[str]) -> str:
             for entry in sorted(root.iterdir()):
                 tar.add(entry, arcname=entry.name)
         subprocess.run(
-            [*podman, "import", "--quiet", str(archive), tag], check=True, capture_output=True
+            # An image's own PATH, as registry images have: `podman kube play` uses it as is.
+            [*podman, "import", "--quiet", "--change", f"ENV PATH={PATH}", str(archive), tag],
+            check=True,
+            capture_output=True,
         )
     return tag
