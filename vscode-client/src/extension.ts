@@ -67,7 +67,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   });
   backend = new Backend(context, session, commandApprovals, proposals, reads, { tools: mcpTools, elicitations }, log);
   const turnChanges = new TurnChanges(session, () => backend?.rpc);
-  const reviews = new ReviewFindings(session);
+  const DISMISSED_FINDINGS = 'tether.dismissedFindings';
+  const reviews = new ReviewFindings(session, {
+    get: () => context.workspaceState.get<string[]>(DISMISSED_FINDINGS) ?? [],
+    set: (ids) => void context.workspaceState.update(DISMISSED_FINDINGS, ids),
+  });
   const restart = (): Promise<void> => backend?.restart() ?? Promise.resolve();
 
   context.subscriptions.push(

@@ -5,7 +5,9 @@
  * `[P1] title` with the body as markdown, replacing the threads of the last review of the same
  * target. A thread offers "Fix with Tether" (a turn on the finding's lines with `proposeEdits`,
  * so the fix is a per-hunk proposal), "Apply suggestion" when the finding has one (the file with
- * those lines replaced, proposed through `change/propose`) and "Dismiss", which resolves it. */
+ * those lines replaced, proposed through `change/propose`) and "Dismiss", which resolves it.
+ * When the chat loads a thread (a reload, a thread opened again), its reviews come back, with
+ * the findings the user dismissed still resolved. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
@@ -23,21 +25,40 @@ const OPEN = 'tetherFinding.open';
 const WITH_SUGGESTION = 'tetherFinding.open.suggestion';
 const RESOLVED = 'tetherFinding.resolved';
 
+/** The ids of the findings the user dismissed, kept with the workspace (finding ids are unique
+ * and stay in the thread's record). */
+export interface DismissedFindings {
+  get(): string[];
+  set(ids: string[]): void;
+}
+
+/** Dismissals remembered: enough for every finding a user dismisses in a long while. */
+const DISMISSED_KEPT = 1000;
+
 export class ReviewFindings implements vscode.Disposable {
   private readonly controller = vscode.comments.createCommentController('tether-review', 'Tether Review');
   private readonly findings = new Map<vscode.CommentThread, Finding>();
-  /** The threads of the latest review of each target (`targetKey`). */
-  private readonly byTarget = new Map<string, vscode.CommentThread[]>();
+  /** The threads of the latest review of each target (`targetKey`), and when it ended. */
+  private readonly byTarget = new Map<string, { threads: vscode.CommentThread[]; at: number }>();
   /** Per thread, the finding's lines as the file had them when the review came. */
   private readonly reviewedLines = new Map<vscode.CommentThread, string | undefined>();
   private readonly shown = new Set<string>();
   private readonly subscription: { dispose(): void };
 
-  constructor(private readonly session: ChatSession) {
+  constructor(
+    private readonly session: ChatSession,
+    private readonly dismissed: DismissedFindings,
+  ) {
     this.subscription = session.subscribe((event) => {
+      if (event.type === 'threadLoaded') {
+        // A reload or a thread opened again: its reviews come back, the newest per target,
+        // unless a newer one is shown already.
+        for (const turn of event.turns) for (const item of turn.items) if (item.type === 'review') this.show(item, turn.completedAt ?? 0, false);
+        return;
+      }
       if (event.type !== 'notification' || event.notification.method !== 'item/completed') return;
       const item = event.notification.params.item;
-      if (item.type === 'review') this.show(item);
+      if (item.type === 'review') this.show(item, Date.now(), true);
     });
   }
 
@@ -101,22 +122,25 @@ export class ReviewFindings implements vscode.Disposable {
   }
 
   /** One comment thread per finding, replacing those of the last review of the same target
-   * (dismissed ones included: the new review is the current word on that change). A review
-   * item is shown once even when it is sent again. */
-  show(item: ItemOf<'review'>): void {
-    if (this.shown.has(item.id)) return;
-    this.shown.add(item.id);
+   * (dismissed ones included: the new review is the current word on that change) unless that
+   * one is newer (`at`, when the review ended). A review item is shown once even when it is
+   * sent again. With `reveal`, the first finding's file opens at its lines. */
+  show(item: ItemOf<'review'>, at: number, reveal: boolean): void {
     const key = targetKey(item.target);
-    for (const old of this.byTarget.get(key) ?? []) {
+    const last = this.byTarget.get(key);
+    if (this.shown.has(item.id) || (last && last.at > at)) return;
+    this.shown.add(item.id);
+    for (const old of last?.threads ?? []) {
       this.findings.delete(old);
       this.reviewedLines.delete(old);
       old.dispose();
     }
     const threads = item.findings.map((finding) => this.thread(finding));
-    this.byTarget.set(key, threads);
+    this.byTarget.set(key, { threads, at });
     void this.rememberLines(threads);
+    if (!reveal) return;
     const [top] = item.findings;
-    // Threads show in open editors only: the first finding's file opens at its lines.
+    // Threads show in open editors only.
     if (top) void vscode.window.showTextDocument(vscode.Uri.file(top.path), { selection: new vscode.Range(top.range.start, 0, top.range.start, 0), preview: false });
     else void api.showInformationMessage(`Tether review: no findings. ${item.overallExplanation}`);
   }
@@ -128,10 +152,13 @@ export class ReviewFindings implements vscode.Disposable {
     const thread = this.controller.createCommentThread(vscode.Uri.file(finding.path), range, [comment]);
     thread.label = findingLabel(finding);
     thread.canReply = false;
-    thread.contextValue = finding.suggestion ? WITH_SUGGESTION : OPEN;
-    thread.state = vscode.CommentThreadState.Unresolved;
-    thread.collapsibleState = vscode.CommentThreadCollapsibleState.Expanded;
     this.findings.set(thread, finding);
+    if (this.dismissed.get().includes(finding.id)) this.resolve(thread);
+    else {
+      thread.contextValue = finding.suggestion ? WITH_SUGGESTION : OPEN;
+      thread.state = vscode.CommentThreadState.Unresolved;
+      thread.collapsibleState = vscode.CommentThreadCollapsibleState.Expanded;
+    }
     return thread;
   }
 
@@ -175,9 +202,15 @@ export class ReviewFindings implements vscode.Disposable {
   }
 
   /** Dismiss resolves the finding: its thread collapses and stays, marked resolved, in the
-   * editor and the Comments panel, without its actions. */
+   * editor and the Comments panel, without its actions; so it comes back after a reload. */
   dismiss(thread: vscode.CommentThread): void {
-    if (!this.findings.has(thread)) return;
+    const finding = this.findings.get(thread);
+    if (!finding) return;
+    this.resolve(thread);
+    this.dismissed.set([...this.dismissed.get().filter((id) => id !== finding.id), finding.id].slice(-DISMISSED_KEPT));
+  }
+
+  private resolve(thread: vscode.CommentThread): void {
     thread.state = vscode.CommentThreadState.Resolved;
     thread.contextValue = RESOLVED;
     thread.collapsibleState = vscode.CommentThreadCollapsibleState.Collapsed;

@@ -5,7 +5,8 @@
  * resolves a thread (it stays, resolved); "Apply suggestion" and "Fix with Tether" bring per-hunk
  * proposals that write only once accepted; a second review of the same target replaces the
  * threads of the first; "Review Against Branch…" and "Review Commit…" pick from the repository's
- * branches and recent commits; "Review this turn" in the chat reviews what one turn changed. */
+ * branches and recent commits; "Review this turn" in the chat reviews what one turn changed;
+ * after a reload the latest review of each target comes back, dismissed findings resolved. */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -219,5 +220,21 @@ describe('code review findings as comment threads in code-server', { timeout: 60
       assert.ok((await widgetTop('[P2] turn:')) > (await lineTop('in percent')), 'under the docstring');
       await wb.chat().locator('.card.review', { hasText: '[P2] turn: the docstring says percent' }).waitFor();
       await wb.snap('review-this-turn');
+      await thread('[P2] turn:').locator('.action-label[aria-label="Dismiss"]').click();
+      await thread('[P2] turn:').locator('.review-comment').waitFor({ state: 'hidden', timeout: 15_000 });
+    }));
+
+  it('brings the latest review of each target back after a reload, dismissals still resolved', () =>
+    step('reload', async () => {
+      await wb.page.reload();
+      await wb.page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+      // The Comments panel stays open across the reload.
+      const unresolved = ['[P1] mean still divides by n - 1', '[P1] branch: tax is 100 times too high', '[P1] commit: tax is 100 times too high'];
+      for (const title of unresolved) await panelRow(title).locator('.codicon-comment-unresolved').waitFor({ timeout: 60_000 });
+      await panelRow('[P2] turn: the docstring says percent').locator('.codicon-comment').waitFor();
+      assert.equal(await panelRow('[P2] turn:').locator('.codicon-comment-unresolved').count(), 0);
+      // The first review of the uncommitted changes was replaced by the second, after a reload too.
+      assert.equal(await wb.page.locator('.comments-panel .monaco-list-row').filter({ hasText: /add subtracts|mean divides by n - 1/ }).count(), 0);
+      await wb.snap('review-reloaded');
     }));
 });
