@@ -61,11 +61,19 @@ class EditorFiles:
         keeps its buffers (`DocumentSource`), so the edit applies to what the user sees,
         unsaved changes included. The write still happens here, on disk; after it the file is
         read from the disk, since the client's buffer no longer has it."""
-        if self._documents is None or path in self._written or self._read_buffer(path) is not None:
-            return
-        text = await self._documents(path)
-        if text is not None:
+        if self._read_buffer(path) is None and (text := await self.client_text(path)):
             self._fetched[path] = text
+
+    async def client_text(self, path: Path) -> str | None:
+        """The editor's text of `path` (cleared by the gate): its open buffer, else what the
+        client's `DocumentSource` answers; None when neither has it, or once this turn wrote
+        the file (the client's buffer is then behind the disk)."""
+        if path in self._written:
+            return None
+        buffered = self._read_buffer(path)
+        if buffered is None and self._documents is not None:
+            buffered = self._fetched.get(path) or await self._documents(path)
+        return buffered
 
     def open_buffer(self, path: Path) -> str | None:
         """The editor's buffer of `path`, None when it is not open."""
@@ -107,6 +115,13 @@ class EditorFiles:
         except (FileNotFoundError, NotADirectoryError):
             return None
         return data.decode("utf-8", errors="surrogateescape")
+
+    def disk_or_none(self, path: Path) -> str | None:
+        """`disk`, None as well when the file cannot be read whole."""
+        try:
+            return self.disk(path)
+        except OSError:
+            return None
 
     def has_unsaved_changes(self, path: Path) -> bool:
         buffered = self._read_buffer(path)

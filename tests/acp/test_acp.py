@@ -552,3 +552,34 @@ async def test_edits_apply_to_the_client_buffer_and_write_on_disk(
     assert recorder.reads == [str(calc)]  # once: after the write the disk is newer
     assert calc.read_text() == unsaved.replace("a + b", "b + a").replace("a * b", "b * a")
     assert not any(m.get("method", "").startswith("fs/write") for _d, m in recorder.wire)
+
+
+async def test_search_reads_the_client_buffer_of_the_files_it_matched(
+    env: dict[str, str], model_server: ModelServer, workspace: Path
+) -> None:
+    """rg finds `return` on disk in calc.py; the client's buffer of it has one more (unsaved)
+    function, so its matches come from the buffer, with the buffer's line numbers."""
+    calc = workspace / "src" / "calc.py"
+    recorder = Recorder()
+    recorder.buffers[str(calc)] = (
+        "# unsaved header\n" + ORIGINAL + "\n\ndef mul(a, b):\n    return a * b\n"
+    )
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("search", {"pattern": "return", "glob": "*.py"}, call_id="s")]),
+        Reply(text="found"),
+    )
+    capabilities = s.ClientCapabilities(
+        fs=s.FileSystemCapabilities(read_text_file=True, write_text_file=False)
+    )
+    async with tether_acp(recorder, env, capabilities) as conn:
+        session = await conn.new_session(cwd=str(workspace))
+        await conn.prompt(
+            session_id=session.session_id, prompt=[s.TextContentBlock(type="text", text="find")]
+        )
+    output = model_server.requests[-1].tool_outputs()["s"]
+    assert output.splitlines() == [
+        "src/calc.py:3:    return a + b",
+        "src/calc.py:7:    return a - b",
+        "src/calc.py:11:    return a * b",
+    ]
+    assert recorder.reads == [str(calc)]

@@ -51,23 +51,28 @@ def rg_inside(roots: Sequence[Path]) -> bool:
 
 
 async def run_rg(
-    args: list[str], *, cwd: Path, confined: tuple[Policy, LauncherKind] | None = None
+    args: list[str],
+    *,
+    cwd: Path,
+    confined: tuple[Policy, LauncherKind] | None = None,
+    stdin: bytes | None = None,
 ) -> RgResult:
     """Run rg; its process is killed when the turn is interrupted or it runs too long.
 
-    `confined` (a read-only policy and its launcher) runs it in the OS sandbox instead."""
+    `confined` (a read-only policy and its launcher) runs it in the OS sandbox instead;
+    `stdin`: text for rg to search as `-` (an editor's buffer; never confined)."""
     if confined is not None:
         return await _run_confined(args, cwd=cwd, policy=confined[0], launcher=confined[1])
     proc = await asyncio.create_subprocess_exec(
         rg_path(),
         *args,
         cwd=cwd,
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), RG_TIMEOUT_S)
+        out, err = await asyncio.wait_for(proc.communicate(stdin), RG_TIMEOUT_S)
     except TimeoutError:
         proc.kill()
         await proc.wait()

@@ -1,8 +1,10 @@
 """search: ripgrep over the workspace, respecting .gitignore.
 
 rg follows no symlink and skips FIFOs and devices while it walks; a path given that is one of
-them is refused before rg could block on it. Matches in secret files (a workspace that is
-$HOME holds ~/.ssh) are dropped unless the mode is fullAccess, as `read_file` refuses them.
+them is refused before rg could block on it. A matched file the editor holds with unsaved
+changes (over ACP: the client's `fs/read_text_file`) is searched in that text instead.
+Matches in secret files (a workspace that is $HOME holds ~/.ssh) are dropped unless the mode
+is fullAccess, as `read_file` refuses them.
 """
 
 from __future__ import annotations
@@ -53,7 +55,10 @@ async def search(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
         confined = ctx.gate.reader_sandbox() if rg_inside(ctx.conversation.roots) else None
         result = await run_rg([*rg, "-e", pattern, "--", str(path)], cwd=ctx.cwd, confined=confined)
         shown = _not_secret(ctx)
-        lines = [display_line(line, ctx) for line in result.stdout.splitlines() if shown(line)]
+        found = [line for line in result.stdout.splitlines() if shown(line)]
+        if confined is None:
+            found = await _in_buffers(found, ctx, rg, pattern)
+        lines = [display_line(line, ctx) for line in found]
         if not lines:
             return f"No matches for {pattern!r} in {requested}."
         text = "\n".join(lines[:MATCH_CAP])
@@ -62,6 +67,36 @@ async def search(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
         return text
 
     return await as_tool_item(ctx, "search", args, f"Search {pattern!r} in {requested}", work)
+
+
+BUFFER_FILES_CAP = 20
+"""Files with matches whose editor text is searched again (the first ones, in rg's order)."""
+
+
+async def _in_buffers(lines: list[str], ctx: ToolContext, rg: list[str], pattern: str) -> list[str]:
+    """The disk's matches, where the editor's text of a matched file differs from its disk
+    (an open buffer with unsaved changes; over ACP, what `fs/read_text_file` answers) with
+    that file's matches replaced by rg's matches in that text. A file whose only matches are
+    unsaved is not found: ACP cannot list a client's unsaved buffers."""
+    by_file: dict[str, list[str]] = {}
+    for line in lines:
+        by_file.setdefault(line.partition(":")[0], []).append(line)
+    # The glob chose the files already; rg would not apply it to stdin's label anyway.
+    flags = [f for i, f in enumerate(rg) if f != "--glob" and (i == 0 or rg[i - 1] != "--glob")]
+    out: list[str] = []
+    for index, (name, found) in enumerate(by_file.items()):
+        path = Path(name)
+        text = await ctx.files.client_text(path) if index < BUFFER_FILES_CAP else None
+        if text is None or text == ctx.files.disk_or_none(path):
+            out += found
+            continue
+        again = await run_rg(
+            [*flags, "--no-filename", "-e", pattern, "-"],
+            cwd=ctx.cwd,
+            stdin=text.encode("utf-8", errors="surrogateescape"),
+        )
+        out += [f"{name}:{line}" for line in again.stdout.splitlines()]
+    return out
 
 
 def refuse_special(path: Path, requested: str) -> None:
