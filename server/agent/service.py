@@ -33,7 +33,7 @@ from server.agent.gate import Gate
 from server.agent.hooks import ThreadHooks
 from server.agent.images import ImageRefused, check_images
 from server.agent.model import ModelClient
-from server.agent.subagents.definitions import load_definitions
+from server.agent.subagents.definitions import load_definitions, stricter
 from server.agent.subagents.team import Team
 from server.agent.threads import ThreadManager
 from server.agent.tools.registry import default_tools
@@ -239,6 +239,13 @@ class Agent:
         if conversation.mode != mode:
             conversation.set_mode(mode)
             self.notifier.notify(ThreadModeChangedNotification(thread_id=thread_id, mode=mode))
+        for parts in list(self._parts.values()):  # its sub-agents never run looser than it
+            child = parts.conversation
+            if (
+                child.thread.parent_thread_id == thread_id
+                and stricter(mode, child.mode) != child.mode
+            ):
+                self.set_mode(child.id, mode)
         return conversation.thread
 
     # turns

@@ -74,7 +74,7 @@ async def child_threads(tether: Tether, parent_id: str) -> list[dict[str, Any]]:
 
 @pytest.mark.sandbox_matrix
 async def test_two_explorers_in_parallel_and_a_writer(
-    tether: Tether, model_server: ModelServer, workspace: Path
+    tether: Tether, model_server: ModelServer, workspace: Path, wire_api: str
 ) -> None:
     b_started = threading.Event()
 
@@ -520,3 +520,174 @@ async def test_subagent_start_and_stop_hooks(
     assert first_stop["agent_id"] == item["agentThreadId"]
     assert [first_stop["stop_hook_active"], second_stop["stop_hook_active"]] == [False, True]
     assert Path(first_stop["agent_transcript_path"]).is_file()
+
+
+async def test_send_steers_a_working_child_and_close_ends_it(
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
+    sent = threading.Event()
+
+    def parent(r: RecordedRequest) -> Reply:
+        ids = child_ids(r)
+        if steps(r) == 0:
+            return Reply(
+                tool_calls=[
+                    ToolCall(
+                        "spawn_agent", {"agent_type": "explorer", "prompt": "STEERED: look"}, "s1"
+                    )
+                ]
+            )
+        if steps(r) == 1:
+            return Reply(
+                tool_calls=[
+                    ToolCall(
+                        "send_agent", {"id": ids[0], "message": "EXTRA: also count the lines"}, "m1"
+                    )
+                ]
+            )
+        if steps(r) == 2:
+            sent.set()
+            return Reply(tool_calls=[ToolCall("wait_agents", {"ids": ids}, "w1")])
+        if steps(r) == 3:
+            return Reply(tool_calls=[ToolCall("close_agent", {"id": ids[0]}, "c1")])
+        return Reply(text="closed it")
+
+    def steered(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            assert sent.wait(HANG_GUARD_S), "the parent never sent its message"
+            return Reply(tool_calls=[ToolCall("read_file", {"path": "README.md"}, "r1")])
+        return Reply(
+            text="steered: 3 lines" if any("EXTRA" in t for t in r.user_texts()) else "not steered"
+        )
+
+    model_server.fallback = scripted(parent, {"STEERED": steered})
+    thread = await tether.start_thread(workspace, mode="agent")
+    turn = await tether.run_turn(thread["id"], "go", timeout=60)
+    assert turn["status"] == "completed", turn
+    outputs = {k: v for r in model_server.requests for k, v in r.tool_outputs().items()}
+    assert "reads it at its next step" in outputs["m1"]
+    (report,) = json.loads(outputs["w1"])
+    assert report["message"] == "steered: 3 lines"
+    assert json.loads(outputs["c1"])["status"] == "closed"
+    (item,) = tether.items(turn, "subagent")
+    assert item["status"] == "closed" and item["summary"] == "steered: 3 lines"
+    assert [i["tool"] for i in tether.items(turn, "toolCall")] == [
+        "send_agent",
+        "wait_agents",
+        "close_agent",
+    ]
+
+
+async def test_children_beyond_the_limit_wait_for_a_slot(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text("max_subagents = 1\n")
+    release = threading.Event()
+
+    def parent(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            return Reply(
+                tool_calls=[
+                    ToolCall(
+                        "spawn_agent", {"agent_type": "explorer", "prompt": "FIRST: go"}, "s1"
+                    ),
+                    ToolCall(
+                        "spawn_agent", {"agent_type": "explorer", "prompt": "SECOND: go"}, "s2"
+                    ),
+                ]
+            )
+        if steps(r) == 2:
+            return Reply(tool_calls=[ToolCall("wait_agents", {"ids": child_ids(r)}, "w1")])
+        return Reply(text="both done")
+
+    def first(_r: RecordedRequest) -> Reply:
+        assert release.wait(HANG_GUARD_S), "the test never released the first child"
+        return Reply(text="first done")
+
+    model_server.fallback = scripted(
+        parent, {"FIRST": first, "SECOND": lambda _r: Reply(text="second done")}
+    )
+    tether = await start_tether(model_server.env(), home)
+    try:
+        thread = await tether.start_thread(workspace, mode="agent")
+        turn = (
+            await tether.request(
+                "turn/start", {"threadId": thread["id"], "input": [{"type": "text", "text": "go"}]}
+            )
+        )["turn"]
+        await tether.wait_for(
+            "item/started",
+            lambda p: p["item"]["type"] == "toolCall" and p["item"]["tool"] == "wait_agents",
+            HANG_GUARD_S,
+        )
+        items = {
+            i["prompt"][:5]: i
+            for i in (p["item"] for p in tether.of("item/updated", turn["id"]))
+            if i["type"] == "subagent"
+        }
+        second_id = items["SECON"]["agentThreadId"]
+        # Both spawned, one slot: the second has not started a turn, and its item says it waits.
+        assert not [p for p in tether.of("turn/started") if p["turn"]["threadId"] == second_id]
+        assert items["SECON"]["status"] == "pending"
+        release.set()
+        done = await tether.wait_for(
+            "turn/completed", lambda p: p["turn"]["id"] == turn["id"], HANG_GUARD_S
+        )
+        assert [i["summary"] for i in tether.items(done["turn"], "subagent")] == [
+            "first done",
+            "second done",
+        ]
+        order = [
+            p["turn"]["threadId"]
+            for m, p in tether.notifications
+            if m in ("turn/started", "turn/completed") and p["turn"]["threadId"] != thread["id"]
+        ]
+        first_id = items["FIRST"]["agentThreadId"]
+        assert order == [first_id, first_id, second_id, second_id]  # one after the other
+    finally:
+        release.set()
+        await stop_tether(tether)
+
+
+async def test_a_stricter_parent_mode_tightens_its_running_children(
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
+    release = threading.Event()
+
+    def parent(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            return Reply(tool_calls=[ToolCall("spawn_agent", {"prompt": "HELD: work"}, "s1")])
+        return (
+            Reply(tool_calls=[ToolCall("wait_agents", {"ids": child_ids(r)}, "w1")])
+            if steps(r) == 1
+            else Reply(text="ok")
+        )
+
+    def held(_r: RecordedRequest) -> Reply:
+        release.wait(HANG_GUARD_S)
+        return Reply(text="held done")
+
+    model_server.fallback = scripted(parent, {"HELD": held})
+    thread = await tether.start_thread(workspace, mode="agent")
+    turn = (
+        await tether.request(
+            "turn/start", {"threadId": thread["id"], "input": [{"type": "text", "text": "go"}]}
+        )
+    )["turn"]
+    try:
+        started = await tether.wait_for(
+            "item/started", lambda p: p["item"]["type"] == "subagent", HANG_GUARD_S
+        )
+        child_id = started["item"]["agentThreadId"]
+        await tether.request("thread/setMode", {"threadId": thread["id"], "mode": "readOnly"})
+        changed = await tether.wait_for(
+            "thread/modeChanged", lambda p: p["threadId"] == child_id, HANG_GUARD_S
+        )
+        assert changed["mode"] == "readOnly"
+    finally:
+        release.set()
+    await tether.wait_for("turn/completed", lambda p: p["turn"]["id"] == turn["id"], HANG_GUARD_S)
+    read = await tether.request("thread/read", {"threadId": child_id})
+    assert read["thread"]["mode"] == "readOnly"
