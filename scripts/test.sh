@@ -56,6 +56,8 @@ if [ "$part" = all ] || [ "$part" = python ]; then
   run codex-sdk-setup bash tests/codex_sdk/setup.sh
   # acpx, an independent ACP client, for tests/acp/test_acpx.py (drives `tether acp`).
   run acpx-setup bash tests/acp/acpx/setup.sh
+  # The reference MCP server and the MCP conformance suite, for tests/e2e/test_mcp_npm.py.
+  run mcp-npm-setup bash tests/mcp/npm/setup.sh
   seed=${TETHER_TEST_SEED:-$(((RANDOM << 15) | RANDOM))}
   echo "==> pytest: shuffled with seed $seed (TETHER_TEST_SEED=$seed repeats this order)," \
     "under TZ=Pacific/Kiritimati"
