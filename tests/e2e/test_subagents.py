@@ -578,12 +578,18 @@ async def test_send_steers_a_working_child_and_close_ends_it(
     ]
 
 
+@pytest.mark.parametrize(
+    ("config", "agent_type"),
+    [("max_subagents = 1\n", "explorer"), ("", "general")],
+    ids=["one slot", "two writers"],
+)
 async def test_children_beyond_the_limit_wait_for_a_slot(
-    model_server: ModelServer, workspace: Path, tmp_path: Path
+    model_server: ModelServer, workspace: Path, tmp_path: Path, config: str, agent_type: str
 ) -> None:
+    """One slot, or two children that can write in the same workspace: one after the other."""
     home = tmp_path / "home"
     home.mkdir()
-    (home / "config.toml").write_text("max_subagents = 1\n")
+    (home / "config.toml").write_text(config)
     release = threading.Event()
 
     def parent(r: RecordedRequest) -> Reply:
@@ -591,10 +597,10 @@ async def test_children_beyond_the_limit_wait_for_a_slot(
             return Reply(
                 tool_calls=[
                     ToolCall(
-                        "spawn_agent", {"agent_type": "explorer", "prompt": "FIRST: go"}, "s1"
+                        "spawn_agent", {"agent_type": agent_type, "prompt": "FIRST: go"}, "s1"
                     ),
                     ToolCall(
-                        "spawn_agent", {"agent_type": "explorer", "prompt": "SECOND: go"}, "s2"
+                        "spawn_agent", {"agent_type": agent_type, "prompt": "SECOND: go"}, "s2"
                     ),
                 ]
             )
