@@ -217,6 +217,7 @@ def load_settings(
         except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
             warns.append(f"{config_file}: not read ({exc}); using defaults")
         else:
+            raw.pop("mcp_servers", None)  # its own reader: server.mcp.config
             _set(values, decode_settings(raw, FileSettings, str(config_file), warns))
     executor = values.pop("executor", ExecutorTable())
     _set(values, from_env)

@@ -168,3 +168,11 @@ def test_trust_by_digest(tmp_path: Path) -> None:
     assert trust.state(changed) == "declined" and trust.state(a) == "unknown"
     assert (tmp_path / "mcp-trust.json").is_file() and not (tmp_path / "hooks-trust.json").exists()
     assert a.digest != changed.digest and len(a.digest) == 64
+
+
+def test_the_settings_reader_leaves_mcp_servers_alone(tmp_path: Path) -> None:
+    from server.config import load_settings
+
+    write_user_config(tmp_path, {"s": {"command": "x"}}, extra='model = "m"\n')
+    settings = load_settings({"home": str(tmp_path)}, {})
+    assert settings.model == "m" and settings.warnings == ()
