@@ -203,6 +203,8 @@ class TurnRunner:
                     break
                 for call in calls:
                     await self._run_tool(call)
+                if images := self.mcp.take_images():  # after every result, as the APIs want
+                    self.conversation.add_entry(images)
             self.turn.status = "completed"
         except (asyncio.CancelledError, TurnCancelled):
             self.turn.status = "interrupted"

@@ -101,6 +101,9 @@ async def call_mcp_tool(
         ctx.stream.completed(item)
         raise ToolFailed(str(exc)) from None
     seen = observe(result)
+    manager.images.extend(
+        (offered.model_name, f"data:{mime};base64,{data}") for mime, data in seen.images
+    )
     item.result = seen.result
     item.duration_ms = int((time.monotonic() - started) * 1000)
     if result.is_error:

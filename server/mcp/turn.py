@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from server.agent.history import UserEntry
 from server.agent.model import ToolSpec
 from server.agent.tools.base import Tool
 
@@ -34,6 +35,16 @@ class McpTurn:
         self.manager = await asyncio.shield(self._task)
         if self.manager is not None:
             await self.manager.wait_required()
+
+    def take_images(self) -> UserEntry | None:
+        """The images this model call's MCP tools returned, as one message for the model
+        (tool results carry text only), or None."""
+        if self.manager is None or not self.manager.images:
+            return None
+        images, self.manager.images = self.manager.images, []
+        names = ", ".join(dict.fromkeys(name for name, _ in images))
+        text = f"The image(s) returned by {names}, in the order of the calls:"
+        return UserEntry(text, [url for _, url in images])
 
     def tools(self, base: dict[str, Tool]) -> tuple[list[ToolSpec], dict[str, Tool]]:
         """(what the model is offered, what it may call) for the next model call."""

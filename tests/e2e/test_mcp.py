@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness import Tether
+from tests.mcp.servers.basic import PNG
 from tests.mcp.setup import SERVERS, python_server, write_user_config
 from tests.model_server import ModelServer, Reply, ToolCall
 
@@ -129,6 +130,8 @@ async def test_stdio_tool_call_reaches_the_model(
     assert '"sum": 5' in outputs["c2"]
     assert "this tool always fails" in outputs["c3"] and "reported an error" in outputs["c3"]
     assert "[image image/png" in outputs["c4"]
+    # The image itself reaches the model as an attachment after the calls' results.
+    assert model_server.requests[1].user_images()[-1] == [f"data:image/png;base64,{PNG}"]
     assert "MCP results are capped at 25000 tokens" in outputs["c5"]
     assert 90_000 < len(outputs["c5"]) < 101_000  # the 25k-token cap, not the 24k-char one
     items = {i["tool"]: i for i in tether.items(turn, "mcpToolCall")}
