@@ -10,7 +10,8 @@ approves network access.
 A command runs as `podman exec ... bash -c COMMAND`, its output streamed as it comes. When it
 ends, times out or is cancelled, every process left in that container is killed (`kill -9 -1`
 from inside: all but the container's first process), so background jobs do not outlive their
-command. Commands in one container run one at a time. `sandbox.guard` records the protected
+command: by the same `podman exec` when the command ends, by another one when it is stopped.
+Commands in one container run one at a time. `sandbox.guard` records the protected
 entries before a writing command and puts back what it changed, as for Landlock; those that
 existed when the container was made are also mounted read-only.
 
@@ -57,6 +58,9 @@ from sandbox.run import CommandResult
 _READ_CHUNK = 65536
 _DRAIN_S = 5.0
 _START_TIMEOUT_S = 120.0
+_THEN_SWEEP = 'bash -c "$1"; status=$?; kill -9 -1 2>/dev/null; exit $status'
+"""Runs the command, then kills what it left in the container (`kill -1` spares the caller and
+the container's first process): one `podman exec` per command, not two."""
 _reaped = False
 
 
@@ -147,7 +151,7 @@ class PodmanExecutor(LocalExecutor):
         argv = [*podman_global_argv(self.config), "exec", "--workdir", str(request.cwd)]
         for key, value in container_env(request.env).items():
             argv += ["--env", f"{key}={value}"]
-        argv += [container.name, "bash", "-c", request.command]
+        argv += [container.name, "bash", "-c", _THEN_SWEEP, "tether", request.command]
         output = CappedOutput(request.output_cap_bytes, request.on_output)
         watch = QuotaWatch(quotas, roots=policy.writable_roots, tmp=None, staged=())
         started = time.monotonic()
@@ -201,7 +205,8 @@ class PodmanExecutor(LocalExecutor):
                 [ended, watcher], timeout=request.timeout_s, return_when="FIRST_COMPLETED"
             )
             killed = ended not in done
-            await self._kill_all(container, process)
+            if killed:  # an ended command swept its leftovers itself (_THEN_SWEEP)
+                await self._kill_all(container, process)
             _done, pending = await asyncio.wait(readers, timeout=_DRAIN_S)
             for reader in pending:
                 reader.cancel()

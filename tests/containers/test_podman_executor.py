@@ -197,6 +197,15 @@ async def run_ps(executor: PodmanExecutor) -> str:
     return out.decode()
 
 
+async def test_background_jobs_end_with_their_command(executor: PodmanExecutor, ws: Path) -> None:
+    marker = f"sleep 6{uuid.uuid4().int % 10**6:06d}"
+    result = await run(executor, ws, f"{marker} & echo started")
+    after = await run_ps(executor)
+    await executor.close()
+    assert result.exit_code == 0 and result.output == "started\n"
+    assert marker not in after
+
+
 async def test_timeout_reports_a_kill(executor: PodmanExecutor, ws: Path) -> None:
     req = request(ws, "sleep 100")
     quick = CommandRequest(req.command, req.cwd, req.policy, req.env, 1.0, req.output_cap_bytes)
@@ -210,3 +219,66 @@ async def test_close_removes_the_containers(executor: PodmanExecutor, ws: Path) 
     assert containers_of(executor.thread_id)
     await executor.close()
     assert containers_of(executor.thread_id) == []
+
+
+def test_the_reaper_removes_containers_whose_server_is_gone(
+    config: ContainerConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sandbox import podman
+    from sandbox.containers import LABEL, SERVER_LABEL, THREAD_LABEL
+
+    thread = f"thr_orphan_{uuid.uuid4().hex[:8]}"
+    started = subprocess.run(
+        [
+            "podman",
+            "run",
+            "-d",
+            "--rm",
+            "--label",
+            f"{LABEL}=podman",
+            "--label",
+            f"{SERVER_LABEL}=1:0",
+            "--label",
+            f"{THREAD_LABEL}={thread}",
+            "--entrypoint",
+            "/bin/bash",
+            str(config.image),
+            "-c",
+            "sleep 300",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert started.returncode == 0, started.stderr
+    mine = f"thr_live_{uuid.uuid4().hex[:8]}"
+    alive = subprocess.run(
+        [
+            "podman",
+            "run",
+            "-d",
+            "--rm",
+            "--label",
+            f"{LABEL}=podman",
+            "--label",
+            f"{SERVER_LABEL}={podman.server_identity()}",
+            "--label",
+            f"{THREAD_LABEL}={mine}",
+            "--entrypoint",
+            "/bin/bash",
+            str(config.image),
+            "-c",
+            "sleep 300",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert alive.returncode == 0, alive.stderr
+    monkeypatch.setattr(podman, "_reaped", False)
+    try:
+        podman.reap_orphans(config)
+        assert containers_of(thread) == []  # pid 1 never started at tick 0: its server is gone
+        assert containers_of(mine)  # this process's own stay
+    finally:
+        leftover = containers_of(thread) + containers_of(mine)
+        if leftover:
+            subprocess.run(["podman", "rm", "-f", "-t", "0", *leftover], capture_output=True)
