@@ -5,8 +5,9 @@ once read) current from the root's inotify watch (`sandbox.walk.TreeWatch`) inst
 the root twice around every command:
 
 - first use: the watch starts (one walk of the directories), then a stat-only walk makes the
-  baseline; no file is read. A background thread (`hydrate`, lowest CPU priority) then reads
-  files into the blob store, pausing while a command runs, so a revert has their bytes later.
+  baseline; no file is read. Then a process of its own at the lowest CPU priority
+  (`server.edits.hydrate`) reads the files into the blob store in batches, none started while
+  a command runs, so a revert has their bytes later; the server's interpreter stays free.
 - `begin()` before a command: `sync` the watch, then re-stat and read what changed since (the
   user's edits, a `git pull`): those bytes are what the command could overwrite.
 - `end(mark)` after it: `sync` again; each changed path's state before comes from the baseline,
@@ -17,8 +18,11 @@ command's changes are found as before, by stat walks of the whole root compared 
 and `note` says why for the command item's trackingNote.
 
 What revert cannot restore: content no snapshot had read before a command changed it, i.e. a
-file the background reading had not reached yet (the first commands in a big workspace), one
-over the size cap or past the read budget. Reverting such a file is a conflict that says so.
+file the background reading had not reached yet (the first commands in a big workspace) unless
+git's index vouches for its bytes (`server.edits.git_backed`: tracked, unchanged since git
+hashed it, and the command left the index alone), one over the size cap or past the read
+budget. Such a file is counted in the command's trackingNote, and reverting it is a conflict
+that says so.
 While the watch is trusted, changes that inotify does not report are not seen: network and FUSE
 filesystems (changes made from another machine), and bind mounts of the tree seen elsewhere
 that are written there.
@@ -40,6 +44,7 @@ from sandbox.walk import Changes, TreeWatch, release_watch, share_watch
 from server.edits.atomic import is_atomic_temp, open_dir_beneath
 from server.edits.blobs import BlobStore
 from server.edits.git_backed import IndexStamp, index_stamp, originals_from_git
+from server.edits.hydrate import Job, Reader, read_batch
 from server.edits.ignore import ALWAYS_IGNORED, IgnoreRules
 from server.edits.snapshot import (
     DEFAULT_LIMITS,
@@ -54,6 +59,8 @@ from server.edits.snapshot import (
 
 INLINE_READS = 2000
 """Files still unread when a command starts that are read before it, not in the background."""
+BATCH = 256
+"""Files per batch of the background reading."""
 
 Change = tuple[str, ManifestEntry | None, ManifestEntry | None]
 """(relative path, entry before, entry after); None: absent."""
@@ -114,6 +121,9 @@ class RootTracker:
         )
         """What the last command's record skipped (see `SnapshotReport`)."""
         self._to_read: list[str] = []
+        self._in_flight: list[str] = []
+        """Files the reading process has in hand."""
+        self._closed = False
         self._index: IndexStamp | None = None
         """The root's git index when a command began while files were still unread."""
         self._next = 0
@@ -364,88 +374,105 @@ class RootTracker:
         self._hydrator.start()
 
     def _hydrate(self) -> None:
-        """Read stat-only files into the blob store, one at a time, never while a command
-        runs; a file whose stat moved meanwhile is left to its change event."""
-        while not self.hydrated.is_set():
-            self._idle.wait()
-            with self.lock:
-                self._read_some(256)
-        if self.save is not None and self.manifest is not None:
+        """Read stat-only files into the blob store in batches, by the reading process
+        (`server.edits.hydrate`; in this one if it cannot run), never starting a batch while
+        a command runs; a file whose stat moved meanwhile is left to its change event."""
+        reader: Reader | None = None
+        with contextlib.suppress(OSError):
+            reader = Reader(self.root, self.blobs, self.max_blob_bytes)
+        try:
+            while not self.hydrated.is_set() and not self._closed:
+                self._idle.wait()
+                if reader is None:
+                    with self.lock:
+                        self._read_some(BATCH)
+                    continue
+                try:
+                    self._read_batch(reader)
+                except OSError:
+                    reader.close()
+                    reader = None
+        finally:
+            if reader is not None:
+                reader.close()
+        if self.save is not None and self.manifest is not None and self.hydrated.is_set():
             with self.lock, contextlib.suppress(OSError):
                 self.save(self.manifest)
 
-    def _read_some(self, count: int | None) -> None:
-        """Read the next `count` files waiting (all when None), stopping early when a command
-        wants to start; call with the lock held."""
+    def _read_batch(self, reader: Reader) -> None:
+        """One batch through the reading process; the lock is not held while it reads, so a
+        command may start meanwhile: a digest is kept only for a file that still has the stat
+        it was read at (what a command changes has a new one, and its event)."""
+        with self.lock:
+            start = self._next
+            jobs = self._next_jobs(BATCH)
+            self._in_flight = [rel for rel, _entry in jobs]
+        try:
+            digests = reader.read(jobs) if jobs else []
+        except OSError:
+            with self.lock:
+                self._next, self._in_flight = start, []  # read again, in process
+            raise
+        with self.lock:
+            self._in_flight = []
+            self._keep(jobs, digests)
+            if self._next >= len(self._to_read):
+                self._to_read = []
+                self.hydrated.set()
+
+    def _next_jobs(self, count: int) -> list[Job]:
+        """The next `count` files still to read (call with the lock held)."""
         manifest = self.manifest
         assert manifest is not None
-        end = len(self._to_read) if count is None else min(len(self._to_read), self._next + count)
-        parents = _Parents(self.root)
-        try:
-            while self._next < end:
-                if count is not None and not self._idle.is_set():
-                    return
-                rel = self._to_read[self._next]
-                self._next += 1
-                entry = manifest.entries.get(rel)
-                if entry is None or entry.digest is not None or entry.link is not None:
-                    continue
-                if entry.size > min(self.max_blob_bytes, self._budget):
-                    continue
-                digest = self._read_if_unchanged(parents, rel, entry)
-                if digest is not None:
-                    manifest.entries[rel] = msgspec.structs.replace(entry, digest=digest)
-                    self._budget -= entry.size
-        finally:
-            parents.close()
-            self.blobs.flush()
-        if self._next >= len(self._to_read):
-            self._to_read = []
-            self.hydrated.set()
+        jobs: list[Job] = []
+        while self._next < len(self._to_read) and len(jobs) < count:
+            rel = self._to_read[self._next]
+            self._next += 1
+            entry = manifest.entries.get(rel)
+            if entry is None or entry.digest is not None or entry.link is not None:
+                continue
+            if entry.size <= min(self.max_blob_bytes, self._budget):
+                jobs.append((rel, entry))
+        return jobs
 
-    def _read_if_unchanged(self, parents: _Parents, rel: str, entry: ManifestEntry) -> str | None:
-        parent, _, name = rel.rpartition("/")
-        fd = parents.open(parent)
-        if fd is None:
-            return None
-        try:
-            if not entry.same_stat(
-                ManifestEntry.of(os.stat(name, dir_fd=fd, follow_symlinks=False))
-            ):
-                return None
-            digest, _problem = store_content(self.blobs, fd, name, self.max_blob_bytes, bulk=True)
-            after = ManifestEntry.of(os.stat(name, dir_fd=fd, follow_symlinks=False))
-            return digest if entry.same_stat(after) else None
-        except OSError:
-            return None
+    def _keep(self, jobs: list[Job], digests: list[str | None]) -> None:
+        manifest = self.manifest
+        assert manifest is not None
+        for (rel, read), digest in zip(jobs, digests, strict=True):
+            entry = manifest.entries.get(rel)
+            if digest is None or entry is None or entry.digest is not None:
+                continue
+            if entry.same_stat(read):
+                manifest.entries[rel] = msgspec.structs.replace(entry, digest=digest)
+                self._budget -= entry.size
+
+    def _read_some(self, count: int | None) -> None:
+        """Read the next `count` files waiting (all when None, with those the reading process
+        has in hand), in this process, stopping early when a command wants to start; call
+        with the lock held."""
+        if count is None and self._in_flight:
+            self._in_flight, again = [], self._in_flight
+            self._read_jobs([(rel, e) for rel in again if (e := self._unread(rel)) is not None])
+        while self._next < len(self._to_read):
+            if count is not None and not self._idle.is_set():
+                return
+            self._read_jobs(self._next_jobs(count or len(self._to_read)))
+        self._to_read = []
+        self.hydrated.set()
+
+    def _unread(self, rel: str) -> ManifestEntry | None:
+        assert self.manifest is not None
+        entry = self.manifest.entries.get(rel)
+        return entry if entry is not None and entry.digest is None else None
+
+    def _read_jobs(self, jobs: list[Job]) -> None:
+        self._keep(jobs, read_batch(self.root, self.blobs, jobs, self.max_blob_bytes))
 
     def close(self) -> None:
+        self._closed = True
         if self._watch is not None:
             release_watch(self._watch)
             self._watch = None
-
-
-class _Parents:
-    """The fd of the directory last read from (files are read in walk order, so most reads
-    share their parent's), reached without following a symlink below the root."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.rel: str | None = None
-        self.fd: int | None = None
-
-    def open(self, rel: str) -> int | None:
-        if rel != self.rel:
-            self.close()
-            self.rel = rel
-            with contextlib.suppress(OSError):
-                self.fd = open_dir_beneath(self.root, tuple(rel.split("/")) if rel else (), False)
-        return self.fd
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-        self.rel, self.fd = None, None
 
 
 def _utf8(rel: str) -> bool:
