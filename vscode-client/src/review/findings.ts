@@ -7,7 +7,8 @@
  * so the fix is a per-hunk proposal), "Apply suggestion" when the finding has one (the file with
  * those lines replaced, proposed through `change/propose`) and "Dismiss", which resolves it.
  * When the chat loads a thread (a reload, a thread opened again), its reviews come back, with
- * the findings the user dismissed still resolved. */
+ * the findings the user dismissed still resolved. With `tether.review.showInProblems` (off by
+ * default) the open findings are also Problems. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
@@ -37,6 +38,8 @@ const DISMISSED_KEPT = 1000;
 
 export class ReviewFindings implements vscode.Disposable {
   private readonly controller = vscode.comments.createCommentController('tether-review', 'Tether Review');
+  /** Open findings as Problems too, when `tether.review.showInProblems` is on (off by default). */
+  private readonly problems = vscode.languages.createDiagnosticCollection('tether-review');
   private readonly findings = new Map<vscode.CommentThread, Finding>();
   /** The threads of the latest review of each target (`targetKey`), and when it ended. */
   private readonly byTarget = new Map<string, { threads: vscode.CommentThread[]; at: number }>();
@@ -44,6 +47,7 @@ export class ReviewFindings implements vscode.Disposable {
   private readonly reviewedLines = new Map<vscode.CommentThread, string | undefined>();
   private readonly shown = new Set<string>();
   private readonly subscription: { dispose(): void };
+  private readonly settingWatch: vscode.Disposable;
 
   constructor(
     private readonly session: ChatSession,
@@ -60,11 +64,31 @@ export class ReviewFindings implements vscode.Disposable {
       const item = event.notification.params.item;
       if (item.type === 'review') this.show(item, Date.now(), true);
     });
+    this.settingWatch = api.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('tether.review.showInProblems')) this.syncProblems();
+    });
   }
 
   dispose(): void {
     this.subscription.dispose();
+    this.settingWatch.dispose();
+    this.problems.dispose();
     this.controller.dispose();
+  }
+
+  /** The Problems panel's copy of the open findings (none when the setting is off). */
+  private syncProblems(): void {
+    this.problems.clear();
+    if (api.getConfiguration('tether').get('review.showInProblems') !== true) return;
+    const byFile = new Map<string, vscode.Diagnostic[]>();
+    for (const [thread, finding] of this.findings) {
+      if (thread.state === vscode.CommentThreadState.Resolved) continue;
+      const range = new vscode.Range(finding.range.start, 0, finding.range.end, Number.MAX_SAFE_INTEGER);
+      const problem = new vscode.Diagnostic(range, findingLabel(finding), problemSeverity(finding.priority));
+      problem.source = 'Tether review';
+      byFile.set(finding.path, [...(byFile.get(finding.path) ?? []), problem]);
+    }
+    for (const [path, list] of byFile) this.problems.set(vscode.Uri.file(path), list);
   }
 
   private cwd(): string | undefined {
@@ -137,6 +161,7 @@ export class ReviewFindings implements vscode.Disposable {
     }
     const threads = item.findings.map((finding) => this.thread(finding));
     this.byTarget.set(key, { threads, at });
+    this.syncProblems();
     void this.rememberLines(threads);
     if (!reveal) return;
     const [top] = item.findings;
@@ -207,6 +232,7 @@ export class ReviewFindings implements vscode.Disposable {
     const finding = this.findings.get(thread);
     if (!finding) return;
     this.resolve(thread);
+    this.syncProblems();
     this.dismissed.set([...this.dismissed.get().filter((id) => id !== finding.id), finding.id].slice(-DISMISSED_KEPT));
   }
 
@@ -215,4 +241,9 @@ export class ReviewFindings implements vscode.Disposable {
     thread.contextValue = RESOLVED;
     thread.collapsibleState = vscode.CommentThreadCollapsibleState.Collapsed;
   }
+}
+
+function problemSeverity(priority: number): vscode.DiagnosticSeverity {
+  if (priority <= 0) return vscode.DiagnosticSeverity.Error;
+  return priority === 1 ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information;
 }

@@ -1,7 +1,8 @@
 /** Code review in the editor (issue 20), end to end in code-server, on a git workspace with
  * planted bugs; the scripted model answers each review turn with findings JSON (a finding off the
  * diff would be dropped by the server, so a thread that shows also proves the target's diff).
- * Each finding becomes a comment thread on its lines, listed in the Comments panel; Dismiss
+ * Each finding becomes a comment thread on its lines, listed in the Comments panel (and, with
+ * tether.review.showInProblems on, the Problems panel); Dismiss
  * resolves a thread (it stays, resolved); "Apply suggestion" and "Fix with Tether" bring per-hunk
  * proposals that write only once accepted; a second review of the same target replaces the
  * threads of the first; "Review Against Branch…" and "Review Commit…" pick from the repository's
@@ -56,6 +57,7 @@ let wb: Workbench;
 const threads = (): Locator => wb.page.locator('.review-widget');
 const thread = (title: string): Locator => threads().filter({ hasText: title });
 const panelRow = (title: string): Locator => wb.page.locator('.comments-panel .monaco-list-row', { hasText: title });
+const problemRow = (title: string): Locator => wb.page.locator('.markers-panel .monaco-list-row', { hasText: title });
 
 async function lineTop(text: string): Promise<number> {
   return (await wb.page.locator('.editor-instance .view-line', { hasText: text }).first().boundingBox())!.y;
@@ -98,7 +100,7 @@ describe('code review findings as comment threads in code-server', { timeout: 60
     wb = await Workbench.start({
       files: { 'calc.py': BEFORE, 'tax.py': TAX_BASE },
       script: SCRIPT,
-      settings: (baseUrl, home) => ({ 'tether.pythonPath': PYTHON, 'tether.baseUrl': baseUrl, 'tether.model': 'scripted-model', 'tether.wireApi': 'responses', 'tether.home': home, 'tether.defaultMode': 'agent' }),
+      settings: (baseUrl, home) => ({ 'tether.pythonPath': PYTHON, 'tether.baseUrl': baseUrl, 'tether.model': 'scripted-model', 'tether.wireApi': 'responses', 'tether.home': home, 'tether.defaultMode': 'agent', 'tether.review.showInProblems': true }),
       env: { ...process.env, OPENAI_API_KEY: 'sk-e2e-test' },
     });
     const git = (...args: string[]): void => void execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: wb.workspace });
@@ -128,6 +130,10 @@ describe('code review findings as comment threads in code-server', { timeout: 60
       assert.ok((await widgetTop('[P2]')) > (await lineTop('len(xs) - 1')), 'P2 under line 6');
       await thread('[P1]').locator('.review-comment', { hasText: 'now returns' }).waitFor();
       await wb.snap('review-threads');
+      // tether.review.showInProblems is on: the open findings are Problems too.
+      await wb.runCommand('Focus on Problems View');
+      await problemRow('[P1] add subtracts').waitFor({ timeout: 15_000 });
+      await problemRow('[P2] mean divides by n - 1').waitFor();
       await wb.runCommand('Focus on Comments View');
       await panelRow('[P1] add subtracts').locator('.codicon-comment-unresolved').waitFor({ timeout: 15_000 });
       await panelRow('[P2] mean divides by n - 1').locator('.codicon-comment-unresolved').waitFor();
@@ -138,6 +144,13 @@ describe('code review findings as comment threads in code-server', { timeout: 60
       await panelRow('[P1] add subtracts').locator('.codicon-comment-unresolved').waitFor();
       await thread('[P2]').locator('.review-comment').waitFor({ state: 'hidden', timeout: 15_000 });
       await wb.snap('review-dismissed');
+      // A dismissed finding is no longer a Problem.
+      await wb.runCommand('Focus on Problems View');
+      await problemRow('[P1] add subtracts').waitFor({ timeout: 15_000 });
+      await problemRow('[P2] mean divides by n - 1').waitFor({ state: 'detached', timeout: 15_000 });
+      await wb.snap('review-problems');
+      await wb.runCommand('Focus on Comments View');
+      await panelRow('[P1] add subtracts').waitFor({ timeout: 15_000 });
     }));
 
   it('applies a suggestion as a proposal that writes once accepted, not on lines changed since', () =>

@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { applySuggestion, findingLabel, linesAt, targetKey } from '../../src/review/suggestion';
 
@@ -51,5 +53,14 @@ describe('findings', () => {
       targetKey({ type: 'custom', instructions: 'look at db.py' }),
     ];
     assert.equal(new Set(keys).size, keys.length);
+  });
+});
+
+describe('review settings', () => {
+  it('keeps findings out of the Problems panel unless the user turns it on', () => {
+    const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+    const setting = manifest.contributes.configuration.properties['tether.review.showInProblems'];
+    assert.equal(setting.type, 'boolean');
+    assert.equal(setting.default, false);
   });
 });
