@@ -90,7 +90,6 @@ export function renderMcpSection(root: HTMLElement, state: ChatState, post: Post
     { className: 'card-title' },
     icon('server'),
     ' MCP servers',
-    servers?.length ? h('span', { className: 'meta mcp-summary' }, ` · ${serversSummary(servers).label}`) : null,
     h('span', { className: 'spacer' }),
     state.thread ? h('button', { className: 'icon-button', id: 'mcp-reload', title: 'Reload the MCP configuration', 'aria-label': 'Reload the MCP configuration', onclick: () => post({ type: 'mcpReload' }) }, icon('refresh')) : null,
     h('button', { className: 'icon-button', 'aria-label': 'Close MCP servers', onclick: close }, icon('close')),
@@ -99,7 +98,9 @@ export function renderMcpSection(root: HTMLElement, state: ChatState, post: Post
   if (!state.thread) body = h('div', { className: 'meta' }, 'MCP servers start with a thread: send a message first.');
   else if (!servers?.length) body = h('div', { className: 'meta' }, 'No MCP servers are configured. Add [mcp_servers.<name>] to config.toml (TETHER_HOME or .tether/ in the workspace), or a .mcp.json to the workspace.');
   else body = h('ul', { className: 'mcp-servers' }, ...sortServers(servers).map((s) => serverRow(s, post)));
-  root.replaceChildren(title, body);
+  // The summary on a line of its own: the title row stays one line in a narrow panel.
+  const summary = servers?.length ? h('div', { className: 'meta mcp-summary' }, serversSummary(servers).label) : null;
+  root.replaceChildren(h('div', { className: 'mcp-header' }, title, summary), body);
 }
 
 const CHOICE_ICONS: Record<McpChoice, string> = { Allow: 'play', 'Allow for session': 'run-all', 'Always allow': 'shield', Decline: 'circle-slash', Stop: 'debug-stop' };
