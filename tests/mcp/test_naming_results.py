@@ -32,9 +32,9 @@ def test_results() -> None:
     result = types.CallToolResult(
         content=[
             types.TextContent(type="text", text="hello"),
-            types.ImageContent(type="image", data="aGVsbG8=", mimeType="image/png"),
+            types.ImageContent(type="image", data="aGVsbG8=", mime_type="image/png"),
         ],
-        structuredContent={"a": 1},
+        structured_content={"a": 1},
     )
     seen = observe(result)
     assert seen.text.startswith("hello\n[image image/png, 6 bytes]")
@@ -45,12 +45,12 @@ def test_results() -> None:
     # structured content a text block already carries is not repeated
     same = observe(
         types.CallToolResult(
-            content=[types.TextContent(type="text", text='{"a": 1}')], structuredContent={"a": 1}
+            content=[types.TextContent(type="text", text='{"a": 1}')], structured_content={"a": 1}
         )
     )
     assert same.text == '{"a": 1}'
     err = observe(
-        types.CallToolResult(content=[types.TextContent(type="text", text="no")], isError=True)
+        types.CallToolResult(content=[types.TextContent(type="text", text="no")], is_error=True)
     )
     assert err.result.is_error and err.text == "The tool reported an error: no"
 

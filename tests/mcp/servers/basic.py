@@ -22,7 +22,7 @@ from mcp_types import ImageContent, ToolAnnotations
 from pydantic import BaseModel
 
 server = MCPServer("basic")
-READ_ONLY = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 PNG = base64.b64encode(
     bytes.fromhex(
         "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -56,9 +56,9 @@ def write_note(path: str, text: str) -> str:
 
 
 @server.tool(annotations=READ_ONLY)
-def picture() -> list[object]:
+def picture() -> list[str | ImageContent]:
     """A 1x1 PNG."""
-    return ["a picture:", ImageContent(type="image", data=PNG, mimeType="image/png")]
+    return ["a picture:", ImageContent(type="image", data=PNG, mime_type="image/png")]
 
 
 @server.tool(annotations=READ_ONLY)

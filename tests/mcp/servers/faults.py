@@ -13,7 +13,7 @@ import time
 from mcp.server.mcpserver import MCPServer
 from mcp_types import ToolAnnotations
 
-READ_ONLY = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
 
 def many(count: int) -> MCPServer:
