@@ -75,8 +75,8 @@ export function renderBanner(root: HTMLElement, state: ChatState): void {
   );
 }
 
-function approvalCard(approval: PendingApproval, post: Post): HTMLElement {
-  if (approval.kind === 'mcpTool') return mcpApprovalCard(approval, post);
+function approvalCard(approval: PendingApproval, post: Post, state: ChatState): HTMLElement {
+  if (approval.kind === 'mcpTool') return mcpApprovalCard(approval, post, state.mcpServers);
   if (approval.kind === 'elicitation') return elicitationCard(approval, post);
   if (approval.kind === 'command') {
     return h(
@@ -111,7 +111,7 @@ function approvalCard(approval: PendingApproval, post: Post): HTMLElement {
 export function renderApprovals(root: HTMLElement, state: ChatState, post: Post): void {
   root.hidden = state.approvals.length === 0;
   pruneDrafts(state.approvals);
-  root.replaceChildren(...state.approvals.map((a) => approvalCard(a, post)));
+  root.replaceChildren(...state.approvals.map((a) => approvalCard(a, post, state)));
 }
 
 export function renderHistory(root: HTMLElement, state: ChatState, post: Post, close: () => void): void {

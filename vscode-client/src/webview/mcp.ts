@@ -105,13 +105,20 @@ export function renderMcpSection(root: HTMLElement, state: ChatState, post: Post
 
 const CHOICE_ICONS: Record<McpChoice, string> = { Allow: 'play', 'Allow for session': 'run-all', 'Always allow': 'shield', Decline: 'circle-slash', Stop: 'debug-stop' };
 
-export function mcpApprovalCard(approval: Extract<PendingApproval, { kind: 'mcpTool' }>, post: Post): HTMLElement {
+/** `servers`: the thread's, for what the popup's params do not carry: the tool's description and
+ * how its server is confined. */
+export function mcpApprovalCard(approval: Extract<PendingApproval, { kind: 'mcpTool' }>, post: Post, servers: readonly McpServer[] = []): HTMLElement {
   const args = argumentsLine(approval.arguments, Infinity);
+  const server = servers.find((s) => s.name === approval.server);
+  const tool = server?.tools?.find((t) => t.name === approval.tool);
+  const sandbox = server ? sandboxWords(server) : undefined;
   return h(
     'div',
     { className: 'card approval', role: 'group', 'aria-label': 'MCP tool approval', 'data-approval': approval.itemId },
     h('div', { className: 'card-title' }, icon('bell-dot'), ' Approval needed'),
     h('div', { className: 'approval-text' }, mcpApprovalMessage({ ...approval, arguments: undefined })),
+    tool?.description ? h('div', { className: 'meta mcp-tool-description' }, `${approval.tool}: ${tool.description}`) : null,
+    sandbox ? h('div', { className: `meta mcp-sandbox${sandbox.unsandboxed ? ' unsandboxed' : ''}` }, icon(sandbox.unsandboxed ? 'warning' : server?.sandbox === 'remote' ? 'globe' : 'lock'), ` ${approval.server}: ${sandbox.label}`) : null,
     args ? h('pre', { className: 'arguments', tabindex: '0', 'aria-label': 'Arguments' }, JSON.stringify(approval.arguments, null, 2)) : null,
     h('div', { className: 'actions' }, ...MCP_CHOICES.map((choice, i) => h('button', { className: i === 0 ? 'primary' : 'secondary', title: MCP_CHOICE_DETAILS[choice], onclick: () => post({ type: 'mcpToolApproval', itemId: approval.itemId, choice }) }, icon(CHOICE_ICONS[choice]), ` ${choice}`))),
   );

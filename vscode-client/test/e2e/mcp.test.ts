@@ -125,6 +125,8 @@ describe('MCP servers in code-server', { timeout: 300_000 }, () => {
       const card = chat().locator('.card.approval[aria-label="MCP tool approval"]');
       await card.waitFor();
       assert.deepEqual((await card.locator('button').allTextContents()).map((t) => t.trim()), ['Allow', 'Allow for session', 'Always allow', 'Decline', 'Stop']);
+      assert.equal((await card.locator('.mcp-tool-description').textContent())?.trim(), 'create_ticket: Open a ticket.');
+      assert.match((await card.locator('.mcp-sandbox').textContent()) ?? '', /tickets: sandboxed: writes in this folder, no network/);
       assert.deepEqual((await toast.locator('a.monaco-button').allTextContents()).map((t) => t.trim()), ['Allow', 'Allow for session', 'More…']);
       await chat().locator('.card.mcp-call', { hasText: 'create_ticket' }).locator('.badge', { hasText: 'waiting for approval' }).waitFor();
       assert.equal(existsSync(join(wb.workspace, 'tickets.txt')), false, 'nothing ran before the answer');

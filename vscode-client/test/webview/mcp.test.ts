@@ -152,6 +152,8 @@ describe('chat webview: MCP', () => {
     const approval = page.locator('.card.approval[aria-label="MCP tool approval"]');
     assert.equal(await approval.locator('.approval-text').textContent(), 'Tether wants to call “create_ticket” of the MCP server “tickets”. The server marks it open world. Agent mode asks before MCP tools that are not read-only.');
     assert.deepEqual((await approval.locator('button').allTextContents()).map((t) => t.trim()), ['Allow', 'Allow for session', 'Always allow', 'Decline', 'Stop']);
+    assert.equal(await approval.locator('.mcp-tool-description').textContent(), 'create_ticket: Open a ticket.');
+    assert.equal((await approval.locator('.mcp-sandbox.unsandboxed').textContent())?.trim(), 'tickets: unsandboxed: runs as you, can do anything you can');
     assert.match((await approval.locator('pre.arguments').textContent()) ?? '', /"labels": \[\n\s+"bug"/);
     await shot('mcp-approval');
     await approval.getByRole('button', { name: 'Allow for session' }).click();
