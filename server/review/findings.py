@@ -102,15 +102,17 @@ def review_item(
     answer: dict[str, Any], target: ReviewTarget, diff: ReviewDiff, filtered: bool
 ) -> ReviewItem:
     """The item of a valid answer (checked against REVIEW_SCHEMA). With `filtered`, findings
-    outside the diff's changed lines are dropped; paths are made absolute against the diff's
-    base (where its file names start)."""
+    outside the diff's changed lines are dropped; without (a custom review, no diff), those on a
+    file outside the thread's roots (the editor would open it); paths are made absolute against
+    the diff's base (where its file names start)."""
     kept: list[Finding] = []
     dropped = 0
     for raw in answer["findings"]:
         path = _diff_path(diff, raw["path"])
         start = max(int(raw["line_start"]) - 1, 0)
         end = max(int(raw["line_end"]) - 1, start)
-        if filtered and not _touches(diff, str(path), start, end):
+        about_change = _touches(diff, str(path), start, end) if filtered else _inside(diff, path)
+        if not about_change:
             dropped += 1
             continue
         kept.append(
@@ -176,6 +178,10 @@ def _longest_backtick_run(text: str) -> int:
 def _touches(diff: ReviewDiff, path: str, start: int, end: int) -> bool:
     spans = diff.changed_lines.get(path)
     return spans is not None and any(s.start <= end and start < s.stop for s in spans)
+
+
+def _inside(diff: ReviewDiff, path: Path) -> bool:
+    return any(path.is_relative_to(start) for start in [diff.base, *diff.anchors])
 
 
 def _unit(score: float) -> float:

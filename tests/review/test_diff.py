@@ -218,3 +218,26 @@ def test_a_repository_reached_through_a_symlink_keeps_the_workspace_spelling(
     diff = target_diff(UncommittedChangesTarget(), link / "src", no_secrets, no_turns)
     assert diff.base == link
     assert kept_paths(diff, finding_at("calc.py")) == [f"calc.py -> {link / 'src' / 'calc.py'}"]
+
+
+def test_a_custom_review_keeps_findings_in_the_roots_only(repo: Path, tmp_path: Path) -> None:
+    """No diff to hold findings to: one on a file of the workspace is kept wherever its lines,
+    one outside the thread's roots is dropped (the editor would open it)."""
+    from server.review.findings import review_item
+
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text("x = 1\n")
+    diff = target_diff(CustomTarget(instructions="look at calc"), repo, no_secrets, no_turns)
+    answer = {
+        "findings": [
+            finding_at("src/calc.py", 6),
+            finding_at(str(outside), 1),
+            finding_at("../elsewhere.py", 1),
+        ],
+        "overall_correctness": "patch is incorrect",
+        "overall_explanation": "x",
+        "overall_confidence_score": 0.5,
+    }
+    item = review_item(answer, CustomTarget(instructions="look at calc"), diff, filtered=False)
+    assert [f.path for f in item.findings] == [str(repo / "src" / "calc.py")]
+    assert item.dropped_findings == 2
