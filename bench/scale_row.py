@@ -1,15 +1,19 @@
 """Row 10, commands in big workspaces (issue 25): does a command cost more with more files?
 
-- per command: one agent-mode turn in which the scripted model runs `true` 8 times, one
+- per command: one agent-mode turn in which the scripted model runs `COMMAND` 8 times, one
   command per model call, then answers; the figure is (turn/start -> turn/completed) / 8.
-  Tether runs `shell`, Codex `exec_command` (its workspace-write sandbox). Each server gets a
-  thread on a generated tree of 100, 20,000, 100,000 and 300,000 files (50 per directory,
-  three levels deep, made once under /var/tmp and kept), and one warm-up turn first (Tether's
-  first snapshot of the tree, Codex's first turn), then the server's CPU is let settle
-  (Tether reads the tree's contents in the background after its first snapshot).
+  The command writes a file and removes it: it runs in the workspace-write sandbox, so Tether
+  records it between two looks at the tree (`true` would run read-only, and Tether tracks no
+  read-only command). Tether runs `shell`, Codex `exec_command` (its workspace-write
+  sandbox). Each server gets a thread on a generated tree of 100, 20,000, 100,000 and 300,000
+  files (50 per directory, three levels deep, made once under /var/tmp and kept), and one
+  warm-up turn first (Tether's first snapshot of the tree, Codex's first turn), then the
+  server's process tree is let settle (Tether's reading process reads the tree's contents
+  after its first snapshot).
 - first snapshot: in a fresh process, `CheckpointStore.snapshot` of the 300,000-file tree
   (what the first command of a thread waits for at most), the time until the background
-  reading of its contents ends, and the growth of the process's peak RSS over both.
+  reading of its contents ends, the growth of the process's peak RSS over both, and the
+  reading process's own peak (VmHWM).
 
     .venv/bin/python -m bench.scale_row [--runs 3] [--sizes 100,20000] [--trees /var/tmp/x-]
 """
@@ -17,6 +21,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import time
@@ -25,12 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import Row, median, paired_ratio, print_table, spread
-from bench.rpc import cpu_seconds
+from bench.rpc import cpu_seconds, descendants
 from bench.servers import CACHE, PYTHON, ROOT, Session, model_server, start_session
 from bench.turns import kinds
 
 SIZES = (100, 20_000, 100_000, 300_000)
 COMMANDS = 8
+COMMAND = "printf 'ok\\n' > bench-out.txt && rm bench-out.txt"
 PER_DIR = 50
 TREES = str(CACHE / "tether-bench-scale-")
 
@@ -53,18 +59,27 @@ def tree(files: int, prefix: str = TREES) -> Path:
 
 def _script(kind: str, turns: int) -> list[dict[str, Any]]:
     name, key = ("shell", "command") if kind == "tether" else ("exec_command", "cmd")
-    one = [{"tool_calls": [{"name": name, "arguments": {key: "true"}}]}] * COMMANDS
+    one = [{"tool_calls": [{"name": name, "arguments": {key: COMMAND}}]}] * COMMANDS
     return [*one, {"text": "Done.", "deltas": 2}] * turns
 
 
+def _tree_cpu(pid: int) -> float:
+    total = 0.0
+    for p in descendants(pid):
+        with contextlib.suppress(OSError, ValueError):
+            total += cpu_seconds(p)
+    return total
+
+
 def _settle(session: Session, quiet_s: float = 1.0, limit_s: float = 600.0) -> None:
-    """Wait until the server's process uses no CPU for `quiet_s` (background reading done)."""
+    """Wait until the server and its children use no CPU for `quiet_s` (Tether's reading
+    process done)."""
     pid = session.rpc.pid
     deadline = time.monotonic() + limit_s
-    last = cpu_seconds(pid)
+    last = _tree_cpu(pid)
     while time.monotonic() < deadline:
         time.sleep(quiet_s)
-        now = cpu_seconds(pid)
+        now = _tree_cpu(pid)
         if now - last < 0.05 * quiet_s:
             return
         last = now
@@ -84,6 +99,7 @@ def _commands_ok(session: Session, start: int, kind: str) -> None:
 def per_command(files: int, runs: int, prefix: str = TREES) -> Row:
     root = tree(files, prefix)
     got: dict[str, list[float]] = {k: [] for k in kinds()}
+    first: dict[str, float] = {}
     with ExitStack() as stack:
         live: dict[str, tuple[Session, str]] = {}
         for kind in kinds():
@@ -101,30 +117,46 @@ def per_command(files: int, runs: int, prefix: str = TREES) -> Row:
                 if i:
                     got[kind].append((t.completed - t.sent) * 1000 / COMMANDS)
                 else:
+                    first[kind] = (t.completed - t.sent) * 1000 / COMMANDS
                     _settle(session)
                 session.rpc.trim()
     ours, theirs = got["tether"], got.get("codex", [])
     return Row(
         "10 scale",
-        f"per command, {files:,} files ({COMMANDS} `true` in one turn)",
+        f"per command, {files:,} files ({COMMANDS} write+rm in one turn)",
         "ms",
         median(ours),
         median(theirs) if theirs else None,
         paired_ratio(ours, theirs),
         "<= 1.0x Codex; <= 1.2x at 100 files",
         1.0,
-        f"{runs} turns each; tether {spread(ours)}, codex {spread(theirs)}"
+        f"{runs} turns each; tether {spread(ours)}, codex {spread(theirs)}; first turn "
+        + ", ".join(f"{k} {v:.0f}" for k, v in first.items())
         + ("" if theirs else "; codex: not installed (bench/setup.sh)"),
     )
 
 
 _FIRST = """
-import json, resource, sys, tempfile, time
+import json, resource, subprocess, sys, tempfile, threading, time
 from pathlib import Path
 from server.edits.checkpoints import CheckpointStore
 root = Path(sys.argv[1])
 store = CheckpointStore(Path(tempfile.mkdtemp(prefix="tether-bench-first-", dir="/var/tmp")))
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = [0]
+def watch_reader():  # the reading process's VmHWM, last seen
+    while True:
+        pids = subprocess.run(["pgrep", "-f", "server.edits.hydrate " + str(root)],
+                              capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            try:
+                for line in open(f"/proc/{pid}/status"):
+                    if line.startswith("VmHWM:"):
+                        peak[0] = max(peak[0], int(line.split()[1]))
+            except OSError:
+                pass
+        time.sleep(0.5)
+threading.Thread(target=watch_reader, daemon=True).start()
 t0 = time.perf_counter()
 store.snapshot(root)
 t1 = time.perf_counter()
@@ -134,7 +166,8 @@ t2 = time.perf_counter()
 rss2 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 files = len(store.snapshot(root).entries)
 print(json.dumps({"snapshot_s": t1 - t0, "read_s": t2 - t0, "files": files,
-                  "rss_snapshot_mib": (rss1 - rss0) / 1024, "rss_read_mib": (rss2 - rss0) / 1024}))
+                  "rss_snapshot_mib": (rss1 - rss0) / 1024, "rss_read_mib": (rss2 - rss0) / 1024,
+                  "reader_hwm_mib": peak[0] / 1024}))
 """
 
 
@@ -169,7 +202,8 @@ def first_snapshot(files: int, prefix: str = TREES) -> list[Row]:
             "<= 100 MiB",
             None,
             f"after the stat walk {got['rss_snapshot_mib']:.0f} MiB; after reading contents "
-            f"{got['rss_read_mib']:.0f} MiB",
+            f"{got['rss_read_mib']:.0f} MiB; the reading process's own peak "
+            f"{got['reader_hwm_mib']:.0f} MiB",
             goal_max_value=100.0,
         ),
     ]
