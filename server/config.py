@@ -58,6 +58,8 @@ class Settings:
     """Also run the hooks of Claude Code's settings files (~/.claude, <root>/.claude)."""
     max_subagents: int = 3
     """Sub-agents of one turn that run at once (`server.agent.subagents`); more wait."""
+    max_subagent_depth: int = 1
+    """How deep sub-agents nest: 1, only the thread you talk to spawns; 2, its children too."""
     client_hooks: tuple[HookCommand, ...] = ()
     """Hooks the client declared in `initialize` and runs itself (`server.hooks.config`)."""
     executor: ContainerConfig = field(default_factory=ContainerConfig)
@@ -132,6 +134,7 @@ class FileSettings(msgspec.Struct, omit_defaults=True):
     hooks: dict[str, Any] | None = None
     hooks_import_claude: bool | None = None
     max_subagents: Annotated[int, msgspec.Meta(ge=1, le=16)] | None = None
+    max_subagent_depth: Annotated[int, msgspec.Meta(ge=1, le=3)] | None = None
     executor: ExecutorTable | None = None
 
 

@@ -376,26 +376,27 @@ class Agent:
                 ErrorCode.TURN_ALREADY_RUNNING,
                 f"turn {turn_id} is still running; interrupt it first",
             )
+        restored, conflicts = self._revert_with_children(parts, turn_id, force)
+        return list(dict.fromkeys(restored)), list(dict.fromkeys(conflicts))
+
+    def _revert_with_children(
+        self, parts: ThreadParts, turn_id: str, force: bool
+    ) -> tuple[list[str], list[str]]:
+        """Revert the turns of the sub-agents the turn spawned (theirs first, deepest first),
+        then the turn itself."""
         restored: list[str] = []
         conflicts: list[str] = []
         for child_id, child_turns in self._children_of(parts.conversation, turn_id):
             child = self._thread(child_id)
             self._refuse_if_running(child_id, "interrupt the sub-agent first")
             for child_turn in reversed(child_turns):
-                r, c = revert_turn(
-                    child.conversation,
-                    child.gate,
-                    self.checkpoints,
-                    self.notifier,
-                    child_turn,
-                    force,
-                )
+                r, c = self._revert_with_children(child, child_turn, force)
                 restored += r
                 conflicts += c
         r, c = revert_turn(
             parts.conversation, parts.gate, self.checkpoints, self.notifier, turn_id, force
         )
-        return list(dict.fromkeys(restored + r)), list(dict.fromkeys(conflicts + c))
+        return restored + r, conflicts + c
 
     def _children_of(self, conversation: Conversation, turn_id: str) -> list[tuple[str, list[str]]]:
         """The sub-agents a turn spawned in its own workspace, latest first, with their turns

@@ -697,3 +697,103 @@ async def test_a_stricter_parent_mode_tightens_its_running_children(
     await tether.wait_for("turn/completed", lambda p: p["turn"]["id"] == turn["id"], HANG_GUARD_S)
     read = await tether.request("thread/read", {"threadId": child_id})
     assert read["thread"]["mode"] == "readOnly"
+
+
+async def test_definitions_max_turns_context_and_agent_list(
+    tether: Tether, model_server: ModelServer, workspace: Path
+) -> None:
+    agents = workspace / ".claude" / "agents"
+    agents.mkdir(parents=True)
+    (agents / "brief.md").write_text(
+        "---\nname: brief\ndescription: one model call at most\nmaxTurns: 1\n"
+        "tools: Read\n---\nBe brief.\n"
+    )
+    (agents / "broken.md").write_text("---\nname: broken\n---\nno description\n")
+    listed = await tether.request("agent/list", {"cwd": str(workspace)})
+    names = {a["name"]: a for a in listed["agents"]}
+    assert set(names) == {"general", "explorer", "brief"}
+    assert names["brief"]["maxTurns"] == 1 and names["brief"]["tools"] == ["read_file"]
+    assert names["explorer"]["mode"] == "readOnly" and names["explorer"]["source"] == "builtin"
+    (problem,) = listed["problems"]
+    assert problem.startswith(str(agents / "broken.md")) and "`description` is required" in problem
+
+    def parent(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            return Reply(
+                tool_calls=[
+                    ToolCall("spawn_agent", {"agent_type": "nobody", "prompt": "x"}, "s0"),
+                    ToolCall(
+                        "spawn_agent",
+                        {"agent_type": "brief", "prompt": "BRIEF: loop", "context": "summary"},
+                        "s1",
+                    ),
+                ]
+            )
+        if steps(r) == 2:
+            return Reply(tool_calls=[ToolCall("wait_agents", {"ids": child_ids(r)}, "w1")])
+        return Reply(text="done")
+
+    def brief(_r: RecordedRequest) -> Reply:  # would read forever without maxTurns
+        return Reply(tool_calls=[ToolCall("read_file", {"path": "README.md"}, "r1")])
+
+    model_server.fallback = scripted(parent, {"BRIEF": brief})
+    thread = await tether.start_thread(workspace, mode="agent")
+    turn = await tether.run_turn(thread["id"], "PARENT-ASK: summarise the repo", timeout=60)
+    assert turn["status"] == "completed", turn
+    outputs = {k: v for r in model_server.requests for k, v in r.tool_outputs().items()}
+    assert "There is no agent named 'nobody'" in outputs["s0"] and "brief" in outputs["s0"]
+    (report,) = json.loads(outputs["w1"])
+    assert "used its 1 model calls (maxTurns)" in report["message"]
+    (first,) = [r for r in model_server.requests if is_child(r, "BRIEF")]  # one call only
+    assert first.tools == ["read_file"]
+    # context: "summary" hands the child the parent's conversation so far.
+    assert (
+        "<parent_context>" in first.instructions and "PARENT-ASK: summarise" in first.instructions
+    )
+    assert "Be brief." in first.instructions
+
+
+async def test_depth_two_lets_a_child_spawn_and_revert_reaches_the_grandchild(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text("max_subagent_depth = 2\n")
+
+    def parent(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            return Reply(tool_calls=[ToolCall("spawn_agent", {"prompt": "MIDDLE: delegate"}, "s1")])
+        if steps(r) == 1:
+            return Reply(tool_calls=[ToolCall("wait_agents", {"ids": child_ids(r)}, "w1")])
+        return Reply(text="done")
+
+    def middle(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            return Reply(tool_calls=[ToolCall("spawn_agent", {"prompt": "LEAF: write"}, "m1")])
+        if steps(r) == 1:
+            return Reply(tool_calls=[ToolCall("wait_agents", {"ids": child_ids(r)}, "m2")])
+        return Reply(text="the leaf wrote it")
+
+    def leaf(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            return Reply(tool_calls=[ToolCall("apply_patch", {"patch": MUL_PATCH}, "p1")])
+        return Reply(text="wrote mul")
+
+    model_server.fallback = scripted(parent, {"MIDDLE": middle, "LEAF": leaf})
+    tether = await start_tether(model_server.env(), home)
+    try:
+        thread = await tether.start_thread(workspace, mode="agent")
+        turn = await tether.run_turn(thread["id"], "go", timeout=60)
+        assert turn["status"] == "completed", turn
+        middle_first = next(r for r in model_server.requests if is_child(r, "MIDDLE"))
+        leaf_first = next(r for r in model_server.requests if is_child(r, "LEAF"))
+        assert "spawn_agent" in middle_first.tools  # depth 2: the child may spawn
+        assert "spawn_agent" not in leaf_first.tools  # its child may not
+        calc = workspace / "src" / "calc.py"
+        assert "def mul" in calc.read_text()
+        result = await tether.request(
+            "turn/revert", {"threadId": thread["id"], "turnId": turn["id"]}
+        )
+        assert str(calc) in result["restored"] and "def mul" not in calc.read_text()
+    finally:
+        await stop_tether(tether)

@@ -57,15 +57,19 @@ class AgentDefinition:
     isolation: Literal["worktree"] | None = None
     unknown_tools: tuple[str, ...] = field(default=(), compare=False)
 
-    def tool_names(self, offered: list[str]) -> list[str]:
-        """The tools of `offered` (the parent's, in order) this agent gets."""
+    def tool_names(self, offered: list[str], nested: bool = False) -> list[str]:
+        """The tools of `offered` (the parent's, in order) this agent gets; the sub-agent
+        tools only when it may spawn children of its own (`nested`)."""
         allowed = set(self.tools) if self.tools is not None else None
         return [
             t
             for t in offered
-            if t not in SUBAGENT_TOOLS
-            and (allowed is None or t in allowed)
-            and t not in self.disallowed
+            if (nested and t in SUBAGENT_TOOLS)
+            or (
+                t not in SUBAGENT_TOOLS
+                and (allowed is None or t in allowed)
+                and t not in self.disallowed
+            )
         ]
 
     def info(self) -> AgentInfo:

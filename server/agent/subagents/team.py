@@ -97,9 +97,20 @@ class Child:
 
 
 class Team:
-    def __init__(self, agent: Host, parent: TurnRunner) -> None:
+    def __init__(
+        self,
+        agent: Host,
+        parent: TurnRunner,
+        depth: int = 1,
+        locks: dict[str, asyncio.Lock] | None = None,
+    ) -> None:
+        """`depth`: the children's (1: the thread the user talks to spawns them). `locks`: the
+        write locks of a nested team whose parent holds the workspace's (its writing children
+        take turns among themselves); None: the workspace's own (`Agent.write_lock`)."""
         self._agent = agent
         self._parent = parent
+        self._depth = depth
+        self._locks = locks
         self._children: dict[str, Child] = {}
         self._slots = asyncio.Semaphore(max(1, agent.settings.max_subagents))
 
@@ -128,7 +139,7 @@ class Team:
         if not prompt.strip():
             raise ToolFailed("spawn_agent needs a `prompt`: the task, in full.")
         mode = stricter(parent.gate.mode, definition.mode)
-        tools = definition.tool_names(list(parent.services.tools))
+        tools = definition.tool_names(list(parent.services.tools), self._nested)
         item_id = new_id("item")
         worktree = None
         if definition.isolation == "worktree":
@@ -248,11 +259,7 @@ class Team:
     async def _live(self, child: Child, message: str) -> None:
         try:
             async with self._slots:
-                lock = (
-                    self._agent.write_lock(child.conversation.roots[0])
-                    if child.writes
-                    else contextlib.nullcontext()
-                )
+                lock = self._write_lock(child) if child.writes else contextlib.nullcontext()
                 async with lock:
                     await self._turn(child, message)
                     while child.queued and not child.closed:
@@ -280,9 +287,9 @@ class Team:
             ),
             tools={
                 n: parent.services.tools[n]
-                for n in child.definition.tool_names(list(parent.services.tools))
+                for n in child.definition.tool_names(list(parent.services.tools), self._nested)
             },
-            subagents=None,
+            subagents=(lambda r: self._nested_team(child, r)) if self._nested else None,
         )
         runner = ChildTurnRunner(
             services,
@@ -372,6 +379,23 @@ class Team:
         self._update(child)
 
     # helpers
+
+    def _write_lock(self, child: Child) -> asyncio.Lock:
+        root = child.conversation.roots[0]
+        if self._locks is None:
+            return self._agent.write_lock(root)
+        return self._locks.setdefault(str(root), asyncio.Lock())
+
+    def _nested_team(self, child: Child, runner: TurnRunner) -> Team:
+        """A child's own team: a writing child holds the workspace's lock while it waits for
+        its children, so they take turns under it instead of waiting for it (a deadlock)."""
+        locks = {} if child.writes else self._locks
+        return Team(self._agent, runner, self._depth + 1, locks)
+
+    @property
+    def _nested(self) -> bool:
+        """Whether the children may spawn children of their own (`max_subagent_depth`)."""
+        return self._depth < self._agent.settings.max_subagent_depth
 
     def _child(self, child_id: str) -> Child:
         child = self._children.get(child_id)
