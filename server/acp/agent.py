@@ -65,6 +65,7 @@ from server import __version__
 from server.acp import updates
 from server.acp.bridge import AcpNotifier, SessionView
 from server.config import MODES, Settings, load_settings
+from server.mcp.acp import servers_from_acp
 
 if TYPE_CHECKING:
     from server.agent.service import Agent
@@ -144,7 +145,7 @@ class TetherAcpAgent:
             agent_capabilities=AgentCapabilities(
                 load_session=True,
                 prompt_capabilities=PromptCapabilities(image=True, embedded_context=True),
-                mcp_capabilities=McpCapabilities(http=False, sse=False),
+                mcp_capabilities=McpCapabilities(http=True, sse=False),
                 session_capabilities=SessionCapabilities(
                     list=SessionListCapabilities(),
                     resume=SessionResumeCapabilities(),
@@ -224,6 +225,7 @@ class TetherAcpAgent:
             thread = self.agent.start_thread(cwd, None, None, None)
         except Exception as exc:
             raise _error(exc) from None
+        self.agent.mcp.offer(thread.id, servers_from_acp(mcp_servers))
         self._open(thread)
         return NewSessionResponse(
             session_id=thread.id, modes=self._modes(thread), config_options=self._config(thread)
@@ -241,6 +243,7 @@ class TetherAcpAgent:
                 for update in updates.replayed(item):
                     self.notifier.update(session_id, update)
         await self.notifier.flushed()
+        self.agent.mcp.offer(thread.id, servers_from_acp(mcp_servers))
         self._open(thread)
         return LoadSessionResponse(modes=self._modes(thread), config_options=self._config(thread))
 
@@ -248,6 +251,7 @@ class TetherAcpAgent:
         self, cwd: str, session_id: str, mcp_servers: Any = None, **_: Any
     ) -> ResumeSessionResponse:
         thread = self._thread(session_id)
+        self.agent.mcp.offer(thread.id, servers_from_acp(mcp_servers))
         self._open(thread)
         return ResumeSessionResponse(modes=self._modes(thread), config_options=self._config(thread))
 

@@ -87,6 +87,7 @@ class McpManager:
         self._notifier = notifier
         self._environ = environ
         self._trust = mcp_trust(home)
+        self._offered: list[ServerDef] = []
         self.config = McpConfig({}, [])
         self._conns: dict[str, Connection] = {}
         self.turn_id: str | None = None
@@ -99,12 +100,28 @@ class McpManager:
 
     # lifecycle
 
-    def open(self) -> None:
-        self.config = load_mcp_config(self._home, self._roots, self._environ)
+    def open(self, offered: list[ServerDef] | None = None) -> None:
+        """Read the configuration and start its servers; `offered`: a client's (ACP's)."""
+        self._offered = list(offered or [])
+        self.config = self._read()
         for problem in self.config.problems:
             log.warning("MCP config: %s", problem)
         for defn in self.config.servers.values():
             self._start_if_allowed(defn)
+
+    def _read(self) -> McpConfig:
+        config = load_mcp_config(self._home, self._roots, self._environ)
+        for defn in self._offered:
+            config.servers.setdefault(defn.name, defn)
+        return config
+
+    def add(self, offered: list[ServerDef]) -> None:
+        """A client's servers for a thread already open: those not configured start now."""
+        for defn in offered:
+            if defn.name not in self.config.servers:
+                self._offered.append(defn)
+                self.config.servers[defn.name] = defn
+                self._start_if_allowed(defn)
 
     def _start_if_allowed(self, defn: ServerDef) -> None:
         if defn.enabled and self._trust_state(defn) == "trusted":
@@ -130,7 +147,7 @@ class McpManager:
             self._start_if_allowed(self.config.servers[name])
             return
         old = self.config.servers
-        self.config = load_mcp_config(self._home, self._roots, self._environ)
+        self.config = self._read()
         new = self.config.servers
         for gone in [n for n in self._conns if n not in new or new[n] != old.get(n)]:
             await self._conns.pop(gone).stop()

@@ -19,7 +19,7 @@ from protocol.base import LauncherKind
 from protocol.mcp import McpServer
 from sandbox.policy import Policy
 from server.agent.client import Notifier
-from server.mcp.config import load_mcp_config
+from server.mcp.config import ServerDef, load_mcp_config
 
 if TYPE_CHECKING:
     from server.mcp.manager import McpManager
@@ -32,6 +32,7 @@ class McpThreads:
         self._launcher: LauncherKind = launcher
         self._tasks: dict[str, asyncio.Task[McpManager | None]] = {}
         self._places: dict[str, tuple[Path, list[Path], Callable[[bool], Policy]]] = {}
+        self._offered: dict[str, list[ServerDef]] = {}
 
     def open(
         self, thread_id: str, cwd: Path, roots: list[Path], policy: Callable[[bool], Policy]
@@ -51,7 +52,7 @@ class McpThreads:
     ) -> McpManager | None:
         environ = dict(os.environ)
         config = await asyncio.to_thread(load_mcp_config, self._home, roots, environ)
-        if not config.servers and not config.problems:
+        if not config.servers and not config.problems and not self._offered.get(thread_id):
             return None
         manager_module = await asyncio.to_thread(importlib.import_module, "server.mcp.manager")
         from server.mcp.connection import Placement
@@ -64,8 +65,23 @@ class McpThreads:
             self._notifier,
             environ,
         )
-        manager.open()
+        manager.open(self._offered.get(thread_id, []))
         return manager
+
+    def offer(self, thread_id: str, servers: list[ServerDef]) -> None:
+        """Servers a client hands a thread (ACP's mcpServers): they start with its configured
+        ones, or at once when those already run."""
+        if not servers:
+            return
+        self._offered[thread_id] = servers
+        task = self._tasks.get(thread_id)
+        if task is not None and task.done() and not task.cancelled():
+            manager = task.result()
+            if manager is not None:
+                manager.add(servers)
+            elif thread_id in self._places:  # no configured servers: start over with these
+                del self._tasks[thread_id]
+                self.open(thread_id, *self._places[thread_id])
 
     def manager(self, thread_id: str) -> asyncio.Task[McpManager | None] | None:
         return self._tasks.get(thread_id)
