@@ -3,7 +3,8 @@
  * user's config.toml, and the test suite's basic.py from the workspace's .mcp.json, which waits
  * for trust). The panel lists them live, the project server is trusted from the panel, and the
  * scripted model calls tickets' tools: a read-only one runs unasked (a card), one that writes is
- * approved from the notification (checked on disk), and one asks the user through a form. */
+ * approved from the notification (checked on disk), one asks the user through a form, and
+ * "Always allow" sticks: saved in config.toml, the next call runs unasked. */
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +36,10 @@ const SCRIPT = [
   { text: 'Filed ticket #42.' },
   { tool_calls: [{ name: 'mcp__tickets__assign', arguments: { ticket: 42 } }] },
   { text: 'Assigned as you said.' },
+  { tool_calls: [{ name: 'mcp__tickets__create_ticket', arguments: { title: 'second' } }] },
+  { text: 'Filed it; create_ticket is always allowed now.' },
+  { tool_calls: [{ name: 'mcp__tickets__create_ticket', arguments: { title: 'third' } }] },
+  { text: 'Filed without asking.' },
 ];
 
 let wb: Workbench;
@@ -161,6 +166,27 @@ describe('MCP servers in code-server', { timeout: 300_000 }, () => {
       await card.locator('summary').click();
       assert.equal((await card.locator('pre.output').textContent())?.trim(), 'Assigned #42 to ada (priority 2, team api, notify False)');
       await wb.snap('mcp-elicitation-done');
+    });
+  });
+
+  it('always allows a tool from More…: saved in config.toml, the next call runs unasked', async () => {
+    await step('always', async () => {
+      await wb.send('File another one');
+      const toast = wb.page.locator('.notification-toast', { hasText: 'Tether wants to call “create_ticket”' });
+      await toast.waitFor({ timeout: 60_000 });
+      await toast.locator('a.monaco-button', { hasText: 'More…' }).click();
+      const always = wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Always allow' });
+      await always.waitFor();
+      await wb.snap('mcp-always-allow');
+      await always.click();
+      await chat().locator('.msg.agent', { hasText: 'always allowed now' }).waitFor({ timeout: 60_000 });
+      const config = readFileSync(join(wb.home, 'config.toml'), 'utf8');
+      assert.match(config, /approval_mode = "approve"/);
+      assert.match(config, /\[mcp_servers\.tickets\]/, 'the user config keeps its servers');
+      await wb.send('And one more');
+      await chat().locator('.msg.agent', { hasText: 'Filed without asking.' }).waitFor({ timeout: 60_000 });
+      assert.equal(await chat().locator('.card.approval').count(), 0);
+      assert.equal(readFileSync(join(wb.workspace, 'tickets.txt'), 'utf8'), '#42 greet() prints twice\n#42 second\n#42 third\n');
     });
   });
 });
