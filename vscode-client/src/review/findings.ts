@@ -99,10 +99,12 @@ export class ReviewFindings implements vscode.Disposable {
     await this.session.startReview({ type: 'uncommittedChanges' });
   }
 
+  /** Picks a local or remote branch, not the one checked out (against itself there is no
+   * change but the uncommitted one). */
   async reviewBranch(): Promise<void> {
-    const refs = await this.git(['for-each-ref', '--format=%(refname:short)', 'refs/heads', 'refs/remotes']);
+    const refs = await this.git(['for-each-ref', '--format=%(HEAD)%(refname:short)', 'refs/heads', 'refs/remotes']);
     if (!refs) return;
-    const picks = refs.filter((r) => r && !r.endsWith('/HEAD')).map((label) => ({ label }));
+    const picks = refs.filter((r) => r && !r.startsWith('*') && !r.endsWith('/HEAD')).map((r) => ({ label: r.slice(1) }));
     const pick = await api.showQuickPick(picks, { title: 'Tether: review the changes against which branch?' });
     if (pick) await this.session.startReview({ type: 'baseBranch', branch: pick.label });
   }

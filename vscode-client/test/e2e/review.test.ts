@@ -110,6 +110,9 @@ describe('code review findings as comment threads in code-server', { timeout: 60
     git('branch', 'release');
     writeFileSync(join(wb.workspace, 'tax.py'), TAX_RAISED);
     git('commit', '-qam', 'raise the tax');
+    // A remote's branch, as a fetch leaves it (and its HEAD, which the picker leaves out).
+    git('update-ref', 'refs/remotes/origin/main', 'HEAD~1');
+    git('symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
     writeFileSync(join(wb.workspace, 'calc.py'), AFTER);
     await wb.openChat();
   });
@@ -193,8 +196,9 @@ describe('code review findings as comment threads in code-server', { timeout: 60
   it('reviews against a branch picked from the repository', () =>
     step('branch', async () => {
       await wb.runCommand('Tether: Review Against Branch…');
-      const rows = await pickerRows('review the changes against which branch?', 'main');
-      assert.deepEqual(rows.sort(), ['main', 'release']);
+      const rows = await pickerRows('review the changes against which branch?', 'release');
+      // Local and remote branches; not main, which is checked out, nor origin/HEAD.
+      assert.deepEqual(rows.sort(), ['origin/main', 'release']);
       await wb.snap('review-branch-picker');
       await wb.page.locator('.quick-input-widget input').fill('release');
       await wb.page.locator('.quick-input-widget input').press('Enter');
