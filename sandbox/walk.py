@@ -15,8 +15,10 @@ the kernel queues events in the order the changes happened, so every change made
 `sync` was called has been seen when it returns. A watch cannot be trusted, and callers walk
 instead, when: inotify is missing, the watch limit is reached (`fs.inotify.max_user_watches`,
 or the `max_watches` given), or the kernel's queue overflowed (`Changes.lost`, until the next
-`take_changes`). It sees nothing on filesystems that do not report to inotify (NFS, FUSE,
-changes made from another machine).
+`take_changes`), or the root (or a mount below it) is on a network, FUSE or virtio
+filesystem (`remote_filesystem`): inotify reports what this machine's processes change there
+(the commands included), not what another machine or the host of a VM changes, so a baseline
+kept from events could be stale.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import contextlib
 import ctypes
 import errno
 import os
+import re
 import select
 import struct
 import sys
@@ -239,6 +242,14 @@ class TreeWatch:
         if sys.platform != "linux":
             self.blind = "file change events are not available on this system"
             return
+        remote = remote_filesystem(self.root)
+        if remote is not None:
+            point, kind = remote
+            self.blind = (
+                f"{point} is a {kind} filesystem, where changes made from another machine "
+                "raise no file change events"
+            )
+            return
         self._libc = ctypes.CDLL(None, use_errno=True)
         self._fd = self._libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
         if self._fd < 0:
@@ -449,6 +460,54 @@ class TreeWatch:
     def _lost(self) -> None:
         for sink in self._sinks.values():
             sink.lost = True
+
+
+REMOTE_TYPES = frozenset(
+    {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "glusterfs", "afs", "lustre", "gpfs"}
+    | {"virtiofs", "vboxsf", "vmhgfs", "beegfs", "ocfs2", "gfs2", "orangefs"}
+)
+"""Filesystem types another machine (or a VM's host) can write to: inotify misses those writes."""
+LOCAL_FUSE = frozenset(
+    {"fuse-overlayfs", "fuse.fuse-overlayfs", "fuseblk", "fuse.bindfs", "fuse.gocryptfs"}
+    | {"fuse.encfs"}
+)
+"""FUSE filesystems with no writer but this machine (rootless containers' storage, NTFS
+disks, bind and encryption layers over a local directory)."""
+_OCTAL = re.compile(r"\\([0-7]{3})")
+
+
+def remote_filesystem(root: Path, mountinfo: str | None = None) -> tuple[str, str] | None:
+    """(mount point, type) of the mount holding `root`, or one below it, whose filesystem is
+    network, FUSE (but `LOCAL_FUSE`) or a VM's shared folder; None when every one is local.
+    `mountinfo` is the text of /proc/self/mountinfo (read when None)."""
+    if mountinfo is None:
+        try:
+            mountinfo = Path("/proc/self/mountinfo").read_text()
+        except OSError:
+            return None
+    real = os.path.realpath(root).rstrip("/") or "/"
+    holding, holding_type = "", ""
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if "-" not in fields or len(fields) < 5:
+            continue
+        point = _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), fields[4])  # \040: a space
+        kind = fields[fields.index("-") + 1]
+        inside = point == real or point.startswith(real.rstrip("/") + "/")
+        holds = real == point or real.startswith(point.rstrip("/") + "/")
+        if inside and point != real and _is_remote(kind):
+            return point, kind
+        if holds and len(point) >= len(holding):
+            holding, holding_type = point, kind
+    if holding and _is_remote(holding_type):
+        return holding, holding_type
+    return None
+
+
+def _is_remote(kind: str) -> bool:
+    if kind in LOCAL_FUSE:
+        return False
+    return kind in REMOTE_TYPES or kind == "fuse" or kind.startswith("fuse.")
 
 
 def _watch_limit() -> int | None:

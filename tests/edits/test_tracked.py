@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.walk import TreeWatch, named_below, release_watch, share_watch
+from sandbox.walk import TreeWatch, named_below, release_watch, remote_filesystem, share_watch
 from server.edits import tracked
 from server.edits.checkpoints import CheckpointStore
 from server.edits.snapshot import Manifest
@@ -293,3 +293,29 @@ def test_a_file_made_while_the_first_walk_ran_is_part_of_the_baseline(
         store.close()
     assert conflicts == []
     assert (root / "d0/e0/mine.txt").read_text() == "the user's\n"  # not deleted as new
+
+
+MOUNTS = """\
+27 1 254:0 / / rw,relatime - ext4 /dev/vda rw
+40 27 0:50 / /mnt/team\\040share rw - nfs4 server:/export rw
+41 27 0:51 / /src/app/vendor rw - fuse.sshfs me@box: rw
+42 27 0:52 / /src/containers rw - fuse-overlayfs fuse-overlayfs rw
+"""
+
+
+def test_a_network_or_fuse_filesystem_in_or_above_the_root_is_named() -> None:
+    assert remote_filesystem(Path("/mnt/team share/proj"), MOUNTS) == ("/mnt/team share", "nfs4")
+    assert remote_filesystem(Path("/src/app"), MOUNTS) == ("/src/app/vendor", "fuse.sshfs")
+    assert remote_filesystem(Path("/src/containers/x"), MOUNTS) is None  # this machine's only
+    assert remote_filesystem(Path("/srv/web"), MOUNTS) is None
+
+
+def test_the_watch_of_a_local_root_is_trusted(tmp_path: Path) -> None:
+    root = tree(tmp_path / "ws", files=10)
+    assert remote_filesystem(root) is None  # the real mount table: the tests' disk is local
+    watch = TreeWatch(root)
+    watch.start()
+    try:
+        assert watch.blind is None
+    finally:
+        watch.close()
