@@ -150,7 +150,9 @@ def podman_run_argv(spec: ContainerSpec) -> list[str]:
     argv = [*podman_global_argv(config), "run", "--detach", "--rm", "--name", spec.name]
     for key, value in spec.labels.items():
         argv += ["--label", f"{key}={value}"]
-    argv += ["--network", "bridge" if spec.network else "none"]
+    # Rootless Podman has no bridge of its own: slirp4netns is its user-mode network.
+    network = ("bridge" if os.getuid() == 0 else "slirp4netns") if spec.network else "none"
+    argv += ["--network", network]
     argv += ["--user", f"{spec.user[0]}:{spec.user[1]}"]
     if os.getuid() != 0:
         argv += ["--userns", "keep-id"]
