@@ -51,7 +51,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const applied = new AppliedChanges(session, (itemId) => proposals.wasReviewed(itemId));
   const mcpTools = new McpToolApprovals(session);
   const showChat = (): void => void api.executeCommand(`${ChatViewProvider.viewId}.focus`);
-  const elicitations = new McpElicitations(session, showChat);
+  const elicitations = new McpElicitations(session, { show: showChat, visible: () => chatView.visible });
   const mcpServers = new McpServers(session);
   const chatView = new ChatViewProvider(context.extensionUri, session, {
     commandApproval: (itemId, choice) => commandApprovals.answer(itemId, choice),

@@ -78,6 +78,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     });
   }
 
+  /** Whether the panel is on screen (a question shown in it needs no notification). */
+  get visible(): boolean {
+    return this.view?.visible ?? false;
+  }
+
   focusInput(): void {
     this.post({ type: 'focusInput' });
   }

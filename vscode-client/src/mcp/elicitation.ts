@@ -17,7 +17,7 @@ export class McpElicitations {
 
   constructor(
     private readonly session: ChatSession,
-    private readonly showPanel: () => void,
+    private readonly panel: { show(): void; visible(): boolean },
   ) {}
 
   /** The handler of `mcpServer/elicitation`. */
@@ -36,7 +36,9 @@ export class McpElicitations {
       this.open.set(itemId, { params, settle });
       this.session.dispatch({ type: 'approvalOpened', approval: { kind: 'elicitation', itemId, ...params } });
       token.onCancellationRequested(() => settle({ action: 'cancel' }));
-      void this.remind(itemId);
+      // In sight, the form is the question; a notification would outlive the answer (VS Code
+      // cannot close one), so it comes only when the panel is hidden.
+      if (!this.panel.visible()) void this.remind(itemId);
     });
   }
 
@@ -45,7 +47,7 @@ export class McpElicitations {
     const entry = this.open.get(itemId);
     if (!entry) return;
     const choice = await api.showInformationMessage(`The MCP server “${entry.params.server}” asks: ${entry.params.message}`, 'Answer…', 'Decline');
-    if (choice === 'Answer…') this.showPanel();
+    if (choice === 'Answer…') this.panel.show();
     if (choice === 'Decline') this.answer(itemId, 'decline');
   }
 
