@@ -1,0 +1,40 @@
+"""The local executor behind the `Executor` boundary: commands as `sandbox.run` runs them, and
+its file methods, which never follow a symlink out of the tree."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sandbox.containers import ContainerConfig
+from sandbox.executor import CommandRequest, LocalExecutor
+from sandbox.executors import make_executor
+from sandbox.policy import Policy
+
+
+async def test_local_runs_commands_like_run_command(tmp_path: Path) -> None:
+    executor = make_executor(ContainerConfig(), "thr_local")
+    assert isinstance(executor, LocalExecutor) and executor.image is None
+    policy = Policy(kind="workspaceWrite", roots=(tmp_path,))
+    env = {"PATH": os.defpath, "HOME": str(tmp_path), "GITHUB_TOKEN": "ghp-x"}
+    result = await executor.run(
+        CommandRequest("echo $GITHUB_TOKEN; echo hi > made.txt", tmp_path, policy, env, 30, 1000)
+    )
+    assert result.exit_code == 0 and "ghp-x" not in result.output
+    assert result.sandbox == "workspaceWrite" and result.launcher in ("bwrap", "landlock")
+    assert (tmp_path / "made.txt").read_text() == "hi\n"
+    assert await executor.snapshot(tmp_path) is None  # the server's own snapshots cover it
+
+
+async def test_file_methods_replace_a_symlink_instead_of_following_it(tmp_path: Path) -> None:
+    executor = LocalExecutor()
+    outside = tmp_path / "outside.txt"
+    outside.write_text("theirs\n")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "link.txt").symlink_to(outside)
+    await executor.write_file(root / "link.txt", b"ours\n")
+    assert outside.read_text() == "theirs\n"
+    assert not (root / "link.txt").is_symlink()
+    assert await executor.read_file(root / "link.txt") == b"ours\n"
+    assert await executor.list_dir(root) == ["link.txt"]
