@@ -4,7 +4,8 @@
  * for trust). The panel lists them live, the project server is trusted from the panel, and the
  * scripted model calls tickets' tools: a read-only one runs unasked (a card), one that writes is
  * approved from the notification (checked on disk), one asks the user through a form, and
- * "Always allow" sticks: saved in config.toml, the next call runs unasked. */
+ * "Always allow" sticks: saved in config.toml, the next call runs unasked; a URL elicitation
+ * shows the whole address in a modal, and Decline reaches the server. */
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +41,8 @@ const SCRIPT = [
   { text: 'Filed it; create_ticket is always allowed now.' },
   { tool_calls: [{ name: 'mcp__tickets__create_ticket', arguments: { title: 'third' } }] },
   { text: 'Filed without asking.' },
+  { tool_calls: [{ name: 'mcp__notes__login', arguments: {} }] },
+  { text: 'You did not sign in.' },
 ];
 
 let wb: Workbench;
@@ -187,6 +190,24 @@ describe('MCP servers in code-server', { timeout: 300_000 }, () => {
       await chat().locator('.msg.agent', { hasText: 'Filed without asking.' }).waitFor({ timeout: 60_000 });
       assert.equal(await chat().locator('.card.approval').count(), 0);
       assert.equal(readFileSync(join(wb.workspace, 'tickets.txt'), 'utf8'), '#42 greet() prints twice\n#42 second\n#42 third\n');
+    });
+  });
+
+  it('shows a URL elicitation in a modal with the whole address; Decline reaches the server', async () => {
+    await step('url', async () => {
+      await wb.send('Sign me in to the notes service');
+      const dialog = wb.page.locator('.monaco-dialog-box', { hasText: 'asks you to open a page' });
+      await dialog.waitFor({ timeout: 60_000 });
+      const text = (await dialog.textContent()) ?? '';
+      assert.match(text, /The MCP server “notes” asks you to open a page on example\.invalid:/);
+      assert.match(text, /https:\/\/example\.invalid\/login/);
+      assert.match(text, /Sign in, please/);
+      await wb.snap('mcp-url-elicitation');
+      await dialog.locator('a.monaco-button', { hasText: 'Decline' }).click();
+      await chat().locator('.msg.agent', { hasText: 'You did not sign in.' }).waitFor({ timeout: 60_000 });
+      const card = chat().locator('.card.mcp-call', { hasText: 'login' });
+      await card.locator('summary').click();
+      assert.equal((await card.locator('pre.output').textContent())?.trim(), 'url elicitation: decline');
     });
   });
 });
