@@ -15,7 +15,7 @@ import * as vscode from 'vscode';
 import type { ChatSession } from '../chat/session';
 import type { Finding, ItemOf } from '../protocol';
 import { turnChangedFiles } from '../state/present';
-import { applySuggestion, findingLabel, linesAt, targetKey } from './suggestion';
+import { applySuggestion, findingLabel, linesAt, onWorkingTree, targetKey } from './present';
 import * as api from '../vscodeapi';
 
 const run = promisify(execFile);
@@ -57,12 +57,12 @@ export class ReviewFindings implements vscode.Disposable {
       if (event.type === 'threadLoaded') {
         // A reload or a thread opened again: its reviews come back, the newest per target,
         // unless a newer one is shown already.
-        for (const turn of event.turns) for (const item of turn.items) if (item.type === 'review') this.show(item, turn.completedAt ?? 0, false);
+        for (const turn of event.turns) for (const item of turn.items) if (item.type === 'review') void this.show(item, turn.completedAt ?? 0, false);
         return;
       }
       if (event.type !== 'notification' || event.notification.method !== 'item/completed') return;
       const item = event.notification.params.item;
-      if (item.type === 'review') this.show(item, Date.now(), true);
+      if (item.type === 'review') void this.show(item, Date.now(), true);
     });
     this.settingWatch = api.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('tether.review.showInProblems')) this.syncProblems();
@@ -132,17 +132,17 @@ export class ReviewFindings implements vscode.Disposable {
     await this.session.startReview({ type: 'turn', turnId: turn });
   }
 
-  /** The lines git prints, or undefined (said to the user) when it failed. */
-  private async git(args: string[]): Promise<string[] | undefined> {
+  /** The lines git prints, or undefined (said to the user, when `tell`) when it failed. */
+  private async git(args: string[], tell = true): Promise<string[] | undefined> {
     const cwd = this.cwd();
     if (!cwd) {
-      void api.showErrorMessage('Open a folder first: Tether reviews a workspace.');
+      if (tell) void api.showErrorMessage('Open a folder first: Tether reviews a workspace.');
       return undefined;
     }
     try {
-      return (await run('git', args, { cwd })).stdout.split('\n');
+      return (await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024 })).stdout.split('\n');
     } catch (err) {
-      void api.showErrorMessage(`Tether could not read the repository: ${err instanceof Error ? err.message : String(err)}`);
+      if (tell) void api.showErrorMessage(`Tether could not read the repository: ${err instanceof Error ? err.message : String(err)}`);
       return undefined;
     }
   }
@@ -150,26 +150,41 @@ export class ReviewFindings implements vscode.Disposable {
   /** One comment thread per finding, replacing those of the last review of the same target
    * (dismissed ones included: the new review is the current word on that change) unless that
    * one is newer (`at`, when the review ended). A review item is shown once even when it is
-   * sent again. With `reveal`, the first finding's file opens at its lines. */
-  show(item: ItemOf<'review'>, at: number, reveal: boolean): void {
+   * sent again. With `reveal`, the first finding's file opens at its lines. A commit's
+   * findings name the commit's lines: they move to where those lines are now. */
+  async show(item: ItemOf<'review'>, at: number, reveal: boolean): Promise<void> {
     const key = targetKey(item.target);
-    const last = this.byTarget.get(key);
-    if (this.shown.has(item.id) || (last && last.at > at)) return;
+    const newer = (): boolean => (this.byTarget.get(key)?.at ?? -Infinity) > at;
+    if (this.shown.has(item.id) || newer()) return;
     this.shown.add(item.id);
-    for (const old of last?.threads ?? []) {
+    const findings = item.target.type === 'commit' ? await this.onWorkingTree(item.target.sha, item.findings) : item.findings;
+    if (newer()) return;
+    for (const old of this.byTarget.get(key)?.threads ?? []) {
       this.findings.delete(old);
       this.reviewedLines.delete(old);
       old.dispose();
     }
-    const threads = item.findings.map((finding) => this.thread(finding));
+    const threads = findings.map((finding) => this.thread(finding));
     this.byTarget.set(key, { threads, at });
     this.syncProblems();
     void this.rememberLines(threads);
     if (!reveal) return;
-    const [top] = item.findings;
+    const [top] = findings;
     // Threads show in open editors only.
     if (top) void vscode.window.showTextDocument(vscode.Uri.file(top.path), { selection: new vscode.Range(top.range.start, 0, top.range.start, 0), preview: false });
     else void api.showInformationMessage(`Tether review: no findings. ${item.overallExplanation}`);
+  }
+
+  /** `findings` of commit `sha` on the working tree's lines, by the diff of each file since. */
+  private async onWorkingTree(sha: string, findings: Finding[]): Promise<Finding[]> {
+    const diffs = new Map<string, string | undefined>();
+    for (const path of new Set(findings.map((f) => f.path))) {
+      diffs.set(path, (await this.git(['diff', '--no-color', '--no-ext-diff', '-U0', sha, '--', path], false))?.join('\n'));
+    }
+    return findings.map((f) => {
+      const diff = diffs.get(f.path);
+      return diff === undefined ? f : onWorkingTree(f, diff);
+    });
   }
 
   private thread(finding: Finding): vscode.CommentThread {

@@ -44,12 +44,12 @@ const SCRIPT = [
   { text: 'Fixed mean.' },
   // Review Against Branch… release: the diff since the merge-base holds the raised tax.
   review(finding('branch: tax is 100 times too high', 'tax.py', 2)),
-  // Review Commit… "raise the tax".
-  review(finding('commit: tax is 100 times too high', 'tax.py', 2)),
   // A chat turn that changes tax.py, then "Review this turn" on it.
   { tool_calls: [{ name: 'edit_file', arguments: { path: 'tax.py', old_string: 'def tax(x):\n', new_string: 'def tax(x):\n    """The tax on x, in percent."""\n' } }] },
   { text: 'Documented tax.' },
   review(finding('turn: the docstring says percent', 'tax.py', 2, 2)),
+  // Review Commit… "raise the tax": line 2 of the commit's tax.py, line 3 since the turn.
+  review(finding('commit: tax is 100 times too high', 'tax.py', 2)),
 ];
 
 let wb: Workbench;
@@ -207,24 +207,6 @@ describe('code review findings as comment threads in code-server', { timeout: 60
       assert.ok((await widgetTop('[P1] branch:')) > (await lineTop('return x * 20')), 'under line 2');
     }));
 
-  it('reviews a commit picked from the recent ones', () =>
-    step('commit', async () => {
-      await wb.runCommand('Tether: Review Commit…');
-      const rows = await pickerRows('review which commit?', 'raise the tax');
-      assert.equal(rows.length, 2);
-      assert.match(rows[0]!, /^raise the tax [0-9a-f]{10}$/);
-      assert.match(rows[1]!, /^base [0-9a-f]{10}$/);
-      await wb.snap('review-commit-picker');
-      await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'raise the tax' }).click();
-      await thread('[P1] commit: tax is 100 times too high').waitFor({ timeout: 60_000 });
-      // Another target: the branch review's thread stays.
-      await thread('[P1] branch: tax is 100 times too high').waitFor();
-      await wb.runCommand('Focus on Comments View');
-      await panelRow('[P1] commit: tax').waitFor({ timeout: 15_000 });
-      await panelRow('[P1] branch: tax').waitFor();
-      await panelRow('[P1] mean still divides').waitFor();
-    }));
-
   it('reviews one turn from its "Review this turn" button in the chat', () =>
     step('turn', async () => {
       await wb.send('document tax');
@@ -239,6 +221,28 @@ describe('code review findings as comment threads in code-server', { timeout: 60
       await wb.snap('review-this-turn');
       await thread('[P2] turn:').locator('.action-label[aria-label="Dismiss"]').click();
       await thread('[P2] turn:').locator('.review-comment').waitFor({ state: 'hidden', timeout: 15_000 });
+    }));
+
+  it('reviews a commit picked from the recent ones', () =>
+    step('commit', async () => {
+      await wb.runCommand('Tether: Review Commit…');
+      const rows = await pickerRows('review which commit?', 'raise the tax');
+      assert.equal(rows.length, 2);
+      assert.match(rows[0]!, /^raise the tax [0-9a-f]{10}$/);
+      assert.match(rows[1]!, /^base [0-9a-f]{10}$/);
+      await wb.snap('review-commit-picker');
+      await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'raise the tax' }).click();
+      await thread('[P1] commit: tax is 100 times too high').waitFor({ timeout: 60_000 });
+      // The commit's line 2 is line 3 since the turn added the docstring: the thread moved there.
+      assert.ok((await widgetTop('[P1] commit:')) > (await lineTop('return x * 20')), 'under line 3');
+      // Another target: the branch review's thread stays.
+      await thread('[P1] branch: tax is 100 times too high').waitFor();
+      await wb.runCommand('Focus on Comments View');
+      await panelRow('[P1] commit: tax').waitFor({ timeout: 15_000 });
+      await panelRow('[P1] branch: tax').waitFor();
+      await panelRow('[P1] mean still divides').waitFor();
+      await panelRow('[P2] turn: the docstring').waitFor();
+      await wb.snap('review-commit');
     }));
 
   it('brings the latest review of each target back after a reload, dismissals still resolved', () =>

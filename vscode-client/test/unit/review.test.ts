@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { applySuggestion, findingLabel, linesAt, targetKey } from '../../src/review/suggestion';
+import type { Finding } from '../../src/protocol';
+import { applySuggestion, diffHunks, findingLabel, linesAt, mapLine, onWorkingTree, targetKey } from '../../src/review/present';
 
 describe('applySuggestion', () => {
   const text = 'def add(a, b):\n    return a - b\n\n\ndef mean(xs):\n    return 0\n';
@@ -62,5 +63,38 @@ describe('review settings', () => {
     const setting = manifest.contributes.configuration.properties['tether.review.showInProblems'];
     assert.equal(setting.type, 'boolean');
     assert.equal(setting.default, false);
+  });
+});
+
+describe('a commit finding on the working tree', () => {
+  // From the commit to the working tree: a line inserted after line 1, lines 5-6 replaced by
+  // three, line 9 deleted.
+  const diff = ['diff --git a/f b/f', '--- a/f', '+++ b/f', '@@ -1,0 +2 @@', '+new', '@@ -5,2 +6,3 @@', '-a', '-b', '+x', '+y', '+z', '@@ -9 +11,0 @@', '-gone', ''].join('\n');
+  const hunks = diffHunks(diff);
+
+  it('reads the hunks, a missing count being one', () => {
+    assert.deepEqual(hunks, [
+      { oldStart: 1, oldLines: 0, newStart: 2, newLines: 1 },
+      { oldStart: 5, oldLines: 2, newStart: 6, newLines: 3 },
+      { oldStart: 9, oldLines: 1, newStart: 11, newLines: 0 },
+    ]);
+  });
+
+  it('moves a line with the lines before it, and knows a changed one', () => {
+    // 0-based old lines -> new lines.
+    assert.deepEqual(
+      [0, 1, 3, 4, 5, 6, 7, 8, 9].map((l) => mapLine(hunks, l)),
+      [0, 2, 4, undefined, undefined, 8, 9, undefined, 10],
+    );
+    assert.equal(mapLine([], 3), 3);
+  });
+
+  it('places the finding on its lines now, or where it was with a note when they changed', () => {
+    const finding: Finding = { id: 'f', title: 't', body: 'Body.', priority: 1, confidenceScore: 0.9, path: '/w/f', range: { start: 6, end: 7 } };
+    assert.deepEqual(onWorkingTree(finding, diff).range, { start: 8, end: 9 });
+    const changed = onWorkingTree({ ...finding, range: { start: 3, end: 4 } }, diff);
+    assert.deepEqual(changed.range, { start: 3, end: 4 });
+    assert.match(changed.body, /^_These lines changed since the commit/);
+    assert.deepEqual(onWorkingTree(finding, '').range, finding.range, 'no diff: the file is as the commit left it');
   });
 });
