@@ -41,12 +41,13 @@ from protocol.item import (
     Item,
     PlanItem,
     ReasoningItem,
+    SubagentItem,
     ToolCallItem,
 )
 from protocol.lsp import ApplyWorkspaceEditParams, ApplyWorkspaceEditResult, ShowMessage
 from protocol.thread import ThreadModeChangedNotification, ThreadTokenUsageNotification
 from protocol.turn import Turn, TurnCompletedNotification
-from server.acp import permissions, updates
+from server.acp import permissions, subagents, updates
 from server.acp.updates import ToolContent, ToolItem
 
 log = logging.getLogger(__name__)
@@ -155,8 +156,10 @@ class AcpNotifier:
             return cast(T, ApplyWorkspaceEditResult(applied=False, failure_reason=reason))
         client = self.client
         assert client is not None
-        session_id = cast(str, getattr(params, "thread_id", ""))
+        session_id = subagents.session_of(params, set(self.sessions))
         q = permissions.question(cast(permissions.Approval, params))
+        if prefix := subagents.asker_prefix(params):
+            q.tool_call.title = prefix + (q.tool_call.title or "")
         hook_trust = isinstance(params, HookTrustParams)
         if hook_trust:
             self.update(session_id, permissions.hook_trust_call(params))
@@ -211,6 +214,8 @@ class AcpNotifier:
             self.update(view.session_id, start)
         elif isinstance(item, ErrorItem):
             self.update(view.session_id, updates.message_chunk(item.message))
+        elif isinstance(item, SubagentItem):
+            self.update(view.session_id, subagents.subagent_start(item))
 
     def _changed(self, view: SessionView, item: Item, completed: bool) -> None:
         if isinstance(item, PlanItem):
@@ -220,6 +225,8 @@ class AcpNotifier:
                 self._finish_text(view, item)
         elif isinstance(item, CommandExecutionItem | FileChangeItem | ToolCallItem):
             self.update(view.session_id, self._tool_update(view, item, completed))
+        elif isinstance(item, SubagentItem):
+            self.update(view.session_id, subagents.subagent_update(item))
 
     def _plan(self, view: SessionView, item: PlanItem) -> None:
         plan = updates.plan_update(item)

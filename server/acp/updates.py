@@ -46,10 +46,12 @@ from protocol.item import (
     ItemStatus,
     PlanItem,
     ReasoningItem,
+    SubagentItem,
     TextInput,
     ToolCallItem,
     UserMessageItem,
 )
+from server.acp.subagents import subagent_start
 from server.agent.files import EDIT_READ_CAP
 from server.edits.safe_read import read_bounded
 
@@ -303,4 +305,6 @@ def replayed(item: Item) -> list[Any]:
         return [tool_call_start(item, content)]
     if isinstance(item, ErrorItem):
         return [message_chunk(item.message)]
+    if isinstance(item, SubagentItem):
+        return [subagent_start(item)]
     return []
