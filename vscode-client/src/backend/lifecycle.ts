@@ -92,6 +92,9 @@ export class Backend implements vscode.Disposable {
         'approval/fileChange': (params, token) => this.proposals.request(params, token),
         'approval/fileRead': (params, token) => this.reads.request(params, token),
         'approval/hookTrust': (params) => askHookTrust(params),
+        // The extension declares no hook callbacks in initialize (that is the SDK's feature), so
+        // the server has none to ask for; should it ask, the hook fails without blocking.
+        'hook/callback': (params) => Promise.resolve({ error: `the VS Code client has no hook callback ${params.callbackId}` }),
         'approval/mcpToolCall': (params, token) => this.mcp.tools.request(params, token),
         'mcpServer/elicitation': (params, token) => this.mcp.elicitations.request(params, token),
       });
