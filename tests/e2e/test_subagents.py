@@ -797,3 +797,67 @@ async def test_depth_two_lets_a_child_spawn_and_revert_reaches_the_grandchild(
         assert str(calc) in result["restored"] and "def mul" not in calc.read_text()
     finally:
         await stop_tether(tether)
+
+
+async def test_a_child_shares_the_parents_session_grants_and_hooks(
+    tether: Tether, model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "block_rm.py"
+    blocker.write_text(
+        "import json, sys\n"
+        "if 'rm ' in json.load(sys.stdin)['tool_input'].get('command', ''):\n"
+        "    print('no rm in this repo', file=sys.stderr); sys.exit(2)\n"
+    )
+    hook = {
+        "type": "command",
+        "command": f"{shlex.quote(sys.executable)} {shlex.quote(str(blocker))}",
+    }
+    (tmp_path / "home").mkdir(exist_ok=True)
+    (tmp_path / "home" / "hooks.json").write_text(
+        json.dumps({"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [hook]}]}})
+    )
+    command = "python3 -c 'print(5)'"
+
+    def parent(r: RecordedRequest) -> Reply:
+        if r.user_texts()[-1] == "first":
+            return (
+                Reply(tool_calls=[ToolCall("shell", {"command": command}, "p1")])
+                if steps(r) == 0
+                else Reply(text="ran it")
+            )
+        if steps(r) == 1:  # the first turn's tool result is in the history
+            return Reply(
+                tool_calls=[
+                    ToolCall(
+                        "spawn_agent", {"agent_type": "explorer", "prompt": "GRANTED: run"}, "s1"
+                    )
+                ]
+            )
+        if steps(r) == 2:
+            return Reply(tool_calls=[ToolCall("wait_agents", {"ids": child_ids(r)}, "w1")])
+        return Reply(text="done")
+
+    def granted(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            return Reply(
+                tool_calls=[
+                    ToolCall("shell", {"command": command}, "g1"),
+                    ToolCall("shell", {"command": "rm -rf src"}, "g2"),
+                ]
+            )
+        return Reply(text="ran; rm was blocked")
+
+    model_server.fallback = scripted(parent, {"GRANTED": granted})
+    tether.approver = lambda _m, _p: {"decision": "acceptForSession"}
+    thread = await tether.start_thread(workspace, mode="readOnly")
+    first = await tether.run_turn(thread["id"], "first", timeout=60)
+    assert first["status"] == "completed", first
+    assert len([m for m, _p in tether.approvals if m == "approval/commandExecution"]) == 1
+    second = await tether.run_turn(thread["id"], "now delegate", timeout=60)
+    assert second["status"] == "completed", second
+    # The child ran the command the user allowed the parent for the session, without asking.
+    assert len([m for m, _p in tether.approvals if m == "approval/commandExecution"]) == 1
+    outputs = {k: v for r in model_server.requests for k, v in r.tool_outputs().items()}
+    assert "5" in outputs["g1"]
+    # The workspace's PreToolUse hook held for the child too.
+    assert "no rm in this repo" in outputs["g2"] and (workspace / "src" / "calc.py").exists()
