@@ -111,5 +111,6 @@ def render(item: ReviewItem, cwd: Path) -> str:
         f"{item.overall_explanation}"
     )
     if item.dropped_findings:
-        lines.append(f"({item.dropped_findings} finding(s) outside the diff left out.)")
+        where = "workspace" if isinstance(item.target, CustomTarget) else "diff"
+        lines.append(f"({item.dropped_findings} finding(s) outside the {where} left out.)")
     return "\n".join(lines) + "\n"

@@ -56,3 +56,16 @@ def test_a_review_that_cannot_run_exits_2(
     done = tether_review(["--base", "no-such-branch"], model_server, repo, tmp_path / "home")
     assert done.returncode == 2
     assert "no-such-branch" in done.stderr and done.stdout == ""
+
+
+def test_a_custom_review_leaves_out_findings_outside_the_workspace(
+    repo: Path, model_server: ModelServer, tmp_path: Path
+) -> None:
+    outside = {**BUG, "title": "elsewhere", "path": str(tmp_path / "elsewhere.py")}
+    (tmp_path / "elsewhere.py").write_text("x = 1\n")
+    model_server.enqueue(Reply(text=answer({**BUG, "line_start": 6, "line_end": 6}, outside)))
+    done = tether_review(["--prompt", "look at mul"], model_server, repo, tmp_path / "home")
+    assert done.returncode == 1, done.stderr  # the kept P1 at 0.9
+    assert "[P1] add() subtracts  src/calc.py:6" in done.stdout and "elsewhere" not in done.stdout
+    assert "(1 finding(s) outside the workspace left out.)" in done.stdout
+    assert "look at mul" in model_server.requests[0].user_texts()[-1]
