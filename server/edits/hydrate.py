@@ -116,6 +116,8 @@ class Reader:
             raise OSError("the reading process did not answer")
         try:
             digests = self._decoder.decode(_receive(process.stdout))
+        except EOFError:
+            raise OSError(f"the reading process ended ({process.poll()})") from None
         except msgspec.DecodeError as error:
             raise OSError(f"the reading process answered nonsense ({error})") from None
         if len(digests) != len(jobs):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from sandbox.walk import TreeWatch, named_below, release_watch, remote_filesystem, share_watch
-from server.edits import tracked
+from server.edits import hydrate, tracked
 from server.edits.checkpoints import CheckpointStore
 from server.edits.snapshot import Manifest
 from server.edits.tracked import CommandChanges
@@ -319,3 +320,50 @@ def test_the_watch_of_a_local_root_is_trusted(tmp_path: Path) -> None:
         assert watch.blind is None
     finally:
         watch.close()
+
+
+def readers_of(root: Path) -> list[bytes]:
+    command = ["pgrep", "-f", f"server.edits.hydrate {root}"]
+    return subprocess.run(command, capture_output=True, check=False).stdout.split()
+
+
+def test_the_reading_process_ends_with_the_reading(tmp_path: Path) -> None:
+    root = tree(tmp_path / "ws", files=5000)
+    store = CheckpointStore(tmp_path / "state")
+    try:
+        store.snapshot(root)
+        assert store.wait_read(root, 240)
+        manifest = store.snapshot(root)
+        assert all(manifest.entries[rel].digest for rel in manifest.entries.packed)
+        for _ in range(300):  # a hang guard: it closes once its last batch is kept
+            if not readers_of(root):
+                break
+            time.sleep(0.1)
+        assert readers_of(root) == []
+    finally:
+        store.close()
+
+
+def test_when_the_reading_process_dies_the_server_reads_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = hydrate.Reader.__init__
+
+    def dies_at_once(self: hydrate.Reader, *args: Any) -> None:
+        real(self, *args)
+        self._process.kill()  # pyright: ignore[reportPrivateUsage]
+
+    monkeypatch.setattr(hydrate.Reader, "__init__", dies_at_once)
+    root = tree(tmp_path / "ws", files=5000)
+    store = CheckpointStore(tmp_path / "state")
+    try:
+        store.snapshot(root)
+        assert store.wait_read(root, 240)
+        manifest = store.snapshot(root)
+        assert all(manifest.entries[rel].digest for rel in manifest.entries.packed)
+        changes = command(store, root, "echo more >> d1/e2/f70.txt")
+    finally:
+        store.close()
+    old = changes.changes[0][1]
+    assert old is not None and old.digest is not None
+    assert store.blobs.get(old.digest) == b"file 70\n"
