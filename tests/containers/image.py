@@ -47,14 +47,25 @@ PACKAGES = (
 _SKIPPED = ("/usr/share/doc/", "/usr/share/man/", "/usr/share/locale/", "/usr/share/info/")
 
 
-def _versions() -> str:
+def _installed() -> dict[str, str]:
+    """Package -> version of those of `PACKAGES` installed here (library names differ between
+    Debian releases; bash, dash and coreutils are always there)."""
     shown = subprocess.run(
-        ["dpkg-query", "-W", "-f", "${Package}=${Version}\n", *PACKAGES],
+        ["dpkg-query", "-W", "-f", "${Package} ${Version} ${db:Status-Abbrev}\n", *PACKAGES],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
-    return shown.stdout
+    found: dict[str, str] = {}
+    for line in shown.stdout.splitlines():
+        name, version, status = [*line.split(" ", 2), "", ""][:3]
+        if status.startswith("ii"):
+            found[name] = version
+    return found
+
+
+def _versions() -> str:
+    return "".join(f"{name}={version}\n" for name, version in sorted(_installed().items()))
 
 
 RECIPE = 2
@@ -75,7 +86,8 @@ def build_rootfs(root: Path) -> None:
         (root / directory).mkdir(exist_ok=True)
     for name in ("bin", "sbin", "lib", "lib64"):
         (root / name).symlink_to(f"usr/{name}")
-    listed = subprocess.run(["dpkg", "-L", *PACKAGES], capture_output=True, text=True, check=True)
+    installed = sorted(_installed())
+    listed = subprocess.run(["dpkg", "-L", *installed], capture_output=True, text=True, check=True)
     for line in sorted(set(listed.stdout.splitlines())):
         source = Path(line)
         if line.startswith(_SKIPPED) or not (source.is_symlink() or source.is_file()):
