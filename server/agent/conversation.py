@@ -15,7 +15,7 @@ from protocol.base import Mode, Usage
 from protocol.item import Item, TextInput, UserInput
 from protocol.thread import Thread
 from protocol.turn import Turn
-from server.agent.history import Entry, SummaryEntry, estimate_tokens, repair
+from server.agent.history import Entry, SummaryEntry, ToolResultEntry, estimate_tokens, repair
 from server.agent.ids import now_ms
 from server.agent.journal import (
     ChangeRecord,
@@ -64,6 +64,7 @@ class Conversation:
         for turn in self._turns:
             if turn.usage is not None:
                 self.usage = turn.usage
+        self._result_images: dict[str, list[str]] = {}
         self._context: tuple[int, int] | None = None
         """(tokens the endpoint counted, number of entries then)."""
 
@@ -165,8 +166,15 @@ class Conversation:
         return list(self._entries)
 
     def add_entry(self, entry: Entry) -> None:
+        if isinstance(entry, ToolResultEntry) and entry.call_id in self._result_images:
+            images = self._result_images.pop(entry.call_id)
+            entry = ToolResultEntry(entry.call_id, entry.output, images)
         self._entries.append(entry)
         self._journal.append(EntryRecord(entry))
+
+    def attach_images(self, call_id: str, urls: list[str]) -> None:
+        """Images a tool showed (`view_image`): they go with its result entry, once added."""
+        self._result_images.setdefault(call_id, []).extend(urls)
 
     def entries_for_model(self) -> list[Entry]:
         """The entries with every tool call answered (`history.repair`), as a model call needs."""

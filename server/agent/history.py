@@ -31,6 +31,8 @@ class ToolCallEntry(msgspec.Struct, tag="toolCall"):
 class ToolResultEntry(msgspec.Struct, tag="toolResult"):
     call_id: str
     output: str
+    images: list[str] = []
+    """Data URLs the tool showed the model (`view_image`)."""
 
 
 class SummaryEntry(msgspec.Struct, tag="summary"):
@@ -86,6 +88,10 @@ def to_responses_input(entries: list[Entry]) -> list[dict[str, Any]]:
                     "arguments": e.arguments,
                 }
             )
+        elif e.images:  # the Responses API takes images in a function call's output
+            parts = [{"type": "input_text", "text": e.output}]
+            parts += [{"type": "input_image", "image_url": url} for url in e.images]
+            items.append({"type": "function_call_output", "call_id": e.call_id, "output": parts})
         else:
             items.append({"type": "function_call_output", "call_id": e.call_id, "output": e.output})
     return items
@@ -95,7 +101,13 @@ def to_chat_messages(instructions: str, entries: list[Entry]) -> list[dict[str, 
     """Entries as Chat Completions `messages`; an assistant's text and the tool calls that follow
     it share one message, as the API expects."""
     messages: list[dict[str, Any]] = [{"role": "system", "content": instructions}]
+    shown: list[str] = []
+    """Images of the tool results just added: a tool message takes only text, so they follow
+    as one user message once the run of results ends."""
     for e in entries:
+        if shown and not isinstance(e, ToolResultEntry):
+            messages.append(_tool_images(shown))
+            shown = []
         last = messages[-1]
         if isinstance(e, UserEntry) and e.images:
             parts: list[dict[str, Any]] = [{"type": "text", "text": e.text}] if e.text else []
@@ -117,7 +129,16 @@ def to_chat_messages(instructions: str, entries: list[Entry]) -> list[dict[str, 
                 messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
         else:
             messages.append({"role": "tool", "tool_call_id": e.call_id, "content": e.output})
+            shown += e.images
+    if shown:
+        messages.append(_tool_images(shown))
     return messages
+
+
+def _tool_images(urls: list[str]) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = [{"type": "text", "text": "The images view_image showed:"}]
+    parts += [{"type": "image_url", "image_url": {"url": url}} for url in urls]
+    return {"role": "user", "content": parts}
 
 
 IMAGE_TOKENS = 1000
@@ -132,5 +153,5 @@ def estimate_tokens(entries: list[Entry], instructions: str = "") -> int:
     for e in entries:
         for value in msgspec.structs.astuple(e):
             size += len(value.encode()) if isinstance(value, str) else 0
-        images += len(e.images) if isinstance(e, UserEntry) else 0
+        images += len(e.images) if isinstance(e, UserEntry | ToolResultEntry) else 0
     return size // 4 + 4 * len(entries) + IMAGE_TOKENS * images

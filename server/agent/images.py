@@ -12,19 +12,23 @@ the type the bytes have.
 
 `check_images` runs when a turn or a steer is asked for, so a bad image is refused with its
 reason (-32602) before anything starts; the turn reads the images again when it sends them.
+
+An image the model names (`view_image`) must be inside the workspace roots, and is opened
+below its root without following any symlink (`workspace_image_url`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 from pathlib import Path
 
 from protocol.item import ImageInput, UserInput
 from sandbox.paths import PathDenied, resolve_for_read
 from sandbox.policy import Policy
-from server.edits.safe_read import NotReadable, human_size, read_bounded
+from server.edits.safe_read import NotReadable, human_size, open_beneath, read_bounded, read_fd
 
 IMAGE_CAP = 10 * 1024 * 1024
 """Largest image, in bytes, sent to the model (OpenAI takes up to 20 MB; screenshots are far
@@ -94,6 +98,28 @@ def _read_path(path: str) -> str:
     except OSError as exc:
         raise ImageRefused(f"image {path} could not be read: {exc.strerror}") from None
     return _as_url(data, path)
+
+
+def workspace_image_url(root: Path, path: Path) -> str:
+    """An image a model named (`view_image`), as a data URL: `path` (resolved, inside `root`)
+    is opened below `root` one component at a time without following any symlink, so a
+    directory or file swapped for a link after the gate's check is refused, not followed; then
+    the same checks as a user's image. Raises ImageRefused."""
+    try:
+        fd, info = open_beneath(root, str(path.relative_to(root)))
+    except FileNotFoundError:
+        raise ImageRefused(f"{path} does not exist") from None
+    except NotReadable as exc:
+        raise ImageRefused(str(exc)) from None
+    except OSError as exc:
+        raise ImageRefused(f"{path} could not be read: {exc.strerror}") from None
+    try:
+        data = read_fd(fd, IMAGE_CAP, path, info.st_size)
+    except NotReadable as exc:
+        raise ImageRefused(str(exc)) from None
+    finally:
+        os.close(fd)
+    return _as_url(data, str(path))
 
 
 def _as_url(data: bytes, shown: str) -> str:

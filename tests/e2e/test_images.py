@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import Tether, start_tether, stop_tether
-from tests.model_server import ModelServer, Reply
+from tests.model_server import ModelServer, Reply, ToolCall
 
 # A 1x1 PNG and a 1x1 GIF: real images, a few bytes each.
 PNG = base64.b64decode(
@@ -142,3 +142,75 @@ async def test_bad_images_are_refused_before_the_turn_starts(
         assert model_server.requests[-1].user_images() == [[]]
     finally:
         await stop_tether(tether)
+
+
+async def test_view_image_shows_a_workspace_image_on_both_apis(
+    tether: Tether, model_server: ModelServer, workspace: Path, wire_api: str
+) -> None:
+    (workspace / "shots").mkdir()
+    (workspace / "shots" / "ui.png").write_bytes(PNG)
+    model_server.enqueue(
+        Reply(tool_calls=[ToolCall("view_image", {"path": "shots/ui.png"}, call_id="v")]),
+        Reply(text="The button is white."),
+        Reply(text="Still white."),
+    )
+    thread = await tether.start_thread(workspace)
+    turn = await tether.run_turn(thread["id"], "look at the screenshot")
+    assert turn["status"] == "completed", turn
+    (item,) = tether.items(turn, "toolCall")
+    assert item["tool"] == "view_image" and item["status"] == "completed"
+    url = data_url("image/png", PNG)
+    for request in model_server.requests[1:]:  # the result, and the next turn's history
+        assert "is attached (image/png)" in request.tool_outputs()["v"]
+        if wire_api == "responses":
+            (output,) = [
+                i for i in request.body["input"] if i.get("type") == "function_call_output"
+            ]
+            assert output["output"][1] == {"type": "input_image", "image_url": url}
+        else:
+            messages = request.body["messages"]
+            at = next(i for i, m in enumerate(messages) if m["role"] == "tool")
+            assert messages[at + 1]["role"] == "user"  # right after the results
+            assert messages[at + 1]["content"][1] == {
+                "type": "image_url",
+                "image_url": {"url": url},
+            }
+    await tether.run_turn(thread["id"], "and now?")
+
+
+async def test_view_image_refuses_links_out_secrets_specials_and_outside_files(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    """The model names these: a link to an image outside the workspace (and one inside a
+    directory that is a link out), a link into ~/.ssh, a FIFO, text named .png, and a path
+    outside, which is refused without asking to read it."""
+    user_home = tmp_path / "userhome"
+    (user_home / ".ssh").mkdir(parents=True)
+    (user_home / ".ssh" / "key.png").write_bytes(PNG)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "o.png").write_bytes(PNG)
+    (workspace / "out.png").symlink_to(outside / "o.png")
+    (workspace / "outdir").symlink_to(outside)
+    (workspace / "key.png").symlink_to(user_home / ".ssh" / "key.png")
+    os.mkfifo(workspace / "pipe.png")
+    (workspace / "notes.png").write_text("text")
+    names = ["out.png", "outdir/o.png", "key.png", "pipe.png", "notes.png", str(outside / "o.png")]
+    calls = [ToolCall("view_image", {"path": n}, call_id=f"c{i}") for i, n in enumerate(names)]
+    model_server.enqueue(Reply(tool_calls=calls), Reply(text="none shown"))
+    tether = await start_tether({**model_server.env(), "HOME": str(user_home)}, tmp_path / "th")
+    try:
+        thread = await tether.start_thread(workspace, mode="fullAccess")
+        turn = await tether.run_turn(thread["id"], "look")
+    finally:
+        await stop_tether(tether)
+    assert turn["status"] == "completed"
+    assert tether.approvals == []
+    outputs = model_server.requests[1].tool_outputs()
+    assert all(outputs[f"c{i}"].startswith("Error: ") for i in range(len(names))), outputs
+    assert all("leads outside the workspace" in outputs[f"c{i}"] for i in range(3)), outputs
+    assert "is a FIFO" in outputs["c3"]
+    assert "is not a PNG, JPEG, GIF or WebP image" in outputs["c4"]
+    assert "outside the workspace" in outputs["c5"]
+    body = str(model_server.requests[1].body)
+    assert "input_image" not in body and "image_url" not in body
