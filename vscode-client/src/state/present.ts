@@ -189,6 +189,8 @@ export const SANDBOX_WORDS: Record<ItemOf<'commandExecution'>['sandbox'], string
   readOnly: "can't change anything",
   workspaceWrite: 'can write in this folder, no network',
   none: 'no sandbox: can do anything you can',
+  // An executor's container or Pod (issue 24): its image and engine bound what it can do.
+  container: 'in a container',
 };
 
 const LAUNCHER_NAMES: Record<SandboxLauncherInfo['name'], string> = { bwrap: 'bubblewrap', landlock: 'Landlock + seccomp', seatbelt: 'Seatbelt', none: 'no sandbox' };
