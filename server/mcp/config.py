@@ -23,7 +23,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from sandbox.env import is_secret_name
 from server.hooks.config import TrustStore
 
 ApprovalMode = Literal["auto", "prompt", "approve"]
@@ -107,10 +109,11 @@ class ServerDef:
         return self.approval.get(tool, self.default_approval)
 
     def display(self) -> str:
-        """What runs, without secrets (no env values, no headers)."""
+        """What runs, for the user's eyes: no env values nor headers, and arguments or URL
+        parts that look like secrets (`--token X`, `API_KEY=X`, `?key=X`, `user:pass@`) masked."""
         if self.url:
-            return self.url
-        return " ".join([self.command or "", *self.args]).strip()
+            return mask_url(self.url)
+        return " ".join([self.command or "", *mask_args(self.args)]).strip()
 
 
 @dataclass(frozen=True)
@@ -363,6 +366,32 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise ConfigProblem(f"`{key}` must be a positive number")
         return float(value)
+
+
+def mask_args(args: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    secret_next = False
+    for arg in args:
+        name, eq, _value = arg.lstrip("-").partition("=")
+        if secret_next:
+            out.append("***")
+        elif eq and is_secret_name(name.replace("-", "_")):
+            out.append(f"{arg.split('=', 1)[0]}=***")
+        else:
+            out.append(arg)
+        secret_next = arg.startswith("-") and not eq and is_secret_name(name.replace("-", "_"))
+    return out
+
+
+def mask_url(url: str) -> str:
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2] if "@" in parts.netloc else parts.netloc
+    netloc = f"***@{netloc}" if "@" in parts.netloc else netloc
+    query = "&".join(
+        f"{k}=***" if is_secret_name(k) else (f"{k}={v}" if v else k)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def mcp_trust(home: Path) -> TrustStore:

@@ -289,6 +289,8 @@ class Connection:
                 f"MCP server `{self.defn.name}` went away during the call ({_describe(exc)}); "
                 "it is being restarted"
             ) from None
+        except Exception as exc:  # the SDK's checks (a result off its output schema, ...)
+            raise ToolCallFailed(f"the result could not be used: {_describe(exc)}") from None
 
     def _timed_out(self, tool: str) -> str:
         return (

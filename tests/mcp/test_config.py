@@ -176,3 +176,18 @@ def test_the_settings_reader_leaves_mcp_servers_alone(tmp_path: Path) -> None:
     write_user_config(tmp_path, {"s": {"command": "x"}}, extra='model = "m"\n')
     settings = load_settings({"home": str(tmp_path)}, {})
     assert settings.model == "m" and settings.warnings == ()
+
+
+def test_what_runs_is_shown_without_secrets() -> None:
+    stdio = parse_server(
+        "s",
+        {
+            "command": "srv",
+            "args": ["--token", "abc", "--api-key=def", "PASSWORD=ghi", "--port", "1"],
+        },
+        "f",
+        False,
+    )
+    assert stdio.display() == "srv --token *** --api-key=*** PASSWORD=*** --port 1"
+    http = parse_server("h", {"url": "https://u:p@h.example/mcp?api_key=x&team=t"}, "f", False)
+    assert http.display() == "https://***@h.example/mcp?api_key=***&team=t"
