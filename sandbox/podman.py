@@ -305,7 +305,7 @@ def reap_orphans(config: ContainerConfig) -> list[str]:
             "ps",
             "--all",
             "--filter",
-            f"label={LABEL}",
+            f"label={LABEL}=podman",  # not the Pods of `podman kube play`
             "--format",
             '{{.Names}} {{index .Labels "' + SERVER_LABEL + '"}}',
         ],
