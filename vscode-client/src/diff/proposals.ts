@@ -83,7 +83,8 @@ export class FileProposals implements vscode.TextDocumentContentProvider, vscode
     // Beside the editor the user works in, so what they type keeps going where it went.
     const column = inPlace || !vscode.window.activeTextEditor ? vscode.ViewColumn.Active : vscode.ViewColumn.Beside;
     for (const change of entry.params.changes) {
-      const title = `${basename(change.path)} (Tether proposal: ${change.hunks.length} change${change.hunks.length === 1 ? '' : 's'})`;
+      const who = entry.params.agentType ? `sub-agent ${entry.params.agentType}'s` : 'Tether';
+      const title = `${basename(change.path)} (${who} proposal: ${change.hunks.length} change${change.hunks.length === 1 ? '' : 's'})`;
       const first = inPlace ? this.firstChangeLine(entry, change) : undefined;
       await vscode.commands.executeCommand('vscode.diff', proposalUri(itemId, change.path, 'old'), proposalUri(itemId, change.path, 'new'), title, {
         preview: false,
