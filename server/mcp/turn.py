@@ -7,6 +7,7 @@ servers never pays for it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING
 
 from server.agent.history import UserEntry
@@ -22,6 +23,9 @@ MCP_OUTPUT_CAP = 25_000 * 4 + 1_000
 25k tokens (with its note); the generic cap of other tools would cut it again."""
 
 
+log = logging.getLogger(__name__)
+
+
 class McpTurn:
     def __init__(self, manager: asyncio.Task[McpManager | None] | None, context_window: int):
         self._task = manager
@@ -32,7 +36,11 @@ class McpTurn:
         """Wait for the thread's servers to be read, and for its required ones to be ready."""
         if self._task is None:
             return
-        self.manager = await asyncio.shield(self._task)
+        try:
+            self.manager = await asyncio.shield(self._task)
+        except Exception:  # the servers could not even be read: the turn runs without them
+            log.exception("MCP servers of thread not started")
+            return
         if self.manager is not None:
             await self.manager.wait_required()
 
