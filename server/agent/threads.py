@@ -16,6 +16,7 @@ from protocol.item import (
     CommandExecutionItem,
     Item,
     ReasoningItem,
+    SubagentItem,
     UserInput,
     UserMessageItem,
 )
@@ -147,7 +148,9 @@ def load_thread(path: Path) -> Conversation | None:
         if turn.status == "inProgress":
             turn.status = "interrupted"
             for item in turn.items:
-                if getattr(item, "status", None) in ("inProgress", "pending"):
+                if isinstance(item, SubagentItem) and item.status in ("inProgress", "pending"):
+                    item.status = "interrupted"  # its child's turn comes back interrupted too
+                elif getattr(item, "status", None) in ("inProgress", "pending"):
                     item.status = "failed"  # type: ignore[union-attr]
     thread.status = "idle"
     if thread.title is None:

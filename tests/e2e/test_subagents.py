@@ -429,7 +429,9 @@ async def test_a_crash_with_children_running_resumes_cleanly(
             )
         return Reply(tool_calls=[ToolCall("wait_agents", {"ids": child_ids(r)}, "w1")])
 
-    def slow(_r: RecordedRequest) -> Reply:
+    def slow(r: RecordedRequest) -> Reply:
+        if r.user_texts()[-1].startswith("CHILD-DIRECT"):
+            return Reply(text="still here")
         asked.set()
         release.wait(HANG_GUARD_S)
         return Reply(text="too late")
@@ -458,7 +460,7 @@ async def test_a_crash_with_children_running_resumes_cleanly(
         (turn,) = parent_read["turns"]
         assert turn["status"] == "interrupted"
         (item,) = tether.items(turn, "subagent")
-        assert item["status"] == "failed"  # cut off by the crash, like any item in flight
+        assert item["status"] == "interrupted"  # cut off by the crash, like its child's turn
         child_read = await tether.request("thread/read", {"threadId": child_id})
         assert child_read["thread"]["parentThreadId"] == thread["id"]
         assert [t["status"] for t in child_read["turns"]] == ["interrupted"]
@@ -467,6 +469,11 @@ async def test_a_crash_with_children_running_resumes_cleanly(
         again = await tether.run_turn(thread["id"], "after the crash")
         assert again["status"] == "completed"
         assert tether.items(again, "agentMessage")[-1]["text"] == "back"
+        # The child's thread resumes like any thread: the user can talk to it directly.
+        await tether.request("thread/resume", {"threadId": child_id})
+        direct = await tether.run_turn(child_id, "CHILD-DIRECT: still there?")
+        assert direct["status"] == "completed"
+        assert tether.items(direct, "agentMessage")[-1]["text"] == "still here"
     finally:
         await stop_tether(tether)
 
