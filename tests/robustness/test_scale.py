@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,39 @@ async def test_past_the_watch_limit_commands_are_walked_and_still_reverted_exact
         result = await revert(server, thread_id, turn["id"])
     assert result["conflicts"] == []
     assert fingerprint(root) == before
+
+
+def make_repository(root: Path) -> Path:
+    """`root` as a git repository whose index holds every file, their mtimes set an hour back
+    first (so no entry is racily clean, whatever the clock's granularity)."""
+    for path in root.rglob("*.py"):
+        info = path.stat()
+        os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns - 3600 * 10**9))
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    return root
+
+
+async def test_a_repository_is_reverted_exactly_before_its_files_were_read(
+    model_server: ModelServer, tmp_path: Path, sandbox_cell: SandboxCell
+) -> None:
+    root = make_repository(make_tree(tmp_path / "big", 30_000))
+    before = {p: v for p, v in fingerprint(root).items() if not p.startswith(".git/")}
+    async with hazard_server(model_server, tmp_path, sandbox_cell) as server:
+        thread = await server.tether.start_thread(root, mode="agent")
+        model_server.enqueue(  # at once: the background reading has just begun, if that
+            Reply(tool_calls=[ToolCall("shell", {"command": CHANGE_DEEP}, call_id="a")]),
+            Reply(tool_calls=[ToolCall("shell", {"command": f"rm -r {DOOMED}"}, call_id="b")]),
+            Reply(text="Done."),
+        )
+        turn_id = await start_turn(server.tether, thread["id"], "Go.")
+        turn = await wait_turn(server.tether, turn_id)
+        assert turn["status"] == "completed", turn.get("error")
+        items = command_items(turn)
+        assert [i["exitCode"] for i in items] == [0, 0]
+        for item in items:  # what the reading had not reached, git's index gave
+            assert "had not been read yet" not in (item.get("trackingNote") or ""), item
+        result = await revert(server, thread["id"], turn_id)
+    assert result["conflicts"] == []
+    after = {p: v for p, v in fingerprint(root).items() if not p.startswith(".git/")}
+    assert after == before
