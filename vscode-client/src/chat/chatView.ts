@@ -139,6 +139,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
         return this.actions.mcpTrust(message.name);
       case 'mcpReload':
         return this.actions.mcpReload();
+      case 'showMcp':
+        return this.showMcp();
       case 'openFile': {
         const position = new vscode.Position(message.line ?? 0, 0);
         await vscode.window.showTextDocument(vscode.Uri.file(message.path), { selection: new vscode.Range(position, position), preview: true });

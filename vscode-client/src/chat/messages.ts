@@ -53,4 +53,6 @@ export type WebviewMessage =
   | { type: 'mcpRestart'; name: string }
   | { type: 'mcpTrust'; name: string }
   /** Re-read the MCP configuration of the shown thread. */
-  | { type: 'mcpReload' };
+  | { type: 'mcpReload' }
+  /** A link in the transcript asks for the MCP section (the host sends showMcp back). */
+  | { type: 'showMcp' };

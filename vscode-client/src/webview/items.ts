@@ -383,7 +383,11 @@ function withoutReviewAnswer(items: Item[]): Item[] {
 
 function turnFooter(ctx: ItemContext, turn: TurnView): HTMLElement | undefined {
   if (turn.status === 'interrupted') return h('div', { className: 'note' }, icon('debug-stop'), ' Stopped.');
-  if (turn.status === 'failed') return h('div', { className: 'card error', role: 'alert' }, icon('error'), ` ${turn.error?.message ?? 'The turn failed.'}`);
+  if (turn.status === 'failed') {
+    // A required MCP server was not ready (or not trusted): the way to it is one click.
+    const toServers = turn.error?.code === 'mcpServerRequired' ? h('button', { className: 'link show-mcp', onclick: () => ctx.post({ type: 'showMcp' }) }, icon('server'), ' Show MCP servers') : null;
+    return h('div', { className: 'card error', role: 'alert' }, icon('error'), ` ${turn.error?.message ?? 'The turn failed.'}`, toServers ? ' ' : null, toServers);
+  }
   if (turn.status === 'inProgress' && turn.retry) {
     return h('div', { className: 'note working', role: 'status' }, icon('sync codicon-modifier-spin'), ` Retrying the model (${turn.retry.attempt}/${turn.retry.maxAttempts}): ${turn.retry.message}`);
   }

@@ -236,4 +236,12 @@ describe('chat webview: MCP', () => {
     await form.getByRole('button', { name: 'Decline' }).click();
     assert.deepEqual((await posted()).at(-1), { type: 'elicitationAnswer', itemId: 'elicitation-2', action: 'decline' });
   });
+
+  it('offers the way to the servers when a required one held the turn back', async () => {
+    await feed(n({ method: 'turn/completed', params: { threadId, turn: { id: 'turn_req', threadId, status: 'failed', items: [], error: { code: 'mcpServerRequired', message: 'MCP server `docs` is required but not ready: exited with 1' } } } }));
+    const footer = page.locator('[data-turn="turn_req"] .card.error');
+    assert.match((await footer.textContent()) ?? '', /required but not ready/);
+    await footer.getByRole('button', { name: 'Show MCP servers' }).click();
+    assert.deepEqual((await posted()).at(-1), { type: 'showMcp' });
+  });
 });
