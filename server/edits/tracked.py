@@ -23,9 +23,11 @@ git's index vouches for its bytes (`server.edits.git_backed`: tracked, unchanged
 hashed it, and the command left the index alone), one over the size cap or past the read
 budget. Such a file is counted in the command's trackingNote, and reverting it is a conflict
 that says so.
-While the watch is trusted, changes that inotify does not report are not seen: network and FUSE
-filesystems (changes made from another machine), and bind mounts of the tree seen elsewhere
-that are written there.
+On network, FUSE and VM-shared filesystems, where inotify misses what another machine (or a
+VM's host) changes, the watch is not trusted and each command walks too
+(`sandbox.walk.remote_filesystem`). What the watch still cannot see: such a filesystem mounted
+below the root after the watch started. Writes through another bind mount of the tree are
+seen (inotify watches inodes, whatever the path).
 """
 
 from __future__ import annotations
