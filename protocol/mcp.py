@@ -82,6 +82,9 @@ class McpServerListParams(Wire):
 
 class McpServerListResult(Wire):
     servers: list[McpServer]
+    problems: list[str] = []
+    """What was wrong in the configuration files (entries left out, files not read), in
+    words for the user; also shown once as a `window/showMessage` warning."""
 
 
 class McpServerReloadParams(Wire):

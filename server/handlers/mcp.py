@@ -15,7 +15,7 @@ from server.agent.service import Agent
 
 async def mcp_server_list(agent: Agent, p: McpServerListParams) -> McpServerListResult:
     agent.read_thread(p.thread_id)  # THREAD_NOT_FOUND, and a resumed thread's servers start
-    return McpServerListResult(await agent.mcp.servers(p.thread_id))
+    return await agent.mcp.listing(p.thread_id)
 
 
 async def mcp_server_reload(agent: Agent, p: McpServerReloadParams) -> McpServerListResult:

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from protocol.base import LauncherKind
-from protocol.mcp import McpServer
+from protocol.lsp import WARNING, ShowMessage
+from protocol.mcp import McpServer, McpServerListResult
 from sandbox.policy import Policy
 from server.agent.client import Notifier
 from server.mcp.config import ServerDef, load_mcp_config
@@ -33,6 +34,8 @@ class McpThreads:
         self._tasks: dict[str, asyncio.Task[McpManager | None]] = {}
         self._places: dict[str, tuple[Path, list[Path], Callable[[bool], Policy]]] = {}
         self._offered: dict[str, list[ServerDef]] = {}
+        self._warned: set[str] = set()
+        """Configuration problems already shown to the user (once per server process)."""
 
     def open(
         self, thread_id: str, cwd: Path, roots: list[Path], policy: Callable[[bool], Policy]
@@ -52,6 +55,10 @@ class McpThreads:
     ) -> McpManager | None:
         environ = dict(os.environ)
         config = await asyncio.to_thread(load_mcp_config, self._home, roots, environ)
+        for problem in config.problems:
+            if problem not in self._warned:
+                self._warned.add(problem)
+                self._notifier.notify(ShowMessage(WARNING, f"Tether: MCP servers: {problem}"))
         if not config.servers and not config.problems and not self._offered.get(thread_id):
             return None
         manager_module = await asyncio.to_thread(importlib.import_module, "server.mcp.manager")
@@ -86,10 +93,12 @@ class McpThreads:
     def manager(self, thread_id: str) -> asyncio.Task[McpManager | None] | None:
         return self._tasks.get(thread_id)
 
-    async def servers(self, thread_id: str) -> list[McpServer]:
+    async def listing(self, thread_id: str) -> McpServerListResult:
         task = self._tasks.get(thread_id)
         manager = await task if task is not None else None
-        return manager.servers() if manager is not None else []
+        if manager is None:
+            return McpServerListResult([])
+        return McpServerListResult(manager.servers(), list(manager.config.problems))
 
     async def reload(self, thread_id: str, name: str | None) -> list[McpServer]:
         """Re-read the configuration (a thread without servers may have some now)."""

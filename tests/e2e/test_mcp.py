@@ -556,3 +556,20 @@ _RECORD_HOOK = (
     "import json, sys; data = json.load(sys.stdin); "
     "open(sys.argv[1], 'a').write(json.dumps(data) + '\\n')"
 )
+
+
+async def test_a_broken_entry_is_left_out_and_the_user_told(
+    tether: Tether, workspace: Path, tmp_path: Path
+) -> None:
+    write_user_config(
+        tmp_path / "home",
+        {"bad": {"command": "x", "url": "http://a"}, "basic": python_server("basic.py")},
+    )
+    thread = await tether.start_thread(workspace, mode="agent")
+    await ready(tether, thread["id"], "basic")
+    listed = await tether.request("mcpServer/list", {"threadId": thread["id"]})
+    assert [s["name"] for s in listed["servers"]] == ["basic"]
+    (problem,) = listed["problems"]
+    assert "server `bad`" in problem and "either `command`" in problem
+    shown = [str(getattr(p, "message", "")) for p in tether.of("window/showMessage")]
+    assert any("MCP servers:" in m and "server `bad`" in m for m in shown), shown

@@ -837,6 +837,7 @@ threadId: string
  * via the `definition` "McpServerListResult".
  */
 export interface McpServerListResult {
+problems?: string[]
 servers: McpServer[]
 }
 /**
