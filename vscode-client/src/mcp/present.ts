@@ -84,10 +84,12 @@ export function argumentsLine(args: unknown, limit = ARGS_LIMIT): string {
   return text.length > limit ? `${text.slice(0, limit - 1)}…` : text;
 }
 
-/** The card's head: `server › tool` and the first string argument, as the other tool cards do. */
+/** The card's head after `server › `: the tool and its first plain argument (a string, else a
+ * number), as the other tool cards do. */
 export function toolCallSummary(item: Pick<ItemOf<'mcpToolCall'>, 'server' | 'tool' | 'arguments'>): string {
   const args = item.arguments as Record<string, unknown> | null;
-  const first = args && typeof args === 'object' ? Object.values(args).find((v) => typeof v === 'string') : undefined;
+  const values = args && typeof args === 'object' ? Object.values(args) : [];
+  const first = values.find((v) => typeof v === 'string') ?? values.find((v) => typeof v === 'number');
   return first ? `${item.tool} ${String(first)}` : item.tool;
 }
 

@@ -14,6 +14,7 @@ import {
   serversSummary,
   serversToAsk,
   sortServers,
+  toolCallSummary,
   trustMessage,
   urlElicitationMessage,
   urlProblem,
@@ -98,6 +99,9 @@ describe('MCP words', () => {
     assert.equal(argumentsLine({ text: 'x'.repeat(500) }).length, 160);
     assert.ok(argumentsLine({ text: 'x'.repeat(500) }).endsWith('…'));
     assert.equal(argumentsLine(null), '');
+    assert.equal(toolCallSummary({ server: 's', tool: 'find', arguments: { limit: 3, text: 'greet' } }), 'find greet');
+    assert.equal(toolCallSummary({ server: 's', tool: 'assign', arguments: { ticket: 42 } }), 'assign 42');
+    assert.equal(toolCallSummary({ server: 's', tool: 'now', arguments: {} }), 'now');
     assert.deepEqual(annotationTags({ readOnlyHint: true }), ['read-only']);
     assert.equal(resultText({ content: [{ type: 'text', text: 'a' }, { type: 'image' }, { type: 'text', text: 'b' }], output: 'a\nb\n{"x": 1}' }), 'a\nb', 'the server text, not the JSON the model also got');
     assert.equal(resultText({ content: [], output: '{"sum": 3}' }), '{"sum": 3}');
