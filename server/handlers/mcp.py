@@ -21,9 +21,10 @@ async def mcp_server_list(agent: Agent, p: McpServerListParams) -> McpServerList
 async def mcp_server_reload(agent: Agent, p: McpServerReloadParams) -> McpServerListResult:
     agent.read_thread(p.thread_id)
     try:
-        return McpServerListResult(await agent.mcp.reload(p.thread_id, p.name))
+        await agent.mcp.reload(p.thread_id, p.name)
     except KeyError:
         raise _unknown("mcpServer/reload", p.name) from None
+    return await agent.mcp.listing(p.thread_id)  # with the problems of the configuration read
 
 
 async def mcp_server_trust(agent: Agent, p: McpServerTrustParams) -> McpServerListResult:
