@@ -1,4 +1,6 @@
-"""`turn/files`: every file one turn changed, before the turn and as the turn left it.
+"""`turn/files`: every file one turn changed, before the turn and as the turn left it, the
+changes of the sub-agents it spawned included (a file both touched: before the first, after the
+last).
 
 Both sides are read from the turn's checkpoint (`server.edits.checkpoints`) and its blob store,
 never from the workspace: the review shows what the turn did even after the user edited on, and
@@ -12,10 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from protocol.errors import ErrorCode
+from protocol.item import SubagentItem
 from protocol.review import TurnFile, TurnFilesResult
+from protocol.turn import Turn
 from server.agent.service import Agent, AgentError
 from server.edits.blobs import BlobError
-from server.edits.checkpoints import CheckpointStore, FileState
+from server.edits.checkpoints import ChangeKind, CheckpointStore, FileState
 
 SHOWN_BYTES_CAP = 2_000_000
 """A side larger than this is not sent (the turn diff's cap per file, `turn_files`)."""
@@ -28,14 +32,23 @@ def turn_files(agent: Agent, thread_id: str, turn_id: str) -> TurnFilesResult:
             ErrorCode.TURN_NOT_RUNNING, f"turn not found on thread {thread_id}: {turn_id}"
         )
     store = agent.checkpoints
-    if not store.exists(turn_id):  # the turn wrote nothing
-        return TurnFilesResult(files=[])
-    checkpoint = store.open(turn_id)
+    checkpoints = [store.open(t) for t in _with_children(agent, turns, turn_id) if store.exists(t)]
     files: list[TurnFile] = []
-    for path, kind in checkpoint.changes().items():
-        entry = checkpoint.data.entries[path]
-        after = entry.after or store.capture(Path(path))  # None: the turn was cut short
-        before_text, before_note = _side(store, entry.before)
+    changed: dict[str, ChangeKind] = {p: k for c in checkpoints for p, k in c.changes().items()}
+    for path, kind in changed.items():
+        sides = [
+            (e.before, e.after or store.capture(Path(path)))  # None: the turn was cut short
+            for c in checkpoints
+            if (e := c.data.entries.get(path)) is not None
+        ]
+        # Chained by content: the first before no side left, the last after none started from.
+        before = next((b for b, _ in sides if not any(b.same_as(a) for _, a in sides)), sides[0][0])
+        after = next((a for _, a in sides if not any(a.same_as(b) for b, _ in sides)), sides[-1][1])
+        if len(sides) > 1:
+            if before.same_as(after):  # put back as it was
+                continue
+            kind = _kind(before, after)
+        before_text, before_note = _side(store, before)
         after_text, after_note = _side(store, after)
         files.append(
             TurnFile(
@@ -47,6 +60,27 @@ def turn_files(agent: Agent, thread_id: str, turn_id: str) -> TurnFilesResult:
             )
         )
     return TurnFilesResult(files=files)
+
+
+def _kind(before: FileState, after: FileState) -> ChangeKind:
+    return "created" if not before.exists else "deleted" if not after.exists else "changed"
+
+
+def _with_children(agent: Agent, turns: list[Turn], turn_id: str) -> list[str]:
+    """The turn, then the turns of the sub-agents it spawned in its workspace, at every depth
+    (a worktree child's changes came back as the turn's own fileChange)."""
+    turn = next(t for t in turns if t.id == turn_id)
+    found = [turn_id]
+    for item in turn.items:
+        if isinstance(item, SubagentItem) and item.isolation is None:
+            try:
+                _thread, child_turns = agent.read_thread(item.agent_thread_id)
+            except AgentError:  # its log is gone
+                continue
+            for child_turn in item.agent_turn_ids:
+                if any(t.id == child_turn for t in child_turns):
+                    found += _with_children(agent, child_turns, child_turn)
+    return found
 
 
 def _side(store: CheckpointStore, state: FileState) -> tuple[str | None, str | None]:

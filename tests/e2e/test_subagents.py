@@ -194,6 +194,11 @@ async def test_two_explorers_in_parallel_and_a_writer(
     assert "changedFiles" not in items[0]  # an explorer changes nothing
     diffs = tether.of("turn/diff/updated", turn["id"])
     assert diffs and "+def mul(a, b):" in diffs[-1]["diff"]
+    # ... and in what a review of the parent turn reads (turn/files).
+    files = await tether.request("turn/files", {"threadId": thread["id"], "turnId": turn["id"]})
+    ((changed),) = files["files"]
+    assert changed["path"] == str(calc) and changed["kind"] == "changed"
+    assert "def mul" in changed["after"] and "def mul" not in changed["before"]
 
     # Reverting the parent turn reverts what its children changed.
     result = await tether.request("turn/revert", {"threadId": thread["id"], "turnId": turn["id"]})
