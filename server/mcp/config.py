@@ -92,6 +92,7 @@ class ServerDef:
             {"name": self.name, "definition": self.definition},
             sort_keys=True,
             separators=(",", ":"),
+            default=str,  # TOML dates and times, which JSON has no type for
         )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -110,10 +111,15 @@ class ServerDef:
 
     def display(self) -> str:
         """What runs, for the user's eyes: no env values nor headers, and arguments or URL
-        parts that look like secrets (`--token X`, `API_KEY=X`, `?key=X`, `user:pass@`) masked."""
+        parts that look like secrets (`--token X`, `API_KEY=X`, `?key=X`, `user:pass@`) masked.
+        Shown as written, before `${VAR}` expansion: `${VAR}` tells what the user trusts,
+        its value (the environment's) is not for the client's screen."""
+        written = self.definition
+        url, command = written.get("url", self.url), written.get("command", self.command)
+        args = written.get("args", self.args)
         if self.url:
-            return mask_url(self.url)
-        return " ".join([self.command or "", *mask_args(self.args)]).strip()
+            return mask_url(str(url))
+        return " ".join([str(command or ""), *mask_args(str(a) for a in args)]).strip()
 
 
 @dataclass(frozen=True)
@@ -231,12 +237,18 @@ def _from_claude(entry: Any) -> Any:
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:[^}])*))?\}")
 
 
-def expand(text: str, env: Mapping[str, str]) -> str:
+def expand(text: str, env: Mapping[str, str], secrets: bool = True) -> str:
     """Claude Code's `${VAR}` and `${VAR:-default}`; an unset `${VAR}` without a default is a
-    problem (the server would start with a hole in its command or URL)."""
+    problem (the server would start with a hole in its command or URL). `secrets=False`: a
+    secret-looking name (`sandbox.env`) is a problem too."""
 
     def one(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
+        if not secrets and is_secret_name(name):
+            raise ConfigProblem(
+                f"${{{name}}} would put a secret on its command line or in its URL (seen in "
+                "process lists and logs); pass it in `env` or a header"
+            )
         value = env.get(name)
         if value:
             return value
@@ -324,14 +336,20 @@ def _approvals(entry: dict[str, Any]) -> tuple[dict[str, ApprovalMode], Approval
     return approval, default
 
 
+_SECRET_KEYS = {"env", "http_headers"}
+"""Where a project's `${VAR}` may bring a secret: the server's environment and headers."""
+
+
 class _Reader:
     """Typed access to one entry's keys; a wrong type is a ConfigProblem naming the key."""
 
     def __init__(self, entry: dict[str, Any], env: Mapping[str, str] | None) -> None:
         self._entry, self._env = entry, env
 
-    def _text(self, value: str) -> str:
-        return expand(value, self._env) if self._env is not None else value
+    def _text(self, value: str, key: str) -> str:
+        if self._env is None:
+            return value
+        return expand(value, self._env, secrets=key in _SECRET_KEYS)
 
     def string(self, key: str) -> str | None:
         value = self._entry.get(key)
@@ -339,7 +357,7 @@ class _Reader:
             return None
         if not isinstance(value, str) or not value.strip():
             raise ConfigProblem(f"`{key}` must be a non-empty string")
-        return self._text(value)
+        return self._text(value, key)
 
     def strings(self, key: str) -> list[str] | None:
         value = self._entry.get(key)
@@ -347,13 +365,13 @@ class _Reader:
             return None
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigProblem(f"`{key}` must be a list of strings")
-        return [self._text(v) for v in value]
+        return [self._text(v, key) for v in value]
 
     def table(self, key: str) -> dict[str, str]:
         value = self._entry.get(key, {})
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise ConfigProblem(f"`{key}` must be a table of strings")
-        return {k: self._text(v) for k, v in value.items()}
+        return {k: self._text(v, key) for k, v in value.items()}
 
     def flag(self, key: str, default: bool) -> bool:
         value = self._entry.get(key, default)

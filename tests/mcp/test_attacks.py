@@ -1,0 +1,57 @@
+"""A repository's MCP definitions against the user: secrets through `${VAR}`, a definition
+the trust digest could not hash, what the client is shown."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from server.mcp.config import ConfigProblem, parse_server
+
+ENV = {"GH_TOKEN": "ghp_value", "PORT": "8080"}
+
+
+def test_a_project_secret_goes_to_env_or_headers_never_the_command_line() -> None:
+    for entry in (
+        {"command": "srv", "args": ["--to", "${GH_TOKEN}"]},
+        {"command": "${GH_TOKEN}"},
+        {"command": "srv", "cwd": "/tmp/${GH_TOKEN}"},
+        {"url": "https://x.invalid/?t=${GH_TOKEN:-none}"},
+    ):
+        with pytest.raises(ConfigProblem, match=r"\$\{GH_TOKEN\}.*`env` or a header"):
+            parse_server("p", entry, ".mcp.json", True, ENV)
+    # The controls: a plain variable anywhere, a secret in env and headers.
+    ok = parse_server(
+        "p",
+        {"command": "srv", "args": ["--port", "${PORT}"], "env": {"T": "${GH_TOKEN}"}},
+        ".mcp.json",
+        True,
+        ENV,
+    )
+    assert ok.args == ("--port", "8080") and dict(ok.env) == {"T": "ghp_value"}
+    web = parse_server(
+        "w",
+        {"url": "https://x.invalid/", "http_headers": {"A": "Bearer ${GH_TOKEN}"}},
+        ".mcp.json",
+        True,
+        ENV,
+    )
+    assert dict(web.http_headers) == {"A": "Bearer ghp_value"}
+
+
+def test_the_client_is_shown_the_definition_as_written() -> None:
+    defn = parse_server(
+        "p", {"command": "srv", "args": ["--port", "${PORT}"]}, ".mcp.json", True, ENV
+    )
+    assert defn.display() == "srv --port ${PORT}"
+
+
+def test_a_toml_date_in_a_definition_still_has_a_digest() -> None:
+    entry = {
+        "command": "srv",
+        "tools": {"t": {"approval_mode": "auto", "since": datetime.date(1979, 5, 27)}},
+    }
+    first = parse_server("p", entry, "c.toml", True).digest
+    entry["tools"]["t"]["since"] = datetime.date(1979, 5, 28)
+    assert len(first) == 64 and parse_server("p", entry, "c.toml", True).digest != first
