@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -113,7 +113,7 @@ def spec_for(
                 if target.exists and not target.is_symlink:
                     mounts.append(Mount(target.path, target.path, read_only=True))
         for secret in secret_paths_for(policy, homes):
-            if _under(secret, real) and secret.is_dir() and not secret.is_symlink():
+            if secret.is_relative_to(real) and secret.is_dir() and not secret.is_symlink():
                 mounts.append(Mount(secret, secret, read_only=True, kind="tmpfs"))
     return ContainerSpec(
         name=name,
@@ -272,12 +272,3 @@ def _kube_label(key: str) -> str:
 
 def _kube_value(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", value)[:63].strip("-_.") or "x"
-
-
-def _under(path: Path, base: Path) -> bool:
-    return path.parts[: len(base.parts)] == base.parts
-
-
-def container_names(labels: Sequence[str]) -> list[str]:
-    """`--filter label=...` arguments for `podman ps`."""
-    return [arg for label in labels for arg in ("--filter", f"label={label}")]

@@ -40,6 +40,7 @@ from sandbox.containers import (
     SERVER_LABEL,
     THREAD_LABEL,
     ContainerConfig,
+    ContainerSpec,
     container_env,
     pod_manifest,
     spec_for,
@@ -68,12 +69,28 @@ def load_client() -> Any:
     try:
         # Named here: the client reads KUBECONFIG once, when it is first imported.
         kube.config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
-    except Exception:
+    except Exception as outside:  # the client raises several types for a missing or bad file
         try:
             kube.config.load_incluster_config()
-        except Exception as exc:
-            raise SandboxUnavailable(f"No Kubernetes cluster is configured: {exc}") from None
+        except Exception:
+            raise SandboxUnavailable(
+                f"No Kubernetes cluster is configured ({outside}): point KUBECONFIG or "
+                "~/.kube/config at your cluster, or run Tether in a Pod with a service account."
+            ) from None
     return kube
+
+
+def workload_manifest(
+    spec: ContainerSpec, *, claim: str | None, job: bool, clone: tuple[str, Path] | None = None
+) -> dict[str, Any]:
+    """What a thread's commands run in: the Pod of `spec` with its deadline, its workspace
+    filled from `clone` (url, root) when given, wrapped in a Job when `job`. The executor
+    creates it; `tether executor manifest` prints it."""
+    pod = pod_manifest(spec, claim=claim)
+    pod["spec"]["activeDeadlineSeconds"] = ACTIVE_DEADLINE_S
+    if clone is not None:
+        pod = with_clone(pod, *clone)
+    return job_manifest(pod) if job else pod
 
 
 def job_manifest(pod: dict[str, Any]) -> dict[str, Any]:
@@ -151,11 +168,11 @@ class KubernetesExecutor:
         spec = spec_for(
             self.name, self.config, request.policy, cwd=request.cwd, env=request.env, labels=labels
         )
-        pod = pod_manifest(spec, claim=self.name)
-        pod["spec"]["activeDeadlineSeconds"] = ACTIVE_DEADLINE_S
-        if self.config.git_url and request.policy.roots:
-            pod = with_clone(pod, self.config.git_url, request.policy.roots[0])
-        return job_manifest(pod) if self.config.workload == "job" else pod
+        url, roots = self.config.git_url, request.policy.roots
+        clone = (url, roots[0]) if url and roots else None
+        return workload_manifest(
+            spec, claim=self.name, job=self.config.workload == "job", clone=clone
+        )
 
     async def run(self, request: CommandRequest) -> CommandResult:
         async with self._lock:
@@ -246,20 +263,23 @@ class KubernetesExecutor:
             denial=detect_denial(text, code) if not timed_out else None,
         )
 
-    def _stream(self, pod: str, script: str, feed: Any, stop: threading.Event) -> int:
+    def _open_exec(self, pod: str, script: str, **options: Any) -> Any:
+        """`sh -c script` in the Pod's container through the exec API (no stdin, no tty)."""
         kube = self._kube
-        response = kube.stream.stream(
+        return kube.stream.stream(
             kube.client.CoreV1Api().connect_get_namespaced_pod_exec,
             pod,
             self.config.namespace,
             container="work",
             command=["/bin/sh", "-c", script],
-            stderr=True,
             stdin=False,
             stdout=True,
             tty=False,
-            _preload_content=False,
+            **options,
         )
+
+    def _stream(self, pod: str, script: str, feed: Any, stop: threading.Event) -> int:
+        response = self._open_exec(pod, script, stderr=True, _preload_content=False)
         try:
             while response.is_open() and not stop.is_set():
                 response.update(timeout=_POLL_S)
@@ -274,20 +294,9 @@ class KubernetesExecutor:
 
     def _call(self, pod: str, script: str, stdin: bytes | None = None) -> str:
         """Run a short shell script in the Pod; its stdout."""
-        kube = self._kube
         if stdin is not None:
             script = f"echo {base64.b64encode(stdin).decode()} | base64 -d | {{ {script}; }}"
-        return kube.stream.stream(
-            kube.client.CoreV1Api().connect_get_namespaced_pod_exec,
-            pod,
-            self.config.namespace,
-            container="work",
-            command=["/bin/sh", "-c", script],
-            stderr=False,
-            stdin=False,
-            stdout=True,
-            tty=False,
-        )
+        return self._open_exec(pod, script, stderr=False)
 
     def _require_pod(self) -> str:
         if self._pod is None:

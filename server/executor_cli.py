@@ -22,8 +22,8 @@ from pathlib import Path
 
 import yaml
 
-from sandbox.containers import LABEL, THREAD_LABEL, network_policy_manifest, pod_manifest, spec_for
-from sandbox.kubernetes import ACTIVE_DEADLINE_S, job_manifest
+from sandbox.containers import LABEL, THREAD_LABEL, network_policy_manifest, spec_for
+from sandbox.kubernetes import workload_manifest
 from sandbox.policy import DEFAULT_SECRET_PATHS, Policy
 from server.config import load_settings
 
@@ -67,7 +67,6 @@ def executor_main(argv: list[str]) -> int:
     )
     labels = {LABEL: "kubernetes", THREAD_LABEL: ns.name}
     spec = spec_for(ns.name, config, policy, cwd=cwd, env=os.environ, labels=labels)
-    pod = pod_manifest(spec, claim=ns.claim)
-    pod["spec"]["activeDeadlineSeconds"] = ACTIVE_DEADLINE_S
-    yaml.safe_dump(job_manifest(pod) if ns.job else pod, sys.stdout, sort_keys=False)
+    manifest = workload_manifest(spec, claim=ns.claim, job=ns.job)
+    yaml.safe_dump(manifest, sys.stdout, sort_keys=False)
     return 0
