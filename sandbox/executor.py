@@ -19,7 +19,9 @@ there the file methods go through the executor, and `snapshot` archives the tree
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,19 +123,36 @@ class LocalExecutor:
 
 
 def _read_no_follow(path: Path) -> bytes:
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    """The bytes of the regular file at `path`. A symlink there is refused, and a FIFO or a
+    device is refused before a byte is read (a nonblocking open cannot hang on a FIFO)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(
+                errno.EINVAL, f"{path} is not a regular file; name a file to read", str(path)
+            )
         return handle.read()
 
 
 def write_no_follow(path: Path, data: bytes) -> None:
     """Write `path` atomically (a temporary file renamed over it); a symlink at `path` is
-    replaced, never followed, so the write cannot land outside the tree that holds it."""
-    temporary = path.with_name(f".{path.name}.tether-{os.getpid()}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    replaced, never followed, so the write cannot land outside the tree that holds it. An
+    existing file keeps its permission bits. The temporary name is the one `server.edits`
+    uses (`.NAME.tether-PID-RANDOM.tmp`), so watchers and snapshots pass over it and a crashed
+    writer's leftover is recognised as stale."""
+    temporary = path.with_name(f".{path.name}.tether-{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    try:
+        existing = os.lstat(path)
+        mode = stat.S_IMODE(existing.st_mode) if stat.S_ISREG(existing.st_mode) else None
+    except FileNotFoundError:
+        mode = None
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(temporary, flags, 0o644)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from sandbox.containers import ContainerConfig
 from sandbox.executor import CommandRequest, LocalExecutor
 from sandbox.executors import make_executor
@@ -38,3 +40,17 @@ async def test_file_methods_replace_a_symlink_instead_of_following_it(tmp_path: 
     assert not (root / "link.txt").is_symlink()
     assert await executor.read_file(root / "link.txt") == b"ours\n"
     assert await executor.list_dir(root) == ["link.txt"]
+
+
+async def test_file_methods_keep_the_mode_and_refuse_a_fifo(tmp_path: Path) -> None:
+    executor = LocalExecutor()
+    script = tmp_path / "run.sh"
+    script.write_text("old\n")
+    script.chmod(0o750)
+    await executor.write_file(script, b"new\n")
+    assert script.stat().st_mode & 0o777 == 0o750
+    assert await executor.list_dir(tmp_path) == ["run.sh"]  # no temporary file left
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        await executor.read_file(fifo)  # would block forever on a blocking open
