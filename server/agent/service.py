@@ -124,6 +124,7 @@ class Agent:
             conversation.cwd,
             conversation.roots,
             lambda network: self._thread(thread_id).gate.mcp_server_policy(network),
+            conversation.thread.parent_thread_id,  # a sub-agent shares its parent's servers
         )
 
     def parts(self, thread_id: str) -> ThreadParts:

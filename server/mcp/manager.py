@@ -92,9 +92,6 @@ class McpManager:
         self._conns: dict[str, Connection] = {}
         self.turn_id: str | None = None
         """The turn under way, for the elicitations its tool calls cause."""
-        self.images: list[tuple[str, str]] = []
-        """(model tool name, data URL) of images the turn's MCP calls returned, not yet
-        shown to the model (`server.mcp.turn`)."""
         self.loaded: set[str] = set()
         """Model names `mcp_tool_search` found: offered from then on (`server.mcp.tools`)."""
 

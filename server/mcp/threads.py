@@ -38,11 +38,22 @@ class McpThreads:
         """Configuration problems already shown to the user (once per server process)."""
 
     def open(
-        self, thread_id: str, cwd: Path, roots: list[Path], policy: Callable[[bool], Policy]
+        self,
+        thread_id: str,
+        cwd: Path,
+        roots: list[Path],
+        policy: Callable[[bool], Policy],
+        parent_id: str | None = None,
     ) -> asyncio.Task[McpManager | None]:
-        """The thread's servers, starting in the background (once per thread)."""
+        """The thread's servers, starting in the background (once per thread). A sub-agent's
+        thread in its parent's roots uses its parent's servers (`parent_id`): the same
+        processes, not a set per child; one in a worktree of its own starts its own."""
         if (task := self._tasks.get(thread_id)) is not None:
             return task
+        parent = self._tasks.get(parent_id) if parent_id else None
+        if parent is not None and parent_id is not None and self._places[parent_id][1] == roots:
+            self._tasks[thread_id] = parent
+            return parent
         self._places[thread_id] = (cwd, roots, policy)
         task = asyncio.get_running_loop().create_task(
             self._start(thread_id, cwd, roots, policy), name=f"mcp {thread_id}"

@@ -56,9 +56,13 @@ def spec_tokens(specs: list[ToolSpec]) -> int:
     )
 
 
-def turn_tools(manager: McpManager, context_window: int) -> TurnTools:
+def turn_tools(
+    manager: McpManager, context_window: int, images: list[tuple[str, str]]
+) -> TurnTools:
+    """`images`: where calls put the (tool, data URL) of images they return, for the turn to
+    show the model (`server.mcp.turn`); a turn's own, as threads may share servers."""
     ready = manager.ready_tools()
-    tools = {name: _as_tool(t, manager) for name, t in ready.items()}
+    tools = {name: _as_tool(t, manager, images) for name, t in ready.items()}
     specs = [t.spec for t in tools.values()]
     if not specs or spec_tokens(specs) <= context_window * SEARCH_SHARE:
         return TurnTools(specs, tools)
@@ -67,15 +71,19 @@ def turn_tools(manager: McpManager, context_window: int) -> TurnTools:
     return TurnTools([search.spec, *loaded], {**tools, SEARCH_TOOL: search})
 
 
-def _as_tool(offered: OfferedTool, manager: McpManager) -> Tool:
+def _as_tool(offered: OfferedTool, manager: McpManager, images: list[tuple[str, str]]) -> Tool:
     async def run(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
-        return await call_mcp_tool(offered, manager, args, ctx)
+        return await call_mcp_tool(offered, manager, args, ctx, images)
 
     return Tool(spec_of(offered), run)
 
 
 async def call_mcp_tool(
-    offered: OfferedTool, manager: McpManager, args: dict[str, Any], ctx: ToolContext
+    offered: OfferedTool,
+    manager: McpManager,
+    args: dict[str, Any],
+    ctx: ToolContext,
+    images: list[tuple[str, str]],
 ) -> str:
     defn, name = offered.defn, offered.tool.name
     item = McpToolCallItem(
@@ -101,9 +109,7 @@ async def call_mcp_tool(
         ctx.stream.completed(item)
         raise ToolFailed(str(exc)) from None
     seen = observe(result)
-    manager.images.extend(
-        (offered.model_name, f"data:{mime};base64,{data}") for mime, data in seen.images
-    )
+    images.extend((offered.model_name, f"data:{mime};base64,{data}") for mime, data in seen.images)
     item.result = seen.result
     item.duration_ms = int((time.monotonic() - started) * 1000)
     if result.is_error:

@@ -31,6 +31,7 @@ class McpTurn:
         self._task = manager
         self._window = context_window
         self.manager: McpManager | None = None
+        self._images: list[tuple[str, str]] = []
 
     async def open(self) -> None:
         """Wait for the thread's servers to be read, and for its required ones to be ready."""
@@ -47,9 +48,9 @@ class McpTurn:
     def take_images(self) -> UserEntry | None:
         """The images this model call's MCP tools returned, as one message for the model
         (tool results carry text only), or None."""
-        if self.manager is None or not self.manager.images:
+        if not self._images:
             return None
-        images, self.manager.images = self.manager.images, []
+        images, self._images = self._images, []
         names = ", ".join(dict.fromkeys(name for name, _ in images))
         text = f"The image(s) returned by {names}, in the order of the calls:"
         return UserEntry(text, [url for _, url in images])
@@ -60,5 +61,5 @@ class McpTurn:
             return [t.spec for t in base.values()], base
         from server.mcp.tools import turn_tools
 
-        mcp = turn_tools(self.manager, self._window)
+        mcp = turn_tools(self.manager, self._window, self._images)
         return [*(t.spec for t in base.values()), *mcp.offered], {**mcp.callable, **base}

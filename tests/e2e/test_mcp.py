@@ -573,3 +573,43 @@ async def test_a_broken_entry_is_left_out_and_the_user_told(
     assert "server `bad`" in problem and "either `command`" in problem
     shown = [str(getattr(p, "message", "")) for p in tether.of("window/showMessage")]
     assert any("MCP servers:" in m and "server `bad`" in m for m in shown), shown
+
+
+async def test_a_sub_agent_uses_its_parents_servers(
+    tether: Tether, model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    from tests.e2e.test_subagents import child_ids, scripted, steps
+    from tests.model_server import RecordedRequest
+
+    write_user_config(tmp_path / "home", {"basic": python_server("basic.py")})
+
+    def parent(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            args = {"agent_type": "explorer", "prompt": "CHILD: echo through MCP"}
+            return Reply(tool_calls=[ToolCall("spawn_agent", args, "s1")])
+        if steps(r) == 1:
+            wait = {"ids": child_ids(r), "timeout_ms": 60000}
+            return Reply(tool_calls=[ToolCall("wait_agents", wait, "w1")])
+        return Reply(text="done")
+
+    def child(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            return Reply(tool_calls=[ToolCall("mcp__basic__echo", {"text": "kid"}, "k1")])
+        return Reply(text=f"child saw: {r.tool_outputs()['k1']}")
+
+    model_server.fallback = scripted(parent, {"CHILD": child})
+    thread = await tether.start_thread(workspace, mode="agent")
+    await ready(tether, thread["id"], "basic")
+    turn = await tether.run_turn(thread["id"], "delegate", timeout=90)
+    assert turn["status"] == "completed", turn
+    child_requests = [
+        r for r in model_server.requests if r.user_texts()[:1] == ["CHILD: echo through MCP"]
+    ]
+    assert any(r.tool_outputs().get("k1", "").startswith("echo: kid") for r in child_requests)
+    # One server process for both threads: it started once.
+    starting = [
+        p
+        for m, p in tether.notifications
+        if m == "mcpServer/statusChanged" and p["server"]["status"] == "starting"
+    ]
+    assert len(starting) == 1, starting
