@@ -217,6 +217,7 @@ async def exec_turn(
     printer = Printer(out, err, ns.json, hold_messages=schema is not None)
     done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
     turn_id: list[str] = []
+    thread_id: list[str] = []
     tty = sys.stdin.isatty()
 
     async def on_message(message: dict[str, Any]) -> None:
@@ -224,6 +225,8 @@ async def exec_turn(
         if "id" in message:  # a request from the server: an approval
             conn.respond(message["id"], await _approve(method, params, ns.yes, tty))
             return
+        if params.get("threadId") not in (None, *thread_id):
+            return  # a sub-agent's thread: the parent's subagent item shows it
         printer.show(method, params)
         if method == "turn/completed" and not done.done():
             done.set_result(params["turn"])
@@ -245,6 +248,7 @@ async def exec_turn(
         start = {"threadId": thread["id"], "input": [text, *image_inputs(ns.image)]}
         if schema is not None:
             start["outputSchema"] = schema
+        thread_id.append(thread["id"])
         turn = (await conn.request("turn/start", start))["turn"]
         turn_id.append(turn["id"])
 

@@ -873,3 +873,44 @@ async def test_a_child_shares_the_parents_session_grants_and_hooks(
     assert "5" in outputs["g1"]
     # The workspace's PreToolUse hook held for the child too.
     assert "no rm in this repo" in outputs["g2"] and (workspace / "src" / "calc.py").exists()
+
+
+def test_tether_exec_waits_for_the_parent_not_a_child(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    from tests.e2e.test_exec import tether_exec
+
+    model_server.enqueue(
+        Reply(
+            tool_calls=[
+                ToolCall("spawn_agent", {"agent_type": "explorer", "prompt": "EXEC-CHILD: hi"}),
+                ToolCall("wait_agents", {"ids": []}),
+            ]
+        ),
+        Reply(text="the child says hi"),
+        Reply(text="The parent's answer."),
+    )
+    for args in (["--mode", "agent", "delegate"], ["--json", "--mode", "agent", "delegate"]):
+        done = tether_exec(args, model_server.env(), workspace, tmp_path / "home")
+        assert done.returncode == 0, done.stderr
+        if "--json" in args:
+            events = [json.loads(line) for line in done.stdout.splitlines()]
+            assert [e["type"] for e in events].count("turn.completed") == 1
+            messages = [
+                e["item"]["text"]
+                for e in events
+                if e.get("item", {}).get("type") == "agent_message"
+            ]
+            assert messages == ["The parent's answer."]
+        else:
+            assert done.stdout.strip() == "The parent's answer."
+        model_server.enqueue(
+            Reply(
+                tool_calls=[
+                    ToolCall("spawn_agent", {"agent_type": "explorer", "prompt": "EXEC-CHILD: hi"}),
+                    ToolCall("wait_agents", {"ids": []}),
+                ]
+            ),
+            Reply(text="the child says hi"),
+            Reply(text="The parent's answer."),
+        )
