@@ -377,11 +377,13 @@ class RootTracker:
 
     def _hydrate(self) -> None:
         """Read stat-only files into the blob store in batches, by the reading process
-        (`server.edits.hydrate`; in this one if it cannot run), never starting a batch while
-        a command runs; a file whose stat moved meanwhile is left to its change event."""
+        (`server.edits.hydrate`; in this one for a small workspace or if it cannot run), never
+        starting a batch while a command runs; a file whose stat moved meanwhile is left to
+        its change event."""
         reader: Reader | None = None
-        with contextlib.suppress(OSError):
-            reader = Reader(self.root, self.blobs, self.max_blob_bytes)
+        if len(self._to_read) > INLINE_READS:  # fewer are read in no time, here
+            with contextlib.suppress(OSError):
+                reader = Reader(self.root, self.blobs, self.max_blob_bytes)
         try:
             while not self.hydrated.is_set() and not self._closed:
                 self._idle.wait()
