@@ -26,12 +26,16 @@ from protocol.findings import (
     UncommittedChangesTarget,
 )
 from protocol.review import TurnFile
+from sandbox.env import scrub_env
 
 DIFF_CAP_CHARS = 400_000
 """A longer diff is cut at a file's end (and the model told so): review it in parts."""
 
 WHOLE_FILE = range(0, 1 << 31)
 """The lines of a deleted file: any line of it is about the change."""
+
+GIT_TIMEOUT_S = 120.0
+"""A git that takes longer is stuck (a lock, a network filesystem): the review is refused."""
 
 _GIT = ["git", "-c", "core.quotePath=false", "--no-pager"]
 _DIFF_FLAGS = ["--no-color", "--no-ext-diff", "--no-prefix", "-M"]
@@ -101,15 +105,26 @@ def _top(cwd: Path) -> Path:
 
 
 def git(cwd: Path, *args: str, ok: tuple[int, ...] = (0,)) -> str:
-    done = subprocess.run(
-        [*_GIT, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        errors="replace",
-        env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C", "GIT_PAGER": "cat"},
-        check=False,
-    )
+    """Git's output; the model's key and other secret-looking variables stay out of its
+    environment (`sandbox.env`), as for every process Tether starts."""
+    env = {**scrub_env(os.environ), "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C", "GIT_PAGER": "cat"}
+    try:
+        done = subprocess.run(
+            [*_GIT, *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            env=env,
+            stdin=subprocess.DEVNULL,
+            timeout=GIT_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise DiffError(
+            f"git {' '.join(args)} did not finish in {GIT_TIMEOUT_S:.0f} s; "
+            "check the repository with `git status` there, or review a smaller target."
+        ) from None
     if done.returncode not in ok:
         why = done.stderr.strip().splitlines()
         raise DiffError(f"git {' '.join(args)} failed: {why[-1] if why else done.returncode}")

@@ -241,3 +241,20 @@ def test_a_custom_review_keeps_findings_in_the_roots_only(repo: Path, tmp_path: 
     item = review_item(answer, CustomTarget(instructions="look at calc"), diff, filtered=False)
     assert [f.path for f in item.findings] == [str(repo / "src" / "calc.py")]
     assert item.dropped_findings == 2
+
+
+def test_git_runs_without_the_model_key_in_its_environment(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A textconv driver is a program git runs while diffing: it shows git's environment.
+    seen = repo.parent / "git-env.txt"
+    git(repo, "config", "diff.shown.textconv", f"sh -c 'env > {seen}; cat \"$0\"'")
+    (repo / ".gitattributes").write_text("*.py diff=shown\n")
+    (repo / "src" / "calc.py").write_text(CALC.replace("+", "-"))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-model-key")
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-123")
+    diff = target_diff(UncommittedChangesTarget(), repo, no_secrets, no_turns)
+    assert "calc.py" in diff.text
+    shown = seen.read_text()
+    assert "PATH=" in shown  # the driver ran, with the ordinary variables
+    assert "sk-model-key" not in shown and "tok-123" not in shown
