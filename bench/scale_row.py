@@ -137,7 +137,7 @@ def per_command(files: int, runs: int, prefix: str = TREES) -> Row:
 
 
 _FIRST = """
-import json, resource, subprocess, sys, tempfile, threading, time
+import json, resource, shutil, subprocess, sys, tempfile, threading, time
 from pathlib import Path
 from server.edits.checkpoints import CheckpointStore
 root = Path(sys.argv[1])
@@ -165,6 +165,8 @@ store.wait_read(root, 3600)
 t2 = time.perf_counter()
 rss2 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 files = len(store.snapshot(root).entries)
+store.close()
+shutil.rmtree(store.state_dir, ignore_errors=True)  # its pack holds the whole tree
 print(json.dumps({"snapshot_s": t1 - t0, "read_s": t2 - t0, "files": files,
                   "rss_snapshot_mib": (rss1 - rss0) / 1024, "rss_read_mib": (rss2 - rss0) / 1024,
                   "reader_hwm_mib": peak[0] / 1024}))
