@@ -11,6 +11,9 @@ ctime, which nothing can set back), so its bytes were that blob's. The rules, ea
 - the index is the one that was there before the command (`IndexStamp` taken by `begin`, the
   same inode, size, mtime and ctime after it): a command may rewrite the index (`git add` is
   allowed), and an index it wrote could vouch for bytes of its choosing;
+- no command has written the index since the root's tracking began (`server.edits.tracked`
+  keeps that): an entry a command forged (a file's current stat with a blob of its choosing)
+  survives later `git add`s by the user, and would restore the command's bytes in a revert;
 - the entry is at stage 0, a regular file (100644/100755), without assume-unchanged,
   skip-worktree or intent-to-add, and not racily clean (its mtime is older than the index's,
   git's own rule for trusting a stat);

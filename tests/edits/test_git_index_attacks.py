@@ -1,0 +1,63 @@
+"""Attacks on turn revert's restore from git's index (`server.edits.git_backed`): a command
+may write `.git/index` (`git add` is allowed), so an entry it forged (the stat of a file it
+has not touched, the id of a blob of its choosing) must never restore its bytes over the
+user's file in a later command's revert."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+from server.edits.checkpoints import CheckpointStore
+from tests.edits.test_tracked import command, git_tree
+
+
+def _git(root: Path, *args: str, data: bytes | None = None) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(root), *args], input=data, capture_output=True, check=True
+    )
+    return done.stdout.decode().strip()
+
+
+FORGE = """
+import hashlib, sys
+path, old, new = sys.argv[1], bytes.fromhex(sys.argv[2]), bytes.fromhex(sys.argv[3])
+data = open(path, "rb").read()[:-20]
+assert data.count(old) == 1
+data = data.replace(old, new)
+open(path, "wb").write(data + hashlib.sha1(data).digest())
+"""
+
+
+def test_an_index_entry_a_command_forged_restores_nothing(tmp_path: Path) -> None:
+    root = git_tree(tmp_path / "ws")
+    victim, control = "d1/e2/f70.txt", "d0/e0/f1.txt"
+    real = _git(root, "rev-parse", f":{victim}")
+    evil = _git(root, "hash-object", "-w", "--stdin", data=b"evil 70\n")  # same size
+    # The forging command: the victim's entry keeps the file's stat but names the evil blob.
+    forge = f"python3 -c '{FORGE}' .git/index {real} {evil}"
+    store = CheckpointStore(tmp_path / "state")
+    try:
+        tracker = store._tracker(root)  # pyright: ignore[reportPrivateUsage]
+        with tracker.lock:  # the background reading reaches no file meanwhile
+            store.snapshot(root)
+            # Control: before any command wrote the index, it vouches for an unread file.
+            honest = command(store, root, f"echo more >> {control}")
+            forged = command(store, root, forge)
+            assert _git(root, "rev-parse", f":{victim}") == evil  # the forgery took
+            later = command(store, root, f"echo more >> {victim}")
+        turn = store.open("turn-1")
+        turn.record_command(later)
+        turn.revert()
+    finally:
+        store.close()
+    assert forged.changes == []
+    ((_rel, before, _after),) = honest.changes
+    assert before is not None and before.digest is not None
+    assert store.blobs.get(before.digest) == b"file 1\n"
+    ((_rel, before, _after),) = later.changes
+    assert before is not None and before.digest is None  # nothing to restore from
+    assert later.note is not None and "had not been read yet" in later.note
+    assert (root / victim).read_bytes() == b"file 70\nmore\n"  # never the command's bytes
+    assert hashlib.sha1(b"blob 8\0evil 70\n").hexdigest() == evil
