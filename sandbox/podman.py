@@ -29,6 +29,7 @@ import contextlib
 import os
 import shutil
 import signal
+import subprocess
 import time
 import uuid
 from dataclasses import dataclass
@@ -72,7 +73,7 @@ def server_identity(pid: int | None = None) -> str:
 
 
 def _alive(identity: str) -> bool:
-    pid, _, _start = identity.partition(":")
+    pid = identity.partition(":")[0]
     try:
         return server_identity(int(pid)) == identity
     except (OSError, ValueError, IndexError):
@@ -280,7 +281,10 @@ async def _start(argv: list[str], name: str) -> _Container:
         except TimeoutError:
             process.kill()
             os.close(write_end)
-            raise SandboxUnavailable(f"podman did not start the container {name} in time") from None
+            raise SandboxUnavailable(
+                f"podman did not start the container {name} within {_START_TIMEOUT_S:.0f} s; "
+                "check that `podman info` answers (a pull may hang on the network), then retry."
+            ) from None
     finally:
         os.close(read_end)
     if process.returncode != 0:
@@ -288,7 +292,10 @@ async def _start(argv: list[str], name: str) -> _Container:
         message = err.decode(errors="replace").strip()
         if process.returncode == 127:
             message = "podman is not installed (apt-get install podman runc)"
-        raise SandboxUnavailable(f"podman could not start the container: {message}")
+        raise SandboxUnavailable(
+            f"podman could not start the container: {message} (check `image` in [executor] of "
+            "config.toml, and that `podman run` works for this user)"
+        )
     return _Container(name, write_end, asyncio.Lock())
 
 
@@ -297,8 +304,6 @@ def reap_orphans(config: ContainerConfig) -> list[str]:
     global _reaped
     if _reaped:
         return []
-    import subprocess
-
     listing = subprocess.run(
         [
             *podman_global_argv(config),
