@@ -17,7 +17,10 @@ import pytest
 
 from sandbox.containers import THREAD_LABEL, ContainerConfig, podman_global_argv
 from tests.containers.image import ensure_image
-from tests.e2e.conftest import workspace  # noqa: F401 (the e2e suite's workspace, shared)
+from tests.e2e.conftest import (
+    tcp_listener,
+    workspace,  # noqa: F401 (the e2e suite's workspace, shared)
+)
 
 ROOTLESS_ENV = "TETHER_PODMAN_ROOTLESS"
 """Set by test_rootless.py when it runs these tests again as a normal user (rootless Podman)."""
@@ -39,6 +42,13 @@ def image() -> str:
 @pytest.fixture
 def config(image: str) -> ContainerConfig:
     return ContainerConfig(kind="podman", image=image, memory="512m", cpus=1.0, pids=128)
+
+
+@pytest.fixture
+def host_listener() -> Iterator[tuple[int, list[bytes]]]:
+    """A TCP listener on every address: a container reaches the host over Podman's bridge."""
+    with tcp_listener("0.0.0.0") as found:
+        yield found
 
 
 @pytest.fixture

@@ -10,10 +10,8 @@ container wrote; thread/close removes the container, and so does killing the ser
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -74,31 +72,6 @@ async def test_commands_run_in_the_container_and_revert_covers_them(
     assert result["conflicts"] == []
     assert not (workspace / "made.txt").exists()
     assert (workspace / "README.md").read_text() == "# Calc\n\nA tiny calculator.\n"
-
-
-@pytest.fixture
-def host_listener() -> Iterator[tuple[int, list[bytes]]]:
-    """A TCP listener on every address: a container reaches the host over Podman's bridge."""
-    server = socket.create_server(("0.0.0.0", 0))
-    server.settimeout(0.2)
-    got: list[bytes] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            got.append(conn.recv(100))
-            conn.close()
-
-    worker = threading.Thread(target=accept, daemon=True)
-    worker.start()
-    yield server.getsockname()[1], got
-    stop.set()
-    worker.join(1)
-    server.close()
 
 
 async def test_no_network_until_the_user_approves_an_escalation(

@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,35 +82,10 @@ async def test_read_only_policy_mounts_the_workspace_read_only(
     assert (ws / "src.txt").read_text() == "original\n"
 
 
-@pytest.fixture
-def listener() -> Iterator[tuple[int, list[bytes]]]:
-    """A TCP listener on every address (a container reaches the host over Podman's bridge)."""
-    server = socket.create_server(("0.0.0.0", 0))
-    server.settimeout(0.2)
-    got: list[bytes] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            got.append(conn.recv(100))
-            conn.close()
-
-    worker = threading.Thread(target=accept, daemon=True)
-    worker.start()
-    yield server.getsockname()[1], got
-    stop.set()
-    worker.join(1)
-    server.close()
-
-
 async def test_no_network_unless_the_policy_allows_it(
-    executor: PodmanExecutor, ws: Path, listener: tuple[int, list[bytes]]
+    executor: PodmanExecutor, ws: Path, host_listener: tuple[int, list[bytes]]
 ) -> None:
-    port, got = listener
+    port, got = host_listener
     connect = f"echo hello >/dev/tcp/host.containers.internal/{port} && echo sent"
     blocked = await run(executor, ws, connect)
     allowed = await run(executor, ws, connect, network=True)
@@ -242,52 +215,19 @@ def test_the_reaper_removes_containers_whose_server_is_gone(
     from sandbox import podman
     from sandbox.containers import LABEL, SERVER_LABEL, THREAD_LABEL
 
+    def labelled(server: str, thread: str) -> None:
+        labels = {LABEL: "podman", SERVER_LABEL: server, THREAD_LABEL: thread}
+        flags = [arg for k, v in labels.items() for arg in ("--label", f"{k}={v}")]
+        command = ["podman", "run", "-d", "--rm", *flags, "--entrypoint", "/bin/bash"]
+        started = subprocess.run(
+            [*command, str(config.image), "-c", "sleep 300"], capture_output=True, text=True
+        )
+        assert started.returncode == 0, started.stderr
+
     thread = f"thr_orphan_{uuid.uuid4().hex[:8]}"
-    started = subprocess.run(
-        [
-            "podman",
-            "run",
-            "-d",
-            "--rm",
-            "--label",
-            f"{LABEL}=podman",
-            "--label",
-            f"{SERVER_LABEL}=1:0",
-            "--label",
-            f"{THREAD_LABEL}={thread}",
-            "--entrypoint",
-            "/bin/bash",
-            str(config.image),
-            "-c",
-            "sleep 300",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert started.returncode == 0, started.stderr
+    labelled("1:0", thread)
     mine = f"thr_live_{uuid.uuid4().hex[:8]}"
-    alive = subprocess.run(
-        [
-            "podman",
-            "run",
-            "-d",
-            "--rm",
-            "--label",
-            f"{LABEL}=podman",
-            "--label",
-            f"{SERVER_LABEL}={podman.server_identity()}",
-            "--label",
-            f"{THREAD_LABEL}={mine}",
-            "--entrypoint",
-            "/bin/bash",
-            str(config.image),
-            "-c",
-            "sleep 300",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert alive.returncode == 0, alive.stderr
+    labelled(podman.server_identity(), mine)
     monkeypatch.setattr(podman, "_reaped", False)
     try:
         podman.reap_orphans(config)

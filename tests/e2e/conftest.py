@@ -3,6 +3,7 @@ model server, on both wire APIs where a test asks for `wire_api`."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import threading
@@ -49,7 +50,14 @@ async def tether(
 @pytest.fixture
 def listener() -> Iterator[tuple[int, list[bytes]]]:
     """A loopback TCP listener; what connects is recorded."""
-    server = socket.create_server(("127.0.0.1", 0))
+    with tcp_listener("127.0.0.1") as found:
+        yield found
+
+
+@contextlib.contextmanager
+def tcp_listener(host: str) -> Iterator[tuple[int, list[bytes]]]:
+    """A TCP listener on `host` in a thread: its port, and the first bytes of each connection."""
+    server = socket.create_server((host, 0))
     server.settimeout(0.2)
     got: list[bytes] = []
     stop = threading.Event()
@@ -65,7 +73,9 @@ def listener() -> Iterator[tuple[int, list[bytes]]]:
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    yield server.getsockname()[1], got
-    stop.set()
-    thread.join(1)
-    server.close()
+    try:
+        yield server.getsockname()[1], got
+    finally:
+        stop.set()
+        thread.join(1)
+        server.close()
