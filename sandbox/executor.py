@@ -22,13 +22,16 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
 from protocol.base import LauncherKind
-from sandbox.output import OutputCallback
+from sandbox.denial import detect_denial
+from sandbox.guard import GuardReport
+from sandbox.output import CappedOutput, OutputCallback
 from sandbox.policy import Policy
 from sandbox.quota import Quotas
 from sandbox.run import CommandResult, run_command
@@ -50,6 +53,34 @@ class CommandRequest:
     on_output: OutputCallback | None = None
     launcher: LauncherKind | None = None
     quotas: Quotas | None = None
+
+
+def container_result(
+    request: CommandRequest,
+    output: CappedOutput,
+    exit_code: int,
+    *,
+    timed_out: bool,
+    started: float,
+    guard: GuardReport | None = None,
+    over_quota: str | None = None,
+) -> CommandResult:
+    """The result of a command a container ran: its output and how it ended, and the denial its
+    output shows. The sandbox is the policy's; the launcher is "none", as Tether launched no OS
+    sandbox of its own (the item names the engine)."""
+    text = output.finish()
+    return CommandResult(
+        exit_code=exit_code,
+        output=text,
+        truncated=output.truncated,
+        timed_out=timed_out,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        sandbox=request.policy.label,
+        launcher="none",
+        denial=detect_denial(text, exit_code) if not timed_out else None,
+        guard=guard,
+        over_quota=over_quota,
+    )
 
 
 class Executor(Protocol):

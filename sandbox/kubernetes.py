@@ -45,9 +45,8 @@ from sandbox.containers import (
     pod_manifest,
     spec_for,
 )
-from sandbox.denial import detect_denial
 from sandbox.errors import SandboxUnavailable
-from sandbox.executor import CommandRequest, ExecutorKind
+from sandbox.executor import CommandRequest, ExecutorKind, container_result
 from sandbox.output import CappedOutput
 from sandbox.run import CommandResult
 
@@ -251,17 +250,7 @@ class KubernetesExecutor:
             stop.set()
         await asyncio.to_thread(self._call, pod, _KILL_ALL)
         await asyncio.sleep(0)  # the last chunks were handed over with call_soon_threadsafe
-        text = output.finish()
-        return CommandResult(
-            exit_code=code,
-            output=text,
-            truncated=output.truncated,
-            timed_out=timed_out,
-            duration_ms=int((time.monotonic() - started) * 1000),
-            sandbox=request.policy.label,
-            launcher="none",
-            denial=detect_denial(text, code) if not timed_out else None,
-        )
+        return container_result(request, output, code, timed_out=timed_out, started=started)
 
     def _open_exec(self, pod: str, script: str, **options: Any) -> Any:
         """`sh -c script` in the Pod's container through the exec API (no stdin, no tty)."""

@@ -46,9 +46,8 @@ from sandbox.containers import (
     podman_run_argv,
     spec_for,
 )
-from sandbox.denial import detect_denial
 from sandbox.errors import CommandSetupError, SandboxUnavailable
-from sandbox.executor import CommandRequest, ExecutorKind, LocalExecutor
+from sandbox.executor import CommandRequest, ExecutorKind, LocalExecutor, container_result
 from sandbox.guard import Guard
 from sandbox.guard_watch import GuardWatch
 from sandbox.output import CappedOutput, Stream
@@ -164,17 +163,12 @@ class PodmanExecutor(LocalExecutor):
             if early is not None:
                 early.stop()
             report = guard.restore() if guard is not None else None
-        text = output.finish()
-        return CommandResult(
-            exit_code=code,
-            output=text,
-            truncated=output.truncated,
+        return container_result(
+            request,
+            output,
+            code,
             timed_out=timed_out,
-            duration_ms=int((time.monotonic() - started) * 1000),
-            sandbox=policy.label,
-            launcher="none",
-            denial=detect_denial(text, code) if not timed_out else None,
-            containment=None,
+            started=started,
             guard=report,
             over_quota=watch.exceeded,
         )
