@@ -4,6 +4,7 @@ the model."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -33,15 +34,18 @@ async def test_session_mcp_servers_offer_their_tools(
         assert init.agent_capabilities.mcp_capabilities is not None
         assert init.agent_capabilities.mcp_capabilities.http is True
         session = await conn.new_session(cwd=str(workspace), mcp_servers=[server])
-        # The first prompt may come before the server is ready: ask until its tool is offered.
-        for _ in range(50):
+        # The first prompts may come before the server is ready (the session does not wait
+        # for it): ask again until the call went through.
+        for _ in range(400):  # a hang guard of 80 s and more
             done = await conn.prompt(
                 session_id=session.session_id,
                 prompt=[s.TextContentBlock(type="text", text="what is GIVEN?")],
             )
             assert done.stop_reason == "end_turn"
-            if any("mcp__basic__env" in r.tools for r in model_server.requests):
+            outputs = [r.tool_outputs().get("c1") or "" for r in model_server.requests]
+            if any(o.startswith("by the editor") for o in outputs):
                 break
+            await asyncio.sleep(0.2)
             model_server.enqueue(
                 Reply(tool_calls=[ToolCall("mcp__basic__env", {"name": "GIVEN"}, call_id="c1")]),
                 Reply(text="done"),
