@@ -5,7 +5,8 @@
  * scripted model calls tickets' tools: a read-only one runs unasked (a card), one that writes is
  * approved from the notification (checked on disk), one asks the user through a form, and
  * "Always allow" sticks: saved in config.toml, the next call runs unasked; a URL elicitation
- * shows the whole address in a modal, and Decline reaches the server. */
+ * shows the whole address in a modal, and Decline reaches the server; "Allow for session" from
+ * the panel's card lets the tool run unasked for the rest of the thread. */
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,6 +44,10 @@ const SCRIPT = [
   { text: 'Filed without asking.' },
   { tool_calls: [{ name: 'mcp__notes__login', arguments: {} }] },
   { text: 'You did not sign in.' },
+  { tool_calls: [{ name: 'mcp__notes__write_note', arguments: { path: 'note-1.txt', text: 'first' } }] },
+  { text: 'Wrote the first note.' },
+  { tool_calls: [{ name: 'mcp__notes__write_note', arguments: { path: 'note-2.txt', text: 'second' } }] },
+  { text: 'Wrote the second note without asking.' },
 ];
 
 let wb: Workbench;
@@ -208,6 +213,24 @@ describe('MCP servers in code-server', { timeout: 300_000 }, () => {
       const card = chat().locator('.card.mcp-call', { hasText: 'login' });
       await card.locator('summary').click();
       assert.equal((await card.locator('pre.output').textContent())?.trim(), 'url elicitation: decline');
+    });
+  });
+
+  it("allows a tool for the session from the panel's card: its next call runs unasked", async () => {
+    await step('session', async () => {
+      await wb.send('Write a note');
+      const card = chat().locator('.card.approval[aria-label="MCP tool approval"]', { hasText: 'write_note' });
+      await card.waitFor({ timeout: 60_000 });
+      assert.match((await card.locator('.mcp-sandbox').textContent()) ?? '', /notes: sandboxed: writes in this folder/);
+      await card.getByRole('button', { name: 'Allow for session' }).click();
+      await chat().locator('.msg.agent', { hasText: 'Wrote the first note.' }).waitFor({ timeout: 60_000 });
+      assert.equal(readFileSync(join(wb.workspace, 'note-1.txt'), 'utf8'), 'first');
+      await wb.send('Write another');
+      await chat().locator('.msg.agent', { hasText: 'Wrote the second note without asking.' }).waitFor({ timeout: 60_000 });
+      assert.equal(readFileSync(join(wb.workspace, 'note-2.txt'), 'utf8'), 'second');
+      assert.equal(await chat().locator('.card.approval').count(), 0);
+      // The user's config gained nothing for this tool: a session grant is not saved.
+      assert.doesNotMatch(readFileSync(join(wb.home, 'config.toml'), 'utf8'), /write_note/);
     });
   });
 });
