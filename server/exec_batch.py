@@ -36,7 +36,8 @@ class TaskResult:
 
 
 def read_tasks(path: Path) -> list[str]:
-    lines = path.read_text().splitlines()
+    """The prompts of a task file: its lines that are neither blank nor a `#` comment."""
+    lines = path.read_text(encoding="utf-8").splitlines()
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
@@ -103,6 +104,9 @@ def run_tasks(ns: argparse.Namespace) -> int:
         tasks = read_tasks(path)
     except OSError as exc:
         print(f"tether: cannot read the task file {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError:
+        print(f"tether: {path} is not UTF-8 text; write one prompt a line", file=sys.stderr)
         return 2
     if not tasks:
         print(f"tether: {path} holds no task (one prompt a line)", file=sys.stderr)
