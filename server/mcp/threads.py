@@ -51,7 +51,8 @@ class McpThreads:
         if (task := self._tasks.get(thread_id)) is not None:
             return task
         parent = self._tasks.get(parent_id) if parent_id else None
-        if parent is not None and parent_id is not None and self._places[parent_id][1] == roots:
+        place = self._places.get(parent_id) if parent_id else None  # None: the parent shares too
+        if parent is not None and place is not None and place[1] == roots:
             self._tasks[thread_id] = parent
             return parent
         self._places[thread_id] = (cwd, roots, policy)
