@@ -95,3 +95,34 @@ async def test_network_write_outside_and_secrets(
             await asyncio.sleep(0.05)
         assert got == [b"hello\n"]
         assert wrote.startswith("written") and outside.read_text().startswith("written by")
+
+
+async def test_network_true_opens_only_the_network(
+    tether: Tether,
+    model_server: ModelServer,
+    workspace: Path,
+    tmp_path: Path,
+    listener: tuple[int, list[bytes]],
+) -> None:
+    write_user_config(tmp_path / "home", {"s": python_server("basic.py", network=True)})
+    thread = await tether.start_thread(workspace, mode="agent")
+    server = await ready(tether, thread["id"], "s")
+    assert server["network"] is True and server["sandbox"] == "workspaceWrite"
+    port, got = listener
+    reached = await call(
+        tether,
+        model_server,
+        thread["id"],
+        "mcp__s__try_network",
+        {"host": "127.0.0.1", "port": port},
+    )
+    assert reached.startswith("connected"), reached
+    for _ in range(100):  # the listener thread records what connected
+        if got:
+            break
+        await asyncio.sleep(0.05)
+    assert got == [b"hello\n"]
+    outside = tmp_path / "outside" / "pwned.txt"
+    outside.parent.mkdir()
+    await call(tether, model_server, thread["id"], "mcp__s__try_write", {"path": str(outside)})
+    assert not outside.exists()  # still confined to the workspace
