@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sandbox.env import scrub_env
+from sandbox.executor import ExecutorKind
 from sandbox.policy import Policy, homes_of, secret_paths_for
 from sandbox.protect import command_targets
 
-ContainerKind = Literal["podman", "kubernetes"]
 LIFETIME_FD = 3
 """The container's first process reads this inherited pipe; it ends (and the container with it,
 `--rm` removes it) when the server, which holds the only write end, dies."""
@@ -46,7 +46,7 @@ THREAD_LABEL = "tether.thread"
 class ContainerConfig:
     """`[executor]` in config.toml: which engine, which image, and the limits."""
 
-    kind: Literal["local", "podman", "kubernetes"] = "local"
+    kind: ExecutorKind = "local"
     image: str | None = None
     runtime: str | None = "runc"
     """Podman's OCI runtime (`--runtime`); runc works on hosts with hybrid cgroups."""
