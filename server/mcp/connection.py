@@ -192,6 +192,7 @@ class Connection:
                 launcher=p.launcher,
                 thread_cwd=p.cwd,
                 environ=p.environ,
+                roots=p.policy(False).roots,
             )
         )
         self.launcher = running.launcher

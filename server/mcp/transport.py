@@ -5,7 +5,11 @@ writes land only in the workspace roots and a private /tmp, protected paths stay
 (bwrap's mounts; under Landlock `sandbox.guard` puts them back while it runs and when it
 stops), secret files are hidden, there is no network unless the server's `network = true`,
 and its environment is scrubbed of secret-looking names (`sandbox.env`) except the ones its
-definition names (`env`, `env_vars`). `sandbox = "none"` runs it as a plain process.
+definition names (`env`, `env_vars`). `sandbox = "none"` runs it as a plain process, with
+the user's full rights, so nothing it runs may be code a sandboxed command can rewrite: it
+starts in the home directory (not the workspace, where `python -m x` would import a planted
+`x.py` and npx a planted `node_modules`) unless its entry sets `cwd`, and a program, a file
+among its arguments or a cwd inside a workspace root is refused (`check_unsandboxed`).
 
 The SDK's own stdio transport cannot hand bwrap its seccomp descriptor nor keep the process's
 stderr, so the process is spawned here and its stdout read line by line into the SDK's
@@ -18,9 +22,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import tempfile
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,9 +89,9 @@ def server_env(defn: ServerDef, environ: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def _server_cwd(defn: ServerDef, thread_cwd: Path) -> Path:
+def _server_cwd(defn: ServerDef, thread_cwd: Path, sandboxed: bool = True) -> Path:
     if not defn.cwd:
-        return thread_cwd
+        return thread_cwd if sandboxed else Path.home()
     path = Path(defn.cwd).expanduser()
     if not path.is_absolute():
         # A project file's relative cwd is relative to its root; the user's to the thread's cwd.
@@ -94,6 +99,36 @@ def _server_cwd(defn: ServerDef, thread_cwd: Path) -> Path:
         base = base.parent if base.name == ".tether" else base
         path = (base if defn.project else thread_cwd) / path
     return path
+
+
+def check_unsandboxed(
+    defn: ServerDef, cwd: Path, env: Mapping[str, str], roots: Sequence[Path]
+) -> None:
+    """StartFailed when an unsandboxed server's cwd, program or a file its arguments name lies
+    inside a workspace root: a sandboxed command could rewrite it, and the server would run
+    that code outside the sandbox at its next start."""
+    real_roots = {Path(f(root)) for root in roots for f in (os.path.abspath, os.path.realpath)}
+
+    def inside(path: Path) -> bool:
+        try:
+            shown, real = Path(os.path.abspath(path)), Path(os.path.realpath(path))
+            return path.exists() and any(
+                p.is_relative_to(root) for root in real_roots for p in (shown, real)
+            )
+        except (OSError, ValueError):
+            return False
+
+    command = defn.command or ""
+    program = cwd / command if "/" in command else shutil.which(command, path=env.get("PATH"))
+    named = [("cwd", cwd), ("program", Path(program) if program else None)]
+    named += [("argument", cwd / arg) for arg in defn.args if arg and not arg.startswith("-")]
+    for what, path in named:
+        if path is not None and inside(path):
+            raise StartFailed(
+                f'it runs unsandboxed (sandbox = "none") and its {what} {path} is in the '
+                "workspace, where sandboxed commands could rewrite what it runs; move it out "
+                "of the workspace or let the server run sandboxed"
+            )
 
 
 @asynccontextmanager
@@ -104,13 +139,17 @@ async def stdio_process(
     launcher: LauncherKind,
     thread_cwd: Path,
     environ: Mapping[str, str],
+    roots: Sequence[Path] = (),
 ) -> AsyncIterator[StdioProcess]:
-    """Start the server's process (under `policy` unless None) and stop its whole tree after."""
+    """Start the server's process (under `policy` unless None: then `roots` are the
+    workspace's, which nothing it runs may lie in) and stop its whole tree after."""
     assert defn.command is not None
-    cwd = _server_cwd(defn, thread_cwd)
+    cwd = _server_cwd(defn, thread_cwd, sandboxed=policy is not None)
     if not cwd.is_dir():
         raise StartFailed(f"its cwd {cwd} is not a directory")
     env = server_env(defn, environ)
+    if policy is None:
+        check_unsandboxed(defn, cwd, env, roots)
     argv = [defn.command, *defn.args]
     dirs: PrivateDirs | None = None
     pass_fds: tuple[int, ...] = ()

@@ -13,8 +13,8 @@ from typing import Any
 import pytest_asyncio
 
 from tests.e2e.harness import Tether, start_tether, stop_tether
-from tests.e2e.test_mcp import ready
-from tests.mcp.setup import SERVERS
+from tests.e2e.test_mcp import ready, status
+from tests.mcp.setup import SERVERS, python_server, write_user_config
 from tests.model_server import ModelServer
 
 SECRET = "ghp_h8attackvalue0123456789"
@@ -71,3 +71,45 @@ async def test_a_project_cannot_pull_a_secret_into_a_command_line_or_the_client(
     # The token's value went nowhere the client sees.
     seen = json.dumps([listed, tether.notifications], default=str)
     assert SECRET not in seen
+
+
+PLANTED = (
+    "import pathlib, sys; pathlib.Path(sys.argv[-1] if len(sys.argv) > 1 else {m!r}).touch()\n"
+)
+
+
+async def test_an_unsandboxed_server_runs_no_code_a_sandboxed_command_could_rewrite(
+    tether: Tether, workspace: Path, tmp_path: Path
+) -> None:
+    """`sandbox = "none"` runs a server with the user's full rights: a program kept in the
+    workspace (or a module `python -m` finds in its cwd, the workspace) is code any sandboxed
+    command may rewrite, and so an escape at the server's next start."""
+    marker = tmp_path / "ran-outside-the-sandbox"
+    (workspace / "tools").mkdir()
+    (workspace / "tools" / "srv.py").write_text(PLANTED.format(m=str(marker)))
+    (workspace / "h8planted.py").write_text(PLANTED.format(m=str(marker)))
+    write_user_config(
+        tmp_path / "home",
+        {
+            "inws": {
+                "command": sys.executable,
+                "args": [str(workspace / "tools" / "srv.py")],
+                "sandbox": "none",
+            },
+            "frommodule": {
+                "command": sys.executable,
+                "args": ["-m", "h8planted"],
+                "sandbox": "none",
+            },
+            # The control: the same opt-out for a program outside the workspace runs.
+            "outside": python_server("basic.py", sandbox="none"),
+        },
+    )
+    thread = await tether.start_thread(workspace, mode="agent")
+    refused = await status(tether, thread["id"], "inws", "failed")
+    assert "in the workspace" in refused["error"] and "srv.py" in refused["error"]
+    await status(tether, thread["id"], "frommodule", "failed")  # no h8planted outside it
+    await ready(tether, thread["id"], "outside")
+    assert not marker.exists()
+    listed = await tether.request("mcpServer/list", {"threadId": thread["id"]})
+    assert {s["name"]: s["status"] for s in listed["servers"]}["outside"] == "ready"
