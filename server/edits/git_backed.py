@@ -14,6 +14,9 @@ ctime, which nothing can set back), so its bytes were that blob's. The rules, ea
 - no command has written the index since the root's tracking began (`server.edits.tracked`
   keeps that): an entry a command forged (a file's current stat with a blob of its choosing)
   survives later `git add`s by the user, and would restore the command's bytes in a revert;
+- the entry's blob is also the one HEAD has at that path (a staged change is not used): an
+  index forged before this server started (by a command of an earlier session) is not seen
+  by the rule above, and passing this one too takes a commit, which the history shows;
 - the entry is at stage 0, a regular file (100644/100755), without assume-unchanged,
   skip-worktree or intent-to-add, and not racily clean (its mtime is older than the index's,
   git's own rule for trusting a stat);
@@ -89,6 +92,7 @@ def originals_from_git(
         return {}
     try:
         oids = _vouched(root, wanted, before)
+        oids = {rel: oid for rel, oid in oids.items() if rel in _in_head(root, oids)}
         oids = {rel: oid for rel, oid in oids.items() if rel not in _transformed(root, oids)}
         return _store_blobs(root, oids, wanted, blobs, cap)
     except (OSError, subprocess.SubprocessError, ValueError):
@@ -181,6 +185,17 @@ def _same_stat(entry: ManifestEntry, fields: Mapping[str, int]) -> bool:
         and fields.get("mtime") == entry.mtime_ns
         and fields.get("ctime") == entry.ctime_ns
     )
+
+
+def _in_head(root: Path, oids: Mapping[str, str]) -> set[str]:
+    """The paths whose index blob is HEAD's blob there too (a path holding a newline cannot be
+    asked for, and is left out)."""
+    rels = [rel for rel in oids if "\n" not in rel]
+    if not rels:
+        return set()
+    data = b"".join(b"HEAD:" + os.fsencode(rel) + b"\n" for rel in rels)
+    out = _git(root, "cat-file", "--batch-check=%(objectname)", data=data).split(b"\n")
+    return {rel for rel, line in zip(rels, out, strict=False) if line == oids[rel].encode()}
 
 
 def _transformed(root: Path, oids: Mapping[str, str]) -> set[str]:

@@ -173,13 +173,15 @@ def test_tree_watch_sync_sees_every_change_made_before_it(tmp_path: Path) -> Non
 
 
 def git_tree(root: Path, files: int = 5000) -> Path:
-    """`tree` as a git repository whose index holds every file (their mtimes set an hour
-    back first, so no entry is racily clean whatever the clock's granularity)."""
+    """`tree` as a git repository whose index and HEAD hold every file (their mtimes set an
+    hour back first, so no entry is racily clean whatever the clock's granularity)."""
     tree(root, files)
     for path in root.rglob("*.txt"):
         os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns - 3600 * 10**9))
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    commit = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t", "commit"]
+    subprocess.run([*commit, "-qm", "files"], check=True)
     return root
 
 
@@ -367,3 +369,31 @@ def test_when_the_reading_process_dies_the_server_reads_the_rest(
     old = changes.changes[0][1]
     assert old is not None and old.digest is not None
     assert store.blobs.get(old.digest) == b"file 70\n"
+
+
+def test_an_index_forged_before_the_server_started_restores_nothing(tmp_path: Path) -> None:
+    from tests.edits.test_git_index_attacks import FORGE  # a cycle at the top: it imports this
+
+    root = git_tree(tmp_path / "ws")
+    victim = "d1/e2/f70.txt"
+
+    def git(*args: str, data: bytes | None = None) -> str:
+        done = subprocess.run(["git", "-C", str(root), *args], input=data, capture_output=True)
+        return done.stdout.decode().strip()
+
+    real, evil = (
+        git("rev-parse", f":{victim}"),
+        git("hash-object", "-w", "--stdin", data=b"evil 70\n"),
+    )
+    # An earlier session's command left this index: the victim's stat, the evil blob.
+    subprocess.run(["python3", "-c", FORGE, ".git/index", real, evil], cwd=root, check=True)
+    assert git("rev-parse", f":{victim}") == evil
+    store = CheckpointStore(tmp_path / "state")
+    try:
+        changes = unread_command(store, root, f"echo more >> {victim} && echo b >> d0/e0/f1.txt")
+    finally:
+        store.close()
+    before = {rel: b for rel, b, _a in changes.changes}
+    forged, honest = before[victim], before["d0/e0/f1.txt"]
+    assert forged is not None and forged.digest is None  # never the evil bytes
+    assert honest is not None and honest.digest is not None  # HEAD and index agree there

@@ -171,13 +171,15 @@ async def test_past_the_watch_limit_commands_are_walked_and_still_reverted_exact
 
 
 def make_repository(root: Path) -> Path:
-    """`root` as a git repository whose index holds every file, their mtimes set an hour back
-    first (so no entry is racily clean, whatever the clock's granularity)."""
+    """`root` as a git repository whose index and HEAD hold every file, their mtimes set an
+    hour back first (so no entry is racily clean, whatever the clock's granularity)."""
     for path in root.rglob("*.py"):
         info = path.stat()
         os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns - 3600 * 10**9))
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    commit = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t", "commit"]
+    subprocess.run([*commit, "-qm", "files"], check=True)
     return root
 
 
