@@ -62,7 +62,7 @@ from server.config import Settings
 from server.edits.checkpoints import CheckpointStore
 from server.hooks.claude_names import claude_name
 from server.mcp.errors import RequiredServerNotReady
-from server.mcp.naming import is_mcp_tool
+from server.mcp.naming import available_tools, is_mcp_tool
 from server.mcp.turn import MCP_OUTPUT_CAP, McpTurn
 
 if TYPE_CHECKING:
@@ -388,7 +388,7 @@ class TurnRunner:
             if tool is None:
                 raise ToolFailed(
                     f"There is no tool named {call.name!r}. Available tools: "
-                    f"{', '.join(self._callable)}."
+                    f"{available_tools(self._callable)}."
                 )
             args = parse_arguments(call.arguments, tool.spec)
             verdict = await self.hooks.pre_tool_use(call.name, args, call.call_id, cwd)

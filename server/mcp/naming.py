@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 
 PREFIX = "mcp__"
 MAX_NAME = 64
@@ -44,3 +45,13 @@ def unique_names(server: str, tools: list[str]) -> dict[str, str]:
 
 def is_mcp_tool(model_name: str) -> bool:
     return model_name.startswith(PREFIX)
+
+
+def available_tools(names: Iterable[str], shown: int = 20) -> str:
+    """Tool names for an error message: all of ours, MCP ones up to `shown` (300 tools' names
+    would fill the model's context with one mistake)."""
+    names = list(names)
+    mcp = [n for n in names if is_mcp_tool(n)]
+    listed = [n for n in names if not is_mcp_tool(n)] + mcp[:shown]
+    more = f" and {len(mcp) - shown} more MCP tools" if len(mcp) > shown else ""
+    return ", ".join(listed) + more

@@ -112,3 +112,12 @@ def test_accept_always_edits_config(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         remember_approve(tmp_path, "s", "t")
     assert config.read_text() == "[broken\n"
+
+
+def test_available_tools_in_an_error_stay_short() -> None:
+    from server.mcp.naming import available_tools
+
+    names = ["read_file", "shell", *(f"mcp__s__t{i}" for i in range(300))]
+    text = available_tools(names)
+    assert text.startswith("read_file, shell, mcp__s__t0")
+    assert text.endswith("mcp__s__t19 and 280 more MCP tools")
