@@ -142,7 +142,7 @@ export class ReviewFindings implements vscode.Disposable {
     try {
       return (await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024 })).stdout.split('\n');
     } catch (err) {
-      if (tell) void api.showErrorMessage(`Tether could not read the repository: ${err instanceof Error ? err.message : String(err)}`);
+      if (tell) void api.showErrorMessage(`Tether could not read the repository: ${err instanceof Error ? err.message : String(err)}. Open the folder of a git repository to review its branches and commits.`);
       return undefined;
     }
   }
