@@ -113,13 +113,28 @@ class ServerDef:
         """What runs, for the user's eyes: no env values nor headers, and arguments or URL
         parts that look like secrets (`--token X`, `API_KEY=X`, `?key=X`, `user:pass@`) masked.
         Shown as written, before `${VAR}` expansion: `${VAR}` tells what the user trusts,
-        its value (the environment's) is not for the client's screen."""
+        its value (the environment's) is not for the client's screen. A project's server
+        names the secrets it is given, which the user trusts along with what runs."""
         written = self.definition
         url, command = written.get("url", self.url), written.get("command", self.command)
         args = written.get("args", self.args)
         if self.url:
-            return mask_url(str(url))
-        return " ".join([str(command or ""), *mask_args(str(a) for a in args)]).strip()
+            shown = mask_url(str(url))
+        else:
+            shown = " ".join([str(command or ""), *mask_args(str(a) for a in args)]).strip()
+        taken = self.secrets_taken() if self.project else []
+        return f"{shown} (given {', '.join(taken)} from your environment)" if taken else shown
+
+    def secrets_taken(self) -> list[str]:
+        """The secret-looking variables of the user's environment this server is given:
+        through `env_vars`, `${VAR}` in `env` or header values, or the token and header keys."""
+        named = list(self.env_vars)
+        for key in ("env", "http_headers"):
+            table = self.definition.get(key)
+            for value in table.values() if isinstance(table, dict) else ():
+                named += [m.group(1) for m in _VAR.finditer(str(value))]
+        tokens = [*self.env_http_headers.values(), *filter(None, [self.bearer_token_env_var])]
+        return sorted({*tokens, *filter(is_secret_name, named)})
 
 
 @dataclass(frozen=True)

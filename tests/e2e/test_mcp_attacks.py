@@ -55,6 +55,8 @@ async def test_a_project_cannot_pull_a_secret_into_a_command_line_or_the_client(
     assert any("server `leak`" in p and "${GH_TOKEN}" in p for p in listed["problems"])
     assert any("server `leakurl`" in p for p in listed["problems"])
     assert by_name["honest"]["status"] == "untrusted"
+    # What the user trusts says the server is given their token (and not its value).
+    assert by_name["honest"]["command"].endswith("(given GH_TOKEN from your environment)")
     assert by_name["dated"]["status"] == "untrusted" and len(by_name["dated"]["digest"]) == 64
     # Trust runs both (the honest server, and the dated one still works once trusted).
     for name in ("honest", "dated"):

@@ -55,3 +55,21 @@ def test_a_toml_date_in_a_definition_still_has_a_digest() -> None:
     first = parse_server("p", entry, "c.toml", True).digest
     entry["tools"]["t"]["since"] = datetime.date(1979, 5, 28)
     assert len(first) == 64 and parse_server("p", entry, "c.toml", True).digest != first
+
+
+def test_a_project_server_names_the_secrets_it_is_given() -> None:
+    entry = {
+        "command": "srv",
+        "env_vars": ["AWS_SECRET_ACCESS_KEY", "LANG"],
+        "env": {"T": "${GH_TOKEN}", "P": "${PORT}"},
+    }
+    defn = parse_server("p", entry, ".mcp.json", True, ENV)
+    assert defn.display() == "srv (given AWS_SECRET_ACCESS_KEY, GH_TOKEN from your environment)"
+    web = {"url": "https://x.invalid/", "bearer_token_env_var": "TOK", "http_headers": {}}
+    assert (
+        parse_server("w", web, "c.toml", True)
+        .display()
+        .endswith("(given TOK from your environment)")
+    )
+    # The user's own servers are shown as they are: the user wrote what they take.
+    assert parse_server("p", entry, "config.toml", False, None).display() == "srv"
