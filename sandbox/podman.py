@@ -94,13 +94,10 @@ class PodmanExecutor(LocalExecutor):
 
     def __init__(self, config: ContainerConfig, thread_id: str) -> None:
         self.config = config
+        self.image = config.image
         self.thread_id = thread_id
         self._containers: dict[tuple[bool, bool], _Container] = {}
         self._starting = asyncio.Lock()
-
-    @property
-    def image(self) -> str | None:  # type: ignore[override]
-        return self.config.image
 
     def container_names(self) -> list[str]:
         return [c.name for c in self._containers.values()]
