@@ -58,6 +58,7 @@ from sandbox.run import CommandResult
 _READ_CHUNK = 65536
 _DRAIN_S = 5.0
 _START_TIMEOUT_S = 120.0
+_QUERY_TIMEOUT_S = 60.0
 _THEN_SWEEP = 'bash -c "$1"; status=$?; kill -9 -1 2>/dev/null; exit $status'
 """Runs the command, then kills what it left in the container (`kill -1` spares the caller and
 the container's first process): one `podman exec` per command, not two."""
@@ -291,37 +292,46 @@ async def _start(argv: list[str], name: str) -> _Container:
 
 
 def reap_orphans(config: ContainerConfig) -> list[str]:
-    """Remove every tether container whose server is no longer running; returns their names."""
+    """Remove every tether container whose server is no longer running; returns their names.
+    A podman that is missing or does not answer reaps nothing (and is asked again next time):
+    starting the container then says what is wrong."""
     global _reaped
     if _reaped:
         return []
-    listing = subprocess.run(
-        [
-            *podman_global_argv(config),
-            "ps",
-            "--all",
-            "--filter",
-            f"label={LABEL}=podman",  # not the Pods of `podman kube play`
-            "--format",
-            '{{.Names}} {{index .Labels "' + SERVER_LABEL + '"}}',
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    listed = _podman_quietly(
+        config,
+        "ps",
+        "--all",
+        "--filter",
+        f"label={LABEL}=podman",  # not the Pods of `podman kube play`
+        "--format",
+        '{{.Names}} {{index .Labels "' + SERVER_LABEL + '"}}',
     )
-    _reaped = listing.returncode == 0
+    _reaped = listed is not None
     gone = [
         name
-        for name, _, identity in (line.partition(" ") for line in listing.stdout.splitlines())
+        for name, _, identity in (line.partition(" ") for line in (listed or "").splitlines())
         if name and not _alive(identity)
     ]
     if gone:
-        subprocess.run(
-            [*podman_global_argv(config), "rm", "--force", "--ignore", "--time", "0", *gone],
+        _podman_quietly(config, "rm", "--force", "--ignore", "--time", "0", *gone)
+    return gone
+
+
+def _podman_quietly(config: ContainerConfig, *args: str) -> str | None:
+    """Podman's output, or None when it is missing, fails or hangs past `_QUERY_TIMEOUT_S`."""
+    try:
+        done = subprocess.run(
+            [*podman_global_argv(config), *args],
+            stdin=subprocess.DEVNULL,
             capture_output=True,
+            text=True,
+            timeout=_QUERY_TIMEOUT_S,
             check=False,
         )
-    return gone
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
 
 
 async def _pump(reader: asyncio.StreamReader, stream: Stream, output: CappedOutput) -> None:

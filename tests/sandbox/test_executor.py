@@ -1,14 +1,18 @@
 """The local executor behind the `Executor` boundary: commands as `sandbox.run` runs them, and
-its file methods, which never follow a symlink out of the tree."""
+its file methods, which never follow a symlink out of the tree; and the podman executor on a host
+without Podman (no container needed), which says how to install it."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
+from sandbox import podman
 from sandbox.containers import ContainerConfig
+from sandbox.errors import SandboxUnavailable
 from sandbox.executor import CommandRequest, LocalExecutor
 from sandbox.executors import make_executor
 from sandbox.policy import Policy
@@ -54,3 +58,20 @@ async def test_file_methods_keep_the_mode_and_refuse_a_fifo(tmp_path: Path) -> N
     os.mkfifo(fifo)
     with pytest.raises(OSError, match="not a regular file"):
         await executor.read_file(fifo)  # would block forever on a blocking open
+
+
+async def test_a_missing_podman_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A PATH with bash and no podman: the reaper finds nothing to ask, the start says why.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "bash").symlink_to(shutil.which("bash") or "/bin/bash")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setattr(podman, "_reaped", False)
+    executor = podman.PodmanExecutor(ContainerConfig(kind="podman", image="img:1"), "thr_nopod")
+    policy = Policy(kind="workspaceWrite", roots=(tmp_path,))
+    request = CommandRequest("true", tmp_path, policy, {"PATH": os.defpath}, 30, 1000)
+    with pytest.raises(SandboxUnavailable, match="podman is not installed"):
+        await executor.run(request)
+    assert executor.container_names() == []
