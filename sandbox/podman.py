@@ -58,7 +58,9 @@ from sandbox.run import CommandResult
 _READ_CHUNK = 65536
 _DRAIN_S = 5.0
 _START_TIMEOUT_S = 120.0
-_QUERY_TIMEOUT_S = 60.0
+_ENGINE_TIMEOUT_S = 60.0
+"""How long a short podman call (a listing, a removal, the kill sweep) may take: longer, the
+engine is stuck."""
 _THEN_SWEEP = 'bash -c "$1"; status=$?; kill -9 -1 2>/dev/null; exit $status'
 """Runs the command, then kills what it left in the container (`kill -1` spares the caller and
 the container's first process): one `podman exec` per command, not two."""
@@ -230,7 +232,11 @@ class PodmanExecutor(LocalExecutor):
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
-        await killer.wait()
+        try:
+            await asyncio.wait_for(killer.wait(), _ENGINE_TIMEOUT_S)
+        except TimeoutError:  # a stuck engine must not hold up an interrupt for ever
+            killer.kill()
+            await killer.wait()
         if client.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(client.pid, signal.SIGKILL)
@@ -319,14 +325,14 @@ def reap_orphans(config: ContainerConfig) -> list[str]:
 
 
 def _podman_quietly(config: ContainerConfig, *args: str) -> str | None:
-    """Podman's output, or None when it is missing, fails or hangs past `_QUERY_TIMEOUT_S`."""
+    """Podman's output, or None when it is missing, fails or hangs past `_ENGINE_TIMEOUT_S`."""
     try:
         done = subprocess.run(
             [*podman_global_argv(config), *args],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
-            timeout=_QUERY_TIMEOUT_S,
+            timeout=_ENGINE_TIMEOUT_S,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
