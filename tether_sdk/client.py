@@ -262,7 +262,11 @@ class Tether:
             self._conn.respond(msg_id, await self.hooks.run(request.callback_id, request.input))
             return
         callback = self._callbacks.get(method)
-        thread = self._threads.get(params.get("threadId", ""))
+        # A sub-agent's request names its own thread, which this client never opened: a failing
+        # callback's error is raised by the parent thread's run (the child's turn is cancelled).
+        thread = self._threads.get(params.get("threadId", "")) or self._threads.get(
+            params.get("parentThreadId", "")
+        )
         if callback is None:
             default = DEFAULT_ANSWERS.get(method, DECLINE)
             verb = "declined" if default is DECLINE else "cancelled"

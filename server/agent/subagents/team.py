@@ -230,8 +230,9 @@ class Team:
         return json.dumps(self._report(child))
 
     async def end(self, parent_status: str) -> None:
-        """The parent turn ends: interrupt what still runs, and propose what worktree children
-        left (when the parent completed; else their worktree stays, and the item says where)."""
+        """The parent turn ends: interrupt what still runs, propose what worktree children left
+        (when the parent completed; else their worktree stays, and the item says where), and
+        complete every child's item (`item/completed`, its final state)."""
         for child in self.children:
             if not child.ended.is_set():
                 await self._stop(child)
@@ -245,7 +246,10 @@ class Team:
                 child.item.summary = (
                     f"{child.item.summary or ''}\n\nIts worktree is kept at {child.worktree.path}."
                 ).strip()
-                self._update(child)
+        for child in self.children:  # final now: nothing updates it after the turn
+            if child.item.status in ("pending", "inProgress"):
+                child.item.status = "interrupted"
+            self._parent.stream.completed(child.item)
 
     # a child's life
 
