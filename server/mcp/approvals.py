@@ -18,17 +18,43 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+EDIT_ATTEMPTS = 3
+"""Tries of the edit when config.toml changes under it, before giving up with a message."""
+
 
 def _key(part: str) -> str:
     return part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else json.dumps(part)
 
 
 def remember_approve(home: Path, server: str, tool: str) -> None:
-    """Write `approval_mode = "approve"` for `tool` of `server`; OSError/ValueError say why not."""
+    """Write `approval_mode = "approve"` for `tool` of `server`; OSError/ValueError say why not.
+    The file changed meanwhile (the user saved it, another window's Tether wrote it): the edit
+    is made again on what is there now, so neither write is lost."""
     path = home / "config.toml"
-    if path.is_symlink():
-        raise ValueError(f"{path} is a symlink; Tether does not write through it")
-    text = path.read_text() if path.exists() else ""
+    for _attempt in range(EDIT_ATTEMPTS):
+        if path.is_symlink():
+            raise ValueError(f"{path} is a symlink; Tether does not write through it")
+        text = path.read_text() if path.exists() else ""
+        new = _edited(text, path, server, tool)
+        home.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=home, prefix=".config.toml.")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(new)
+            if path.exists():
+                os.chmod(tmp, path.stat().st_mode & 0o7777)
+            if (path.read_text() if path.exists() else "") != text:
+                Path(tmp).unlink()
+                continue
+            os.replace(tmp, path)
+            return
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    raise ValueError(f"{path} kept changing while Tether edited it; set it there by hand")
+
+
+def _edited(text: str, path: Path, server: str, tool: str) -> str:
     data = tomllib.loads(text)  # a broken file is not edited (TOMLDecodeError is a ValueError)
     header = f"[mcp_servers.{_key(server)}.tools.{_key(tool)}]"
     current = _tool_table(data, server, tool)
@@ -40,17 +66,7 @@ def remember_approve(home: Path, server: str, tool: str) -> None:
     check = _tool_table(tomllib.loads(new), server, tool)
     if check is None or check.get("approval_mode") != "approve":
         raise ValueError(f"could not find {header} in {path} to edit; set it there by hand")
-    home.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=home, prefix=".config.toml.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(new)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    return new
 
 
 def _tool_table(data: dict[str, Any], server: str, tool: str) -> dict[str, Any] | None:

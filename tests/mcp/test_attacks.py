@@ -4,9 +4,15 @@ the trust digest could not hash, what the client is shown."""
 from __future__ import annotations
 
 import datetime
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from server.mcp import approvals
+from server.mcp.approvals import remember_approve
 from server.mcp.config import ConfigProblem, parse_server
 
 ENV = {"GH_TOKEN": "ghp_value", "PORT": "8080"}
@@ -73,3 +79,49 @@ def test_a_project_server_names_the_secrets_it_is_given() -> None:
     )
     # The user's own servers are shown as they are: the user wrote what they take.
     assert parse_server("p", entry, "config.toml", False, None).display() == "srv"
+
+
+def test_accept_always_names_cannot_inject_keys_nor_write_through_a_link(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text('# mine\n[mcp_servers.s]\ncommand = "x"\n')
+    hostile = ['a"]\n[mcp_servers.s]\nsandbox = "none"\n#', "a\nb", "x.y", "]", "a\x00b"]
+    for tool in hostile:
+        remember_approve(home, "s", tool)
+    data = tomllib.loads((home / "config.toml").read_text())
+    assert set(data["mcp_servers"]) == {"s"} and set(data["mcp_servers"]["s"]) == {
+        "command",
+        "tools",
+    }
+    assert list(data["mcp_servers"]["s"]["tools"]) == hostile
+    assert (home / "config.toml").read_text().startswith("# mine\n")
+    # A symlinked config.toml is refused, its target untouched.
+    target = tmp_path / "elsewhere.toml"
+    target.write_text("x = 1\n")
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "config.toml").symlink_to(target)
+    with pytest.raises(ValueError, match="symlink"):
+        remember_approve(linked, "s", "t")
+    assert target.read_text() == "x = 1\n"
+
+
+def test_accept_always_keeps_an_edit_saved_while_it_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[mcp_servers.s]\ncommand = "x"\n')
+    real = tempfile.mkstemp
+    saves = ['[mcp_servers.s]\ncommand = "x"\n\n[mcp_servers.mine]\ncommand = "y"\n']
+
+    def user_saves_meanwhile(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        if saves:
+            config.write_text(saves.pop())  # the user's editor saves between read and write
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(approvals.tempfile, "mkstemp", user_saves_meanwhile)
+    remember_approve(tmp_path, "s", "t")
+    data = tomllib.loads(config.read_text())
+    assert data["mcp_servers"]["mine"] == {"command": "y"}  # the user's save is kept
+    assert data["mcp_servers"]["s"]["tools"]["t"] == {"approval_mode": "approve"}
+    assert [p.name for p in tmp_path.iterdir()] == ["config.toml"]  # no temporary left
