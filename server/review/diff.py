@@ -138,12 +138,21 @@ def _uncommitted(top: Path) -> str:
     else:  # no commit yet: what is staged, then what changed since staging
         tracked = git(top, "diff", *_DIFF_FLAGS, "--cached") + git(top, "diff", *_DIFF_FLAGS)
     untracked = git(top, "ls-files", "-o", "--exclude-standard", "-z").split("\0")
-    added = [
-        git(top, "diff", *_DIFF_FLAGS, "--no-index", "--", "/dev/null", name, ok=(0, 1))
-        for name in untracked
-        if name
-    ]
-    return tracked + "".join(added)
+    return tracked + "".join(_untracked_block(top, name) for name in untracked if name)
+
+
+def _untracked_block(top: Path, name: str) -> str:
+    """An untracked file as an addition. One larger than the whole diff may be is named, not
+    read: its diff would be cut anyway, and reading it would hold it all in memory."""
+    try:
+        size = (top / name).lstat().st_size
+    except OSError:
+        size = 0
+    if size > DIFF_CAP_CHARS:
+        return (
+            f"diff --git {name} {name}\n# created, not shown: {size} bytes, too large to review\n"
+        )
+    return git(top, "diff", *_DIFF_FLAGS, "--no-index", "--", "/dev/null", name, ok=(0, 1))
 
 
 def _base_branch(top: Path, branch: str) -> tuple[str, str]:

@@ -62,6 +62,18 @@ def test_a_huge_diff_is_cut_at_a_file_and_said_so(
     assert diff.notes == ["The diff was cut: 1 file(s) past 300 characters are not shown."]
 
 
+def test_an_untracked_file_larger_than_the_cap_is_named_not_read(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(review_diff, "DIFF_CAP_CHARS", 300)
+    (repo / "big.txt").write_text("z\n" * 500)
+    (repo / "small.txt").write_text("s\n")
+    diff = target_diff(UncommittedChangesTarget(), repo, no_secrets, no_turns)
+    assert "# created, not shown: 1000 bytes, too large to review" in diff.text
+    assert "+z" not in diff.text and "+s" in diff.text
+    assert diff.changed_lines[str(repo / "big.txt")] == []  # no finding can stand on it
+
+
 def test_a_repository_without_a_commit(tmp_path: Path) -> None:
     ws = tmp_path / "fresh"
     ws.mkdir()
