@@ -61,3 +61,29 @@ def test_an_index_entry_a_command_forged_restores_nothing(tmp_path: Path) -> Non
     assert later.note is not None and "had not been read yet" in later.note
     assert (root / victim).read_bytes() == b"file 70\nmore\n"  # never the command's bytes
     assert hashlib.sha1(b"blob 8\0evil 70\n").hexdigest() == evil
+
+
+def test_a_restore_from_git_never_writes_through_a_link_a_later_command_left(
+    tmp_path: Path,
+) -> None:
+    root = git_tree(tmp_path / "ws")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    store = CheckpointStore(tmp_path / "state")
+    try:
+        tracker = store._tracker(root)  # pyright: ignore[reportPrivateUsage]
+        with tracker.lock:
+            store.snapshot(root)
+            changed = command(store, root, "echo more >> d1/e2/f70.txt")
+            linked = command(store, root, f"mv d1/e2 {outside}/e2 && ln -s {outside}/e2 d1/e2")
+        turn = store.open("turn-1")
+        turn.record_command(changed)
+        turn.record_command(linked)
+        turn.revert()
+    finally:
+        store.close()
+    ((_rel, before, _after),) = changed.changes
+    assert before is not None and before.digest is not None  # git's index vouched for it
+    assert (outside / "e2" / "f70.txt").read_bytes() == b"file 70\nmore\n"  # not written
+    assert not (root / "d1/e2").is_symlink()
+    assert (root / "d1/e2/f70.txt").read_bytes() == b"file 70\n"  # restored in the root
