@@ -59,6 +59,13 @@ def executor_main(argv: list[str]) -> int:
         return 2
     cwd = Path(ns.cd or os.getcwd()).resolve()
     roots = tuple(dict.fromkeys([cwd, *(Path(r).resolve() for r in ns.add_dir)]))
+    if missing := [str(r) for r in roots if not r.is_dir()]:
+        # A hostPath volume of a missing directory would be typed a File and fail to mount.
+        print(
+            f"tether: not a directory: {', '.join(missing)}; pass --cd/--add-dir an existing one",
+            file=sys.stderr,
+        )
+        return 2
     policy = Policy(
         kind="workspaceWrite" if ns.mode == "agent" else "readOnly",
         roots=roots,
