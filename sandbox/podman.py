@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -53,7 +52,7 @@ from sandbox.guard_watch import GuardWatch
 from sandbox.output import CappedOutput, Stream
 from sandbox.policy import Policy, homes_of
 from sandbox.quota import Quotas, QuotaWatch
-from sandbox.run import CommandResult
+from sandbox.run import CommandResult, bash_path
 
 _READ_CHUNK = 65536
 _DRAIN_S = 5.0
@@ -265,7 +264,7 @@ async def _start(argv: list[str], name: str) -> _Container:
     read_end, write_end = os.pipe()
     # `--preserve-fds 1` hands fd 3 to the container; bash puts the read end there (dash
     # cannot name an fd above 9).
-    placed = [_bash(), "-c", f'exec "$@" {LIFETIME_FD}<&{read_end}', "bash", *argv]
+    placed = [bash_path(), "-c", f'exec "$@" {LIFETIME_FD}<&{read_end}', "bash", *argv]
     try:
         process = await asyncio.create_subprocess_exec(
             *placed,
@@ -343,7 +342,3 @@ def _podman_quietly(config: ContainerConfig, *args: str) -> str | None:
 async def _pump(reader: asyncio.StreamReader, stream: Stream, output: CappedOutput) -> None:
     while chunk := await reader.read(_READ_CHUNK):
         output.feed(stream, chunk)
-
-
-def _bash() -> str:
-    return shutil.which("bash") or "/bin/bash"

@@ -108,7 +108,7 @@ async def run_command(
     try:
         prepared = prepare(
             chosen,
-            [_bash(), "-c", command],
+            [bash_path(), "-c", command],
             policy=policy,
             dirs=dirs,
             cwd=Path(os.path.realpath(cwd)),
@@ -202,7 +202,7 @@ def process_limit_prefix(cgroup: CommandCgroup | None, max_processes: int) -> li
     if cgroup is not None:
         return cgroup.join_prefix()
     limit = _processes_of_user(os.getuid()) + max_processes
-    return [_bash(), "-c", f'ulimit -u {limit} && exec "$@"', "tether-limit"]
+    return [bash_path(), "-c", f'ulimit -u {limit} && exec "$@"', "tether-limit"]
 
 
 def _processes_of_user(uid: int) -> int:
@@ -231,7 +231,8 @@ def command_env(env: Mapping[str, str], policy: Policy, inside: InsideView) -> d
     return child
 
 
-def _bash() -> str:
+def bash_path() -> str:
+    """The bash commands run in (this host's, from PATH)."""
     return shutil.which("bash") or "/bin/bash"
 
 
