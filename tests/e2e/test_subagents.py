@@ -914,3 +914,40 @@ def test_tether_exec_waits_for_the_parent_not_a_child(
             Reply(text="the child says hi"),
             Reply(text="The parent's answer."),
         )
+
+
+async def test_a_turn_spawns_a_bounded_number_of_children(
+    model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text("max_subagents = 1\n")  # at most 4 children per turn
+
+    def parent(r: RecordedRequest) -> Reply:
+        if steps(r) == 0:
+            return Reply(
+                tool_calls=[
+                    ToolCall(
+                        "spawn_agent",
+                        {"agent_type": "explorer", "prompt": f"MANY {i}: go"},
+                        f"s{i}",
+                    )
+                    for i in range(5)
+                ]
+            )
+        if steps(r) == 5:
+            return Reply(tool_calls=[ToolCall("wait_agents", {"ids": child_ids(r)}, "w1")])
+        return Reply(text="enough")
+
+    model_server.fallback = scripted(parent, {"MANY": lambda _r: Reply(text="ok")})
+    tether = await start_tether(model_server.env(), home)
+    try:
+        thread = await tether.start_thread(workspace, mode="agent")
+        turn = await tether.run_turn(thread["id"], "go", timeout=60)
+        assert turn["status"] == "completed", turn
+        outputs = {k: v for r in model_server.requests for k, v in r.tool_outputs().items()}
+        assert all("Started explorer" in outputs[f"s{i}"] for i in range(4))
+        assert "spawned 4 sub-agents, the most it may" in outputs["s4"]
+        assert [i["status"] for i in tether.items(turn, "subagent")] == ["completed"] * 4
+    finally:
+        await stop_tether(tether)

@@ -62,7 +62,9 @@ SUMMARY_CHARS = 2_000
 """Of a child's final message, what its item shows (the parent model gets all of it)."""
 CONTEXT_CHARS = 8_000
 """Of the parent's conversation, what `context: "summary"` hands the child (the latest)."""
-WORKTREE_REASON = "{name} worked in a git worktree of its own: review its changes to apply them."
+TURN_CHILDREN_PER_SLOT = 4
+"""A turn spawns at most this many children per `max_subagents` slot: a model that spawns in
+a loop is told to stop, instead of filling TETHER_HOME with waiting threads."""
 
 
 class _WorktreeReview(Gate):
@@ -138,6 +140,12 @@ class Team:
             raise ToolFailed(f"There is no agent named {name!r}. Agents: {', '.join(definitions)}.")
         if not prompt.strip():
             raise ToolFailed("spawn_agent needs a `prompt`: the task, in full.")
+        cap = TURN_CHILDREN_PER_SLOT * settings.max_subagents
+        if len(self._children) >= cap:
+            raise ToolFailed(
+                f"This turn has spawned {cap} sub-agents, the most it may; wait for them "
+                "(wait_agents) and give one of them more work (send_agent) instead."
+            )
         mode = stricter(parent.gate.mode, definition.mode)
         tools = definition.tool_names(list(parent.services.tools), self._nested)
         item_id = new_id("item")
