@@ -11,9 +11,10 @@ ctime, which nothing can set back), so its bytes were that blob's. The rules, ea
 - the index is the one that was there before the command (`IndexStamp` taken by `begin`, the
   same inode, size, mtime and ctime after it): a command may rewrite the index (`git add` is
   allowed), and an index it wrote could vouch for bytes of its choosing;
-- no command has written the index since the root's tracking began (`server.edits.tracked`
-  keeps that): an entry a command forged (a file's current stat with a blob of its choosing)
-  survives later `git add`s by the user, and would restore the command's bytes in a revert;
+- it is also the index there was when the root's first walk ended (`server.edits.tracked`
+  keeps that), before any command ran: one written since, by a command or a sandboxed MCP
+  server, may hold a forged entry (a file's current stat with a blob of its choosing), which
+  later `git add`s by the user keep, and which would restore its bytes in a revert;
 - the entry's blob is also the one HEAD has at that path (a staged change is not used): an
   index forged before this server started (by a command of an earlier session) is not seen
   by the rule above, and passing this one too takes a commit, which the history shows;

@@ -128,11 +128,10 @@ class RootTracker:
         self._closed = False
         self._index: IndexStamp | None = None
         """The root's git index when a command began while files were still unread."""
-        self._stamped = False
-        """`_index` was taken for the command under way (None then means: no index)."""
-        self._index_written = False
-        """A command wrote the index: from then on it vouches for nothing (an entry it forged,
-        a file's stat with a blob of its choosing, would restore its bytes in a later revert)."""
+        self._index_first: IndexStamp | None = None
+        """The index when the first walk ended, before any command: only that index vouches
+        (one written since, by a command or a sandboxed MCP server, could hold a forged entry,
+        a file's stat with a blob of its choosing, and restore its bytes in a later revert)."""
         self._next = 0
         self._budget = limits.read_budget_bytes
         self.save: Callable[[Manifest], None] | None = None
@@ -309,8 +308,7 @@ class RootTracker:
                 self._absorb()
                 if not self.hydrated.is_set() and len(self._to_read) - self._next <= INLINE_READS:
                     self._read_some(None)  # a small workspace: every file's bytes, now
-                self._stamped = not self.hydrated.is_set()
-                self._index = index_stamp(self.root) if self._stamped else None
+                self._index = None if self.hydrated.is_set() else index_stamp(self.root)
             except BaseException:
                 self._idle.set()
                 raise
@@ -334,12 +332,9 @@ class RootTracker:
         """The old bytes of changed files not read yet, from git's index when it vouches for
         them (`server.edits.git_backed`)."""
         index, self._index = self._index, None
-        if self._stamped and index_stamp(self.root) != index:
-            self._index_written = True
-        self._stamped = False
         cap = self.max_blob_bytes
         wanted = {rel: b for rel, b, _a in changes if b is not None and _unread_entry(b, cap)}
-        if index is None or not wanted or self._index_written:
+        if index is None or index != self._index_first or not wanted:
             return changes
         found = originals_from_git(self.root, wanted, index, self.blobs, cap)
         out: list[Change] = []
@@ -381,6 +376,7 @@ class RootTracker:
         manifest = self.manifest
         assert manifest is not None
         self._to_read = [rel for rel in manifest.entries.packed if _needs_read(manifest, rel)]
+        self._index_first = index_stamp(self.root)
         self._hydrator = threading.Thread(target=self._hydrate, name="tether-hydrate", daemon=True)
         self._hydrator.start()
 

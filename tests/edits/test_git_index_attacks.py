@@ -6,7 +6,9 @@ user's file in a later command's revert."""
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 from server.edits.checkpoints import CheckpointStore
@@ -87,3 +89,50 @@ def test_a_restore_from_git_never_writes_through_a_link_a_later_command_left(
     assert (outside / "e2" / "f70.txt").read_bytes() == b"file 70\nmore\n"  # not written
     assert not (root / "d1/e2").is_symlink()
     assert (root / "d1/e2/f70.txt").read_bytes() == b"file 70\n"  # restored in the root
+
+
+def test_an_index_and_head_forged_between_commands_restore_nothing(tmp_path: Path) -> None:
+    """Outside any command (a sandboxed MCP server writes `.git` whenever it likes): the
+    victim's entry forged, then committed so HEAD holds the same blob."""
+    root = git_tree(tmp_path / "ws")
+    victim = "d1/e2/f70.txt"
+    real = _git(root, "rev-parse", f":{victim}")
+    evil = _git(root, "hash-object", "-w", "--stdin", data=b"evil 70\n")
+    store = CheckpointStore(tmp_path / "state")
+    try:
+        tracker = store._tracker(root)  # pyright: ignore[reportPrivateUsage]
+        with tracker.lock:
+            store.snapshot(root)
+            subprocess.run(
+                [sys.executable, "-c", FORGE, ".git/index", real, evil], cwd=root, check=True
+            )
+            other = {**os.environ, "GIT_INDEX_FILE": str(tmp_path / "other-index")}
+            for args in (
+                ["read-tree", "HEAD"],
+                ["update-index", "--cacheinfo", f"100644,{evil},{victim}"],
+            ):
+                subprocess.run(["git", "-C", str(root), *args], env=other, check=True)
+            tree = subprocess.run(
+                ["git", "-C", str(root), "write-tree"],
+                env=other,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            ident = ["-c", "user.name=t", "-c", "user.email=t@t"]
+            commit = _git(root, *ident, "commit-tree", tree, "-p", "HEAD", "-m", "innocent")
+            _git(root, "update-ref", "HEAD", commit)
+            assert (
+                _git(root, "rev-parse", f"HEAD:{victim}")
+                == evil
+                == _git(root, "rev-parse", f":{victim}")
+            )
+            later = command(store, root, f"echo more >> {victim}")
+        turn = store.open("turn-1")
+        turn.record_command(later)
+        turn.revert()
+    finally:
+        store.close()
+    ((_rel, before, _after),) = later.changes
+    assert before is not None and before.digest is None
+    assert (root / victim).read_bytes() == b"file 70\nmore\n"
