@@ -21,10 +21,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from protocol.item import McpToolCallItem
+from protocol.item import ImageInput, McpToolCallItem
 from server.agent.errors import ToolFailed
 from server.agent.gate import Declined
 from server.agent.ids import new_id
+from server.agent.images import ImageRefused, image_url
 from server.agent.model import ToolSpec
 from server.agent.tools.base import Tool, ToolContext
 from server.mcp.approvals import remember_approve
@@ -109,7 +110,16 @@ async def call_mcp_tool(
         ctx.stream.completed(item)
         raise ToolFailed(str(exc)) from None
     seen = observe(result)
-    images.extend((offered.model_name, f"data:{mime};base64,{data}") for mime, data in seen.images)
+    text = seen.text
+    for mime, data in seen.images:
+        # The checks a user's image passes (size cap, PNG/JPEG/GIF/WebP by its bytes): a
+        # server's image is sent to the model with every later request and kept in the log.
+        try:
+            images.append(
+                (offered.model_name, image_url(ImageInput(url=f"data:{mime};base64,{data}")))
+            )
+        except ImageRefused as exc:
+            text += f"\n[an image ({mime}) the tool returned was left out: {exc}]"
     item.result = seen.result
     item.duration_ms = int((time.monotonic() - started) * 1000)
     if result.is_error:
@@ -117,7 +127,7 @@ async def call_mcp_tool(
     else:
         item.status = "completed"
     ctx.stream.completed(item)
-    return seen.text
+    return text
 
 
 def _search_spec(count: int) -> ToolSpec:

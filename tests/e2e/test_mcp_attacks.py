@@ -15,7 +15,7 @@ import pytest_asyncio
 from tests.e2e.harness import Tether, start_tether, stop_tether
 from tests.e2e.test_mcp import ready, status
 from tests.mcp.setup import SERVERS, python_server, write_user_config
-from tests.model_server import ModelServer
+from tests.model_server import ModelServer, Reply, ToolCall
 
 SECRET = "ghp_h8attackvalue0123456789"
 
@@ -115,3 +115,24 @@ async def test_an_unsandboxed_server_runs_no_code_a_sandboxed_command_could_rewr
     assert not marker.exists()
     listed = await tether.request("mcpServer/list", {"threadId": thread["id"]})
     assert {s["name"]: s["status"] for s in listed["servers"]}["outside"] == "ready"
+
+
+async def test_images_an_mcp_server_returns_pass_the_checks_a_users_image_does(
+    tether: Tether, model_server: ModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    """Over the size cap, not an image by its bytes, or not an image type at all: left out,
+    with a note to the model; a real PNG still reaches it."""
+    write_user_config(tmp_path / "home", {"h": python_server("hostile_images.py")})
+    thread = await tether.start_thread(workspace, mode="agent")
+    await ready(tether, thread["id"], "h")
+    calls = [ToolCall(f"mcp__h__{t}", {}, call_id=t) for t in ("huge", "fake", "html", "good")]
+    model_server.enqueue(Reply(tool_calls=calls), Reply(text="done"))
+    turn = await tether.run_turn(thread["id"], "look", timeout=60)
+    assert turn["status"] == "completed", turn
+    outputs = model_server.requests[1].tool_outputs()
+    for name in ("huge", "fake", "html"):
+        assert "was left out" in outputs[name], outputs[name]
+    assert "was left out" not in outputs["good"]
+    sent = [url for urls in model_server.requests[1].user_images() for url in urls]
+    assert len(sent) == 1 and sent[0].startswith("data:image/png;base64,iVBOR")
+    assert await tether.request("thread/list", {}) is not None  # still up
