@@ -10,13 +10,14 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sandbox.containers import ContainerConfig
 from sandbox.executor import CommandRequest
 from sandbox.podman import PodmanExecutor
-from sandbox.policy import Policy
+from sandbox.policy import Policy, PolicyKind
 from sandbox.run import CommandResult
 from tests.containers.conftest import containers_of
 
@@ -43,14 +44,14 @@ def executor(config: ContainerConfig) -> Iterator[PodmanExecutor]:
 
 
 def request(
-    ws: Path, command: str, kind: str = "workspaceWrite", **extra: object
+    ws: Path, command: str, kind: PolicyKind = "workspaceWrite", **extra: Any
 ) -> CommandRequest:
-    policy = Policy(kind=kind, roots=(ws,), network=bool(extra.pop("network", False)))  # type: ignore[arg-type]
+    policy = Policy(kind=kind, roots=(ws,), network=bool(extra.pop("network", False)))
     env = {"PATH": os.defpath, "HOME": "/root", "MY_API_TOKEN": "sk-secret-value", "LANG": "C"}
-    return CommandRequest(command, ws, policy, env, timeout_s=60, output_cap_bytes=1 << 20, **extra)  # type: ignore[arg-type]
+    return CommandRequest(command, ws, policy, env, timeout_s=60, output_cap_bytes=1 << 20, **extra)
 
 
-async def run(ex: PodmanExecutor, ws: Path, command: str, **extra: object) -> CommandResult:
+async def run(ex: PodmanExecutor, ws: Path, command: str, **extra: Any) -> CommandResult:
     return await ex.run(request(ws, command, **extra))
 
 
