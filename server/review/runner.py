@@ -11,8 +11,8 @@ is still not JSON of the schema after the one correction fails the turn, saying 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from protocol.base import Mode
 from protocol.errors import ErrorCode
@@ -68,7 +68,7 @@ class ReviewRunner(TurnRunner):
         services: TurnServices,
         thread: ThreadParts,
         model: str,
-        on_finish: Any,
+        on_finish: Callable[[TurnRunner], None],
         *,
         target: ReviewTarget,
         diff: ReviewDiff,
