@@ -75,6 +75,13 @@ async def create_worktree(cwd: Path, home: Path, name: str) -> Worktree:
         )
     path = home / name
     path.parent.mkdir(parents=True, exist_ok=True)
+    if home.is_symlink() or Path(os.path.realpath(home)).is_relative_to(top):
+        # A link (a command may plant one when a root holds TETHER_HOME's parent) would put
+        # the checkout, and the child's writable root, wherever it points.
+        raise ToolFailed(
+            f"isolation: worktree: {home} is a symlink or inside the repository; worktrees "
+            "are made only in a real directory outside it."
+        )
     code, out = await _git("worktree", "add", "--detach", str(path), "HEAD", cwd=top)
     if code != 0:
         raise ToolFailed(f"Could not make a git worktree: {out.strip()}")
