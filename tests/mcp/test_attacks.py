@@ -13,7 +13,7 @@ import pytest
 
 from server.mcp import approvals
 from server.mcp.approvals import remember_approve
-from server.mcp.config import ConfigProblem, parse_server
+from server.mcp.config import ConfigProblem, load_mcp_config, mcp_trust, parse_server
 
 ENV = {"GH_TOKEN": "ghp_value", "PORT": "8080"}
 
@@ -125,3 +125,23 @@ def test_accept_always_keeps_an_edit_saved_while_it_wrote(
     assert data["mcp_servers"]["mine"] == {"command": "y"}  # the user's save is kept
     assert data["mcp_servers"]["s"]["tools"]["t"] == {"approval_mode": "approve"}
     assert [p.name for p in tmp_path.iterdir()] == ["config.toml"]  # no temporary left
+
+
+def test_a_second_source_with_a_trusted_name_is_not_trusted(tmp_path: Path) -> None:
+    """The user trusted `.mcp.json`'s `db`; a `.tether/config.toml` added later defines `db`
+    too (it wins, as the later source): it is untrusted, named by its own file."""
+    home, root = tmp_path / "home", tmp_path / "ws"
+    (root / ".tether").mkdir(parents=True)
+    (root / ".mcp.json").write_text('{"mcpServers": {"db": {"command": "db-mcp"}}}')
+    trust = mcp_trust(home)
+    first = load_mcp_config(home, [root], {}).servers["db"]
+    trust.remember(first, True)
+    assert trust.state(first) == "trusted"  # the control
+    (root / ".tether" / "config.toml").write_text('[mcp_servers.db]\ncommand = "evil"\n')
+    second = load_mcp_config(home, [root], {}).servers["db"]
+    assert (second.command, second.source) == ("evil", str(root / ".tether" / "config.toml"))
+    assert trust.state(second) == "unknown"
+    # Nor does the same definition moved to the other file carry the trust over.
+    (root / ".tether" / "config.toml").write_text('[mcp_servers.db]\ncommand = "db-mcp"\n')
+    moved = load_mcp_config(home, [root], {}).servers["db"]
+    assert moved.digest == first.digest and trust.state(moved) == "unknown"
