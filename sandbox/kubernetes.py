@@ -13,7 +13,9 @@ record of the task and removes it after `ttlSecondsAfterFinished`.
 Commands run as `bash -c` through `connect_get_namespaced_pod_exec`, their output streamed as it
 arrives; a timeout or a cancelled task kills every process of the Pod but its first (`kill -9
 -1`). The workspace lives in the cluster, not on this host (`shares_host_files` is false): the
-file methods and `snapshot` (a tar of the root) go through exec too. The Pod and its Job are
+file methods and `snapshot` (a tar of the root) go through exec too: a write streams its bytes
+on the exec's stdin into a new temporary file renamed over the path (a symlink there is
+replaced, not followed; a directory reached through a symlink is refused). The Pod and its Job are
 deleted when the thread closes; `activeDeadlineSeconds` ends a Pod whose server died without
 saying so. Every call of the client is blocking, so each runs in a worker thread.
 
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import errno
 import importlib
 import os
 import shlex
@@ -55,6 +58,8 @@ JOB_TTL_S = 3600
 _POLL_S = 0.5
 _START_TIMEOUT_S = 300.0
 _KILL_ALL = "kill -9 -1 2>/dev/null; exit 0"
+_STDIN_CHUNK = 256 * 1024
+_FILE_TIMEOUT_S = 120.0
 
 
 def load_client() -> Any:
@@ -261,10 +266,7 @@ class KubernetesExecutor:
             self.config.namespace,
             container="work",
             command=["/bin/sh", "-c", script],
-            stdin=False,
-            stdout=True,
-            tty=False,
-            **options,
+            **{"stdin": False, "stdout": True, "tty": False, **options},
         )
 
     def _stream(self, pod: str, script: str, feed: Any, stop: threading.Event) -> int:
@@ -281,11 +283,30 @@ class KubernetesExecutor:
         finally:
             response.close()
 
-    def _call(self, pod: str, script: str, stdin: bytes | None = None) -> str:
+    def _call(self, pod: str, script: str) -> str:
         """Run a short shell script in the Pod; its stdout."""
-        if stdin is not None:
-            script = f"echo {base64.b64encode(stdin).decode()} | base64 -d | {{ {script}; }}"
         return self._open_exec(pod, script, stderr=False)
+
+    def _feed(self, pod: str, script: str, data: bytes) -> None:
+        """Run `script` in the Pod with `data` streamed on its stdin (never on the command
+        line, which `ARG_MAX` bounds); OSError with its stderr when it fails."""
+        response = self._open_exec(pod, script, stdin=True, stderr=True, _preload_content=False)
+        errors: list[str] = []
+        try:
+            for start in range(0, len(data), _STDIN_CHUNK):
+                response.write_stdin(data[start : start + _STDIN_CHUNK])
+            deadline = time.monotonic() + _FILE_TIMEOUT_S
+            while response.is_open() and time.monotonic() < deadline:
+                response.update(timeout=_POLL_S)
+                if response.peek_stderr():
+                    errors.append(response.read_stderr())
+            if response.is_open():
+                raise OSError(f"writing in the Pod did not end within {_FILE_TIMEOUT_S:.0f} s")
+            code = response.returncode
+        finally:
+            response.close()
+        if code != 0:
+            raise OSError("".join(errors).strip() or f"writing in the Pod failed ({code})")
 
     def _require_pod(self) -> str:
         if self._pod is None:
@@ -293,20 +314,17 @@ class KubernetesExecutor:
         return self._pod
 
     async def read_file(self, path: Path) -> bytes:
-        out = await asyncio.to_thread(
-            self._call, self._require_pod(), f"base64 < {shlex.quote(str(path))}"
-        )
-        return base64.b64decode(out)
+        out = await asyncio.to_thread(self._call, self._require_pod(), read_script(path))
+        return parse_read(path, out)
 
     async def write_file(self, path: Path, data: bytes) -> None:
-        quoted = shlex.quote(str(path))
-        script = f"cat > {quoted}.tether-new && mv -f {quoted}.tether-new {quoted}"
-        await asyncio.to_thread(self._call, self._require_pod(), script, data)
+        await asyncio.to_thread(
+            self._feed, self._require_pod(), write_script(path, len(data)), data
+        )
 
     async def list_dir(self, path: Path) -> list[str]:
-        out = await asyncio.to_thread(
-            self._call, self._require_pod(), f"ls -A1 -- {shlex.quote(str(path))}"
-        )
+        script = f"{_reached_directly(path)}\nls -A1 -- {shlex.quote(str(path))}"
+        out = await asyncio.to_thread(self._call, self._require_pod(), script)
         return sorted(line for line in out.splitlines() if line)
 
     async def snapshot(self, root: Path) -> bytes | None:
@@ -326,6 +344,55 @@ class KubernetesExecutor:
             kube.client.BatchV1Api().delete_namespaced_job(self.name, namespace, **options)
         else:
             kube.client.CoreV1Api().delete_namespaced_pod(self.name, namespace, **options)
+
+
+def _reached_directly(directory: Path) -> str:
+    """Shell that fails unless `directory` is reached through no symlink in the Pod."""
+    where = shlex.quote(str(directory))
+    message = shlex.quote(f"{directory} is not a directory reached without symlinks in the Pod")
+    physical = f'"$(cd -P -- {where} 2>/dev/null && pwd)"'
+    return f"[ {physical} = {where} ] || {{ echo {message} >&2; exit 3; }}"
+
+
+def read_script(path: Path) -> str:
+    """Shell printing what is at `path` in the Pod: a first line F (a regular file, its bytes
+    follow in base64), M (nothing there), L (a symlink, not followed) or S (something else)."""
+    quoted = shlex.quote(str(path))
+    return (
+        f"{_reached_directly(path.parent)}\n"
+        f"if [ -L {quoted} ]; then echo L; elif [ ! -e {quoted} ]; then echo M\n"
+        f"elif [ ! -f {quoted} ]; then echo S; else echo F; base64 < {quoted}; fi"
+    )
+
+
+def parse_read(path: Path, out: str) -> bytes:
+    """The bytes `read_script` printed; FileNotFoundError or OSError as a local read raises."""
+    kind, _, body = out.partition("\n")
+    if kind == "F":
+        return base64.b64decode(body)
+    if kind == "M":
+        raise FileNotFoundError(errno.ENOENT, f"{path} does not exist in the Pod", str(path))
+    what = {"L": "a symlink (not followed)", "S": "not a regular file"}.get(kind, "unreadable")
+    raise OSError(errno.EINVAL, f"{path} is {what} in the Pod", str(path))
+
+
+def write_script(path: Path, size: int) -> str:
+    """Shell writing the next `size` bytes of stdin to `path` in the Pod, atomically: into a
+    new temporary file beside it (`mktemp`, which never opens an existing name), then renamed
+    over `path` with `mv -T`, which replaces a symlink there rather than writing through it or
+    moving the file into the directory it names. An existing regular file keeps its mode."""
+    quoted = shlex.quote(str(path))
+    template = shlex.quote(str(path.with_name(f".{path.name}.tether-XXXXXXXX")))
+    return "\n".join(
+        [
+            _reached_directly(path.parent),
+            f"t=$(mktemp -- {template}) || exit 1",
+            f'if [ -f {quoted} ] && [ ! -L {quoted} ]; then chmod --reference={quoted} "$t"; '
+            'else chmod 644 "$t"; fi || { rm -f -- "$t"; exit 1; }',
+            f'if head -c {size} > "$t" && mv -fT -- "$t" {quoted}; then exit 0; fi',
+            'rm -f -- "$t"; exit 1',
+        ]
+    )
 
 
 def _dns(text: str) -> str:

@@ -11,6 +11,7 @@ or a device, never through a final symlink (callers pass the gate's resolved pat
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from protocol.lsp import ApplyWorkspaceEditParams, TextEdit, WorkspaceEdit
 from sandbox.paths import PathDenied, resolve_for_read
 from sandbox.policy import Policy
 from server.agent.client import Notifier
+from server.agent.executor_files import ExecutorFiles
 from server.edits.atomic import atomic_delete, atomic_write
 from server.edits.safe_read import NotReadable, human_size, read_bounded, read_head
 
@@ -39,10 +41,14 @@ class EditorFiles:
         read_buffer: Callable[[Path], str | None],
         client: Notifier,
         documents: Callable[[Path], Awaitable[str | None]] | None = None,
+        remote: ExecutorFiles | None = None,
     ) -> None:
-        self._read_buffer = read_buffer
+        self.remote = remote
+        """The executor's files, when its workspace is not this host's tree
+        (`server.agent.executor_files`); the host's buffers and disk are then not used."""
+        self._read_buffer = read_buffer if remote is None else _no_buffer
         self._client = client
-        self._documents = documents
+        self._documents = documents if remote is None else None
         self._fetched: dict[Path, str] = {}
         """The client's text of files an edit is about to read (`prefetch`)."""
         self._written: set[Path] = set()
@@ -51,6 +57,8 @@ class EditorFiles:
     def read(self, path: Path) -> str | None:
         """The text the user sees, or None when there is no such file; undecodable bytes
         survive a round trip (surrogateescape), for edits."""
+        if self.remote is not None:
+            return self.remote.seen(path)
         buffered = self._read_buffer(path)
         if buffered is None:
             buffered = self._fetched.get(path)
@@ -60,7 +68,12 @@ class EditorFiles:
         """Before an edit reads `path` (cleared by the gate): the client's text of it, when it
         keeps its buffers (`DocumentSource`), so the edit applies to what the user sees,
         unsaved changes included. The write still happens here, on disk; after it the file is
-        read from the disk, since the client's buffer no longer has it."""
+        read from the disk, since the client's buffer no longer has it. With a remote executor
+        this reads the file from it (an error is kept for `read`)."""
+        if self.remote is not None:
+            with contextlib.suppress(OSError):
+                await self.remote.fetch(path)
+            return
         if self._read_buffer(path) is None and (text := await self.client_text(path)):
             self._fetched[path] = text
 
@@ -130,6 +143,10 @@ class EditorFiles:
     async def write(self, path: Path, text: str, *, beneath: Path) -> None:
         """Write `path`, resolved below `beneath` (its workspace root) without following any
         symlink; see `server.edits.atomic`."""
+        if self.remote is not None:
+            await self.remote.write(path, text)
+            self._written.add(path)
+            return
         if self.has_unsaved_changes(path):
             await self._apply_in_editor(path, text)
             return
@@ -138,6 +155,11 @@ class EditorFiles:
         self._written.add(path)
 
     def delete(self, path: Path, *, beneath: Path) -> None:
+        if self.remote is not None:
+            raise OSError(
+                f"{self.remote.executor.kind} executor: deleting {path} is not supported by the "
+                "file tools; delete it with a shell command"
+            )
         atomic_delete(path, missing_ok=True, beneath=beneath)
         self._fetched.pop(path, None)
         self._written.add(path)
@@ -152,3 +174,8 @@ class EditorFiles:
         if not answer.applied:
             reason = answer.failure_reason or "the editor refused the edit"
             raise OSError(f"could not apply the edit in the open editor: {reason}")
+
+
+def _no_buffer(_path: Path) -> str | None:
+    """The host editor's buffers are not the remote executor's files."""
+    return None

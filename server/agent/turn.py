@@ -32,6 +32,7 @@ from server.agent.client import Notifier
 from server.agent.context import render_user_input
 from server.agent.conversation import Conversation
 from server.agent.errors import ModelError, StructuredOutputRefused, ToolFailed, TurnCancelled
+from server.agent.executor_files import ExecutorFiles
 from server.agent.files import DocumentSource, EditorFiles
 from server.agent.gate import Gate
 from server.agent.history import AssistantEntry, ToolCallEntry, ToolResultEntry, UserEntry
@@ -139,6 +140,7 @@ class TurnRunner:
             services.read_buffer,
             services.notifier,
             None if documents is None else functools.partial(documents, self.conversation.id),
+            None if self.executor.shares_host_files else ExecutorFiles(self.executor),
         )
         self.turn_files = TurnFiles(
             self.files,

@@ -93,11 +93,14 @@ class TurnFiles:
         self._before_command: list[Mark] = []
 
     def before_write(self, path: Path) -> None:
-        """Remember the file as it was before the turn's first write to it."""
-        self.checkpoint.record_before(path)
+        """Remember the file as it was before the turn's first write to it. With a remote
+        executor `EditorFiles.remote` keeps that (what the executor read), not the host."""
+        if self._files.remote is None:
+            self.checkpoint.record_before(path)
 
     def after_write(self, path: Path) -> None:
-        self.checkpoint.record_after(path)
+        if self._files.remote is None:
+            self.checkpoint.record_after(path)
 
     def keep_text(self, text: str) -> str:
         """Store a text Tether wrote; its digest lets undo merge exactly later."""
@@ -162,6 +165,8 @@ class TurnFiles:
         """One unified diff of every file the turn changed, original against now; a file
         that cannot be read or shown becomes a one-line note. Never raises on what is on
         disk."""
+        if self._files.remote is not None:  # the executor's files, as read and written
+            return "".join([self._files.remote.diff(), *(child.diff() for child in self.also)])
         diffs: list[str] = []
         budget = [DIFF_BYTES_CAP]
         changes = self.checkpoint.changes()

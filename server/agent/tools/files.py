@@ -12,6 +12,7 @@ from typing import Any
 
 from protocol.item import ToolCallItem
 from server.agent.errors import ToolFailed
+from server.agent.executor_files import ExecutorFiles
 from server.agent.model import ToolSpec
 from server.agent.tools.base import Tool, ToolContext
 from server.agent.tools.items import as_tool_item
@@ -36,7 +37,9 @@ async def read_file(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> st
         path = await ctx.gate.clear_read(ctx.stream, item, args["path"])
         buffered = await ctx.files.fetch_buffer(path)
         try:
-            if buffered is not None:
+            if ctx.files.remote is not None:  # the workspace is the executor's, not this host's
+                window = await remote_window(ctx.files.remote, path, start, end)
+            elif buffered is not None:
                 window = buffer_window(buffered, start, end)
             else:  # off the event loop: even a bounded read of a slow disk must not stall it
                 window = await asyncio.to_thread(read_disk_window, path, start, end)
@@ -48,7 +51,7 @@ async def read_file(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> st
             hint = "; use list_dir to see what it holds" if exc.kind == "a directory" else ""
             raise ToolFailed(f"{args['path']} is {exc.kind}; not read{hint}.") from None
         except OSError as exc:
-            raise ToolFailed(f"{args['path']} could not be read: {exc.strerror}.") from None
+            raise ToolFailed(f"{args['path']} could not be read: {exc.strerror or exc}.") from None
         return window.render(args["path"], start)
 
     return await as_tool_item(ctx, "read_file", args, f"Read {shown}", work)
@@ -104,6 +107,19 @@ def read_disk_window(path: Path, start: int, end: int | None) -> LineWindow:
         return LineWindow(shown, info.st_size, _count_lines(fd))
     finally:
         os.close(fd)
+
+
+async def remote_window(
+    remote: ExecutorFiles, path: Path, start: int, end: int | None
+) -> LineWindow:
+    """The requested lines of a file read through the executor (`ExecutorFiles`)."""
+    text = await remote.fetch(path)
+    if text is None:
+        raise FileNotFoundError(path)
+    data = text.encode("utf-8", errors="surrogateescape")
+    if b"\x00" in data[:BINARY_SNIFF]:
+        return LineWindow([], len(data), 0, binary=True)
+    return buffer_window(data.decode("utf-8", errors="replace"), start, end)
 
 
 def buffer_window(text: str, start: int, end: int | None) -> LineWindow:
@@ -167,6 +183,8 @@ async def list_dir(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str
 
     async def work(item: ToolCallItem) -> str:
         root = await ctx.gate.clear_read(ctx.stream, item, requested)
+        if ctx.files.remote is not None:
+            return await remote_listing(ctx.files.remote, root, requested)
         if not root.is_dir():
             raise ToolFailed(f"{requested} is not a directory.")
         # rg --files lists what .gitignore keeps, like the user's view of the project.
@@ -198,6 +216,21 @@ async def list_dir(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str
         return text or "(empty, or everything in it is ignored by .gitignore)"
 
     return await as_tool_item(ctx, "list_dir", args, f"List {requested}", work)
+
+
+async def remote_listing(remote: ExecutorFiles, root: Path, requested: str) -> str:
+    """One level of a directory in the executor's workspace; the executor does not say which
+    entries are directories, so there is no recursion and no .gitignore."""
+    try:
+        names = await remote.list_dir(root)
+    except OSError as exc:
+        raise ToolFailed(f"{requested} could not be listed in the executor: {exc}") from None
+    more = len(names) - LIST_ENTRY_CAP
+    text = "\n".join(names[:LIST_ENTRY_CAP])
+    if more > 0:
+        text += f"\n[... {more} more entries; list a subdirectory ...]"
+    note = "(one level, in the executor's workspace; use shell to look deeper)"
+    return f"{text}\n{note}" if text else f"(empty) {note}"
 
 
 READ_FILE = Tool(

@@ -44,6 +44,12 @@ async def search(args: dict[str, Any], ctx: ToolContext, _call_id: str) -> str:
 
     async def work(item: ToolCallItem) -> str:
         path = await ctx.gate.clear_read(ctx.stream, item, requested)
+        if ctx.files.remote is not None:  # ripgrep would search this host's tree, not the Pod's
+            raise ToolFailed(
+                f"search runs on this host, and the workspace is in the "
+                f"{ctx.files.remote.executor.kind} executor; search it with shell "
+                "(e.g. grep -rn PATTERN PATH)."
+            )
         refuse_special(path, requested)
         rg: list[str] = list(RG_FLAGS)
         if args.get("case_insensitive"):
