@@ -61,7 +61,12 @@ class ExecutorFiles:
         return found
 
     async def write(self, path: Path, text: str) -> None:
-        before = self.seen(path) if path in self._seen else await self.fetch(path)
+        """Write `path`; OSError, writing nothing, when it changed in the executor's workspace
+        since it was read (during the review, by a command), so no one's work is clobbered."""
+        known = self._seen.get(path)
+        before = await self.fetch(path)
+        if path in self._seen and not isinstance(known, OSError) and before != known:
+            raise OSError(f"{path} changed in the {self.executor.kind} workspace after it was read")
         self._original.setdefault(path, before)
         await _reached(self.executor.write_file(path, text.encode("utf-8", "surrogateescape")))
         self._seen[path] = text

@@ -205,3 +205,16 @@ async def test_an_executor_without_its_workspace_yet_gives_the_model_a_message(
     pod.read_file = not_started
     with pytest.raises(ToolFailed, match="run a command first"):
         await read_file({"path": "notes.txt"}, ctx, "c1")
+
+
+async def test_a_file_changed_in_the_pod_during_the_review_is_not_overwritten(
+    tmp_path: Path,
+) -> None:
+    world, pod, ctx = remote_world(tmp_path, mode="readOnly")
+    path = world.workspace / "notes.txt"
+    world.client.answer("approval/fileChange", FileChangeApprovalResult("accept"))
+    world.client.while_asked = lambda _params: pod.files.update({path: b"changed in the pod\n"})
+    args = {"path": "notes.txt", "old_string": "line 2\n", "new_string": "line two\n"}
+    observation = await edit_file_tool(args, ctx, "c1")
+    assert "CONFLICT" in observation and "changed" in observation
+    assert pod.files[path] == b"changed in the pod\n"
