@@ -181,9 +181,11 @@ def prepare(
     cwd: Path,
     secrets: Sequence[Path],
     tmp_bytes: int = TMP_CAP_BYTES,
+    readable: Sequence[Path] = (),
 ) -> Prepared:
     """The argv running `argv` under `launcher` and how the command sees its private dirs;
-    `tmp_bytes` caps bwrap's private /tmp (a tmpfs)."""
+    `tmp_bytes` caps bwrap's private /tmp (a tmpfs); `readable` paths under /tmp or /run stay
+    visible, read-only, through bwrap's private ones (the other launchers hide neither)."""
     if not policy.sandboxed or launcher == "none":
         if policy.sandboxed:
             raise SandboxUnavailable(
@@ -203,6 +205,7 @@ def prepare(
             secrets=secrets,
             tmp_bytes=tmp_bytes,
             seccomp_fd=next(iter(fds), None),
+            readable=readable,
         )
         return Prepared(args, BWRAP_INSIDE, fds)
     if launcher == "landlock":

@@ -82,10 +82,13 @@ def bwrap_argv(
     secrets: Sequence[Path],
     tmp_bytes: int,
     seccomp_fd: int | None = None,
+    readable: Sequence[Path] = (),
 ) -> list[str]:
     """The full bwrap command line running `argv` under `policy`.
 
     The private /tmp is a tmpfs of at most `tmp_bytes` (the kernel refuses writes past it).
+    `readable` are paths the command must read that the private /tmp and /run would hide (an
+    MCP server's own program kept under /tmp); they are bound read-only.
     `seccomp_fd` is a readable fd holding a BPF program (see `sandbox.seccomp`) that bwrap
     installs on the command; it must be passed to the child.
     """
@@ -98,8 +101,9 @@ def bwrap_argv(
     writable = bool(policy.writable_roots)
     for root in roots:
         args += ["--bind" if writable else "--ro-bind", str(root), str(root)]
-    if not any(_under(cwd, r) for r in roots) and _under_any(cwd, ("/tmp", "/run")):
-        args += ["--ro-bind", str(cwd), str(cwd)]
+    for seen in (cwd, *readable):
+        if not any(_under(seen, r) for r in roots) and _under_any(seen, ("/tmp", "/run")):
+            args += ["--ro-bind", str(seen), str(seen)]
     if writable:
         for root in roots:
             args += _protect_args(root, policy, dirs)

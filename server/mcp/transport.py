@@ -131,6 +131,26 @@ def check_unsandboxed(
             )
 
 
+def program_dirs(argv: Sequence[str], cwd: Path) -> list[Path]:
+    """The top folders under /tmp holding the server's program or a file among its arguments
+    (`/tmp/tools` for `python /tmp/tools/mcp/server.py`): the sandbox's private /tmp would hide
+    them, and a script imports its neighbours, a node package its `node_modules`. They are
+    shown read-only; the rest of the real /tmp stays hidden."""
+    found: list[Path] = []
+    for word in argv:
+        if not word or word.startswith("-") or ("/" not in word and not (cwd / word).exists()):
+            continue
+        path = Path(os.path.realpath(cwd / word))
+        if not (path.is_file() or path.is_dir()) or not path.is_relative_to("/tmp"):  # no socket
+            continue
+        if path == Path("/tmp"):
+            continue
+        top = Path("/tmp", path.relative_to("/tmp").parts[0])
+        if top not in found:
+            found.append(top)
+    return found
+
+
 @asynccontextmanager
 async def stdio_process(
     defn: ServerDef,
@@ -170,6 +190,7 @@ async def stdio_process(
             dirs=dirs,
             cwd=Path(os.path.realpath(cwd)),
             secrets=secret_paths_for(policy, homes),
+            readable=program_dirs(argv, cwd),
         )
         argv, pass_fds, chosen = prepared.argv, prepared.pass_fds, launcher
         env = command_env(env, policy, prepared.inside)
