@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from server.edits.diff import Hunk, compute_hunks
@@ -233,7 +233,9 @@ def test_exact_revert_after_a_user_edit_anywhere_is_right_or_a_conflict(
     expected = rebase_change(
         applied_text, compute_hunks(applied_text, edited), apply_hunks(old, hunks, kept)
     )
-    assert expected.conflicts == ()
+    # The oracle itself can find the user's edit touching a kept hunk's lines (a file without a
+    # final newline whose last line both change): then there is no single right text.
+    assume(expected.conflicts == ())
     assert result.text == expected.text
 
 
