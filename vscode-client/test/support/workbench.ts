@@ -134,8 +134,19 @@ export class Workbench {
   }
 
   async openChat(): Promise<void> {
-    await this.page.locator('.activitybar .action-item a[aria-label^="Tether"]').click();
-    await this.chat().locator('#prompt').waitFor({ timeout: 60_000 });
+    // Clicking the icon of the view container already shown hides it; after a reload VS Code
+    // may restore the Tether view just before or after the click, so click only while it is
+    // not the active one, and look again if the panel does not come.
+    const item = this.page.locator('.activitybar .action-item:has(a[aria-label^="Tether"])');
+    for (let attempt = 1; ; attempt++) {
+      if (!(await item.evaluate((el) => el.classList.contains('checked')))) await item.locator('a').click();
+      try {
+        await this.chat().locator('#prompt').waitFor({ timeout: 15_000 });
+        break;
+      } catch (error) {
+        if (attempt === 4) throw error;
+      }
+    }
     await this.chat().locator('#banner').waitFor({ state: 'hidden', timeout: 60_000 });
   }
 
